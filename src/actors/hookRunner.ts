@@ -1,0 +1,82 @@
+import type { HookName } from '../types.js';
+
+export interface HookFailure {
+  clientId: string;
+  hook: HookName;
+  error: unknown;
+  timedOut: boolean;
+}
+
+export class HookTimeoutError extends Error {
+  override readonly name = 'HookTimeoutError';
+}
+
+/**
+ * Runs user hooks one after another per client, each bounded by `hookTimeout`. Hooks of one
+ * client never overlap; hooks of different clients run concurrently. A hook that throws,
+ * rejects or times out is handed to `report` and the client's next hook runs anyway.
+ */
+export function createHookRunner(options: { hookTimeout: number; report: (failure: HookFailure) => void }) {
+  const { hookTimeout, report } = options;
+  const tails = new Map<string, Promise<void>>();
+
+  async function invoke(clientId: string, hook: HookName, call: () => unknown): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const result = call();
+      if (isPromiseLike(result)) {
+        await new Promise<void>((resolve, reject) => {
+          timer = setTimeout(() => {
+            reject(
+              new HookTimeoutError(
+                `${hook} of client ${clientId} did not settle within hookTimeout (${hookTimeout} ms)`,
+              ),
+            );
+          }, hookTimeout);
+          result.then(() => resolve(), reject);
+        });
+      }
+    } catch (error) {
+      try {
+        report({ clientId, hook, error, timedOut: error instanceof HookTimeoutError });
+      } catch {
+        // reporting must never break the chain of the next hooks
+      }
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+  }
+
+  /** Queues `call` after the client's previous hooks. */
+  function run(clientId: string, hook: HookName, call: () => unknown): void {
+    const previous = tails.get(clientId);
+    const next = previous
+      ? previous.then(() => invoke(clientId, hook, call))
+      : Promise.resolve().then(() => invoke(clientId, hook, call));
+    tails.set(clientId, next);
+    void next.then(() => {
+      if (tails.get(clientId) === next) tails.delete(clientId);
+    });
+  }
+
+  /** Resolves once every queued hook has settled or timed out, including hooks queued meanwhile. */
+  async function drain(): Promise<void> {
+    while (tails.size > 0) {
+      await Promise.all(tails.values());
+      // let the bookkeeping `then` above remove the settled tails
+      await Promise.resolve();
+    }
+  }
+
+  return { run, drain, pending: () => tails.size };
+}
+
+export type HookRunner = ReturnType<typeof createHookRunner>;
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

@@ -1,0 +1,246 @@
+import { assign, emit, setup } from 'xstate';
+import type { ClientState, DeleteReason, DisconnectReason, IgnoredWhy, LifecycleEvent } from '../types.js';
+
+/**
+ * The lifecycle of one client, exactly DESIGN.md's state × event table. Pure: no socket.io, no
+ * clock, no I/O. Time arrives in events (`at`, `now`) stamped by the supervisor, and deadlines
+ * are fired by the supervisor's one timer as `client.timeout` events carrying the generation
+ * they were armed for, so a timeout armed for an earlier disconnect can never delete a client
+ * that has since reconnected and disconnected again.
+ */
+
+export interface ClientMachineInput {
+  clientId: string;
+  tabId: string | null;
+  createdAt: number;
+  handshakeTimeout: number;
+  reconnectTimeout: number;
+}
+
+export interface ClientContext {
+  clientId: string;
+  tabId: string | null;
+  socketId: string | null;
+  createdAt: number;
+  connectedAt: number | null;
+  disconnectedAt: number | null;
+  /** When this client is deleted unless something happens; `null` while connected. */
+  expiresAt: number | null;
+  /** Bumped each time a deadline is armed; `client.timeout` must carry the current one. */
+  generation: number;
+  handshakeTimeout: number;
+  reconnectTimeout: number;
+  deleted: { reason: DeleteReason; at: number; from: Exclude<ClientState, 'deleted'>; socketId: string | null } | null;
+}
+
+export type ClientEvent =
+  | { type: 'socket.handshake'; socketId: string; tabId?: string | null; at: number }
+  | { type: 'socket.disconnect'; socketId: string; reason: DisconnectReason; at: number }
+  | { type: 'client.prune'; now: number }
+  | { type: 'client.delete'; reason: DeleteReason; at: number }
+  | { type: 'client.timeout'; generation: number; at: number };
+
+export interface ClientOutput {
+  clientId: string;
+  reason: DeleteReason;
+}
+
+function eventTime(event: ClientEvent): number {
+  return event.type === 'client.prune' ? event.now : event.at;
+}
+
+function eventSocket(event: ClientEvent): string | null {
+  return event.type === 'socket.handshake' || event.type === 'socket.disconnect' ? event.socketId : null;
+}
+
+export const clientMachine = setup({
+  types: {
+    input: {} as ClientMachineInput,
+    context: {} as ClientContext,
+    events: {} as ClientEvent,
+    emitted: {} as LifecycleEvent,
+    output: {} as ClientOutput,
+  },
+  guards: {
+    isCurrentSocket: ({ context, event }) => eventSocket(event) === context.socketId,
+    /** `client.prune` is due once the deadline has passed (age ≥ timeout, inclusive). */
+    isDue: ({ context, event }) =>
+      event.type === 'client.prune' && context.expiresAt !== null && event.now >= context.expiresAt,
+    isCurrentGeneration: ({ context, event }) =>
+      event.type === 'client.timeout' && event.generation === context.generation,
+  },
+  actions: {
+    ignore: emit(({ context, event, self }, params: { why: IgnoredWhy }) => ({
+      type: 'ignored' as const,
+      clientId: context.clientId,
+      at: eventTime(event),
+      why: params.why,
+      event: event.type,
+      socketId: eventSocket(event),
+      state: self.getSnapshot().value as ClientState,
+    })),
+    attachSocket: assign(({ context, event }) => {
+      if (event.type !== 'socket.handshake') return {};
+      return {
+        socketId: event.socketId,
+        tabId: event.tabId ?? context.tabId,
+        connectedAt: event.at,
+        expiresAt: null,
+      };
+    }),
+    emitConnected: emit(({ context }) => ({
+      type: 'connected' as const,
+      clientId: context.clientId,
+      at: context.connectedAt ?? context.createdAt,
+      socketId: context.socketId ?? '',
+      tabId: context.tabId,
+    })),
+    emitReconnected: emit(({ context }) => ({
+      type: 'reconnected' as const,
+      clientId: context.clientId,
+      at: context.connectedAt ?? context.createdAt,
+      socketId: context.socketId ?? '',
+      tabId: context.tabId,
+      downtime: (context.connectedAt ?? 0) - (context.disconnectedAt ?? 0),
+    })),
+    // emit resolves its payload from the context as the actions before it left it, so it must
+    // come before attachSocket overwrites the replaced socket's id
+    emitSocketReplaced: emit(({ context, event }) => ({
+      type: 'socket-replaced' as const,
+      clientId: context.clientId,
+      at: eventTime(event),
+      socketId: eventSocket(event) ?? '',
+      previousSocketId: context.socketId ?? '',
+    })),
+    detachSocket: assign(({ context, event }) => {
+      if (event.type !== 'socket.disconnect') return {};
+      return {
+        socketId: null,
+        disconnectedAt: event.at,
+        expiresAt: event.at + context.reconnectTimeout,
+        generation: context.generation + 1,
+      };
+    }),
+    emitDisconnected: emit(({ context, event }) => ({
+      type: 'disconnected' as const,
+      clientId: context.clientId,
+      at: context.disconnectedAt ?? 0,
+      socketId: eventSocket(event) ?? '',
+      reason: event.type === 'socket.disconnect' ? event.reason : 'unknown',
+      expiresAt: context.expiresAt ?? 0,
+    })),
+    markDeleted: assign(
+      ({ context, event }, params: { reason?: DeleteReason; from: Exclude<ClientState, 'deleted'> }) => ({
+        deleted: {
+          reason: params.reason ?? (event.type === 'client.delete' ? event.reason : 'manual'),
+          at: eventTime(event),
+          from: params.from,
+          socketId: context.socketId,
+        },
+        expiresAt: null,
+      }),
+    ),
+    emitDeleted: emit(({ context }) => ({
+      type: 'deleted' as const,
+      clientId: context.clientId,
+      at: context.deleted?.at ?? 0,
+      reason: context.deleted?.reason ?? 'manual',
+      from: context.deleted?.from ?? 'handshaking',
+      socketId: context.deleted?.socketId ?? null,
+    })),
+  },
+}).createMachine({
+  id: 'client',
+  context: ({ input }) => ({
+    clientId: input.clientId,
+    tabId: input.tabId,
+    socketId: null,
+    createdAt: input.createdAt,
+    connectedAt: null,
+    disconnectedAt: null,
+    expiresAt: input.createdAt + input.handshakeTimeout,
+    generation: 0,
+    handshakeTimeout: input.handshakeTimeout,
+    reconnectTimeout: input.reconnectTimeout,
+    deleted: null,
+  }),
+  initial: 'handshaking',
+  states: {
+    handshaking: {
+      entry: emit(({ context }) => ({
+        type: 'registered' as const,
+        clientId: context.clientId,
+        at: context.createdAt,
+        tabId: context.tabId,
+        expiresAt: context.expiresAt ?? 0,
+      })),
+      on: {
+        'socket.handshake': { target: 'connected', actions: ['attachSocket', 'emitConnected'] },
+        'socket.disconnect': { actions: { type: 'ignore', params: { why: 'not-connected' } } },
+        'client.prune': [
+          {
+            guard: 'isDue',
+            target: 'deleted',
+            actions: { type: 'markDeleted', params: { reason: 'pruned', from: 'handshaking' } },
+          },
+          { actions: { type: 'ignore', params: { why: 'not-due' } } },
+        ],
+        'client.delete': { target: 'deleted', actions: { type: 'markDeleted', params: { from: 'handshaking' } } },
+        'client.timeout': [
+          {
+            guard: 'isCurrentGeneration',
+            target: 'deleted',
+            actions: { type: 'markDeleted', params: { reason: 'handshake-timeout', from: 'handshaking' } },
+          },
+          { actions: { type: 'ignore', params: { why: 'not-due' } } },
+        ],
+      },
+    },
+    connected: {
+      on: {
+        'socket.handshake': [
+          { guard: 'isCurrentSocket', actions: { type: 'ignore', params: { why: 'replay' } } },
+          // a second socket of the same client (duplicated tab, or a reconnect that raced the old
+          // socket's disconnect): the new socket wins, the old one is closed by the adapter
+          { actions: ['emitSocketReplaced', 'attachSocket'] },
+        ],
+        'socket.disconnect': [
+          { guard: 'isCurrentSocket', target: 'disconnected', actions: ['detachSocket', 'emitDisconnected'] },
+          // the old socket of a swap reporting its disconnect after the new socket's handshake
+          { actions: { type: 'ignore', params: { why: 'stale-socket' } } },
+        ],
+        'client.prune': { actions: { type: 'ignore', params: { why: 'not-due' } } },
+        'client.delete': { target: 'deleted', actions: { type: 'markDeleted', params: { from: 'connected' } } },
+        'client.timeout': { actions: { type: 'ignore', params: { why: 'not-due' } } },
+      },
+    },
+    disconnected: {
+      on: {
+        'socket.handshake': { target: 'connected', actions: ['attachSocket', 'emitReconnected'] },
+        'socket.disconnect': { actions: { type: 'ignore', params: { why: 'not-connected' } } },
+        'client.prune': [
+          {
+            guard: 'isDue',
+            target: 'deleted',
+            actions: { type: 'markDeleted', params: { reason: 'pruned', from: 'disconnected' } },
+          },
+          { actions: { type: 'ignore', params: { why: 'not-due' } } },
+        ],
+        'client.delete': { target: 'deleted', actions: { type: 'markDeleted', params: { from: 'disconnected' } } },
+        'client.timeout': [
+          {
+            guard: 'isCurrentGeneration',
+            target: 'deleted',
+            actions: { type: 'markDeleted', params: { reason: 'reconnect-timeout', from: 'disconnected' } },
+          },
+          { actions: { type: 'ignore', params: { why: 'not-due' } } },
+        ],
+      },
+    },
+    deleted: {
+      type: 'final',
+      entry: 'emitDeleted',
+    },
+  },
+  output: ({ context }) => ({ clientId: context.clientId, reason: context.deleted?.reason ?? 'manual' }),
+});

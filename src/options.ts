@@ -1,0 +1,168 @@
+import type { InspectionEvent, Observer } from 'xstate';
+import type { Logger, SupervisorHooks } from './types.js';
+
+/** Options of {@link createSupervisor}. Every default lives in {@link defaultOptions}. */
+export interface SupervisorOptions<TData = unknown, TSocket = unknown> {
+  /**
+   * How long a disconnected client is kept, waiting for its browser to reconnect, before it is
+   * deleted with reason `reconnect-timeout`.
+   * @default 3000 (ms)
+   */
+  reconnectTimeout?: number;
+  /**
+   * How long a registered client may stay in `handshaking` (its page was served but no socket
+   * arrived) before it is deleted with reason `handshake-timeout`.
+   * @default 60000 (ms)
+   */
+  handshakeTimeout?: number;
+  /**
+   * Period of the safety-net prune sweep; `0` turns it off. Deadlines fire on their own timer;
+   * the sweep only catches clients whose timer was late (a blocked event loop).
+   * @remarks A sweep visits only clients whose deadline has passed: its cost does not grow with
+   * the number of clients.
+   * @default 10000 (ms)
+   */
+  pruneInterval?: number;
+  /**
+   * How long one hook may run before it is reported as a `hook-error` (`timedOut: true`) and the
+   * client's next hook starts.
+   * @default 5000 (ms)
+   */
+  hookTimeout?: number;
+  /**
+   * How long a deleted client's id is remembered, so that a late handshake is told
+   * `CLIENT_DELETED` (reload the page) rather than `UNKNOWN_CLIENT`. Tombstones expire lazily
+   * (on lookup and on each sweep), never by a timer each. `0` keeps none.
+   * @default 60000 (ms)
+   */
+  tombstoneTtl?: number;
+  /**
+   * The most tombstones kept at once; past it the oldest is forgotten first, so a flood of
+   * deletes cannot grow memory without bound.
+   * @default 100000
+   */
+  maxTombstones?: number;
+  /**
+   * The most clients alive at once; `register()` past it throws `CLIENT_LIMIT` and the adapter
+   * rejects the socket with that code.
+   * @default Infinity
+   */
+  maxClients?: number;
+  /**
+   * When a socket brings no `clientId`, register a new client for it and tell the browser
+   * `supervisor:client { clientId, token }` right after connect (single-page apps).
+   * @default false
+   */
+  autoRegister?: boolean;
+  /** Lifecycle hooks; see {@link SupervisorHooks}. @default {} */
+  hooks?: SupervisorHooks<TData, TSocket>;
+  /**
+   * XState inspection observer (or function), passed to the supervisor's actor system so every
+   * client actor is inspected too; `@statelyai/inspect`'s `inspector.inspect` plugs in here.
+   * @default undefined
+   */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /**
+   * The clock. Every event the supervisor receives is stamped with it; timers are armed
+   * relative to it. It must not go backwards.
+   * @default Date.now
+   */
+  now?: () => number;
+  /** Where the library logs (pino-compatible subset). @default a logger that drops everything */
+  logger?: Logger;
+}
+
+const silentLogger: Logger = {
+  debug() {},
+  warn() {},
+};
+
+/** The defaults, merged once by {@link resolveOptions}. */
+export const defaultOptions = {
+  reconnectTimeout: 3000,
+  handshakeTimeout: 60000,
+  pruneInterval: 10000,
+  hookTimeout: 5000,
+  tombstoneTtl: 60000,
+  maxTombstones: 100000,
+  maxClients: Number.POSITIVE_INFINITY,
+  autoRegister: false,
+  hooks: {},
+  inspect: undefined,
+  now: Date.now,
+  logger: silentLogger,
+} as const;
+
+export type ResolvedOptions<TData = unknown, TSocket = unknown> = Required<
+  Omit<SupervisorOptions<TData, TSocket>, 'inspect'>
+> &
+  Pick<SupervisorOptions<TData, TSocket>, 'inspect'>;
+
+// setTimeout silently clamps anything above 2^31-1 ms to 1 ms; refuse such timeouts instead.
+const MAX_TIMER = 2 ** 31 - 1;
+
+function checkDuration(name: string, value: unknown, { allowZero }: { allowZero: boolean }): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_TIMER) {
+    throw new TypeError(
+      `socket.io-supervisor: option \`${name}\` must be a finite number of milliseconds between 0 and ${MAX_TIMER}, got ${String(value)}`,
+    );
+  }
+  if (!allowZero && value === 0) {
+    throw new TypeError(`socket.io-supervisor: option \`${name}\` must be greater than 0`);
+  }
+}
+
+function checkCount(name: string, value: unknown): void {
+  const ok = typeof value === 'number' && value >= 0 && (Number.isInteger(value) || value === Number.POSITIVE_INFINITY);
+  if (!ok) {
+    throw new TypeError(
+      `socket.io-supervisor: option \`${name}\` must be a whole number >= 0 (or Infinity), got ${String(value)}`,
+    );
+  }
+}
+
+/** Merges `options` over {@link defaultOptions} and validates each one, naming the culprit. */
+export function resolveOptions<TData, TSocket>(
+  options: SupervisorOptions<TData, TSocket> = {},
+): ResolvedOptions<TData, TSocket> {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('socket.io-supervisor: options must be an object');
+  }
+  const merged = { ...defaultOptions } as ResolvedOptions<TData, TSocket>;
+  for (const [key, value] of Object.entries(options)) {
+    if (!(key in defaultOptions)) {
+      throw new TypeError(`socket.io-supervisor: unknown option \`${key}\``);
+    }
+    // an explicit `undefined` means "use the default", as with socket.io's own options
+    if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
+  }
+  checkDuration('reconnectTimeout', merged.reconnectTimeout, { allowZero: true });
+  checkDuration('handshakeTimeout', merged.handshakeTimeout, { allowZero: false });
+  checkDuration('pruneInterval', merged.pruneInterval, { allowZero: true });
+  checkDuration('hookTimeout', merged.hookTimeout, { allowZero: false });
+  checkDuration('tombstoneTtl', merged.tombstoneTtl, { allowZero: true });
+  checkCount('maxTombstones', merged.maxTombstones);
+  checkCount('maxClients', merged.maxClients);
+  if (typeof merged.autoRegister !== 'boolean') {
+    throw new TypeError('socket.io-supervisor: option `autoRegister` must be a boolean');
+  }
+  if (typeof merged.now !== 'function') {
+    throw new TypeError('socket.io-supervisor: option `now` must be a function returning ms');
+  }
+  if (typeof merged.hooks !== 'object' || merged.hooks === null) {
+    throw new TypeError('socket.io-supervisor: option `hooks` must be an object');
+  }
+  for (const [name, hook] of Object.entries(merged.hooks)) {
+    if (!['onConnect', 'onDisconnect', 'onDelete'].includes(name)) {
+      throw new TypeError(`socket.io-supervisor: unknown hook \`hooks.${name}\``);
+    }
+    if (hook !== undefined && typeof hook !== 'function') {
+      throw new TypeError(`socket.io-supervisor: hook \`hooks.${name}\` must be a function`);
+    }
+  }
+  const { logger } = merged;
+  if (typeof logger?.debug !== 'function' || typeof logger.warn !== 'function') {
+    throw new TypeError('socket.io-supervisor: option `logger` must have debug() and warn()');
+  }
+  return merged;
+}

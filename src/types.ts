@@ -1,0 +1,143 @@
+/** The four states of a client's lifecycle (DESIGN.md, "The lifecycle contract"). */
+export type ClientState = 'handshaking' | 'connected' | 'disconnected' | 'deleted';
+
+/** Why an event was ignored. Every ignored event is reported with one of these. */
+export type IgnoredWhy = 'stale-socket' | 'replay' | 'not-connected' | 'not-due' | 'already-deleted' | 'unknown-client';
+
+/**
+ * Why a client was deleted. The built-in reasons come from the lifecycle; `delete(id, reason)`
+ * may pass any other string.
+ */
+export type DeleteReason = 'pruned' | 'handshake-timeout' | 'reconnect-timeout' | 'shutdown' | 'manual' | (string & {});
+
+/**
+ * Why a socket disconnected: socket.io's own `DisconnectReason` strings (`transport close`,
+ * `ping timeout`, `server namespace disconnect`, ...). The core never invents parallel strings
+ * for the same thing; it only adds `replaced`, the reason given to a socket that another socket
+ * of the same client took over.
+ */
+export type DisconnectReason = string;
+
+/** Codes of rejected handshakes, as the browser sees them in `connect_error.data.code`. */
+export type RejectCode =
+  | 'INVALID_HANDSHAKE'
+  | 'UNKNOWN_CLIENT'
+  | 'BAD_TOKEN'
+  | 'CLIENT_DELETED'
+  | 'CLIENT_LIMIT'
+  | 'SHUTTING_DOWN'
+  | 'RATE_LIMITED';
+
+/** Codes of {@link SupervisorError}. */
+export type SupervisorErrorCode = RejectCode | 'CLOSED' | 'TIMEOUT';
+
+/**
+ * A plain, serialisable snapshot of one client. Never contains the token.
+ * Absent values are `null` so the object survives `JSON.stringify` unchanged.
+ */
+export interface ClientView<TData = unknown> {
+  clientId: string;
+  state: ClientState;
+  /** The current socket's id while `connected`, otherwise `null`. */
+  socketId: string | null;
+  tabId: string | null;
+  createdAt: number;
+  /** When the current (or last) socket connected. */
+  connectedAt: number | null;
+  /** When the client last lost its socket. */
+  disconnectedAt: number | null;
+  /**
+   * When the client will be deleted unless something happens: `createdAt + handshakeTimeout`
+   * while `handshaking`, `disconnectedAt + reconnectTimeout` while `disconnected`, otherwise
+   * `null`. An addition to DESIGN.md's list, used by the inspector's countdown.
+   */
+  expiresAt: number | null;
+  data: TData;
+}
+
+export interface EventBase {
+  clientId: string;
+  /** The supervisor's clock (`now()`) when the event happened. */
+  at: number;
+}
+
+/** Everything that happens to clients, discriminated by `type`. Never carries a token. */
+export type LifecycleEvent =
+  | (EventBase & { type: 'registered'; tabId: string | null; expiresAt: number })
+  | (EventBase & { type: 'connected'; socketId: string; tabId: string | null })
+  | (EventBase & { type: 'reconnected'; socketId: string; tabId: string | null; downtime: number })
+  | (EventBase & { type: 'socket-replaced'; socketId: string; previousSocketId: string })
+  | (EventBase & {
+      type: 'disconnected';
+      socketId: string;
+      reason: DisconnectReason;
+      expiresAt: number;
+    })
+  | (EventBase & {
+      type: 'deleted';
+      reason: DeleteReason;
+      from: Exclude<ClientState, 'deleted'>;
+      /** The socket the client still had when deleted from `connected`; the adapter closes it. */
+      socketId: string | null;
+    })
+  | (EventBase & {
+      type: 'ignored';
+      why: IgnoredWhy;
+      /** The type of the event that was ignored. */
+      event: string;
+      socketId: string | null;
+      state: ClientState | null;
+    })
+  | (EventBase & { type: 'rejected'; code: RejectCode; message: string })
+  | (EventBase & {
+      type: 'hook-error';
+      hook: HookName;
+      message: string;
+      timedOut: boolean;
+      error: unknown;
+    });
+
+export type LifecycleEventType = LifecycleEvent['type'];
+
+/** Client counts by state; `total` is their sum. */
+export interface ClientCounts {
+  handshaking: number;
+  connected: number;
+  disconnected: number;
+  total: number;
+}
+
+export type HookName = 'onConnect' | 'onDisconnect' | 'onDelete';
+
+/** What `onConnect` learns besides the client. */
+export interface ConnectContext<TSocket = unknown> {
+  /** The live socket, when the supervisor is attached to socket.io. */
+  socket?: TSocket;
+  /** `true` when the client came back from `disconnected`. */
+  reconnect: boolean;
+}
+
+/**
+ * Lifecycle hooks. Each may return a promise. Per client they run one after another, in
+ * lifecycle order; `onDelete` runs exactly once and last. A hook that throws, rejects or runs
+ * past `hookTimeout` is reported as a `hook-error` event and changes nothing else.
+ */
+export interface SupervisorHooks<TData = unknown, TSocket = unknown> {
+  onConnect?(client: ClientView<TData>, ctx: ConnectContext<TSocket>): unknown;
+  onDisconnect?(client: ClientView<TData>, reason: DisconnectReason): unknown;
+  onDelete?(client: ClientView<TData>, reason: DeleteReason): unknown;
+}
+
+/** Counters of everything that was ignored, deleted, rejected or failed, since start. */
+export interface SupervisorStats {
+  ignored: Partial<Record<IgnoredWhy, number>>;
+  deleted: Record<string, number>;
+  rejected: Partial<Record<RejectCode, number>>;
+  hookErrors: number;
+}
+
+/** A pino-compatible logger subset. The library never writes to `console`. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
