@@ -16,6 +16,7 @@ import {
 import { type ResolvedOptions, resolveOptions, type SupervisorOptions } from '../options.js';
 import { MemoryStore } from '../store/memoryStore.js';
 import type { ClientCounts, ClientView, DeleteReason, LifecycleEvent, RejectCode, SupervisorStats } from '../types.js';
+import { type AttachTarget, attach } from './attach.js';
 import { checkTabId } from './validate.js';
 
 /** What `register()` returns: the public id and the private token the browser resumes with. */
@@ -42,6 +43,8 @@ export interface SupervisorInternals<TData> {
   authenticate(clientId: string, token: string): Authentication;
   isClosing(): boolean;
   onClose(cleanup: () => void): void;
+  register(options?: RegisterOptions<TData>): Registration;
+  get(clientId: string): ClientView<TData> | undefined;
 }
 
 export interface Supervisor<TData = unknown> {
@@ -65,6 +68,11 @@ export interface Supervisor<TData = unknown> {
   stats(): SupervisorStats;
   /** The supervisor's XState actor, for inspection and `system.get(clientId)`. */
   readonly actor: SupervisorActor;
+  /**
+   * Attaches the supervisor to a socket.io `Server` or `Namespace` (several may be attached);
+   * returns `detach()`.
+   */
+  attach(target: AttachTarget): () => void;
   /** Deletes every client with reason `shutdown`, awaits their hooks, stops every timer. */
   close(): Promise<void>;
   /** @internal for the socket.io adapter */
@@ -272,6 +280,18 @@ export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TD
     return closing;
   }
 
+  const internals: SupervisorInternals<TData> = {
+    options: resolved as ResolvedOptions<TData, unknown>,
+    store,
+    bridge,
+    send,
+    authenticate,
+    isClosing: () => closing !== null,
+    onClose: (cleanup) => cleanups.add(cleanup),
+    register,
+    get: liveView,
+  };
+
   return {
     register,
     get: liveView,
@@ -290,15 +310,8 @@ export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TD
     counts$,
     stats: () => structuredClone(store.stats),
     actor,
+    attach: (target) => attach(target, internals),
     close,
-    internals: {
-      options: resolved as ResolvedOptions<TData, unknown>,
-      store,
-      bridge,
-      send,
-      authenticate,
-      isClosing: () => closing !== null,
-      onClose: (cleanup) => cleanups.add(cleanup),
-    },
+    internals,
   };
 }
