@@ -89,7 +89,8 @@ export const defaultOptions = {
   autoRegister: false,
   hooks: {},
   inspect: undefined,
-  now: Date.now,
+  // read Date.now at each call, not once at import, so fake timers installed later are honoured
+  now: () => Date.now(),
   logger: silentLogger,
 } as const;
 

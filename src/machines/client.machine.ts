@@ -70,6 +70,17 @@ export const clientMachine = setup({
       event.type === 'client.timeout' && event.generation === context.generation,
   },
   actions: {
+    initialise: assign(({ event }) => {
+      const input = (event as unknown as { input: ClientMachineInput }).input;
+      return {
+        clientId: input.clientId,
+        tabId: input.tabId,
+        createdAt: input.createdAt,
+        expiresAt: input.createdAt + input.handshakeTimeout,
+        handshakeTimeout: input.handshakeTimeout,
+        reconnectTimeout: input.reconnectTimeout,
+      };
+    }),
     ignore: emit(({ context, event, self }, params: { why: IgnoredWhy }) => ({
       type: 'ignored' as const,
       clientId: context.clientId,
@@ -151,19 +162,23 @@ export const clientMachine = setup({
   },
 }).createMachine({
   id: 'client',
-  context: ({ input }) => ({
-    clientId: input.clientId,
-    tabId: input.tabId,
+  // A static context filled from `input` by the root entry, rather than a context factory:
+  // XState resolves a factory with `assign()`, which its development build reports as console
+  // noise whenever the actor is created inside another actor's action (the supervisor does that).
+  context: {
+    clientId: '',
+    tabId: null,
     socketId: null,
-    createdAt: input.createdAt,
+    createdAt: 0,
     connectedAt: null,
     disconnectedAt: null,
-    expiresAt: input.createdAt + input.handshakeTimeout,
+    expiresAt: null,
     generation: 0,
-    handshakeTimeout: input.handshakeTimeout,
-    reconnectTimeout: input.reconnectTimeout,
+    handshakeTimeout: 0,
+    reconnectTimeout: 0,
     deleted: null,
-  }),
+  },
+  entry: 'initialise',
   initial: 'handshaking',
   states: {
     handshaking: {

@@ -157,10 +157,15 @@ export const supervisorMachine = setup({
       const { store, now } = context.runtime;
       return store.records.has(clientId) || store.isTombstoned(clientId, now());
     },
-    canRegister: ({ context, event }) =>
-      event.type === 'client.register' &&
-      liveRecord(context.runtime, event.clientId) === undefined &&
-      context.runtime.store.size < context.runtime.maxClients,
+    canRegister: ({ context, event }) => {
+      if (event.type !== 'client.register') return false;
+      const { store, maxClients } = context.runtime;
+      const existing = store.records.get(event.clientId);
+      if (existing?.actor) return false;
+      // register() reserves the record (with its token) before sending this event: don't count it
+      const others = store.size - (existing ? 1 : 0);
+      return others < maxClients;
+    },
   },
   actions: {
     spawnClient: ({ context, event, self }) => {

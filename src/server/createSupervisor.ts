@@ -179,8 +179,15 @@ export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TD
     }
     const clientId = newClientId();
     const token = newToken();
-    store.add({ clientId, token, data: registerOptions.data as TData, actor: null, state: 'handshaking' });
+    const record = { clientId, token, data: registerOptions.data as TData, actor: null, state: 'handshaking' as const };
+    store.add(record);
     send({ type: 'client.register', clientId, tabId: tabId ?? null });
+    if (!store.records.get(clientId)?.actor) {
+      // the machine refused it (its guard is the authority): undo the reservation
+      store.remove(clientId, now());
+      store.clearTombstone(clientId);
+      throw new SupervisorError('CLIENT_LIMIT', `register(): the supervisor refused client ${clientId}`);
+    }
     return { clientId, token };
   }
 

@@ -130,6 +130,10 @@ export class MemoryStore<TData = unknown> {
     return this.tombstones.size;
   }
 
+  clearTombstone(clientId: string): void {
+    this.tombstones.delete(clientId);
+  }
+
   clearTombstones(): void {
     this.tombstones.clear();
   }

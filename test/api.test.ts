@@ -1,0 +1,185 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createSupervisor, defaultOptions, SupervisorError } from '../src/index.js';
+import { recordedSupervisor, useFakeClock } from './helpers/supervisor.js';
+
+beforeEach(useFakeClock);
+afterEach(() => vi.useRealTimers());
+
+describe('register()', () => {
+  it('should issue a 128-bit base64url clientId and token', () => {
+    const { supervisor } = recordedSupervisor();
+    const { clientId, token } = supervisor.register();
+    expect(clientId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(token).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(Buffer.from(clientId, 'base64url')).toHaveLength(16);
+    expect(clientId).not.toBe(token);
+  });
+
+  it('should never issue the same id twice', () => {
+    const { supervisor } = recordedSupervisor();
+    const ids = new Set<string>();
+    for (let i = 0; i < 2000; i += 1) {
+      const { clientId, token } = supervisor.register();
+      ids.add(clientId).add(token);
+    }
+    expect(ids.size).toBe(4000);
+  });
+
+  it('should keep tabId and data in the view, and never the token', () => {
+    const { supervisor } = recordedSupervisor();
+    const { clientId, token } = supervisor.register({ tabId: 'tab-7', data: { room: 'lobby' } });
+    const view = supervisor.get(clientId);
+    expect(view).toEqual({
+      clientId,
+      state: 'handshaking',
+      socketId: null,
+      tabId: 'tab-7',
+      createdAt: Date.now(),
+      connectedAt: null,
+      disconnectedAt: null,
+      expiresAt: Date.now() + defaultOptions.handshakeTimeout,
+      data: { room: 'lobby' },
+    });
+    expect(JSON.stringify(supervisor.list())).not.toContain(token);
+  });
+
+  it('should reject a bad tabId with a TypeError naming it', () => {
+    const { supervisor } = recordedSupervisor();
+    expect(() => supervisor.register({ tabId: 'x'.repeat(65) })).toThrow(/tabId/);
+    expect(() => supervisor.register({ tabId: 'bad\nline' })).toThrow(TypeError);
+  });
+
+  it('should throw CLIENT_LIMIT past maxClients and report it', () => {
+    const t = recordedSupervisor({ maxClients: 2 });
+    t.supervisor.register();
+    const { clientId } = t.supervisor.register();
+    expect(() => t.supervisor.register()).toThrowError(expect.objectContaining({ code: 'CLIENT_LIMIT' }));
+    expect(t.events.at(-1)).toMatchObject({ type: 'rejected', code: 'CLIENT_LIMIT' });
+    t.supervisor.delete(clientId);
+    expect(() => t.supervisor.register()).not.toThrow();
+  });
+});
+
+describe('tokens', () => {
+  it('should authenticate only the issued token', () => {
+    const { supervisor } = recordedSupervisor();
+    const { clientId, token } = supervisor.register();
+    const other = supervisor.register();
+    expect(supervisor.internals.authenticate(clientId, token)).toEqual({ ok: true });
+    expect(supervisor.internals.authenticate(clientId, other.token)).toMatchObject({ ok: false, code: 'BAD_TOKEN' });
+    expect(supervisor.internals.authenticate('unknown', token)).toMatchObject({ ok: false, code: 'UNKNOWN_CLIENT' });
+    supervisor.delete(clientId);
+    expect(supervisor.internals.authenticate(clientId, token)).toMatchObject({ ok: false, code: 'CLIENT_DELETED' });
+  });
+
+  it('should never put the token in an event, a view or an error message', async () => {
+    const t = recordedSupervisor({ maxClients: 1 });
+    const { clientId, token } = t.supervisor.register();
+    t.handshake(clientId, 's');
+    t.disconnect(clientId, 's');
+    const failure = t.supervisor.internals.authenticate(clientId, 'A'.repeat(22));
+    expect(() => t.supervisor.register()).toThrow();
+    t.supervisor.delete(clientId);
+    await t.supervisor.close();
+    const everything = JSON.stringify({ events: t.events, calls: t.calls, failure, stats: t.supervisor.stats() });
+    expect(everything).not.toContain(token);
+  });
+});
+
+describe('delete()', () => {
+  it('should return true once, then false', () => {
+    const { supervisor } = recordedSupervisor();
+    const { clientId } = supervisor.register();
+    expect(supervisor.delete(clientId)).toBe(true);
+    expect(supervisor.delete(clientId)).toBe(false);
+    expect(supervisor.delete('never-existed')).toBe(false);
+  });
+
+  it('should use reason manual by default', () => {
+    const t = recordedSupervisor();
+    t.supervisor.delete(t.supervisor.register().clientId);
+    expect(t.events.at(-1)).toMatchObject({ type: 'deleted', reason: 'manual' });
+  });
+});
+
+describe('connected()', () => {
+  it('should resolve at once for a connected client', async () => {
+    const t = recordedSupervisor();
+    const { clientId } = t.supervisor.register();
+    t.handshake(clientId, 's');
+    await expect(t.supervisor.connected(clientId)).resolves.toMatchObject({ clientId, state: 'connected' });
+  });
+
+  it('should resolve when the client connects', async () => {
+    const t = recordedSupervisor();
+    const { clientId } = t.supervisor.register();
+    const waiting = t.supervisor.connected(clientId, { timeout: 1000 });
+    t.handshake(clientId, 's9');
+    await expect(waiting).resolves.toMatchObject({ socketId: 's9' });
+  });
+
+  it('should reject CLIENT_DELETED when the client is deleted first', async () => {
+    const t = recordedSupervisor();
+    const { clientId } = t.supervisor.register();
+    const waiting = t.supervisor.connected(clientId);
+    t.supervisor.delete(clientId);
+    await expect(waiting).rejects.toMatchObject({ code: 'CLIENT_DELETED' });
+    await expect(t.supervisor.connected(clientId)).rejects.toMatchObject({ code: 'CLIENT_DELETED' });
+  });
+
+  it('should reject UNKNOWN_CLIENT for an unknown id', async () => {
+    const t = recordedSupervisor();
+    await expect(t.supervisor.connected('nope')).rejects.toBeInstanceOf(SupervisorError);
+    await expect(t.supervisor.connected('nope')).rejects.toMatchObject({ code: 'UNKNOWN_CLIENT' });
+  });
+
+  it('should reject TIMEOUT after timeout and leave no timer', async () => {
+    const t = recordedSupervisor();
+    const { clientId } = t.supervisor.register();
+    const timers = vi.getTimerCount();
+    const waiting = t.supervisor.connected(clientId, { timeout: 200 });
+    const outcome = expect(waiting).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await vi.advanceTimersByTimeAsync(200);
+    await outcome;
+    expect(vi.getTimerCount()).toBe(timers);
+  });
+
+  it('should reject waiters when the supervisor closes', async () => {
+    const t = recordedSupervisor();
+    const waiting = t.supervisor.connected(t.supervisor.register().clientId);
+    const outcome = expect(waiting).rejects.toMatchObject({ code: 'CLIENT_DELETED' });
+    await t.supervisor.close();
+    await outcome;
+  });
+});
+
+describe('options', () => {
+  it.each([
+    ['reconnectTimeout', -1],
+    ['handshakeTimeout', 0],
+    ['hookTimeout', Number.NaN],
+    ['pruneInterval', 2 ** 40],
+    ['tombstoneTtl', '10'],
+    ['maxClients', 1.5],
+  ])('should reject %s = %s with a TypeError naming it', (name, value) => {
+    expect(() => createSupervisor({ [name]: value } as never)).toThrowError(new RegExp(`\`${name}\``));
+    expect(() => createSupervisor({ [name]: value } as never)).toThrow(TypeError);
+  });
+
+  it('should reject unknown options and hooks by name', () => {
+    expect(() => createSupervisor({ reconectTimeout: 5 } as never)).toThrow(/reconectTimeout/);
+    expect(() => createSupervisor({ hooks: { onDisconnected: () => {} } } as never)).toThrow(/onDisconnected/);
+  });
+
+  it('should document every default in one place', () => {
+    expect(defaultOptions).toMatchObject({
+      reconnectTimeout: 3000,
+      handshakeTimeout: 60000,
+      pruneInterval: 10000,
+      hookTimeout: 5000,
+      tombstoneTtl: 60000,
+      maxClients: Number.POSITIVE_INFINITY,
+      autoRegister: false,
+    });
+  });
+});
