@@ -122,3 +122,22 @@ describe('supervisor routing', () => {
     expect(t.supervisor.get(clientId)).toBeUndefined();
   });
 });
+
+describe('supervisor memory', () => {
+  it('should send every client done event under one type, so XState memoises one entry', async () => {
+    const { createSupervisor } = await import('../src/index.js');
+    const doneTypes = new Set<string>();
+    const supervisor = createSupervisor({
+      pruneInterval: 0,
+      inspect: (event) => {
+        if (event.type === '@xstate.event' && event.event.type.startsWith('xstate.done.actor')) {
+          doneTypes.add(event.event.type);
+        }
+      },
+    });
+    for (let i = 0; i < 20; i += 1) supervisor.delete(supervisor.register().clientId);
+    await supervisor.close();
+    // a per-client type (`xstate.done.actor.<clientId>`) leaked one cache entry per client ever
+    expect([...doneTypes]).toEqual(['xstate.done.actor.client']);
+  });
+});

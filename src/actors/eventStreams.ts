@@ -1,28 +1,12 @@
-import { defer, filter, map, Observable, share, startWith } from 'rxjs';
-import type { SupervisorActor } from '../machines/supervisor.machine.js';
+import { defer, filter, map, type Observable, type Subject, startWith } from 'rxjs';
 import type { ClientCounts, LifecycleEvent } from '../types.js';
 
 /**
- * `events$`: every lifecycle event the supervisor actor emits, as one shared rxjs stream that
- * completes when the supervisor has closed. Built on the actor's own `on('*')` and
- * `subscribe()`; no Subject of our own.
+ * `events$`: every lifecycle event, as one stream that completes when the supervisor has closed.
+ * The source multicasts already; this hides it behind a read-only Observable.
  */
-export function createEventStream(actor: SupervisorActor): Observable<LifecycleEvent> {
-  return new Observable<LifecycleEvent>((subscriber) => {
-    if (actor.getSnapshot().status !== 'active') {
-      subscriber.complete();
-      return;
-    }
-    const emitted = actor.on('*', (event) => subscriber.next(event));
-    const lifetime = actor.subscribe({
-      complete: () => subscriber.complete(),
-      error: (error) => subscriber.error(error),
-    });
-    return () => {
-      emitted.unsubscribe();
-      lifetime.unsubscribe();
-    };
-  }).pipe(share());
+export function createEventStream(source: Subject<LifecycleEvent>): Observable<LifecycleEvent> {
+  return source.asObservable();
 }
 
 const COUNTED: ReadonlySet<LifecycleEvent['type']> = new Set([

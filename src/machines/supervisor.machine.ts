@@ -1,7 +1,8 @@
-import { type ActorRefFrom, createActor, emit, enqueueActions, setup } from 'xstate';
+import { type ActorRefFrom, createActor, emit, enqueueActions, sendTo, setup } from 'xstate';
 import { deadlineTimer } from '../actors/deadlineTimer.js';
+import { countEvent } from '../actors/lifecycleRelay.js';
 import { pruneTicker } from '../actors/pruneTicker.js';
-import type { ClientRecord, MemoryStore } from '../store/memoryStore.js';
+import type { ClientActor, ClientRecord, MemoryStore } from '../store/memoryStore.js';
 import type {
   ClientState,
   ClientView,
@@ -12,13 +13,14 @@ import type {
   LifecycleEvent,
   RejectCode,
 } from '../types.js';
-import { clientMachine } from './client.machine.js';
+import { type ClientEvent, type ClientOutput, clientMachine } from './client.machine.js';
 
 /**
  * The parent of every client actor. It routes the DESIGN events that carry a `clientId` to that
  * client's actor, stamping them with `now()`; reports events for unknown or deleted ids as
- * `ignored`; keeps the deadline index and fires due deadlines; relays every lifecycle event the
- * clients emit; and forgets a client (leaving a tombstone) when it reaches `deleted`.
+ * `ignored`; fires due deadlines and runs prune sweeps; and forgets a client (leaving a tombstone)
+ * when XState reports that its actor reached `deleted` (`xstate.done.actor.<clientId>`). What the
+ * clients emit is booked by the lifecycle relay (src/actors/lifecycleRelay.ts).
  *
  * Client actors are created with this actor as their `parent` (same actor system, so
  * `system.get(clientId)` and inspection see them) but are not entries of this machine's
@@ -26,6 +28,9 @@ import { clientMachine } from './client.machine.js';
  * supervisor with 10,000 children spawn only ~314 clients/s. Every operation here is O(1) in
  * the number of clients; a sweep is O(due).
  */
+
+/** The `id` every client actor has under the supervisor; each one's `systemId` is its clientId. */
+export const CLIENT_ACTOR_ID = 'client';
 
 /** Where the adapter plugs in: the core never touches a socket itself. */
 export interface SocketBridge {
@@ -42,15 +47,10 @@ export interface SupervisorRuntime<TData = unknown> {
   reconnectTimeout: number;
   pruneInterval: number;
   maxClients: number;
-  /** Hooks to call for lifecycle events; given views taken when the event happened. */
-  onLifecycle(event: LifecycleEvent, view: ClientView<TData> | null): void;
-  /** Which event types need a view (the hooks that exist). */
-  wantsView: ReadonlySet<LifecycleEvent['type']>;
-  bridge: SocketBridge;
-  /** The deadline the host timer is armed for, `null` when disarmed. */
-  armedAt: number | null;
-  /** Shared listener for the clients' emitted events, created with the first client. */
-  listener: ((event: LifecycleEvent) => void) | null;
+  /** The listener attached to every client actor (the lifecycle relay). */
+  onClientEvent(event: LifecycleEvent): void;
+  /** Re-arms the host timer for the earliest deadline if it changed (always when `fired`). */
+  armTimer(fired?: boolean): void;
 }
 
 export interface SupervisorContext<TData = unknown> {
@@ -64,7 +64,7 @@ export type SupervisorEvent =
   | { type: 'client.delete'; clientId: string; reason?: DeleteReason }
   | { type: 'client.prune' }
   | { type: 'clock.tick' }
-  | { type: 'client.emitted'; event: LifecycleEvent; generation: number; view: ClientView | null }
+  | { type: 'xstate.done.actor.client'; output: ClientOutput }
   | { type: 'handshake.rejected'; clientId: string | null; code: RejectCode; message: string }
   | { type: 'hook.error'; clientId: string; hook: HookName; error: unknown; timedOut: boolean }
   | { type: 'supervisor.close' }
@@ -79,6 +79,20 @@ function routedId(event: SupervisorEvent): string | undefined {
   return event.type === 'socket.handshake' || event.type === 'socket.disconnect' || event.type === 'client.delete'
     ? event.clientId
     : undefined;
+}
+
+/** The client-machine event for a routed supervisor event, stamped with `at`. */
+function toClientEvent(event: SupervisorEvent, at: number): ClientEvent {
+  switch (event.type) {
+    case 'socket.handshake':
+      return { type: 'socket.handshake', socketId: event.socketId, tabId: event.tabId ?? null, at };
+    case 'socket.disconnect':
+      return { type: 'socket.disconnect', socketId: event.socketId, reason: event.reason, at };
+    case 'client.delete':
+      return { type: 'client.delete', reason: event.reason ?? 'manual', at };
+    default:
+      throw new Error(`supervisor: ${event.type} is not routed to clients`);
+  }
 }
 
 /** The record of a client whose actor is still running, if any. */
@@ -121,15 +135,6 @@ function ignoredBySupervisor(event: SupervisorEvent, why: IgnoredWhy, at: number
     socketId: 'socketId' in routed ? routed.socketId : null,
     state: why === 'already-deleted' ? 'deleted' : null,
   };
-}
-
-/** Counts what goes out, so every ignored, deleted, rejected and failed event has a counter. */
-function countEvent(runtime: SupervisorRuntime<unknown>, event: LifecycleEvent): void {
-  const { store } = runtime;
-  if (event.type === 'ignored') store.count('ignored', event.why);
-  else if (event.type === 'deleted') store.count('deleted', event.reason);
-  else if (event.type === 'rejected') store.count('rejected', event.code);
-  else if (event.type === 'hook-error') store.stats.hookErrors += 1;
 }
 
 /** Routing shared by `running` and `closing`: live → forward; deleted → ignored; else unknown. */
@@ -176,10 +181,13 @@ export const supervisorMachine = setup({
         store.records.get(event.clientId) ??
         ({ clientId: event.clientId, token: null, data: undefined, actor: null, state: 'handshaking' } as ClientRecord);
       if (!store.records.has(event.clientId)) store.add(record);
-      runtime.listener ??= createClientListener(runtime, self);
       const actor = createActor(clientMachine, {
         parent: self,
-        id: event.clientId,
+        // One id for every client, unique systemId each. XState names the done event after the
+        // child's id (`xstate.done.actor.<id>`) and memoises transition candidates per event type
+        // on the parent's state nodes, forever: a per-client id leaked ~400 B per client ever
+        // deleted. The clientId travels in the actor's output and its systemId instead.
+        id: CLIENT_ACTOR_ID,
         systemId: event.clientId,
         input: {
           clientId: event.clientId,
@@ -190,29 +198,16 @@ export const supervisorMachine = setup({
         },
       });
       record.actor = actor;
-      actor.on('*', runtime.listener);
+      actor.on('*', runtime.onClientEvent);
       actor.start();
     },
-    forwardToClient: enqueueActions(({ context, event, enqueue }) => {
-      const record = liveRecord(context.runtime, routedId(event));
-      if (!record?.actor) return;
-      const at = context.runtime.now();
-      if (event.type === 'socket.handshake') {
-        enqueue.sendTo(record.actor, {
-          type: 'socket.handshake',
-          socketId: event.socketId,
-          tabId: event.tabId ?? null,
-          at,
-        });
-      } else if (event.type === 'socket.disconnect') {
-        enqueue.sendTo(record.actor, { type: 'socket.disconnect', socketId: event.socketId, reason: event.reason, at });
-      } else if (event.type === 'client.delete') {
-        enqueue.sendTo(record.actor, { type: 'client.delete', reason: event.reason ?? 'manual', at });
-      }
-    }),
+    forwardToClient: sendTo(
+      ({ context, event }) => liveRecord(context.runtime, routedId(event))?.actor as ClientActor,
+      ({ context, event }) => toClientEvent(event, context.runtime.now()),
+    ),
     ignore: enqueueActions(({ context, event, enqueue }, params: { why: IgnoredWhy }) => {
       const ignored = ignoredBySupervisor(event, params.why, context.runtime.now());
-      countEvent(context.runtime, ignored);
+      countEvent(context.runtime.store as MemoryStore<unknown>, ignored);
       enqueue(emit(ignored));
     }),
     /** A prune sweep: visits only clients whose deadline has passed, plus expired tombstones. */
@@ -233,7 +228,6 @@ export const supervisorMachine = setup({
       const { runtime } = context;
       const { store } = runtime;
       const at = runtime.now();
-      runtime.armedAt = null;
       for (const queue of [store.handshakeDeadlines, store.reconnectDeadlines]) {
         for (const due of queue.due(at)) {
           // consumed whatever the client makes of it, so a deadline can never fire twice
@@ -243,69 +237,17 @@ export const supervisorMachine = setup({
         }
       }
     }),
-    /** Bookkeeping for what a client emitted: counts, the deadline index, the registry. */
-    track: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'client.emitted') return;
-      const { runtime } = context;
-      const { store } = runtime;
-      const lifecycle = event.event;
-      countEvent(runtime, lifecycle);
-      const record = store.records.get(lifecycle.clientId);
-      if (!record) return;
-      switch (lifecycle.type) {
-        case 'registered':
-          store.handshakeDeadlines.set({
-            clientId: lifecycle.clientId,
-            at: lifecycle.expiresAt,
-            generation: event.generation,
-          });
-          break;
-        case 'connected':
-        case 'reconnected':
-          store.setState(record, 'connected');
-          store.handshakeDeadlines.delete(lifecycle.clientId);
-          store.reconnectDeadlines.delete(lifecycle.clientId);
-          break;
-        case 'disconnected':
-          store.setState(record, 'disconnected');
-          store.reconnectDeadlines.set({
-            clientId: lifecycle.clientId,
-            at: lifecycle.expiresAt,
-            generation: event.generation,
-          });
-          break;
-        case 'socket-replaced':
-          runtime.bridge.disconnect(lifecycle.previousSocketId, 'replaced');
-          break;
-        case 'deleted': {
-          const { actor } = record;
-          store.remove(lifecycle.clientId, lifecycle.at);
-          // the actor stopped itself on reaching its final state; stopping it again is a no-op
-          // that keeps "the supervisor stops its children" true whatever the machine does
-          if (actor) enqueue.stopChild(actor);
-          if (lifecycle.socketId !== null) runtime.bridge.disconnect(lifecycle.socketId, 'deleted');
-          break;
-        }
-      }
-    }),
-    relay: enqueueActions(({ event, enqueue }) => {
-      if (event.type === 'client.emitted') enqueue(emit(event.event));
-    }),
-    runHooks: ({ context, event }) => {
-      if (event.type === 'client.emitted') context.runtime.onLifecycle(event.event, event.view);
+    /** The host timer fired and is spent: arm it for the earliest deadline left. */
+    rearmTimer: ({ context }) => context.runtime.armTimer(true),
+    /**
+     * XState reports a client actor done: it reached `deleted`, and reaching a final state has
+     * already stopped it (XState runs its stop procedure: unregistered from the system, mailbox
+     * cleared). What is left is to forget it and keep a tombstone.
+     */
+    forgetClient: ({ context, event }) => {
+      const { clientId } = (event as { output: ClientOutput }).output;
+      context.runtime.store.remove(clientId, context.runtime.now());
     },
-    armTimer: enqueueActions(({ context, enqueue, self }) => {
-      // the timer lives only while `running`; in `closing` every client is being deleted anyway
-      if (!self.getSnapshot().children.deadlineTimer) return;
-      const { runtime } = context;
-      const next = runtime.store.nextDeadline() ?? null;
-      if (next === runtime.armedAt) return;
-      runtime.armedAt = next;
-      enqueue.sendTo('deadlineTimer', {
-        type: 'timer.arm',
-        delay: next === null ? null : Math.max(0, next - runtime.now()),
-      });
-    }),
     emitRejected: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'handshake.rejected') return;
       const rejected: LifecycleEvent = {
@@ -316,7 +258,7 @@ export const supervisorMachine = setup({
         code: event.code,
         message: event.message,
       };
-      countEvent(context.runtime, rejected);
+      countEvent(context.runtime.store as MemoryStore<unknown>, rejected);
       enqueue(emit(rejected));
     }),
     emitHookError: enqueueActions(({ context, event, enqueue }) => {
@@ -330,7 +272,7 @@ export const supervisorMachine = setup({
         timedOut: event.timedOut,
         error: event.error,
       };
-      countEvent(context.runtime, failure);
+      countEvent(context.runtime.store as MemoryStore<unknown>, failure);
       enqueue(emit(failure));
     }),
     deleteEveryClient: enqueueActions(({ context, enqueue }) => {
@@ -362,7 +304,7 @@ export const supervisorMachine = setup({
         'socket.disconnect': routing.guards,
         'client.delete': routing.guards,
         'client.prune': { actions: 'sweep' },
-        'clock.tick': { actions: ['fireDueDeadlines', 'armTimer'] },
+        'clock.tick': { actions: ['fireDueDeadlines', 'rearmTimer'] },
         'supervisor.close': { target: 'closing' },
       },
     },
@@ -380,24 +322,10 @@ export const supervisorMachine = setup({
     closed: { type: 'final' },
   },
   on: {
-    'client.emitted': { actions: ['track', 'relay', 'runHooks', 'armTimer'] },
+    [`xstate.done.actor.${CLIENT_ACTOR_ID}`]: { actions: 'forgetClient' },
     'handshake.rejected': { actions: 'emitRejected' },
     'hook.error': { actions: 'emitHookError' },
   },
 });
 
 export type SupervisorActor = ActorRefFrom<typeof supervisorMachine>;
-
-/**
- * One listener for every client actor's emitted events: it takes the client's view at the
- * instant of the event (the snapshot is already updated when XState delivers emitted events)
- * and queues the event on the supervisor, which does the bookkeeping in order.
- */
-function createClientListener(runtime: SupervisorRuntime, supervisor: { send(event: SupervisorEvent): void }) {
-  return function onClientEvent(event: LifecycleEvent): void {
-    const record = runtime.store.records.get(event.clientId);
-    const snapshot = record?.actor?.getSnapshot();
-    const view = record && runtime.wantsView.has(event.type) ? toView(record) : null;
-    supervisor.send({ type: 'client.emitted', event, generation: snapshot?.context.generation ?? 0, view });
-  };
-}

@@ -1,7 +1,8 @@
-import { filter, firstValueFrom, map, type Observable, timeout as rxTimeout, take, throwError } from 'rxjs';
+import { filter, firstValueFrom, map, type Observable, timeout as rxTimeout, Subject, take, throwError } from 'rxjs';
 import { createActor } from 'xstate';
 import { createCountStream, createEventStream } from '../actors/eventStreams.js';
 import { createHookRunner } from '../actors/hookRunner.js';
+import { createLifecycleRelay } from '../actors/lifecycleRelay.js';
 import { SupervisorError } from '../errors.js';
 import { newClientId, newToken, tokensEqual } from '../ids.js';
 import {
@@ -108,9 +109,7 @@ export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TD
     },
   });
 
-  function onLifecycle(event: LifecycleEvent, view: ClientView | null): void {
-    if (!view) return;
-    const client = view as ClientView<TData>;
+  function runHooks(event: LifecycleEvent, client: ClientView<TData>): void {
     switch (event.type) {
       case 'connected':
       case 'reconnected': {
@@ -135,6 +134,21 @@ export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TD
     }
   }
 
+  // every lifecycle event, from the supervisor actor and from the clients (via the relay)
+  const lifecycle = new Subject<LifecycleEvent>();
+
+  let armedAt: number | null = null;
+  function armTimer(fired = false): void {
+    const next = store.nextDeadline() ?? null;
+    if (!fired && next === armedAt) return;
+    armedAt = next;
+    // the timer actor lives only while the supervisor is `running`
+    actor.getSnapshot().children.deadlineTimer?.send({
+      type: 'timer.arm',
+      delay: next === null ? null : Math.max(0, next - now()),
+    });
+  }
+
   const runtime: SupervisorRuntime<TData> = {
     store,
     now,
@@ -142,17 +156,24 @@ export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TD
     reconnectTimeout: resolved.reconnectTimeout,
     pruneInterval: resolved.pruneInterval,
     maxClients: resolved.maxClients,
-    onLifecycle,
-    wantsView,
-    bridge,
-    armedAt: null,
-    listener: null,
+    onClientEvent: createLifecycleRelay<TData>({
+      store,
+      armTimer,
+      disconnectSocket: (socketId, why) => bridge.disconnect(socketId, why),
+      runHooks,
+      wantsView,
+      publish: (event) => lifecycle.next(event),
+      toView,
+    }),
+    armTimer,
   };
 
   const actor = createActor(supervisorMachine, {
     input: runtime as SupervisorRuntime,
     ...(resolved.inspect ? { inspect: resolved.inspect } : {}),
   });
+  actor.on('*', (event) => lifecycle.next(event));
+  actor.subscribe({ complete: () => lifecycle.complete() });
   actor.start();
 
   /** Sends to the supervisor unless it has closed: nothing is ever sent to a stopped actor. */
@@ -160,7 +181,7 @@ export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TD
     if (actor.getSnapshot().status === 'active') actor.send(event);
   }
 
-  const events$ = createEventStream(actor);
+  const events$ = createEventStream(lifecycle);
   const counts$ = createCountStream(events$, () => store.counts());
 
   function liveView(clientId: string): ClientView<TData> | undefined {
