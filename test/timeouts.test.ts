@@ -129,3 +129,18 @@ describe('prune', () => {
     expect(t.events.some((event) => event.type === 'deleted')).toBe(true);
   });
 });
+
+describe('client.prune sent to the supervisor', () => {
+  it('should sweep at the instant it carries', () => {
+    const t = recordedSupervisor({ reconnectTimeout: 100 });
+    const { clientId } = t.supervisor.register();
+    t.handshake(clientId, 's');
+    t.disconnect(clientId, 's');
+    const disconnectedAt = Date.now();
+    t.supervisor.actor.send({ type: 'client.prune', now: disconnectedAt + 99 });
+    expect(t.supervisor.get(clientId)?.state).toBe('disconnected');
+    t.supervisor.actor.send({ type: 'client.prune', now: disconnectedAt + 100 });
+    expect(t.supervisor.get(clientId)).toBeUndefined();
+    expect(t.events.at(-1)).toMatchObject({ type: 'deleted', reason: 'pruned', at: disconnectedAt + 100 });
+  });
+});

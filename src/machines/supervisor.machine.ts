@@ -62,7 +62,8 @@ export type SupervisorEvent =
   | { type: 'socket.handshake'; clientId: string; socketId: string; tabId?: string | null }
   | { type: 'socket.disconnect'; clientId: string; socketId: string; reason: DisconnectReason }
   | { type: 'client.delete'; clientId: string; reason?: DeleteReason }
-  | { type: 'client.prune' }
+  /** A sweep at `now` (default: the supervisor's clock). */
+  | { type: 'client.prune'; now?: number }
   | { type: 'clock.tick' }
   | { type: 'xstate.done.actor.client'; output: ClientOutput }
   | { type: 'handshake.rejected'; clientId: string | null; code: RejectCode; message: string }
@@ -211,9 +212,9 @@ export const supervisorMachine = setup({
       enqueue(emit(ignored));
     }),
     /** A prune sweep: visits only clients whose deadline has passed, plus expired tombstones. */
-    sweep: enqueueActions(({ context, enqueue }) => {
+    sweep: enqueueActions(({ context, event, enqueue }) => {
       const { store, now } = context.runtime;
-      const at = now();
+      const at = event.type === 'client.prune' && event.now !== undefined ? event.now : now();
       for (const queue of [store.handshakeDeadlines, store.reconnectDeadlines]) {
         for (const due of queue.due(at)) {
           const record = liveRecord(context.runtime, due.clientId);
