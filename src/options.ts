@@ -1,5 +1,14 @@
 import type { InspectionEvent, Observer } from 'xstate';
+import type { RateLimit } from './server/rateLimiter.js';
 import type { Logger, SupervisorHooks } from './types.js';
+
+/** Per-remote-address limits on handshakes; each `false` turns that limit off. */
+export interface RateLimitOptions {
+  /** New clients created by `autoRegister` per address and window. */
+  autoRegister?: RateLimit | false;
+  /** Rejected handshakes per address and window; past it every handshake is `RATE_LIMITED`. */
+  failedHandshakes?: RateLimit | false;
+}
 
 /** Options of {@link createSupervisor}. Every default lives in {@link defaultOptions}. */
 export interface SupervisorOptions<TData = unknown, TSocket = unknown> {
@@ -54,6 +63,13 @@ export interface SupervisorOptions<TData = unknown, TSocket = unknown> {
    * @default false
    */
   autoRegister?: boolean;
+  /**
+   * Per-remote-address limits (socket.io's `handshake.address`), rejected with `RATE_LIMITED`;
+   * `false` turns all of them off. Behind a proxy every client shares the proxy's address: raise
+   * the limits or turn them off there.
+   * @default { autoRegister: { limit: 600, window: 60000 }, failedHandshakes: { limit: 120, window: 60000 } }
+   */
+  rateLimit?: RateLimitOptions | false;
   /** Lifecycle hooks; see {@link SupervisorHooks}. @default {} */
   hooks?: SupervisorHooks<TData, TSocket>;
   /**
@@ -87,6 +103,10 @@ export const defaultOptions = {
   maxTombstones: 100000,
   maxClients: Number.POSITIVE_INFINITY,
   autoRegister: false,
+  rateLimit: {
+    autoRegister: { limit: 600, window: 60000 },
+    failedHandshakes: { limit: 120, window: 60000 },
+  } as RateLimitOptions | false,
   hooks: {},
   inspect: undefined,
   // read Date.now at each call, not once at import, so fake timers installed later are honoured
@@ -122,6 +142,22 @@ function checkCount(name: string, value: unknown): void {
   }
 }
 
+function checkRateLimits(rateLimit: unknown): void {
+  if (rateLimit === false) return;
+  if (typeof rateLimit !== 'object' || rateLimit === null) {
+    throw new TypeError('socket.io-supervisor: option `rateLimit` must be an object or false');
+  }
+  for (const [name, limit] of Object.entries(rateLimit)) {
+    if (name !== 'autoRegister' && name !== 'failedHandshakes') {
+      throw new TypeError(`socket.io-supervisor: unknown option \`rateLimit.${name}\``);
+    }
+    if (limit === false || limit === undefined) continue;
+    const { limit: count, window } = (limit ?? {}) as { limit?: unknown; window?: unknown };
+    checkCount(`rateLimit.${name}.limit`, count);
+    checkDuration(`rateLimit.${name}.window`, window, { allowZero: false });
+  }
+}
+
 /** Merges `options` over {@link defaultOptions} and validates each one, naming the culprit. */
 export function resolveOptions<TData, TSocket>(
   options: SupervisorOptions<TData, TSocket> = {},
@@ -147,6 +183,7 @@ export function resolveOptions<TData, TSocket>(
   if (typeof merged.autoRegister !== 'boolean') {
     throw new TypeError('socket.io-supervisor: option `autoRegister` must be a boolean');
   }
+  checkRateLimits(merged.rateLimit);
   if (typeof merged.now !== 'function') {
     throw new TypeError('socket.io-supervisor: option `now` must be a function returning ms');
   }

@@ -183,3 +183,27 @@ describe('options', () => {
     });
   });
 });
+
+describe('rateLimit option', () => {
+  it('should default to per-address limits and accept false', () => {
+    expect(defaultOptions.rateLimit).toEqual({
+      autoRegister: { limit: 600, window: 60000 },
+      failedHandshakes: { limit: 120, window: 60000 },
+    });
+    for (const rateLimit of [false, { autoRegister: false }] as const) {
+      const supervisor = createSupervisor({ rateLimit });
+      expect(supervisor.internals.options.rateLimit).toEqual(rateLimit);
+      void supervisor.close();
+    }
+  });
+
+  it('should name a bad limit', () => {
+    expect(() => createSupervisor({ rateLimit: { autoRegister: { limit: -1, window: 10 } } })).toThrow(
+      /rateLimit\.autoRegister\.limit/,
+    );
+    expect(() => createSupervisor({ rateLimit: { failedHandshakes: { limit: 5, window: 0 } } })).toThrow(
+      /rateLimit\.failedHandshakes\.window/,
+    );
+    expect(() => createSupervisor({ rateLimit: { handshakes: false } } as never)).toThrow(/rateLimit\.handshakes/);
+  });
+});
