@@ -33,6 +33,7 @@ export interface SoakResult {
     deadlines: number;
     tombstones: number;
     systemActors: number;
+    awaitingOnDelete: number;
     hookChains: number;
     eventSubscribers: number;
     activeTimers: number;
@@ -138,7 +139,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       steps.push(plan[at]!);
       remaining -= 1;
     }
+    // a few waiters per batch subscribe to events$ and must all be released when they settle
+    const waiters = ids.slice(0, 10).map((clientId) => supervisor.connected(clientId).catch(() => undefined));
     for (const step of steps) step();
+    await Promise.all(waiters);
     // let the grace timers fire, then sweep whatever a late timer left (and old tombstones)
     await sleep(RECONNECT + 1);
     supervisor.prune();
@@ -172,8 +176,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       deadlines: store.handshakeDeadlines.size + store.reconnectDeadlines.size,
       tombstones: store.tombstoneCount,
       systemActors: Object.keys(supervisor.actor.system.getAll()).length,
-      hookChains: live.size,
-      eventSubscribers: 0,
+      awaitingOnDelete: live.size,
+      hookChains: supervisor.internals.pendingHooks(),
+      eventSubscribers: supervisor.internals.eventSubscribers(),
       activeTimers: Math.max(0, activeTimers() - timersAtStart),
     },
   };

@@ -16,6 +16,7 @@ describe('lifecycle soak (short)', () => {
       deadlines: 0,
       tombstones: 0,
       systemActors: 0,
+      awaitingOnDelete: 0,
       hookChains: 0,
       eventSubscribers: 0,
       activeTimers: 0,

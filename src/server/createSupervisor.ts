@@ -46,6 +46,10 @@ export interface SupervisorInternals<TData> {
   onClose(cleanup: () => void): void;
   register(options?: RegisterOptions<TData>): Registration;
   get(clientId: string): ClientView<TData> | undefined;
+  /** How many subscriptions `events$` has right now (leak checks). */
+  eventSubscribers(): number;
+  /** How many clients have hooks queued or running (leak checks). */
+  pendingHooks(): number;
 }
 
 export interface Supervisor<TData = unknown> {
@@ -318,6 +322,8 @@ export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TD
     onClose: (cleanup) => cleanups.add(cleanup),
     register,
     get: liveView,
+    eventSubscribers: () => lifecycle.observers.length,
+    pendingHooks: () => hookRunner.pending(),
   };
 
   return {
