@@ -303,9 +303,11 @@ export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TD
   function close(): Promise<void> {
     closing ??= (async () => {
       send({ type: 'supervisor.close' });
+      await hookRunner.drain();
+      // adapters stay attached until here so that sockets arriving meanwhile are told
+      // SHUTTING_DOWN instead of connecting unsupervised
       for (const cleanup of [...cleanups]) cleanup();
       cleanups.clear();
-      await hookRunner.drain();
       send({ type: 'supervisor.closed' });
       store.clearTombstones();
     })();

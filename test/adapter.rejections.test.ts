@@ -1,0 +1,101 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Harness, once, rejection, startHarness } from './helpers/io.js';
+
+let h: Harness;
+afterEach(async () => h?.close());
+
+async function rejectedWith(auth: unknown) {
+  const socket = h.connect(auth);
+  const error = await rejection(socket);
+  return { code: error.data?.code, message: error.message };
+}
+
+describe('adapter: rejected handshakes', () => {
+  it.each([
+    ['numbers where strings belong', { clientId: 1, token: 2 }],
+    ['an object as clientId', { clientId: { $gt: '' }, token: 'x'.repeat(22) }],
+    ['a 100 kB clientId', { clientId: 'a'.repeat(100_000), token: 'b'.repeat(22) }],
+    ['a token of the wrong length', { clientId: 'a'.repeat(22), token: 'b'.repeat(21) }],
+    ['a non-base64url clientId', { clientId: 'a'.repeat(21) + '!', token: 'b'.repeat(22) }],
+    ['an unexpected key', { clientId: 'a'.repeat(22), token: 'b'.repeat(22), admin: true }],
+    ['a __proto__ key', JSON.parse('{"__proto__": {"polluted": true}, "clientId": "x"}')],
+    ['a constructor key', { constructor: { prototype: { polluted: true } } }],
+    ['a tabId with a newline', { tabId: 'a\nb' }],
+    ['a 65-character tabId', { tabId: 't'.repeat(65) }],
+    ['no clientId without autoRegister', {}],
+  ])('should reject %s as INVALID_HANDSHAKE with a readable message', async (_name, auth) => {
+    h = await startHarness();
+    const rejected = h.next((e) => e.type === 'rejected');
+    const { code, message } = await rejectedWith(auth);
+    expect(code).toBe('INVALID_HANDSHAKE');
+    expect(message).toMatch(/^handshake auth/);
+    expect(await rejected).toMatchObject({ type: 'rejected', code: 'INVALID_HANDSHAKE', message });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(h.supervisor.list()).toEqual([]);
+  });
+
+  it('should reject an unknown client as UNKNOWN_CLIENT', async () => {
+    h = await startHarness();
+    const { code, message } = await rejectedWith({ clientId: 'A'.repeat(22), token: 'B'.repeat(22) });
+    expect(code).toBe('UNKNOWN_CLIENT');
+    expect(message).toContain('register a new one');
+  });
+
+  it('should reject a wrong token as BAD_TOKEN, without echoing any token', async () => {
+    h = await startHarness();
+    const { clientId, token } = h.supervisor.register();
+    const { code, message } = await rejectedWith({ clientId, token: 'Z'.repeat(22) });
+    expect(code).toBe('BAD_TOKEN');
+    expect(message).not.toContain(token);
+    expect(message).not.toContain('Z'.repeat(22));
+    expect(h.supervisor.get(clientId)?.state).toBe('handshaking');
+  });
+
+  it('should reject a deleted client as CLIENT_DELETED', async () => {
+    h = await startHarness();
+    const { clientId, token } = h.supervisor.register();
+    h.supervisor.delete(clientId);
+    const { code, message } = await rejectedWith({ clientId, token });
+    expect(code).toBe('CLIENT_DELETED');
+    expect(message).toContain('reload');
+  });
+
+  it('should reject past maxClients as CLIENT_LIMIT (autoRegister)', async () => {
+    h = await startHarness({ autoRegister: true, maxClients: 1 });
+    const first = h.connect({});
+    await once(first, 'connect');
+    const { code } = await rejectedWith({});
+    expect(code).toBe('CLIENT_LIMIT');
+  });
+
+  it('should reject while shutting down as SHUTTING_DOWN', async () => {
+    let release: () => void = () => {};
+    h = await startHarness({ hooks: { onDelete: () => new Promise<void>((resolve) => (release = resolve)) } });
+    const { clientId, token } = h.supervisor.register();
+    const closing = h.supervisor.close();
+    const { code, message } = await rejectedWith({ clientId, token });
+    expect(code).toBe('SHUTTING_DOWN');
+    expect(message).toContain('shutting down');
+    release();
+    await closing;
+  });
+
+  it('should rate limit an address after too many rejected handshakes', async () => {
+    h = await startHarness({ rateLimit: { failedHandshakes: { limit: 3, window: 60_000 } } });
+    const codes: unknown[] = [];
+    for (let i = 0; i < 4; i += 1)
+      codes.push((await rejectedWith({ clientId: 'A'.repeat(22), token: 'B'.repeat(22) })).code);
+    expect(codes).toEqual(['UNKNOWN_CLIENT', 'UNKNOWN_CLIENT', 'UNKNOWN_CLIENT', 'RATE_LIMITED']);
+    // even valid credentials wait for the window to end
+    const { clientId, token } = h.supervisor.register();
+    expect((await rejectedWith({ clientId, token })).code).toBe('RATE_LIMITED');
+    expect(h.supervisor.stats().rejected).toEqual({ UNKNOWN_CLIENT: 3, RATE_LIMITED: 2 });
+  });
+
+  it('should rate limit autoRegister per address', async () => {
+    h = await startHarness({ autoRegister: true, rateLimit: { autoRegister: { limit: 2, window: 60_000 } } });
+    for (let i = 0; i < 2; i += 1) await once(h.connect({}), 'connect');
+    expect((await rejectedWith({})).code).toBe('RATE_LIMITED');
+    expect(h.supervisor.list()).toHaveLength(2);
+  });
+});
