@@ -1,0 +1,109 @@
+import { io } from 'socket.io-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { memoryStorage, type SupervisedState, supervise } from '../src/client/index.js';
+import { type Harness, startHarness } from './helpers/io.js';
+
+let h: Harness;
+const opened: Array<{ disconnect(): void }> = [];
+afterEach(async () => {
+  for (const socket of opened.splice(0)) socket.disconnect();
+  await h?.close();
+});
+
+function pageSocket(storage = memoryStorage(), options: Parameters<typeof supervise>[1] = {}) {
+  const socket = io(h.url, { autoConnect: false, forceNew: true, transports: ['websocket'] });
+  opened.push(socket);
+  const client = supervise(socket, { storage, ...options });
+  const states: SupervisedState[] = [];
+  client.subscribe((state) => states.push(state));
+  return { socket, client, states, storage };
+}
+
+function until(states: SupervisedState[], wanted: SupervisedState): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`never reached ${wanted}: ${states.join(' → ')}`)), 5000);
+    const poll = setInterval(() => {
+      if (states.includes(wanted)) {
+        clearInterval(poll);
+        clearTimeout(timer);
+        resolve();
+      }
+    }, 5);
+  });
+}
+
+describe('browser helper (in Node, against the real server)', () => {
+  it('should present server-rendered credentials and a stable tab id', async () => {
+    h = await startHarness();
+    const credentials = h.supervisor.register();
+    const page = pageSocket(memoryStorage(), { credentials });
+    page.socket.connect();
+    await until(page.states, 'connected');
+    expect(page.client.clientId).toBe(credentials.clientId);
+    expect(h.supervisor.get(credentials.clientId)).toMatchObject({ state: 'connected', tabId: page.client.tabId });
+    expect(page.client.tabId).toMatch(/^[0-9a-f]{24}$/);
+  });
+
+  it('should store autoRegister credentials and resume with them after a drop', async () => {
+    h = await startHarness({ autoRegister: true, reconnectTimeout: 5000 });
+    const page = pageSocket();
+    page.socket.connect();
+    await until(page.states, 'connected');
+    const clientId = page.client.clientId;
+    expect(clientId).not.toBeNull();
+    expect(page.storage.getItem('socket.io-supervisor:credentials')).toContain(clientId!);
+    const reconnected = h.next((e) => e.type === 'reconnected');
+    page.socket.io.engine.close(); // the network drops; socket.io-client retries
+    await until(page.states, 'reconnecting');
+    expect(await reconnected).toMatchObject({ clientId });
+    expect(h.supervisor.list()).toHaveLength(1);
+  });
+
+  it('should report replaced when a duplicated tab takes the client over', async () => {
+    h = await startHarness();
+    const credentials = h.supervisor.register();
+    const first = pageSocket(memoryStorage(), { credentials });
+    first.socket.connect();
+    await until(first.states, 'connected');
+    // a duplicated tab starts with a copy of the session storage
+    const second = pageSocket(memoryStorage(), { credentials });
+    second.socket.connect();
+    await until(first.states, 'replaced');
+    await until(second.states, 'connected');
+    expect(first.states.at(-1)).toBe('replaced');
+  });
+
+  it('should report deleted and re-register when the server forgot the client', async () => {
+    h = await startHarness({ autoRegister: true });
+    const stale = h.supervisor.register();
+    h.supervisor.delete(stale.clientId);
+    const page = pageSocket(memoryStorage(), { credentials: stale });
+    page.socket.connect();
+    await until(page.states, 'deleted');
+    await until(page.states, 'connected');
+    expect(page.client.clientId).not.toBe(stale.clientId);
+    expect(h.supervisor.list().map((view) => view.clientId)).toEqual([page.client.clientId]);
+  });
+
+  it("should stop when told to and the server can't re-register", async () => {
+    h = await startHarness();
+    const stale = h.supervisor.register();
+    h.supervisor.delete(stale.clientId);
+    const page = pageSocket(memoryStorage(), { credentials: stale, onInvalid: 'stop' });
+    page.socket.connect();
+    await until(page.states, 'deleted');
+    expect(page.client.clientId).toBeNull();
+    expect(page.socket.connected).toBe(false);
+  });
+
+  it('should report deleted when the server deletes the client', async () => {
+    h = await startHarness();
+    const credentials = h.supervisor.register();
+    const page = pageSocket(memoryStorage(), { credentials });
+    page.socket.connect();
+    await until(page.states, 'connected');
+    h.supervisor.delete(credentials.clientId);
+    await until(page.states, 'deleted');
+    expect(page.storage.getItem('socket.io-supervisor:credentials')).toBeNull();
+  });
+});
