@@ -84,14 +84,14 @@ describe('NiceGUI races', () => {
     expect(t.supervisor.internals.store.reconnectDeadlines.size).toBe(0);
   });
 
-  it('delete twice: the second is a no-op that returns false', async () => {
+  it('delete twice: the second returns false and is reported as ignored, never a second onDelete', async () => {
     const t = setup();
     expect(t.supervisor.delete(t.clientId)).toBe(true);
     expect(t.supervisor.delete(t.clientId)).toBe(false);
     t.remove(t.clientId);
     await settle();
     expect(t.deletes(t.clientId)).toHaveLength(1);
-    expect(t.ignored()).toEqual(['already-deleted']);
+    expect(t.ignored()).toEqual(['already-deleted', 'already-deleted']);
   });
 
   it('prune and timer at the same instant: whichever runs first deletes, once', async () => {

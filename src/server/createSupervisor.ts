@@ -218,9 +218,11 @@ export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TD
 
   function deleteClient(clientId: string, reason: DeleteReason = 'manual'): boolean {
     if (typeof reason !== 'string') throw new TypeError('delete(): reason must be a string');
-    if (!liveView(clientId)) return false;
+    const live = liveView(clientId) !== undefined;
+    // sent even when the client is gone: the supervisor reports it as ignored (already-deleted
+    // or unknown-client), so a repeated delete is visible rather than silently dropped
     send({ type: 'client.delete', clientId, reason });
-    return true;
+    return live;
   }
 
   function prune(): number {
