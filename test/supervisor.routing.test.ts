@@ -141,3 +141,18 @@ describe('supervisor memory', () => {
     expect([...doneTypes]).toEqual(['xstate.done.actor.client']);
   });
 });
+
+describe('targeted client.prune', () => {
+  it('should ask one client to prune itself: ignored not-due before its deadline, pruned at it', () => {
+    const t = recordedSupervisor({ handshakeTimeout: 1000 });
+    const { clientId } = t.supervisor.register();
+    const createdAt = Date.now();
+    t.supervisor.actor.send({ type: 'client.prune', clientId, now: createdAt + 999 });
+    expect(t.events.at(-1)).toMatchObject({ type: 'ignored', why: 'not-due', clientId, event: 'client.prune' });
+    t.supervisor.actor.send({ type: 'client.prune', clientId, now: createdAt + 1000 });
+    expect(t.events.at(-1)).toMatchObject({ type: 'deleted', reason: 'pruned', clientId });
+    t.supervisor.actor.send({ type: 'client.prune', clientId });
+    t.supervisor.actor.send({ type: 'client.prune', clientId: 'nobody' });
+    expect(t.ignored().slice(-2)).toEqual(['already-deleted', 'unknown-client']);
+  });
+});

@@ -62,8 +62,12 @@ export type SupervisorEvent =
   | { type: 'socket.handshake'; clientId: string; socketId: string; tabId?: string | null }
   | { type: 'socket.disconnect'; clientId: string; socketId: string; reason: DisconnectReason }
   | { type: 'client.delete'; clientId: string; reason?: DeleteReason }
-  /** A sweep at `now` (default: the supervisor's clock). */
-  | { type: 'client.prune'; now?: number }
+  /**
+   * With a `clientId`: that client is asked to prune itself (deleted if its deadline passed,
+   * else `ignored` `not-due`). Without: a sweep of every due client. At `now` (default: the
+   * supervisor's clock).
+   */
+  | { type: 'client.prune'; clientId?: string; now?: number }
   | { type: 'clock.tick' }
   | { type: 'xstate.done.actor.client'; output: ClientOutput }
   | { type: 'handshake.rejected'; clientId: string | null; code: RejectCode; message: string }
@@ -73,11 +77,14 @@ export type SupervisorEvent =
 
 type RoutedEvent = Extract<
   SupervisorEvent,
-  { clientId: string; type: 'socket.handshake' | 'socket.disconnect' | 'client.delete' }
->;
+  { type: 'socket.handshake' | 'socket.disconnect' | 'client.delete' | 'client.prune' }
+> & { clientId: string };
 
 function routedId(event: SupervisorEvent): string | undefined {
-  return event.type === 'socket.handshake' || event.type === 'socket.disconnect' || event.type === 'client.delete'
+  return event.type === 'socket.handshake' ||
+    event.type === 'socket.disconnect' ||
+    event.type === 'client.delete' ||
+    event.type === 'client.prune'
     ? event.clientId
     : undefined;
 }
@@ -91,6 +98,8 @@ function toClientEvent(event: SupervisorEvent, at: number): ClientEvent {
       return { type: 'socket.disconnect', socketId: event.socketId, reason: event.reason, at };
     case 'client.delete':
       return { type: 'client.delete', reason: event.reason ?? 'manual', at };
+    case 'client.prune':
+      return { type: 'client.prune', now: event.now ?? at };
     default:
       throw new Error(`supervisor: ${event.type} is not routed to clients`);
   }
@@ -163,6 +172,7 @@ export const supervisorMachine = setup({
       const { store, now } = context.runtime;
       return store.records.has(clientId) || store.isTombstoned(clientId, now());
     },
+    isTargeted: ({ event }) => event.type === 'client.prune' && event.clientId !== undefined,
     canRegister: ({ context, event }) => {
       if (event.type !== 'client.register') return false;
       const { store, maxClients } = context.runtime;
@@ -304,7 +314,13 @@ export const supervisorMachine = setup({
         'socket.handshake': routing.guards,
         'socket.disconnect': routing.guards,
         'client.delete': routing.guards,
-        'client.prune': { actions: 'sweep' },
+        'client.prune': [
+          // a prune for one client goes to it, like the other routed events
+          ...routing.guards.slice(0, 2),
+          { guard: 'isTargeted', actions: { type: 'ignore', params: { why: 'unknown-client' } } },
+          // no clientId: a sweep of the clients whose deadline has passed
+          { actions: 'sweep' },
+        ],
         'clock.tick': { actions: ['fireDueDeadlines', 'rearmTimer'] },
         'supervisor.close': { target: 'closing' },
       },

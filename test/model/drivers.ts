@@ -124,7 +124,7 @@ export function inProcessDriver(supervisor: Supervisor, hooks: HookCounts, event
           send({ type: 'socket.disconnect', clientId, socketId: `stale-${sockets}`, reason: 'transport close' });
           break;
         case 'PRUNE_EARLY':
-          send({ type: 'client.prune', now: Date.now() });
+          send({ type: 'client.prune', clientId, now: Date.now() });
           break;
         case 'PRUNE_DUE': {
           const expiresAt = supervisor.get(clientId)?.expiresAt ?? Date.now() + 10 ** 9;
@@ -204,7 +204,7 @@ export function socketDriver(h: Harness, hooks: HookCounts, events: LifecycleEve
           send({ type: 'socket.disconnect', clientId, socketId: 'stale-socket-id', reason: 'transport close' });
           break;
         case 'PRUNE_EARLY':
-          send({ type: 'client.prune', now: Date.now() });
+          send({ type: 'client.prune', clientId, now: Date.now() });
           break;
         case 'PRUNE_DUE':
           send({ type: 'client.prune', now: supervisor.get(clientId)?.expiresAt ?? Date.now() + 10 ** 9 });

@@ -61,9 +61,9 @@ export const lifecycleModel = setup({
           actions: count('connects', 'connected', 'handshaking × socket.handshake'),
         },
         DISCONNECT_CURRENT: { actions: step('ignored:not-connected', 'handshaking × socket.disconnect') },
-        // a sweep before the deadline does not visit the client at all (DESIGN: a sweep visits
-        // only clients whose deadline has passed, and emits no `ignored` for the others)
-        PRUNE_EARLY: { actions: step('none', 'handshaking × client.prune (not due)') },
+        // PRUNE_EARLY is a prune addressed to this client before its deadline (a sweep would not
+        // visit it at all: DESIGN's sweeps visit only clients whose deadline has passed)
+        PRUNE_EARLY: { actions: step('ignored:not-due', 'handshaking × client.prune (not due)') },
         PRUNE_DUE: {
           target: 'deleted',
           actions: count('deletes', 'deleted:pruned', 'handshaking × client.prune (due)'),
@@ -81,7 +81,7 @@ export const lifecycleModel = setup({
           actions: count('disconnects', 'disconnected', 'connected × socket.disconnect (current)'),
         },
         DISCONNECT_STALE: { actions: step('ignored:stale-socket', 'connected × socket.disconnect (stale)') },
-        PRUNE_EARLY: { actions: step('none', 'connected × client.prune') },
+        PRUNE_EARLY: { actions: step('ignored:not-due', 'connected × client.prune') },
         DELETE: { target: 'deleted', actions: count('deletes', 'deleted:manual', 'connected × client.delete') },
       },
     },
@@ -92,7 +92,7 @@ export const lifecycleModel = setup({
           actions: count('connects', 'reconnected', 'disconnected × socket.handshake'),
         },
         DISCONNECT_CURRENT: { actions: step('ignored:not-connected', 'disconnected × socket.disconnect') },
-        PRUNE_EARLY: { actions: step('none', 'disconnected × client.prune (not due)') },
+        PRUNE_EARLY: { actions: step('ignored:not-due', 'disconnected × client.prune (not due)') },
         PRUNE_DUE: {
           target: 'deleted',
           actions: count('deletes', 'deleted:pruned', 'disconnected × client.prune (due)'),

@@ -181,6 +181,29 @@ class PruneAhead implements Cmd {
   toString = () => `prune(+${this.ahead} ms)`;
 }
 
+class PruneOne implements Cmd {
+  /** A prune addressed to one client, stamped `ahead` ms in the future. */
+  constructor(
+    readonly n: number,
+    readonly ahead: number,
+  ) {}
+  check = (m: Model) => !m.closed && m.clients.length > 0;
+  async run(m: Model, r: Real) {
+    const i = this.n % m.clients.length;
+    const client = m.clients[i]!;
+    r.supervisor.actor.send({ type: 'client.prune', clientId: r.ids[i]!, now: m.now + this.ahead });
+    if (client.state !== 'deleted' && client.deadline !== null && client.deadline <= m.now + this.ahead) {
+      client.state = 'deleted';
+      client.deletedWith = 'pruned';
+      client.deadline = null;
+      client.socket = null;
+    }
+    await settle();
+    check(m, r);
+  }
+  toString = () => `prune(#${this.n}, +${this.ahead} ms)`;
+}
+
 class Advance implements Cmd {
   /** `to-deadline` lands exactly on some client's deadline; `minus-one` one ms before it. */
   constructor(
@@ -233,6 +256,7 @@ const commands = [
     .map(([n, k]) => new Disconnect(n, k)),
   fc.nat(20).map((n) => new Delete(n)),
   fc.integer({ min: 0, max: 2 * H }).map((ahead) => new PruneAhead(ahead)),
+  fc.tuple(fc.nat(20), fc.integer({ min: 0, max: 2 * H })).map(([n, ahead]) => new PruneOne(n, ahead)),
   fc
     .tuple(fc.constantFrom('ms' as const, 'to-deadline' as const, 'minus-one' as const), fc.nat(300))
     .map(([how, value]) => new Advance(how, value)),

@@ -1,0 +1,96 @@
+// Deliberately breaks the machines, one mutation at a time, in a throwaway git worktree, and
+// checks that the model-based and property tests (test/model) catch each one.
+//   node scripts/mutation-check.mjs
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const CLIENT = 'src/machines/client.machine.ts';
+const SUPERVISOR = 'src/machines/supervisor.machine.ts';
+const RELAY = 'src/actors/lifecycleRelay.ts';
+const mutations = [
+  [
+    'no stale-socket guard: any disconnect drops the client',
+    CLIENT,
+    'isCurrentSocket: ({ context, event }) => eventSocket(event) === context.socketId,',
+    "isCurrentSocket: ({ context, event }) => event.type === 'socket.disconnect' || eventSocket(event) === context.socketId,",
+  ],
+  [
+    'prune ignores the deadline',
+    CLIENT,
+    "event.type === 'client.prune' && context.expiresAt !== null && event.now >= context.expiresAt,",
+    "event.type === 'client.prune',",
+  ],
+  [
+    'prune is one millisecond late (> instead of >=)',
+    CLIENT,
+    'event.now >= context.expiresAt',
+    'event.now > context.expiresAt',
+  ],
+  [
+    'no generation guard on timeouts',
+    CLIENT,
+    "event.type === 'client.timeout' && event.generation === context.generation,",
+    "event.type === 'client.timeout',",
+  ],
+  [
+    'onDelete hook runs twice',
+    RELAY,
+    'if (target.wantsView.has(event.type)) target.runHooks(event, target.toView(record));',
+    "if (target.wantsView.has(event.type)) target.runHooks(event, target.toView(record));\n    if (event.type === 'deleted') target.runHooks(event, target.toView(record));",
+  ],
+  [
+    'reconnect deadline not cleared on reconnect',
+    RELAY,
+    "        store.setState(record, 'connected');\n        store.handshakeDeadlines.delete(event.clientId);\n        store.reconnectDeadlines.delete(event.clientId);",
+    "        store.setState(record, 'connected');\n        store.handshakeDeadlines.delete(event.clientId);",
+  ],
+  [
+    'events for deleted ids reported as unknown-client',
+    SUPERVISOR,
+    "{ guard: 'isDeleted', actions: { type: 'ignore', params: { why: 'already-deleted' } } },",
+    "{ guard: 'isDeleted', actions: { type: 'ignore', params: { why: 'unknown-client' } } },",
+  ],
+  [
+    'socket swap keeps the old socket',
+    CLIENT,
+    "{ actions: ['emitSocketReplaced', 'attachSocket'] },",
+    "{ actions: ['emitSocketReplaced'] },",
+  ],
+];
+
+const root = execFileSync('git', ['rev-parse', '--show-toplevel'], { encoding: 'utf8' }).trim();
+const dir = join(tmpdir(), `mutation-check-${process.pid}`);
+execFileSync('git', ['worktree', 'add', '--detach', dir, 'HEAD'], { cwd: root, stdio: 'ignore' });
+symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+let survived = 0;
+try {
+  for (const [name, file, from, to] of mutations) {
+    const path = join(dir, file);
+    const original = readFileSync(path, 'utf8');
+    if (!original.includes(from)) throw new Error(`mutation "${name}" no longer applies to ${file}`);
+    writeFileSync(path, original.replace(from, to));
+    // the model-based and property tests first; the machine's own cell tests as a second line
+    const failing = (files) => {
+      const run = spawnSync('npx', ['vitest', 'run', ...files, '--reporter=dot'], { cwd: dir, encoding: 'utf8' });
+      const text = run.stdout.replace(/\x1b\[[0-9;]*m/g, '');
+      return run.status === 0 ? 0 : Number(/Tests\s+(\d+) failed/.exec(text)?.[1] ?? 1);
+    };
+    const byModel = failing(['test/model']);
+    const byCells = failing(['test/client.machine.test.ts', 'test/supervisor.routing.test.ts', 'test/races.test.ts']);
+    writeFileSync(path, original);
+    if (byModel === 0 && byCells === 0) survived += 1;
+    const verdict = byModel > 0 ? 'caught  ' : byCells > 0 ? 'cells   ' : 'SURVIVED';
+    console.log(`${verdict}  ${name}  (model/property tests failing: ${byModel}, cell tests failing: ${byCells})`);
+  }
+} finally {
+  execFileSync('git', ['worktree', 'remove', '--force', dir], { cwd: root, stdio: 'ignore' });
+  rmSync(dir, { recursive: true, force: true });
+}
+console.log(
+  survived === 0
+    ? `all ${mutations.length} mutations caught ('cells': only by the machine's own cell tests)`
+    : `${survived} mutation(s) survived`,
+);
+process.exit(survived === 0 ? 0 : 1);
