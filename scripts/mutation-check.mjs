@@ -73,8 +73,12 @@ try {
     writeFileSync(path, original.replace(from, to));
     // the model-based and property tests first; the machine's own cell tests as a second line
     const failing = (files) => {
-      const run = spawnSync('npx', ['vitest', 'run', ...files, '--reporter=dot'], { cwd: dir, encoding: 'utf8' });
-      const text = run.stdout.replace(/\x1b\[[0-9;]*m/g, '');
+      const run = spawnSync('npx', ['vitest', 'run', ...files, '--reporter=dot'], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+      });
+      const text = run.stdout;
       return run.status === 0 ? 0 : Number(/Tests\s+(\d+) failed/.exec(text)?.[1] ?? 1);
     };
     const byModel = failing(['test/model']);

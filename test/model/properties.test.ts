@@ -85,8 +85,6 @@ function check(model: Model, real: Real): void {
 
 type Cmd = fc.AsyncCommand<Model, Real>;
 
-const pick = (model: Model, n: number) => model.clients[n % model.clients.length];
-
 class Register implements Cmd {
   check = (m: Model) => !m.closed;
   async run(m: Model, r: Real) {
@@ -358,7 +356,9 @@ describe('hooks under adversarial promise orders (fc.scheduler)', () => {
           expect(entries.filter((e) => e === 'onDelete')).toHaveLength(1);
           expect(entries.at(-1)).toBe('onDelete');
           // lifecycle order: connect and disconnect alternate, starting with connect
-          entries.slice(0, -1).forEach((entry, i) => expect(entry).toBe(i % 2 === 0 ? 'onConnect' : 'onDisconnect'));
+          for (const [i, entry] of entries.slice(0, -1).entries()) {
+            expect(entry).toBe(i % 2 === 0 ? 'onConnect' : 'onDisconnect');
+          }
         }
       }),
       { numRuns: DEEP ? 1000 : 100, seed: SEED },
