@@ -2,8 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { Registry } from 'prom-client';
 import { Server } from 'socket.io';
 import { createSupervisor, type Supervisor } from '../src/index.js';
+import { type Inspector, mountInspector } from '../src/inspector/index.js';
+import { collectMetrics } from '../src/metrics/index.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -13,12 +16,17 @@ export interface DemoOptions {
   host?: string;
   /** Grace period of the demo; short so the lifecycle is visible. @default 5000 */
   reconnectTimeout?: number;
-  /** Extra route handlers tried before the demo's own (the inspector mounts here). */
+  /** Extra route handlers tried before the demo's own. */
   mounts?: Array<(req: IncomingMessage, res: ServerResponse) => boolean>;
+  /** The inspector's token. @default a random one, printed on start */
+  inspectorToken?: string;
 }
 
 export interface Demo {
   url: string;
+  inspector: Inspector;
+  /** The inspector's URL, token included. */
+  inspectorUrl: string;
   supervisor: Supervisor<{ userAgent: string }>;
   io: Server;
   close(): Promise<void>;
@@ -57,6 +65,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       const credentials = JSON.stringify({ clientId, token });
       return send(res, 200, 'text/html', page.replace('/*CREDENTIALS*/null', credentials));
     }
+    if (path === '/metrics') return send(res, 200, metrics.contentType, await metrics.metrics());
     if (path === '/supervisor/clients') {
       return send(
         res,
@@ -75,6 +84,15 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   });
   const io = new Server(http);
   supervisor.attach(io);
+  // the inspector answers its own routes under /supervisor in front of the demo's handler
+  const inspector = mountInspector(supervisor, {
+    io,
+    httpServer: http,
+    allowWrites: true,
+    ...(options.inspectorToken ? { token: options.inspectorToken } : {}),
+  });
+  const metrics = new Registry();
+  const stopMetrics = collectMetrics(supervisor as Supervisor, { registry: metrics });
   io.on('connection', (socket) => {
     socket.on('ping-server', (reply: unknown) => {
       if (typeof reply === 'function') reply(Date.now());
@@ -82,11 +100,16 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   });
   await new Promise<void>((resolve) => http.listen(options.port ?? 3000, options.host ?? '127.0.0.1', resolve));
   const address = http.address() as AddressInfo;
+  const url = `http://${address.address}:${address.port}`;
   return {
-    url: `http://${address.address}:${address.port}`,
+    url,
+    inspector,
+    inspectorUrl: inspector.url(url),
     supervisor,
     io,
     async close() {
+      inspector.close();
+      stopMetrics();
       await supervisor.close();
       await new Promise<void>((resolve) => io.close(() => resolve()));
     },

@@ -2,7 +2,11 @@
 import { startDemo } from './app.js';
 
 const port = Number(process.env.PORT ?? 3000);
-const demo = await startDemo({ port, host: process.env.HOST ?? '127.0.0.1' });
+const demo = await startDemo({
+  port,
+  host: process.env.HOST ?? '127.0.0.1',
+  ...(process.env.INSPECTOR_TOKEN ? { inspectorToken: process.env.INSPECTOR_TOKEN } : {}),
+});
 demo.supervisor.events$.subscribe((event) => {
   const detail = event.type === 'ignored' ? event.why : event.type === 'deleted' ? event.reason : '';
   console.log(
@@ -12,6 +16,8 @@ demo.supervisor.events$.subscribe((event) => {
 console.log(`socket.io-supervisor demo on ${demo.url}`);
 console.log(`  open ${demo.url}/ in a few tabs, reload one, close another`);
 console.log(`  clients: ${demo.url}/supervisor/clients`);
+console.log(`  inspector: ${demo.inspectorUrl}`);
+console.log(`  metrics: ${demo.url}/metrics`);
 console.log('  Ctrl-C to stop');
 
 let stopping = false;

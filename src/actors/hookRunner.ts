@@ -16,12 +16,27 @@ export class HookTimeoutError extends Error {
  * client never overlap; hooks of different clients run concurrently. A hook that throws,
  * rejects or times out is handed to `report` and the client's next hook runs anyway.
  */
-export function createHookRunner(options: { hookTimeout: number; report: (failure: HookFailure) => void }) {
-  const { hookTimeout, report } = options;
+/** How long one hook took, and whether it succeeded (for metrics). */
+export interface HookTiming {
+  clientId: string;
+  hook: HookName;
+  ms: number;
+  ok: boolean;
+}
+
+export function createHookRunner(options: {
+  hookTimeout: number;
+  report: (failure: HookFailure) => void;
+  /** Called once per hook when it settles, fails or times out. */
+  onSettled?: (timing: HookTiming) => void;
+}) {
+  const { hookTimeout, report, onSettled } = options;
   const tails = new Map<string, Promise<void>>();
 
   async function invoke(clientId: string, hook: HookName, call: () => unknown): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const started = performance.now();
+    let ok = true;
     try {
       const result = call();
       if (isPromiseLike(result)) {
@@ -37,6 +52,7 @@ export function createHookRunner(options: { hookTimeout: number; report: (failur
         });
       }
     } catch (error) {
+      ok = false;
       try {
         report({ clientId, hook, error, timedOut: error instanceof HookTimeoutError });
       } catch {
@@ -44,6 +60,11 @@ export function createHookRunner(options: { hookTimeout: number; report: (failur
       }
     } finally {
       if (timer !== undefined) clearTimeout(timer);
+      try {
+        onSettled?.({ clientId, hook, ms: performance.now() - started, ok });
+      } catch {
+        // a metrics listener must not break the chain either
+      }
     }
   }
 

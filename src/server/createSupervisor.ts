@@ -1,7 +1,7 @@
 import { filter, firstValueFrom, map, type Observable, timeout as rxTimeout, Subject, take, throwError } from 'rxjs';
 import { createActor } from 'xstate';
 import { createCountStream, createEventStream } from '../actors/eventStreams.js';
-import { createHookRunner } from '../actors/hookRunner.js';
+import { createHookRunner, type HookTiming } from '../actors/hookRunner.js';
 import { createLifecycleRelay } from '../actors/lifecycleRelay.js';
 import { SupervisorError } from '../errors.js';
 import { newClientId, newToken, tokensEqual } from '../ids.js';
@@ -50,6 +50,8 @@ export interface SupervisorInternals<TData> {
   eventSubscribers(): number;
   /** How many clients have hooks queued or running (leak checks). */
   pendingHooks(): number;
+  /** Listens to hook durations (metrics); returns the unsubscribe function. */
+  onHookSettled(listener: (timing: HookTiming) => void): () => void;
 }
 
 export interface Supervisor<TData = unknown> {
@@ -102,8 +104,12 @@ export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TD
   if (hooks.onDisconnect) wantsView.add('disconnected');
   if (hooks.onDelete) wantsView.add('deleted');
 
+  const hookListeners = new Set<(timing: HookTiming) => void>();
   const hookRunner = createHookRunner({
     hookTimeout: resolved.hookTimeout,
+    onSettled: (timing) => {
+      for (const listener of hookListeners) listener(timing);
+    },
     report: (failure) => {
       resolved.logger.warn(
         { clientId: failure.clientId, hook: failure.hook, timedOut: failure.timedOut },
@@ -328,6 +334,10 @@ export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TD
     get: liveView,
     eventSubscribers: () => lifecycle.observers.length,
     pendingHooks: () => hookRunner.pending(),
+    onHookSettled: (listener) => {
+      hookListeners.add(listener);
+      return () => hookListeners.delete(listener);
+    },
   };
 
   return {

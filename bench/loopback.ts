@@ -1,0 +1,131 @@
+import { fork } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { io as connectClient, type Socket } from 'socket.io-client';
+
+/** One loopback measurement: a server process (map or supervisor), N real client sockets here. */
+export interface LoopbackResult {
+  connectsPerSec: number;
+  disconnectStormMs: number;
+  reconnectStormMs: number;
+  lost: number;
+  heapPerConnection: number;
+  rssPerConnection: number;
+}
+
+type Reply = { type: string; [key: string]: unknown };
+
+function openDescriptors(): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return 0;
+  }
+}
+
+/** Closed sockets give their descriptors back asynchronously: wait, so the next run can open N. */
+async function descriptorsReleased(baseline: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (openDescriptors() > baseline + 50 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export async function runLoopback(
+  kind: 'map' | 'supervisor',
+  n: number,
+  onProgress: (line: string) => void,
+): Promise<LoopbackResult> {
+  const openAtStart = openDescriptors();
+  const server = fork(new URL('./loopback-server.ts', import.meta.url), [kind], {
+    execArgv: ['--expose-gc', '--import', 'tsx'],
+    env: { ...process.env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const waiting: Array<(reply: Reply) => void> = [];
+  server.on('message', (reply: Reply) => waiting.shift()?.(reply));
+  const ask = (cmd: object) =>
+    new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not answer ${JSON.stringify(cmd)}`)), 60_000);
+      waiting.push((reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      });
+      server.send(cmd);
+    });
+  const ready = await new Promise<Reply>((resolve) => waiting.push(resolve));
+  const url = `http://127.0.0.1:${ready.port as number}`;
+  const sockets: Socket[] = [];
+  try {
+    const baseline = (await ask({ cmd: 'stats' })) as Reply & { heap: number; rss: number };
+    const { credentials } = (await ask({ cmd: 'register', n })) as Reply & {
+      credentials: Array<{ clientId: string; token: string }>;
+    };
+    const until = async (check: (s: Reply & { connected: number; disconnected: number }) => boolean, what: string) => {
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const stats = (await ask({ cmd: 'stats' })) as Reply & { connected: number; disconnected: number };
+        if (check(stats)) return stats;
+        if (Date.now() > deadline) throw new Error(`${kind} ${n}: timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    // connects, handshake included, at most 500 in flight
+    let t = performance.now();
+    for (let i = 0; i < n; i += 500) {
+      await Promise.all(
+        credentials.slice(i, i + 500).map(
+          (auth) =>
+            new Promise<void>((resolve, reject) => {
+              const socket = connectClient(url, {
+                transports: ['websocket'],
+                forceNew: true,
+                reconnection: false,
+                auth,
+              });
+              sockets.push(socket);
+              socket.once('connect', () => resolve());
+              socket.once('connect_error', reject);
+            }),
+        ),
+      );
+    }
+    const connectsPerSec = n / ((performance.now() - t) / 1000);
+    const connected = (await until((s) => s.connected === n, 'all connected')) as unknown as {
+      heap: number;
+      rss: number;
+    };
+    onProgress(`    ${kind} ${n}: ${Math.round(connectsPerSec)} connects/s`);
+    // disconnect storm: every socket drops at once; time until the server processed each one
+    t = performance.now();
+    for (const socket of sockets) socket.disconnect();
+    await until((s) => s.disconnected === n, 'the disconnect storm');
+    const disconnectStormMs = performance.now() - t;
+    // reconnect storm within the grace period: all come back; none may be lost
+    t = performance.now();
+    await Promise.all(
+      sockets.map(
+        (socket) =>
+          new Promise<void>((resolve, reject) => {
+            socket.once('connect', () => resolve());
+            socket.once('connect_error', reject);
+            socket.connect();
+          }),
+      ),
+    );
+    const back = await until((s) => s.connected === n, 'the reconnect storm');
+    const reconnectStormMs = performance.now() - t;
+    return {
+      connectsPerSec,
+      disconnectStormMs,
+      reconnectStormMs,
+      lost: n - back.connected,
+      heapPerConnection: (connected.heap - baseline.heap) / n,
+      rssPerConnection: (connected.rss - baseline.rss) / n,
+    };
+  } finally {
+    for (const socket of sockets) socket.disconnect();
+    server.send({ cmd: 'exit' });
+    await new Promise((resolve) => server.once('exit', resolve));
+    await descriptorsReleased(openAtStart);
+  }
+}

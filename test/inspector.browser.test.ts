@@ -1,0 +1,108 @@
+import { mkdirSync } from 'node:fs';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Demo, startDemo } from '../demo/app.js';
+import { once } from './helpers/io.js';
+
+// The inspector in a real browser (Debian's chromium, driven by playwright-core) against the
+// demo server: real socket.io, real socket.io-client sockets, real timers.
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+let browser: Browser;
+let demo: Demo;
+
+beforeAll(async () => {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  demo = await startDemo({ port: 0, reconnectTimeout: 1500 });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await demo?.close();
+});
+
+describe('inspector in a real browser', () => {
+  it('should refuse access without the token', async () => {
+    const page = await browser.newPage();
+    const response = await page.goto(`${demo.url}/supervisor/`);
+    expect(response?.status()).toBe(401);
+    expect(await page.textContent('body')).toMatch(/missing or wrong token/);
+    await page.close();
+  });
+
+  it('should show a client connected, then disconnected with a countdown, then gone with the delete counter up', async () => {
+    const inspector = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await inspector.goto(demo.inspectorUrl);
+    await inspector.waitForSelector('#connection.live');
+
+    // a demo page in another tab is a real client: it connects with the browser helper
+    const tab = await browser.newPage();
+    await tab.goto(demo.url);
+    await tab.waitForSelector('#state.connected');
+    const clientId = (await tab.textContent('#client-id'))!.trim();
+    expect(clientId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    const row = `tr[data-client="${clientId}"]`;
+    await inspector.waitForSelector(`${row} .state.connected`);
+
+    // select it: the statechart highlights its state, its own log shows its events
+    await inspector.click(row);
+    await inspector.waitForFunction(
+      (id) => document.getElementById('selected-label')?.textContent?.includes(`${id} · connected`),
+      clientId,
+    );
+
+    // a duplicate disconnect shows up as an ignored event with its why
+    const socketId = demo.supervisor.get(clientId)!.socketId!;
+    demo.supervisor.actor.send({
+      type: 'socket.disconnect',
+      clientId,
+      socketId: 'stale-socket',
+      reason: 'transport close',
+    });
+    await inspector.waitForFunction(() => document.getElementById('log')?.textContent?.includes('(stale-socket)'));
+
+    // the tab closes: disconnected, with a countdown to deletion
+    await tab.close();
+    await inspector.waitForSelector(`${row} .state.disconnected`);
+    await inspector.waitForSelector(`${row} .countdown`);
+    const countdown = (await inspector.textContent(`${row} .countdown`))!;
+    expect(Number.parseFloat(countdown)).toBeGreaterThan(0);
+    expect(Number.parseFloat(countdown)).toBeLessThanOrEqual(1.5);
+    demo.supervisor.actor.send({ type: 'socket.disconnect', clientId, socketId, reason: 'transport close' });
+    await inspector.waitForFunction(() => document.getElementById('log')?.textContent?.includes('(not-connected)'));
+    mkdirSync('test-results', { recursive: true });
+    await inspector.screenshot({ path: 'test-results/inspector.png' });
+
+    // after the grace period it is gone and the delete counter rose
+    await inspector.waitForSelector(row, { state: 'detached', timeout: 10_000 });
+    await inspector.waitForFunction(() =>
+      document.getElementById('counters')?.textContent?.includes('reconnect-timeout'),
+    );
+    expect(await inspector.textContent('#counters')).toMatch(/reconnect-timeout\s*1/);
+    await inspector.close();
+  }, 60_000);
+
+  it('should show a client of a plain socket.io-client in the table', async () => {
+    const { io } = await import('socket.io-client');
+    const { clientId, token } = demo.supervisor.register();
+    const socket = io(demo.url, { forceNew: true, transports: ['websocket'], auth: { clientId, token } });
+    await once(socket, 'connect');
+    const inspector = await browser.newPage();
+    await inspector.goto(demo.inspectorUrl);
+    await inspector.waitForSelector(`tr[data-client="${clientId}"] .state.connected`);
+    socket.disconnect();
+    await inspector.close();
+  });
+});

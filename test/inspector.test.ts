@@ -1,0 +1,165 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import { io as connectClient } from 'socket.io-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSupervisor, type Supervisor } from '../src/index.js';
+import { filterInspection, type Inspector, mountInspector } from '../src/inspector/index.js';
+import { once, rejection } from './helpers/io.js';
+
+let cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const step of cleanup.reverse()) await step();
+  cleanup = [];
+});
+
+async function setup(options: Partial<Parameters<typeof mountInspector>[1]> = {}) {
+  const http = createServer((_req, res) => {
+    res.writeHead(200);
+    res.end('app');
+  });
+  const io = new Server(http);
+  const supervisor: Supervisor = createSupervisor({ pruneInterval: 0, rateLimit: false });
+  supervisor.attach(io);
+  const inspector: Inspector = mountInspector(supervisor, { io, httpServer: http, flushInterval: 20, ...options });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  cleanup.push(async () => {
+    inspector.close();
+    await supervisor.close();
+    await new Promise<void>((resolve) => io.close(() => resolve()));
+  });
+  return { http, io, supervisor, inspector, base };
+}
+
+describe('inspector over HTTP', () => {
+  it('should answer 401 with a clear message without the token', async () => {
+    const { base } = await setup();
+    const response = await fetch(`${base}/supervisor/`);
+    expect(response.status).toBe(401);
+    expect(await response.text()).toMatch(/missing or wrong token/);
+    expect((await fetch(`${base}/supervisor/?token=wrong`)).status).toBe(401);
+  });
+
+  it('should serve the page with the token, set a cookie for the assets, and leave other routes to the app', async () => {
+    const { base, inspector } = await setup();
+    const page = await fetch(inspector.url(base));
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('socket.io-supervisor <span>inspector</span>');
+    expect(html).not.toContain('{{');
+    const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
+    expect(page.headers.get('set-cookie')).toMatch(/HttpOnly; SameSite=Strict/);
+    expect((await fetch(`${base}/supervisor/inspector.js`, { headers: { cookie } })).status).toBe(200);
+    expect((await fetch(`${base}/supervisor/inspector.js`)).status).toBe(401);
+    expect(await (await fetch(`${base}/supervisor/clients`)).text()).toBe('app');
+    expect(await (await fetch(`${base}/`)).text()).toBe('app');
+  });
+
+  it('should use authorize(req) instead of a token when given', async () => {
+    const { base, inspector } = await setup({ authorize: (req) => req.headers['x-admin'] === 'yes' });
+    expect(inspector.token).toBeNull();
+    expect((await fetch(`${base}/supervisor/`)).status).toBe(401);
+    expect((await fetch(`${base}/supervisor/`, { headers: { 'x-admin': 'yes' } })).status).toBe(200);
+  });
+
+  it('should never send a client token', async () => {
+    const { base, inspector, supervisor } = await setup();
+    const { token } = supervisor.register({ data: { name: 'x' } });
+    const state = await (
+      await fetch(`${base}/supervisor/state.json`, { headers: { authorization: `Bearer ${inspector.token}` } })
+    ).text();
+    expect(state).toContain('"handshaking"');
+    expect(state).not.toContain(token);
+  });
+
+  it('should restore the app request handler on close', async () => {
+    const { http, inspector } = await setup();
+    expect(http.listenerCount('request')).toBe(1);
+    inspector.close();
+    expect(http.listenerCount('request')).toBe(1);
+    expect(http.listeners('request')[0]).not.toBe(undefined);
+  });
+});
+
+describe('inspector namespace', () => {
+  it('should refuse a viewer without the token', async () => {
+    const { base } = await setup();
+    const viewer = connectClient(`${base}/supervisor-inspector`, {
+      forceNew: true,
+      transports: ['websocket'],
+      reconnection: false,
+    });
+    cleanup.push(() => void viewer.disconnect());
+    expect((await rejection(viewer)).message).toMatch(/not authorized/);
+  });
+
+  it('should send a snapshot, then batched updates, and honour allowWrites', async () => {
+    const { base, inspector, supervisor } = await setup({ allowWrites: false });
+    const { clientId } = supervisor.register();
+    const viewer = connectClient(`${base}/supervisor-inspector`, {
+      forceNew: true,
+      transports: ['websocket'],
+      auth: { token: inspector.token },
+    });
+    cleanup.push(() => void viewer.disconnect());
+    const snapshot = await once<{ clients: Array<{ clientId: string }>; chart: { states: unknown[] } }>(
+      viewer,
+      'snapshot',
+    );
+    expect(snapshot.clients.map((c) => c.clientId)).toEqual([clientId]);
+    expect(snapshot.chart.states).toHaveLength(4);
+    const update = once<{ events: Array<{ type: string }>; removed: string[] }>(viewer, 'update');
+    supervisor.delete(clientId);
+    const batch = await update;
+    expect(batch.events.map((e) => e.type)).toContain('deleted');
+    expect(batch.removed).toEqual([clientId]);
+    const other = supervisor.register().clientId;
+    const refused = await viewer.emitWithAck('delete', { clientId: other });
+    expect(refused).toEqual({ error: expect.stringMatching(/read-only/) });
+    expect(supervisor.get(other)).toBeDefined();
+  });
+
+  it('should let a writable inspector delete a client and prune', async () => {
+    const { base, inspector, supervisor } = await setup({ allowWrites: true });
+    const { clientId } = supervisor.register();
+    const viewer = connectClient(`${base}/supervisor-inspector`, {
+      forceNew: true,
+      transports: ['websocket'],
+      auth: { token: inspector.token },
+    });
+    cleanup.push(() => void viewer.disconnect());
+    await once(viewer, 'snapshot');
+    expect(await viewer.emitWithAck('delete', { clientId })).toEqual({ deleted: true });
+    expect(await viewer.emitWithAck('prune', {})).toEqual({ pruned: 0 });
+    expect(supervisor.stats().deleted).toEqual({ inspector: 1 });
+  });
+});
+
+describe('filterInspection', () => {
+  it('should pass on only the chosen clients and inspection types', async () => {
+    const seen: string[] = [];
+    const keep = new Set<string>();
+    const supervisor = createSupervisor({
+      pruneInterval: 0,
+      inspect: filterInspection(
+        (event) => {
+          const systemId = (event.actorRef as { systemId?: string }).systemId;
+          seen.push(`${event.type}:${systemId ?? 'supervisor'}`);
+        },
+        { clientIds: keep, inspectionTypes: ['@xstate.actor', '@xstate.event', '@xstate.snapshot'] },
+      ),
+    });
+    const a = supervisor.register().clientId;
+    keep.add(a);
+    supervisor.actor.send({ type: 'socket.handshake', clientId: a, socketId: 's' });
+    const b = supervisor.register().clientId;
+    supervisor.actor.send({ type: 'socket.handshake', clientId: b, socketId: 't' });
+    await supervisor.close();
+    expect(seen.some((s) => s.endsWith(`:${b}`))).toBe(false);
+    expect(seen).toContain(`@xstate.event:${a}`);
+    expect(seen).toContain(`@xstate.snapshot:${a}`);
+    // the supervisor's own event that names client a passes too
+    expect(seen).toContain('@xstate.event:supervisor');
+  });
+});
