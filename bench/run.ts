@@ -2,7 +2,7 @@
 // Each number is the median of several runs (min–max shown); the headline is always a ratio
 // against the baseline (a Map registry) measured in the same run.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { type LoopbackResult, runLoopback } from './loopback.js';
 
@@ -69,7 +69,10 @@ const METRICS: Array<{ key: string; label: string; unit: string; higherIsBetter:
   { key: 'closeMs', label: 'close() with N connected', unit: 'ms', higherIsBetter: false },
 ];
 
-const inprocess: Record<string, Record<Kind, Record<string, Stat>>> = {};
+const inprocess: Record<string, Record<Kind, Record<string, Stat>>> =
+  only === 'loopback' && existsSync(`bench/results/inprocess${quick ? '-quick' : ''}.json`)
+    ? JSON.parse(readFileSync(`bench/results/inprocess${quick ? '-quick' : ''}.json`, 'utf8'))
+    : {};
 if (only !== 'loopback') log(`in-process: supervisor vs Map registry (${quick ? 'quick' : 'full'})`);
 for (const { n, runs, phases } of only === 'loopback' ? [] : sizes) {
   const samples: Record<Kind, Sample[]> = { supervisor: [], map: [] };
@@ -137,7 +140,7 @@ rows.push('| metric | N | supervisor median (min–max) | Map median | ratio sup
 rows.push('|---|---:|---|---|---:|');
 for (const { key, label, unit } of METRICS) {
   for (const { n } of sizes) {
-    const s = inprocess[n]!.supervisor[key];
+    const s = inprocess[n]?.supervisor[key];
     if (!s) continue;
     rows.push(
       `| ${label} | ${n.toLocaleString('en')} | ${cell(s, unit)} | ${cell(inprocess[n]!.map[key], unit)} | ${ratio(s, inprocess[n]!.map[key]).toFixed(2)} |`,
@@ -151,11 +154,11 @@ const growthRows: string[] = [
 for (const { key, label } of METRICS.filter((m) => m.unit === '/s')) {
   for (const { n } of sizes.slice(1)) {
     const growth = (kind: Kind) => {
-      const here = inprocess[n]![kind][key];
-      const first = inprocess[1000]![kind][key];
+      const here = inprocess[n]?.[kind][key];
+      const first = inprocess[1000]?.[kind][key];
       return here && first ? (first.median / here.median).toFixed(2) : '—';
     };
-    if (inprocess[n]!.supervisor[key]) {
+    if (inprocess[n]?.supervisor[key]) {
       growthRows.push(`| ${label} | ${n.toLocaleString('en')} | ${growth('supervisor')}× | ${growth('map')}× |`);
     }
   }
@@ -222,7 +225,7 @@ function chart(): string {
     const values = sizes
       .map(({ n }) => ({
         n: n >= 1e6 ? '1M' : n >= 1e3 ? `${n / 1e3}k` : String(n),
-        r: ratio(inprocess[n]!.supervisor[key], inprocess[n]!.map[key]),
+        r: ratio(inprocess[n]?.supervisor[key], inprocess[n]?.map[key]),
       }))
       .filter((v) => Number.isFinite(v.r));
     if (values.length) bars.push({ label, values });
