@@ -69,10 +69,10 @@ const METRICS: Array<{ key: string; label: string; unit: string; higherIsBetter:
   { key: 'closeMs', label: 'close() with N connected', unit: 'ms', higherIsBetter: false },
 ];
 
-const inprocess: Record<string, Record<Kind, Record<string, Stat>>> =
-  only === 'loopback' && existsSync(`bench/results/inprocess${quick ? '-quick' : ''}.json`)
-    ? JSON.parse(readFileSync(`bench/results/inprocess${quick ? '-quick' : ''}.json`, 'utf8'))
-    : {};
+const inprocess: Record<string, Record<Kind, Record<string, Stat>>> = only === 'loopback' &&
+existsSync(`bench/results/inprocess${quick ? '-quick' : ''}.json`)
+  ? JSON.parse(readFileSync(`bench/results/inprocess${quick ? '-quick' : ''}.json`, 'utf8'))
+  : {};
 if (only !== 'loopback') log(`in-process: supervisor vs Map registry (${quick ? 'quick' : 'full'})`);
 for (const { n, runs, phases } of only === 'loopback' ? [] : sizes) {
   const samples: Record<Kind, Sample[]> = { supervisor: [], map: [] };
