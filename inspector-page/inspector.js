@@ -129,45 +129,63 @@ function visibleClients() {
   });
   return list;
 }
+const rowCache = new Map(); // clientId -> { tr, cells, keys }: one <tr> per client, reused
+function tableRow(clientId) {
+  let row = rowCache.get(clientId);
+  if (row) return row;
+  const cells = Array.from({ length: 8 }, () => el('td'));
+  cells[0].append(el('code', {}, clientId));
+  if (config.allowWrites) {
+    cells[7].append(
+      el(
+        'button',
+        {
+          type: 'button',
+          class: 'danger',
+          onclick: (e) => {
+            e.stopPropagation();
+            socket.emit('delete', { clientId }, () => {});
+          },
+        },
+        'delete',
+      ),
+    );
+  }
+  const tr = el('tr', { 'data-client': clientId }, ...cells);
+  row = { tr, cells, keys: [] };
+  rowCache.set(clientId, row);
+  return row;
+}
+function setCell(row, index, key, build) {
+  if (row.keys[index] === key) return;
+  row.keys[index] = key;
+  row.cells[index].replaceChildren(build(key));
+}
 function renderTable() {
   const list = visibleClients();
   const pages = Math.max(1, Math.ceil(list.length / PAGE_SIZE));
   state.page = Math.min(state.page, pages - 1);
   const now = serverNow();
-  const rows = list.slice(state.page * PAGE_SIZE, (state.page + 1) * PAGE_SIZE).map((c) => {
-    const countdown = c.expiresAt ? el('span', { class: 'countdown' }, seconds(c.expiresAt - now)) : '';
-    const actions = config.allowWrites
-      ? el(
-          'button',
-          {
-            type: 'button',
-            class: 'danger',
-            onclick: (e) => {
-              e.stopPropagation();
-              socket.emit('delete', { clientId: c.clientId }, () => {});
-            },
-          },
-          'delete',
-        )
-      : '';
-    return el(
-      'tr',
-      {
-        class: c.clientId === state.selected ? 'selected' : '',
-        onclick: () => select(c.clientId),
-        'data-client': c.clientId,
-      },
-      el('td', {}, el('code', {}, c.clientId)),
-      el('td', {}, el('span', { class: `state ${c.state}` }, c.state)),
-      el('td', {}, el('code', {}, c.socketId ?? '—')),
-      el('td', {}, c.tabId ?? '—'),
-      el('td', {}, seconds(now - c.createdAt)),
-      el('td', {}, seconds(now - (state.since.get(c.clientId) ?? c.createdAt))),
-      el('td', {}, countdown),
-      el('td', {}, actions),
+  const visible = list.slice(state.page * PAGE_SIZE, (state.page + 1) * PAGE_SIZE);
+  const rows = visible.map((c) => {
+    const row = tableRow(c.clientId);
+    row.tr.className = c.clientId === state.selected ? 'selected' : '';
+    setCell(row, 1, c.state, () => el('span', { class: `state ${c.state}` }, c.state));
+    setCell(row, 2, c.socketId ?? '', () => el('code', {}, c.socketId ?? '—'));
+    setCell(row, 3, c.tabId ?? '', () => c.tabId ?? '—');
+    setCell(row, 4, seconds(now - c.createdAt), (text) => text);
+    setCell(row, 5, seconds(now - (state.since.get(c.clientId) ?? c.createdAt)), (text) => text);
+    setCell(row, 6, c.expiresAt ? seconds(c.expiresAt - now) : '', (text) =>
+      text ? el('span', { class: 'countdown' }, text) : '',
     );
+    return row.tr;
   });
-  $('rows').replaceChildren(...rows);
+  // rows are kept and only their changed cells rewritten: a click that lands while the table
+  // refreshes (every 250 ms) reaches its row instead of a node that was just replaced
+  const tbody = $('rows');
+  const same = tbody.children.length === rows.length && rows.every((tr, i) => tbody.children[i] === tr);
+  if (!same) tbody.replaceChildren(...rows);
+  for (const id of rowCache.keys()) if (!state.clients.has(id)) rowCache.delete(id);
   $('client-count').textContent = `${list.length} of ${state.clients.size}`;
   $('page').textContent = `${state.page + 1} / ${pages}`;
   for (const th of document.querySelectorAll('th[data-sort]')) {
@@ -345,6 +363,10 @@ function render() {
 }
 
 // ------------------------------------------------------------------ controls
+$('rows').addEventListener('click', (e) => {
+  const tr = e.target.closest('tr[data-client]');
+  if (tr) select(tr.dataset.client);
+});
 $('filter').addEventListener('input', (e) => {
   state.filter = e.target.value;
   state.page = 0;
