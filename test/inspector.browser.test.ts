@@ -102,6 +102,14 @@ describe('inspector in a real browser', () => {
     const inspector = await browser.newPage();
     await inspector.goto(demo.inspectorUrl);
     await inspector.waitForSelector(`tr[data-client="${clientId}"] .state.connected`);
+
+    // its delete button deletes it on the server: the socket is disconnected from the server side
+    const disconnected = once(socket, 'disconnect');
+    await inspector.click(`tr[data-client="${clientId}"] button.danger`);
+    expect(await disconnected).toBe('io server disconnect');
+    await inspector.waitForSelector(`tr[data-client="${clientId}"]`, { state: 'detached' });
+    expect(demo.supervisor.get(clientId)).toBeUndefined();
+    await inspector.waitForFunction(() => /inspector\s*1/.test(document.getElementById('counters')?.textContent ?? ''));
     socket.disconnect();
     await inspector.close();
   });
