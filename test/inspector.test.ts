@@ -120,6 +120,35 @@ describe('inspector namespace', () => {
     expect(supervisor.get(other)).toBeDefined();
   });
 
+  it('should bound what it buffers for viewers: a burst beyond maxBufferedEvents is dropped and counted', async () => {
+    const { base, inspector, supervisor } = await setup({ maxBufferedEvents: 10, flushInterval: 50 });
+    const viewer = connectClient(`${base}/supervisor-inspector`, {
+      forceNew: true,
+      transports: ['websocket'],
+      auth: { token: inspector.token },
+    });
+    cleanup.push(() => void viewer.disconnect());
+    await once(viewer, 'snapshot');
+    const update = once<{ events: Array<{ type: string }>; changed: unknown[]; dropped: number }>(viewer, 'update');
+    // 100 registrations in one tick: 100 events, all inside one flush interval
+    for (let i = 0; i < 100; i++) supervisor.register();
+    const batch = await update;
+    expect(batch.events).toHaveLength(10);
+    expect(batch.dropped).toBe(90);
+    // the table is not lossy: every touched client is in the batch whatever was dropped
+    expect(batch.changed).toHaveLength(100);
+    // a viewer that connects later gets the last 10 events as history, and all 100 clients
+    const late = connectClient(`${base}/supervisor-inspector`, {
+      forceNew: true,
+      transports: ['websocket'],
+      auth: { token: inspector.token },
+    });
+    cleanup.push(() => void late.disconnect());
+    const snapshot = await once<{ clients: unknown[]; recent: unknown[] }>(late, 'snapshot');
+    expect(snapshot.clients).toHaveLength(100);
+    expect(snapshot.recent).toHaveLength(10);
+  });
+
   it('should let a writable inspector delete a client and prune', async () => {
     const { base, inspector, supervisor } = await setup({ allowWrites: true });
     const { clientId } = supervisor.register();
