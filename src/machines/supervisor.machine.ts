@@ -67,7 +67,7 @@ export type SupervisorEvent =
    * else `ignored` `not-due`). Without: a sweep of every due client. At `now` (default: the
    * supervisor's clock).
    */
-  | { type: 'client.prune'; clientId?: string; now?: number }
+  | { type: 'client.prune'; clientId?: string; now?: number /** internal: a sweep's continuation */; pending?: number }
   | { type: 'clock.tick' }
   | { type: 'xstate.done.actor.client'; output: ClientOutput }
   | { type: 'handshake.rejected'; clientId: string | null; code: RejectCode; message: string }
@@ -147,6 +147,14 @@ function ignoredBySupervisor(event: SupervisorEvent, why: IgnoredWhy, at: number
   };
 }
 
+/**
+ * Most events sent to clients in one step. XState runs a step's sends from an array it drains
+ * with `shift()`, which turns quadratic past ~16k entries (a large array cannot be trimmed in
+ * place): one step sending to 100,000 clients took seconds. Mass expiries, sweeps and
+ * `close()` go in batches instead.
+ */
+export const SEND_BATCH = 1024;
+
 /** Routing shared by `running` and `closing`: live → forward; deleted → ignored; else unknown. */
 const routing = {
   guards: [
@@ -221,32 +229,54 @@ export const supervisorMachine = setup({
       countEvent(context.runtime.store as MemoryStore<unknown>, ignored);
       enqueue(emit(ignored));
     }),
-    /** A prune sweep: visits only clients whose deadline has passed, plus expired tombstones. */
-    sweep: enqueueActions(({ context, event, enqueue }) => {
+    /**
+     * A prune sweep: visits only clients whose deadline has passed, plus expired tombstones.
+     * At most SEND_BATCH clients per step; if more are due, the sweep continues in a later step
+     * (`client.prune` sent to itself), as long as the previous step made progress.
+     */
+    sweep: enqueueActions(({ context, event, enqueue, self }) => {
+      if (event.type !== 'client.prune') return;
       const { store, now } = context.runtime;
-      const at = event.type === 'client.prune' && event.now !== undefined ? event.now : now();
+      const at = event.now ?? now();
+      const pending = store.handshakeDeadlines.size + store.reconnectDeadlines.size;
+      // a continuation that finds nothing pruned since the last step stops: no livelock
+      if (event.pending !== undefined && pending >= event.pending) return;
+      let sent = 0;
       for (const queue of [store.handshakeDeadlines, store.reconnectDeadlines]) {
-        for (const due of queue.due(at)) {
+        for (const due of queue.due(at, SEND_BATCH - sent)) {
           const record = liveRecord(context.runtime, due.clientId);
-          if (record?.actor) enqueue.sendTo(record.actor, { type: 'client.prune', now: at });
-          else queue.delete(due.clientId);
+          if (record?.actor) {
+            enqueue.sendTo(record.actor, { type: 'client.prune', now: at });
+            sent += 1;
+          } else queue.delete(due.clientId);
         }
       }
+      if (sent === SEND_BATCH) enqueue.sendTo(self, { type: 'client.prune', now: at, pending });
       store.expireTombstones(at);
     }),
-    /** The host timer fired: every due deadline is consumed and sent as `client.timeout`. */
-    fireDueDeadlines: enqueueActions(({ context, enqueue }) => {
+    /**
+     * The host timer fired: due deadlines are consumed and sent as `client.timeout`, at most
+     * SEND_BATCH per step; if more are due, a `clock.tick` sent to itself continues at once
+     * (within the same timer callback, so every due client is deleted at its time).
+     */
+    fireDueDeadlines: enqueueActions(({ context, enqueue, self }) => {
       const { runtime } = context;
       const { store } = runtime;
       const at = runtime.now();
+      let sent = 0;
       for (const queue of [store.handshakeDeadlines, store.reconnectDeadlines]) {
-        for (const due of queue.due(at)) {
+        for (const due of queue.due(at, SEND_BATCH - sent)) {
           // consumed whatever the client makes of it, so a deadline can never fire twice
           queue.delete(due.clientId);
           const record = liveRecord(runtime, due.clientId);
-          if (record?.actor) enqueue.sendTo(record.actor, { type: 'client.timeout', generation: due.generation, at });
+          if (record?.actor) {
+            enqueue.sendTo(record.actor, { type: 'client.timeout', generation: due.generation, at });
+            sent += 1;
+          }
         }
       }
+      // every deadline visited was consumed, so each continuation makes progress
+      if (sent === SEND_BATCH) enqueue.sendTo(self, { type: 'clock.tick' });
     }),
     /** The host timer fired and is spent: arm it for the earliest deadline left. */
     rearmTimer: ({ context }) => context.runtime.armTimer(true),
@@ -286,11 +316,21 @@ export const supervisorMachine = setup({
       countEvent(context.runtime.store as MemoryStore<unknown>, failure);
       enqueue(emit(failure));
     }),
-    deleteEveryClient: enqueueActions(({ context, enqueue }) => {
+    /**
+     * Deletes live clients with reason `shutdown`, SEND_BATCH per step; while more are left it
+     * sends itself `supervisor.close` again, handled in `closing` by this same action.
+     */
+    deleteEveryClient: enqueueActions(({ context, enqueue, self }) => {
       const at = context.runtime.now();
+      let sent = 0;
       for (const record of context.runtime.store.records.values()) {
         if (record.actor?.getSnapshot().status === 'active') {
+          if (sent === SEND_BATCH) {
+            enqueue.sendTo(self, { type: 'supervisor.close' });
+            return;
+          }
           enqueue.sendTo(record.actor, { type: 'client.delete', reason: 'shutdown', at });
+          sent += 1;
         }
       }
     }),
@@ -330,6 +370,7 @@ export const supervisorMachine = setup({
     closing: {
       entry: 'deleteEveryClient',
       on: {
+        'supervisor.close': { actions: 'deleteEveryClient' },
         'socket.handshake': routing.guards,
         'socket.disconnect': routing.guards,
         'client.delete': routing.guards,

@@ -68,9 +68,11 @@ export class ExpiryQueue<V = undefined> {
   }
 
   /** Entries with `at <= now`, first to expire first; stops at the first one not yet due. */
-  due(now: number): Array<{ key: string; at: number; value: V }> {
+  due(now: number, limit = Number.POSITIVE_INFINITY): Array<{ key: string; at: number; value: V }> {
     const result: Array<{ key: string; at: number; value: V }> = [];
-    for (let node = this.head; node !== null && node.at <= now; node = node.next) result.push(node);
+    for (let node = this.head; node !== null && node.at <= now && result.length < limit; node = node.next) {
+      result.push(node);
+    }
     return result;
   }
 

@@ -45,8 +45,8 @@ export class DeadlineQueue {
   }
 
   /** Deadlines with `at <= now`, earliest first. */
-  due(now: number): Deadline[] {
-    return this.queue.due(now).map((node) => ({ clientId: node.key, at: node.at, generation: node.value }));
+  due(now: number, limit?: number): Deadline[] {
+    return this.queue.due(now, limit).map((node) => ({ clientId: node.key, at: node.at, generation: node.value }));
   }
 }
 
