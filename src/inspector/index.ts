@@ -186,6 +186,13 @@ export function mountInspector(supervisor: Supervisor, options: InspectorOptions
 
   function flush(): void {
     if (pending.length === 0 && touched.size === 0) return;
+    if (nsp.sockets.size === 0) {
+      // nobody watching: nothing to build; a viewer that comes starts from a snapshot anyway
+      pending = [];
+      dropped = 0;
+      touched.clear();
+      return;
+    }
     const changed = [];
     const removed = [];
     for (const clientId of touched) {
