@@ -32,6 +32,17 @@ async function setup(options: Partial<Parameters<typeof mountInspector>[1]> = {}
   return { http, io, supervisor, inspector, base };
 }
 
+/** A viewer of the inspector's namespace, disconnected after the test. */
+function viewerOf(base: string, token: string | null) {
+  const viewer = connectClient(`${base}/supervisor-inspector`, {
+    forceNew: true,
+    transports: ['websocket'],
+    auth: { token },
+  });
+  cleanup.push(() => void viewer.disconnect());
+  return viewer;
+}
+
 describe('inspector over HTTP', () => {
   it('should answer 401 with a clear message without the token', async () => {
     const { base } = await setup();
@@ -97,12 +108,7 @@ describe('inspector namespace', () => {
   it('should send a snapshot, then batched updates, and honour allowWrites', async () => {
     const { base, inspector, supervisor } = await setup({ allowWrites: false });
     const { clientId } = supervisor.register();
-    const viewer = connectClient(`${base}/supervisor-inspector`, {
-      forceNew: true,
-      transports: ['websocket'],
-      auth: { token: inspector.token },
-    });
-    cleanup.push(() => void viewer.disconnect());
+    const viewer = viewerOf(base, inspector.token);
     const snapshot = await once<{ clients: Array<{ clientId: string }>; chart: { states: unknown[] } }>(
       viewer,
       'snapshot',
@@ -122,12 +128,7 @@ describe('inspector namespace', () => {
 
   it('should bound what it buffers for viewers: a burst beyond maxBufferedEvents is dropped and counted', async () => {
     const { base, inspector, supervisor } = await setup({ maxBufferedEvents: 10, flushInterval: 50 });
-    const viewer = connectClient(`${base}/supervisor-inspector`, {
-      forceNew: true,
-      transports: ['websocket'],
-      auth: { token: inspector.token },
-    });
-    cleanup.push(() => void viewer.disconnect());
+    const viewer = viewerOf(base, inspector.token);
     await once(viewer, 'snapshot');
     const update = once<{ events: Array<{ type: string }>; changed: unknown[]; dropped: number }>(viewer, 'update');
     // 100 registrations in one tick: 100 events, all inside one flush interval
@@ -138,12 +139,7 @@ describe('inspector namespace', () => {
     // the table is not lossy: every touched client is in the batch whatever was dropped
     expect(batch.changed).toHaveLength(100);
     // a viewer that connects later gets the last 10 events as history, and all 100 clients
-    const late = connectClient(`${base}/supervisor-inspector`, {
-      forceNew: true,
-      transports: ['websocket'],
-      auth: { token: inspector.token },
-    });
-    cleanup.push(() => void late.disconnect());
+    const late = viewerOf(base, inspector.token);
     const snapshot = await once<{ clients: unknown[]; recent: unknown[] }>(late, 'snapshot');
     expect(snapshot.clients).toHaveLength(100);
     expect(snapshot.recent).toHaveLength(10);
@@ -152,12 +148,7 @@ describe('inspector namespace', () => {
   it('should let a writable inspector delete a client and prune', async () => {
     const { base, inspector, supervisor } = await setup({ allowWrites: true });
     const { clientId } = supervisor.register();
-    const viewer = connectClient(`${base}/supervisor-inspector`, {
-      forceNew: true,
-      transports: ['websocket'],
-      auth: { token: inspector.token },
-    });
-    cleanup.push(() => void viewer.disconnect());
+    const viewer = viewerOf(base, inspector.token);
     await once(viewer, 'snapshot');
     expect(await viewer.emitWithAck('delete', { clientId })).toEqual({ deleted: true });
     expect(await viewer.emitWithAck('prune', {})).toEqual({ pruned: 0 });
