@@ -107,7 +107,11 @@ export interface ClientCounts {
   total: number;
 }
 
-export type HookName = 'onConnect' | 'onDisconnect' | 'onDelete';
+/**
+ * Where user code failed: one of the hooks, or `events$` for a subscriber of `events$` that threw
+ * (its `clientId` is that of the event it was handling).
+ */
+export type HookName = 'onConnect' | 'onDisconnect' | 'onDelete' | 'events$';
 
 /** What `onConnect` learns besides the client. */
 export interface ConnectContext<TSocket = unknown> {

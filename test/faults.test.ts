@@ -1,4 +1,4 @@
-import { config } from 'rxjs';
+import { config, filter } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { recordedSupervisor, settle, useFakeClock } from './helpers/supervisor.js';
 
@@ -9,9 +9,10 @@ afterEach(() => {
 });
 
 describe('faults in user code', () => {
-  it('should carry on when an events$ subscriber throws, and the error is reported once by rxjs', async () => {
-    const reported: unknown[] = [];
-    config.onUnhandledError = (error) => reported.push(error);
+  it('should carry on when an events$ subscriber throws, and report the fault once as a hook-error event', async () => {
+    // rxjs's own path for a throwing subscriber (a rethrow in a timer unless this is set) must stay unused
+    const reportedByRxjs: unknown[] = [];
+    config.onUnhandledError = (error) => reportedByRxjs.push(error);
     const t = recordedSupervisor({ reconnectTimeout: 100 });
     t.supervisor.events$.subscribe((event) => {
       if (event.type === 'connected') throw new Error('subscriber bug');
@@ -21,13 +22,62 @@ describe('faults in user code', () => {
     const { clientId } = t.supervisor.register();
     t.handshake(clientId, 's');
     t.disconnect(clientId, 's');
+    await settle(); // as in a real event loop, promise jobs run before the next timer
     vi.advanceTimersByTime(100);
     await settle();
-    expect(seenByOthers).toEqual(['registered', 'connected', 'disconnected', 'deleted']);
+    // the others got every event; the report comes in a promise job, after the synchronous
+    // handshake and disconnect, before the grace timer's delete
+    expect(seenByOthers).toEqual(['registered', 'connected', 'disconnected', 'hook-error', 'deleted']);
     expect(t.hooksOf(clientId)).toEqual(['onConnect', 'onDisconnect', 'onDelete']);
     expect(t.supervisor.list()).toEqual([]);
-    expect(reported).toHaveLength(1);
-    expect((reported[0] as Error).message).toBe('subscriber bug');
+    const reports = t.events.filter((event) => event.type === 'hook-error');
+    expect(reports).toEqual([
+      expect.objectContaining({
+        clientId,
+        hook: 'events$',
+        message: 'an events$ subscriber threw on a connected event: subscriber bug',
+        timedOut: false,
+      }),
+    ]);
+    expect(t.supervisor.stats().hookErrors).toBe(1);
+    expect(reportedByRxjs).toEqual([]);
+  });
+
+  it('should report a subscriber that throws on everything once per fault, not on its own reports', async () => {
+    const reportedByRxjs: unknown[] = [];
+    config.onUnhandledError = (error) => reportedByRxjs.push(error);
+    const t = recordedSupervisor({ reconnectTimeout: 100 });
+    t.supervisor.events$.subscribe({
+      next() {
+        throw new Error('always');
+      },
+    });
+    const { clientId } = t.supervisor.register();
+    t.handshake(clientId, 's');
+    await settle();
+    // registered and connected each failed once: two reports, and the reports did not beget more
+    expect(t.events.map((event) => event.type)).toEqual(['registered', 'connected', 'hook-error', 'hook-error']);
+    expect(t.supervisor.stats().hookErrors).toBe(2);
+    expect(reportedByRxjs).toEqual([]);
+    await t.supervisor.close();
+  });
+
+  it('should leave a throw at the end of a pipe() chain to rxjs, as rxjs does', async () => {
+    const reportedByRxjs: unknown[] = [];
+    config.onUnhandledError = (error) => reportedByRxjs.push(error);
+    const t = recordedSupervisor();
+    const piped: string[] = [];
+    t.supervisor.events$.pipe(filter((event) => event.type === 'registered')).subscribe((event) => {
+      piped.push(event.clientId);
+      throw new Error('piped bug');
+    });
+    const { clientId } = t.supervisor.register();
+    vi.advanceTimersByTime(1); // rxjs reports in a timer
+    expect(piped).toEqual([clientId]);
+    expect(reportedByRxjs).toEqual([expect.objectContaining({ message: 'piped bug' })]);
+    // and the supervisor carries on
+    expect(t.supervisor.get(clientId)?.state).toBe('handshaking');
+    await t.supervisor.close();
   });
 
   it('should isolate a failing hook of one client from the other clients', async () => {

@@ -145,6 +145,28 @@ describe('inspector namespace', () => {
     expect(snapshot.recent).toHaveLength(10);
   });
 
+  it('should carry on when a viewer drops mid-stream', async () => {
+    const { base, inspector, supervisor, io } = await setup({ flushInterval: 10 });
+    const dropping = viewerOf(base, inspector.token);
+    const staying = viewerOf(base, inspector.token);
+    await Promise.all([once(dropping, 'snapshot'), once(staying, 'snapshot')]);
+    const batches: number[] = [];
+    staying.on('update', (batch: { changed: unknown[] }) => batches.push(batch.changed.length));
+    // clients keep coming while the first viewer's transport is cut without a goodbye
+    const churn = setInterval(() => {
+      for (let i = 0; i < 20; i++) supervisor.register();
+    }, 5);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    (dropping.io as unknown as { engine: { close(): void } }).engine.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    clearInterval(churn);
+    const registered = supervisor.list().length;
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the last batch
+    expect(io.of('/supervisor-inspector').sockets.size).toBe(1);
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(registered);
+    expect(supervisor.stats().hookErrors).toBe(0);
+  });
+
   it('should let a writable inspector delete a client and prune', async () => {
     const { base, inspector, supervisor } = await setup({ allowWrites: true });
     const { clientId } = supervisor.register();

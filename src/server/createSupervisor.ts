@@ -2,7 +2,7 @@ import { filter, firstValueFrom, map, type Observable, timeout as rxTimeout, Sub
 import { createActor } from 'xstate';
 import { createCountStream, createEventStream } from '../actors/eventStreams.js';
 import { createHookRunner, type HookTiming } from '../actors/hookRunner.js';
-import { createLifecycleRelay } from '../actors/lifecycleRelay.js';
+import { countEvent, createLifecycleRelay } from '../actors/lifecycleRelay.js';
 import { SupervisorError } from '../errors.js';
 import { newClientId, newToken, tokensEqual } from '../ids.js';
 import {
@@ -191,7 +191,26 @@ export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TD
     if (actor.getSnapshot().status === 'active') actor.send(event);
   }
 
-  const events$ = createEventStream(lifecycle);
+  // a subscriber of events$ that throws is reported as a hook-error (hook `events$`), delivered
+  // after the event it failed on has reached every subscriber; one that throws again on that
+  // report is not reported again, so a broken subscriber cannot loop
+  const events$ = createEventStream(lifecycle, (error, event) => {
+    if (event.type === 'hook-error' && event.hook === 'events$') return;
+    const report: LifecycleEvent = {
+      type: 'hook-error',
+      clientId: event.clientId,
+      at: now(),
+      hook: 'events$',
+      message: `an events$ subscriber threw on a ${event.type} event: ${error instanceof Error ? error.message : String(error)}`,
+      timedOut: false,
+      error,
+    };
+    countEvent(store as MemoryStore<unknown>, report);
+    // a promise job rather than queueMicrotask, which fake-timer libraries replace
+    void Promise.resolve().then(() => {
+      if (!lifecycle.closed && !lifecycle.isStopped) lifecycle.next(report);
+    });
+  });
   const counts$ = createCountStream(events$, () => store.counts());
 
   function liveView(clientId: string): ClientView<TData> | undefined {
