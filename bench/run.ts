@@ -105,7 +105,7 @@ const loopbackRuns = quick ? 1 : 3;
 const loopback: Record<string, Record<Kind, Record<string, Stat>>> = {};
 log('loopback: socket.io server with a Map registry vs with the supervisor attached');
 for (const n of loopbackSizes) {
-  const runs = n >= 10_000 ? 1 : loopbackRuns;
+  const runs = loopbackRuns;
   const samples: Record<Kind, LoopbackResult[]> = { supervisor: [], map: [] };
   for (let run = 0; run < runs; run += 1) {
     for (const kind of ['map', 'supervisor'] as const) {
@@ -217,6 +217,17 @@ writeFileSync(`bench/results/chart${suffix}.svg`, chart());
 log(
   `\nwrote bench/results/results${suffix}.json, .md and chart${suffix}.svg in ${((performance.now() - started) / 1000).toFixed(0)} s`,
 );
+
+// ---------------------------------------------------------------- the inspector's cost
+if (only === undefined) {
+  log('');
+  execFileSync(process.execPath, ['--import', 'tsx', 'bench/inspector-cost.ts', ...(quick ? ['--quick'] : [])], {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_ENV: 'production' },
+    timeout: 600_000,
+  });
+  log(`\nall benchmarks done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+}
 
 /** Supervisor/Map ratios per metric and N, as grouped bars on a log scale. */
 function chart(): string {
