@@ -1,5 +1,6 @@
 // Deliberately breaks the machines, one mutation at a time, in a throwaway git worktree, and
-// checks that the model-based and property tests (test/model) catch each one.
+// checks that the model-based and property tests (test/model) catch each one, or else the
+// machines' own cell, routing, race and batching tests.
 //   node scripts/mutation-check.mjs
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -58,6 +59,18 @@ const mutations = [
     "{ actions: ['emitSocketReplaced', 'attachSocket'] },",
     "{ actions: ['emitSocketReplaced'] },",
   ],
+  [
+    'close() deletes only the first batch of clients',
+    SUPERVISOR,
+    "            enqueue.sendTo(self, { type: 'supervisor.close' });\n",
+    '',
+  ],
+  [
+    'a mass expiry stops after one batch',
+    SUPERVISOR,
+    "      if (sent === SEND_BATCH) enqueue.sendTo(self, { type: 'clock.tick' });",
+    '',
+  ],
 ];
 
 const root = execFileSync('git', ['rev-parse', '--show-toplevel'], { encoding: 'utf8' }).trim();
@@ -82,7 +95,12 @@ try {
       return run.status === 0 ? 0 : Number(/Tests\s+(\d+) failed/.exec(text)?.[1] ?? 1);
     };
     const byModel = failing(['test/model']);
-    const byCells = failing(['test/client.machine.test.ts', 'test/supervisor.routing.test.ts', 'test/races.test.ts']);
+    const byCells = failing([
+      'test/client.machine.test.ts',
+      'test/supervisor.routing.test.ts',
+      'test/races.test.ts',
+      'test/batching.test.ts',
+    ]);
     writeFileSync(path, original);
     if (byModel === 0 && byCells === 0) survived += 1;
     const verdict = byModel > 0 ? 'caught  ' : byCells > 0 ? 'cells   ' : 'SURVIVED';
