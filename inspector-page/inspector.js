@@ -185,7 +185,9 @@ function renderTable() {
   const tbody = $('rows');
   const same = tbody.children.length === rows.length && rows.every((tr, i) => tbody.children[i] === tr);
   if (!same) tbody.replaceChildren(...rows);
-  for (const id of rowCache.keys()) if (!state.clients.has(id)) rowCache.delete(id);
+  // only the rows on screen are kept: the page stays small with 10,000 clients
+  const onScreen = new Set(visible.map((c) => c.clientId));
+  for (const id of rowCache.keys()) if (!onScreen.has(id)) rowCache.delete(id);
   $('client-count').textContent = `${list.length} of ${state.clients.size}`;
   $('page').textContent = `${state.page + 1} / ${pages}`;
   for (const th of document.querySelectorAll('th[data-sort]')) {
