@@ -113,4 +113,49 @@ describe('inspector in a real browser', () => {
     socket.disconnect();
     await inspector.close();
   });
+
+  it('should page, filter and sort 10,000 clients, and drop them all when they are deleted', async () => {
+    const ids = Array.from({ length: 10_000 }, (_, i) => demo.supervisor.register({ tabId: `bulk-${i}` }).clientId);
+    const inspector = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await inspector.goto(demo.inspectorUrl);
+    await inspector.waitForFunction(() => document.getElementById('client-count')?.textContent === '10000 of 10000');
+    // paged: 50 rows in the DOM, whatever the number of clients
+    expect(await inspector.locator('#rows tr').count()).toBe(50);
+    expect(await inspector.textContent('#page')).toBe('1 / 200');
+    await inspector.click('#next');
+    await inspector.waitForFunction(() => document.getElementById('page')?.textContent === '2 / 200');
+    expect(await inspector.locator('#rows tr').count()).toBe(50);
+    // filtered by a tab id: one row
+    await inspector.fill('#filter', 'bulk-4242');
+    await inspector.waitForFunction(() => document.getElementById('client-count')?.textContent === '1 of 10000');
+    expect(await inspector.getAttribute('#rows tr', 'data-client')).toBe(ids[4242]);
+    // sorted by client id, ascending: the first row is the smallest id
+    await inspector.fill('#filter', '');
+    await inspector.click('th[data-sort="clientId"]');
+    await inspector.waitForFunction(() =>
+      document.querySelector('th[data-sort="clientId"]')?.classList.contains('sorted'),
+    );
+    const sortedIds = [...ids].sort();
+    const first = async () => inspector.getAttribute('#rows tr', 'data-client');
+    const ends = [sortedIds[0], sortedIds.at(-1)];
+    expect(ends).toContain(await first());
+    if ((await first()) !== sortedIds[0]) {
+      await inspector.click('th[data-sort="clientId"]'); // the other direction
+      await inspector.waitForFunction(
+        (id) => document.querySelector('#rows tr')?.getAttribute('data-client') === id,
+        sortedIds[0],
+      );
+    }
+    // all deleted at once: the table empties
+    for (const id of ids) demo.supervisor.delete(id);
+    await inspector.waitForFunction(
+      () => document.getElementById('client-count')?.textContent === '0 of 0',
+      undefined,
+      {
+        timeout: 20_000,
+      },
+    );
+    expect(await inspector.locator('#rows tr').count()).toBe(0);
+    await inspector.close();
+  }, 60_000);
 });
