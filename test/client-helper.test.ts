@@ -51,12 +51,42 @@ describe('browser helper (in Node, against the real server)', () => {
     await until(page.states, 'connected');
     const clientId = page.client.clientId;
     expect(clientId).not.toBeNull();
-    expect(page.storage.getItem('socket.io-supervisor:credentials')).toContain(clientId!);
     const reconnected = h.next((e) => e.type === 'reconnected');
     page.socket.io.engine.close(); // the network drops; socket.io-client retries
     await until(page.states, 'reconnecting');
     expect(await reconnected).toMatchObject({ clientId });
     expect(h.supervisor.list()).toHaveLength(1);
+  });
+
+  it('should make a reload a new client in the same tab: credentials are never stored, the tab id is', async () => {
+    h = await startHarness({ autoRegister: true, reconnectTimeout: 5000 });
+    const inner = memoryStorage();
+    const written: string[] = [];
+    const storage = {
+      ...inner,
+      setItem: (key: string, value: string) => {
+        written.push(value);
+        inner.setItem(key, value);
+      },
+    };
+    const before = pageSocket(storage);
+    before.socket.connect();
+    await until(before.states, 'connected');
+    const first = before.client.clientId!;
+    const token = h.supervisor.internals.store.records.get(first)!.token!;
+    // nothing of the client reaches the storage a reload would read: only the tab id
+    expect(written).toEqual([before.client.tabId]);
+    expect(written.some((value) => value.includes(first) || value.includes(token))).toBe(false);
+    // the reload: the old page's socket goes, a new page instance starts on the same storage
+    before.socket.disconnect();
+    const after = pageSocket(storage);
+    after.socket.connect();
+    await until(after.states, 'connected');
+    expect(after.client.tabId).toBe(before.client.tabId);
+    expect(after.client.clientId).not.toBe(first);
+    expect(h.supervisor.get(after.client.clientId!)).toMatchObject({ state: 'connected', tabId: before.client.tabId });
+    // the old client waits out its grace period as DESIGN says, it is not resumed
+    expect(h.supervisor.get(first)?.state).toBe('disconnected');
   });
 
   it('should report replaced when a duplicated tab takes the client over', async () => {
@@ -104,6 +134,6 @@ describe('browser helper (in Node, against the real server)', () => {
     await until(page.states, 'connected');
     h.supervisor.delete(credentials.clientId);
     await until(page.states, 'deleted');
-    expect(page.storage.getItem('socket.io-supervisor:credentials')).toBeNull();
+    expect(page.client.clientId).toBeNull();
   });
 });

@@ -36,7 +36,11 @@ export interface CredentialStorage {
 export interface SuperviseOptions {
   /** Credentials rendered into the page by `supervisor.register()`; they win over stored ones. */
   credentials?: Credentials;
-  /** Where credentials and the tab id are kept, per tab. @default globalThis.sessionStorage */
+  /**
+   * Where the tab id is kept, so it survives reloads of the tab. Credentials are never stored:
+   * they live as long as this page instance, because a reload is a new client (DESIGN.md).
+   * @default globalThis.sessionStorage
+   */
   storage?: CredentialStorage;
   /** Storage key prefix. @default 'socket.io-supervisor' */
   key?: string;
@@ -58,7 +62,7 @@ export interface Supervised {
   readonly tabId: string;
   /** Calls `listener` with every new state (and once at once with the current one). */
   subscribe(listener: (state: SupervisedState, detail: { code?: string }) => void): () => void;
-  /** Forgets the stored credentials (the next connection is a new client). */
+  /** Forgets the credentials (the next connection is a new client). */
   forget(): void;
 }
 
@@ -85,18 +89,6 @@ function newTabId(): string {
   return out;
 }
 
-function readCredentials(raw: string | null): Credentials | null {
-  if (!raw) return null;
-  try {
-    const value = JSON.parse(raw) as Partial<Credentials>;
-    return typeof value.clientId === 'string' && typeof value.token === 'string'
-      ? { clientId: value.clientId, token: value.token }
-      : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Supervises a socket.io-client socket. Call it right after `io(url, { autoConnect: false })`
  * (or at least before the first connection completes), then `socket.connect()`.
@@ -110,7 +102,6 @@ function readCredentials(raw: string | null): Credentials | null {
 export function supervise(socket: Socket, options: SuperviseOptions = {}): Supervised {
   const storage = options.storage ?? defaultStorage();
   const prefix = options.key ?? 'socket.io-supervisor';
-  const credentialKey = `${prefix}:credentials`;
   const tabKey = `${prefix}:tab`;
   const listeners = new Set<(state: SupervisedState, detail: { code?: string }) => void>();
 
@@ -119,8 +110,11 @@ export function supervise(socket: Socket, options: SuperviseOptions = {}): Super
     tabId = newTabId();
     storage.setItem(tabKey, tabId);
   }
-  if (options.credentials) storage.setItem(credentialKey, JSON.stringify(options.credentials));
-  let credentials = readCredentials(storage.getItem(credentialKey));
+  // this page instance's client: kept in memory only, so a reload starts a new client while the
+  // tab id (in storage) stays
+  let credentials: Credentials | null = options.credentials
+    ? { clientId: options.credentials.clientId, token: options.credentials.token }
+    : null;
   let state: SupervisedState = 'connecting';
   let retriedInvalid = false;
 
@@ -131,7 +125,6 @@ export function supervise(socket: Socket, options: SuperviseOptions = {}): Super
 
   function forget(): void {
     credentials = null;
-    storage.removeItem(credentialKey);
   }
 
   // evaluated by socket.io-client on every connection attempt, so a reconnect presents whatever
@@ -142,7 +135,6 @@ export function supervise(socket: Socket, options: SuperviseOptions = {}): Super
 
   socket.on('supervisor:client', (issued: Credentials) => {
     credentials = { clientId: issued.clientId, token: issued.token };
-    storage.setItem(credentialKey, JSON.stringify(credentials));
   });
   socket.on('supervisor:replaced', () => set('replaced'));
   socket.on('supervisor:deleted', () => {
