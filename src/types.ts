@@ -29,7 +29,11 @@ export type RejectCode =
   | 'RATE_LIMITED';
 
 /** Codes of {@link SupervisorError}. */
-export type SupervisorErrorCode = RejectCode | 'CLOSED' | 'TIMEOUT';
+/**
+ * Codes of `SupervisorError`: a rejection's code, `CLOSED` (after `close()`), `TIMEOUT`
+ * (`connected()`), or `INVALID_ARGUMENT` (an API call given a bad argument; the message names it).
+ */
+export type SupervisorErrorCode = RejectCode | 'CLOSED' | 'TIMEOUT' | 'INVALID_ARGUMENT';
 
 /**
  * A plain, serialisable snapshot of one client. Never contains the token.

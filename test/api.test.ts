@@ -43,10 +43,19 @@ describe('register()', () => {
     expect(JSON.stringify(supervisor.list())).not.toContain(token);
   });
 
-  it('should reject a bad tabId with a TypeError naming it', () => {
+  it('should reject a bad tabId or delete reason with a SupervisorError INVALID_ARGUMENT naming it', () => {
     const { supervisor } = recordedSupervisor();
-    expect(() => supervisor.register({ tabId: 'x'.repeat(65) })).toThrow(/tabId/);
-    expect(() => supervisor.register({ tabId: 'bad\nline' })).toThrow(TypeError);
+    const misuse = { name: 'SupervisorError', code: 'INVALID_ARGUMENT' };
+    expect(() => supervisor.register({ tabId: 'x'.repeat(65) })).toThrow(
+      expect.objectContaining({ ...misuse, message: expect.stringMatching(/^register\(\): tabId must be/) }),
+    );
+    expect(() => supervisor.register({ tabId: 'bad\nline' })).toThrow(SupervisorError);
+    const { clientId } = supervisor.register();
+    expect(() => supervisor.delete(clientId, 42 as never)).toThrow(
+      expect.objectContaining({ ...misuse, message: 'delete(): reason must be a string, not number' }),
+    );
+    // nothing was created or deleted by the bad calls
+    expect(supervisor.list().map((view) => view.clientId)).toEqual([clientId]);
   });
 
   it('should throw CLIENT_LIMIT past maxClients and report it', () => {

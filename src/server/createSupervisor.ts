@@ -18,7 +18,7 @@ import { type ResolvedOptions, resolveOptions, type SupervisorOptions } from '..
 import { MemoryStore } from '../store/memoryStore.js';
 import type { ClientCounts, ClientView, DeleteReason, LifecycleEvent, RejectCode, SupervisorStats } from '../types.js';
 import { type AttachTarget, attach } from './attach.js';
-import { checkTabId } from './validate.js';
+import { tabIdProblem } from './validate.js';
 
 /** What `register()` returns: the public id and the private token the browser resumes with. */
 export interface Registration {
@@ -221,7 +221,8 @@ export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TD
   function register(registerOptions: RegisterOptions<TData> = {}): Registration {
     if (closing) throw new SupervisorError('CLOSED', 'register(): the supervisor is closed');
     const tabId = registerOptions.tabId;
-    if (tabId !== undefined) checkTabId(tabId, 'register(): tabId');
+    const problem = tabId === undefined ? null : tabIdProblem(tabId, 'register(): tabId');
+    if (problem) throw new SupervisorError('INVALID_ARGUMENT', problem);
     if (store.size >= resolved.maxClients) {
       const message = `register(): maxClients (${resolved.maxClients}) reached; delete clients or raise maxClients`;
       send({ type: 'handshake.rejected', clientId: null, code: 'CLIENT_LIMIT', message });
@@ -242,7 +243,9 @@ export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TD
   }
 
   function deleteClient(clientId: string, reason: DeleteReason = 'manual'): boolean {
-    if (typeof reason !== 'string') throw new TypeError('delete(): reason must be a string');
+    if (typeof reason !== 'string') {
+      throw new SupervisorError('INVALID_ARGUMENT', `delete(): reason must be a string, not ${typeof reason}`);
+    }
     const live = liveView(clientId) !== undefined;
     // sent even when the client is gone: the supervisor reports it as ignored (already-deleted
     // or unknown-client), so a repeated delete is visible rather than silently dropped

@@ -5,11 +5,12 @@ export const MAX_TAB_ID = 64;
 // printable ASCII only: a tabId ends up in logs and the inspector, so no control characters
 const PRINTABLE = /^[\x20-\x7e]+$/;
 
-/** Throws a TypeError naming `where` unless `tabId` is 1–64 printable ASCII characters. */
-export function checkTabId(tabId: unknown, where: string): asserts tabId is string {
+/** Why `tabId` is not 1–64 printable ASCII characters, naming `where`; `null` if it is. */
+export function tabIdProblem(tabId: unknown, where: string): string | null {
   if (typeof tabId !== 'string' || tabId.length === 0 || tabId.length > MAX_TAB_ID || !PRINTABLE.test(tabId)) {
-    throw new TypeError(`${where} must be 1 to ${MAX_TAB_ID} printable ASCII characters`);
+    return `${where} must be 1 to ${MAX_TAB_ID} printable ASCII characters`;
   }
+  return null;
 }
 
 /** A handshake's `auth` payload, validated. */
@@ -49,12 +50,9 @@ export function parseAuth(auth: unknown): ParsedAuth {
   const { clientId, token, tabId } = auth as Record<string, unknown>;
   let parsedTab: string | null = null;
   if (tabId !== undefined) {
-    try {
-      checkTabId(tabId, 'handshake auth.tabId');
-    } catch (error) {
-      return { ok: false, message: (error as Error).message };
-    }
-    parsedTab = tabId;
+    const problem = tabIdProblem(tabId, 'handshake auth.tabId');
+    if (problem) return { ok: false, message: problem };
+    parsedTab = tabId as string;
   }
   if (clientId === undefined && token === undefined) return { ok: true, clientId: null, token: null, tabId: parsedTab };
   if (!isIssuedId(clientId)) {
