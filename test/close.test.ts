@@ -97,4 +97,26 @@ describe('close()', () => {
     await t.supervisor.close();
     expect(closed).toEqual(['s1:deleted']);
   });
+
+  it('should report events that arrive while closing, a late prune included, and let a sweep do nothing', async () => {
+    const t = recordedSupervisor({ hooks: { onDelete: () => new Promise((resolve) => setTimeout(resolve, 50)) } });
+    const { clientId } = t.supervisor.register();
+    t.handshake(clientId, 's1');
+    const closing = t.supervisor.close();
+    // the hooks are still running: the supervisor is in `closing`
+    expect(t.supervisor.actor.getSnapshot().value).toBe('closing');
+    t.supervisor.actor.send({ type: 'client.prune', clientId });
+    t.disconnect(clientId, 's1');
+    t.supervisor.actor.send({ type: 'client.prune', clientId: 'never-registered' });
+    t.supervisor.actor.send({ type: 'client.prune' });
+    expect(t.events.filter((event) => event.type === 'ignored')).toEqual([
+      expect.objectContaining({ clientId, event: 'client.prune', why: 'already-deleted' }),
+      expect.objectContaining({ clientId, event: 'socket.disconnect', why: 'already-deleted' }),
+      expect.objectContaining({ clientId: 'never-registered', event: 'client.prune', why: 'unknown-client' }),
+    ]);
+    await settle(); // the onDelete hook starts its 50 ms
+    vi.advanceTimersByTime(50);
+    await closing;
+    expect(t.calls.filter((call) => call.hook === 'onDelete')).toHaveLength(1);
+  });
 });

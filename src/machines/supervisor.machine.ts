@@ -164,6 +164,12 @@ const routing = {
   ],
 } as const;
 
+/** A `client.prune` naming a client: routed like the other events; a sweep is handled per state. */
+const targetedPrune = [
+  ...routing.guards.slice(0, 2),
+  { guard: 'isTargeted', actions: { type: 'ignore', params: { why: 'unknown-client' } } },
+] as const;
+
 export const supervisorMachine = setup({
   types: {
     input: {} as SupervisorRuntime,
@@ -356,8 +362,7 @@ export const supervisorMachine = setup({
         'client.delete': routing.guards,
         'client.prune': [
           // a prune for one client goes to it, like the other routed events
-          ...routing.guards.slice(0, 2),
-          { guard: 'isTargeted', actions: { type: 'ignore', params: { why: 'unknown-client' } } },
+          ...targetedPrune,
           // no clientId: a sweep of the clients whose deadline has passed
           { actions: 'sweep' },
         ],
@@ -371,6 +376,8 @@ export const supervisorMachine = setup({
       entry: 'deleteEveryClient',
       on: {
         'supervisor.close': { actions: 'deleteEveryClient' },
+        // a sweep has nothing left to do: every client is being deleted
+        'client.prune': targetedPrune,
         'socket.handshake': routing.guards,
         'socket.disconnect': routing.guards,
         'client.delete': routing.guards,
