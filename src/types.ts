@@ -12,9 +12,9 @@ export type DeleteReason = 'pruned' | 'handshake-timeout' | 'reconnect-timeout' 
 
 /**
  * Why a socket disconnected: socket.io's own `DisconnectReason` strings (`transport close`,
- * `ping timeout`, `server namespace disconnect`, ...). The core never invents parallel strings
- * for the same thing; it only adds `replaced`, the reason given to a socket that another socket
- * of the same client took over.
+ * `ping timeout`, `server namespace disconnect`, ...). The adapter adds two: `replaced`, for a
+ * socket the server closed because another socket of the same client took over, and
+ * `supervisor detached`, for the sockets of a `detach()` (they stay open but unsupervised).
  */
 export type DisconnectReason = string;
 

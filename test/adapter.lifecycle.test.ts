@@ -70,7 +70,18 @@ describe('adapter: lifecycle over real sockets', () => {
   });
 
   it('should swap sockets: the first is told supervisor:replaced, then disconnected by the server', async () => {
-    h = await startHarness();
+    // what the supervisor actor receives, seen through XState inspection
+    const disconnects: Array<{ socketId: string; reason: string }> = [];
+    h = await startHarness({
+      inspect: (inspection) => {
+        const { event } = inspection as {
+          event?: { type: string; socketId: string; reason: string; clientId?: string };
+        };
+        if (inspection.type === '@xstate.event' && event?.type === 'socket.disconnect' && event.clientId) {
+          disconnects.push({ socketId: event.socketId, reason: event.reason });
+        }
+      },
+    });
     const { clientId, token } = h.supervisor.register();
     const first = h.connect({ clientId, token });
     await once(first, 'connect');
@@ -80,11 +91,14 @@ describe('adapter: lifecycle over real sockets', () => {
     const stale = h.next((e) => e.type === 'ignored' && e.why === 'stale-socket');
     const second = h.connect({ clientId, token });
     await once(second, 'connect');
-    expect(await replacedNotice).toEqual({ clientId });
+    expect(await replacedNotice).toEqual({ clientId, reason: 'replaced' });
     expect(await firstGone).toBe('io server disconnect');
     expect(await swapped).toMatchObject({ clientId, socketId: second.id });
-    // the old socket's disconnect reached the supervisor after the swap: ignored as stale
-    expect(await stale).toMatchObject({ clientId, socketId: expect.any(String) });
+    // the old socket's disconnect reached the supervisor after the swap, with reason `replaced`
+    // (DESIGN.md), and was ignored as stale
+    const staleEvent = await stale;
+    expect(staleEvent).toMatchObject({ clientId, socketId: expect.any(String) });
+    expect(disconnects).toEqual([{ socketId: (staleEvent as { socketId: string }).socketId, reason: 'replaced' }]);
     expect(h.supervisor.get(clientId)).toMatchObject({ state: 'connected', socketId: second.id });
   });
 

@@ -15,6 +15,8 @@ interface Binding {
   tabId: string | null;
   /** Credentials to send as `supervisor:client` right after connect (autoRegister). */
   issued: { clientId: string; token: string } | null;
+  /** Set when the server closes the socket because another socket of its client took over. */
+  replaced?: boolean;
 }
 
 /** The error socket.io hands to the browser as `connect_error`. */
@@ -89,8 +91,10 @@ export function attach<TData>(target: AttachTarget, internals: SupervisorInterna
       // told first, then a namespace-level disconnect: the browser sees `io server disconnect`
       // and socket.io-client does not reconnect on its own (a replaced tab must not fight back)
       const binding = bindings.get(socket);
+      if (binding && why === 'replaced') binding.replaced = true;
       socket.emit(why === 'replaced' ? SERVER_EVENTS.replaced : SERVER_EVENTS.deleted, {
         clientId: binding?.clientId ?? null,
+        reason: why,
       });
       socket.disconnect();
     };
@@ -181,7 +185,10 @@ export function attach<TData>(target: AttachTarget, internals: SupervisorInterna
     mine.add(socket);
     const onDisconnect = (reason: string) => {
       forget(socket);
-      internals.send({ type: 'socket.disconnect', clientId, socketId, reason });
+      // a swap's old socket is reported with reason `replaced`, not socket.io's generic
+      // `server namespace disconnect`, so its (stale-socket) disconnect says why it went
+      const why = binding.replaced ? 'replaced' : reason;
+      internals.send({ type: 'socket.disconnect', clientId, socketId, reason: why });
     };
     disconnectListeners.set(socket, onDisconnect);
     socket.once('disconnect', onDisconnect);
