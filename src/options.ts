@@ -2,12 +2,31 @@ import type { InspectionEvent, Observer } from 'xstate';
 import type { RateLimit } from './server/rateLimiter.js';
 import type { Logger, SupervisorHooks } from './types.js';
 
-/** Per-remote-address limits on handshakes; each `false` turns that limit off. */
+/** What {@link RateLimitOptions.address} reads: the fields of socket.io's `socket.handshake` it may use. */
+export interface HandshakeInfo {
+  address: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/**
+ * Per-remote-address limits on handshakes. A limit left out keeps its default; `false` turns it
+ * off.
+ */
 export interface RateLimitOptions {
-  /** New clients created by `autoRegister` per address and window. */
+  /** New clients created by `autoRegister` per address and window. @default { limit: 600, window: 60000 } */
   autoRegister?: RateLimit | false;
-  /** Rejected handshakes per address and window; past it every handshake is `RATE_LIMITED`. */
+  /**
+   * Rejected handshakes per address and window; past it every handshake is `RATE_LIMITED`.
+   * @default { limit: 120, window: 60000 }
+   */
   failedHandshakes?: RateLimit | false;
+  /**
+   * The address a handshake counts against. Behind a reverse proxy every socket comes from the
+   * proxy: derive the address from a header your proxy sets (and that browsers cannot forge past
+   * it). If it throws, the socket's own address is used and the error goes to `logger.warn`.
+   * @default (handshake) => handshake.address
+   */
+  address?: (handshake: HandshakeInfo) => string;
 }
 
 /** Options of {@link createSupervisor}. Every default lives in {@link defaultOptions}. */
@@ -148,6 +167,12 @@ function checkRateLimits(rateLimit: unknown): void {
     throw new TypeError('socket.io-supervisor: option `rateLimit` must be an object or false');
   }
   for (const [name, limit] of Object.entries(rateLimit)) {
+    if (name === 'address') {
+      if (limit !== undefined && typeof limit !== 'function') {
+        throw new TypeError('socket.io-supervisor: option `rateLimit.address` must be a function of the handshake');
+      }
+      continue;
+    }
     if (name !== 'autoRegister' && name !== 'failedHandshakes') {
       throw new TypeError(`socket.io-supervisor: unknown option \`rateLimit.${name}\``);
     }
@@ -184,6 +209,17 @@ export function resolveOptions<TData, TSocket>(
     throw new TypeError('socket.io-supervisor: option `autoRegister` must be a boolean');
   }
   checkRateLimits(merged.rateLimit);
+  if (merged.rateLimit) {
+    // a limit left out keeps its default (only `false` turns one off)
+    const given = merged.rateLimit as Record<string, unknown>;
+    const defaults = defaultOptions.rateLimit as Record<string, unknown>;
+    merged.rateLimit = Object.fromEntries(
+      ['autoRegister', 'failedHandshakes', 'address'].map((key) => [
+        key,
+        given[key] === undefined ? defaults[key] : given[key],
+      ]),
+    ) as RateLimitOptions;
+  }
   if (typeof merged.now !== 'function') {
     throw new TypeError('socket.io-supervisor: option `now` must be a function returning ms');
   }

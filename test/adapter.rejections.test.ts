@@ -98,4 +98,38 @@ describe('adapter: rejected handshakes', () => {
     expect((await rejectedWith({})).code).toBe('RATE_LIMITED');
     expect(h.supervisor.list()).toHaveLength(2);
   });
+
+  it('should count against rateLimit.address when given (behind a proxy), each address on its own', async () => {
+    h = await startHarness({
+      autoRegister: true,
+      rateLimit: {
+        autoRegister: { limit: 1, window: 60_000 },
+        address: (handshake) => String(handshake.headers['x-real-ip'] ?? handshake.address),
+      },
+    });
+    const from = (ip: string) => ({ extraHeaders: { 'x-real-ip': ip } });
+    await once(h.connect({}, from('10.0.0.1')), 'connect');
+    const second = h.connect({}, from('10.0.0.1'));
+    expect((await rejection(second)).data?.code).toBe('RATE_LIMITED');
+    // another user behind the same proxy is not punished for the first one
+    await once(h.connect({}, from('10.0.0.2')), 'connect');
+    expect(h.supervisor.list()).toHaveLength(2);
+  });
+
+  it('should fall back to the socket address when rateLimit.address throws, and say so through the logger', async () => {
+    const warnings: string[] = [];
+    h = await startHarness({
+      autoRegister: true,
+      logger: { debug: () => {}, warn: (_obj, msg) => void warnings.push(String(msg)) },
+      rateLimit: {
+        autoRegister: { limit: 1, window: 60_000 },
+        address: () => {
+          throw new Error('no header');
+        },
+      },
+    });
+    await once(h.connect({}), 'connect');
+    expect((await rejectedWith({})).code).toBe('RATE_LIMITED');
+    expect(warnings[0]).toMatch(/rateLimit.address threw/);
+  });
 });

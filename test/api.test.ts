@@ -199,11 +199,16 @@ describe('rateLimit option', () => {
       autoRegister: { limit: 600, window: 60000 },
       failedHandshakes: { limit: 120, window: 60000 },
     });
-    for (const rateLimit of [false, { autoRegister: false }] as const) {
-      const supervisor = createSupervisor({ rateLimit });
-      expect(supervisor.internals.options.rateLimit).toEqual(rateLimit);
-      void supervisor.close();
-    }
+    const off = createSupervisor({ rateLimit: false });
+    expect(off.internals.options.rateLimit).toBe(false);
+    void off.close();
+    // one limit turned off: the other keeps its default (leaving it out does not turn it off)
+    const one = createSupervisor({ rateLimit: { autoRegister: false } });
+    expect(one.internals.options.rateLimit).toEqual({
+      autoRegister: false,
+      failedHandshakes: { limit: 120, window: 60000 },
+    });
+    void one.close();
   });
 
   it('should name a bad limit', () => {
@@ -214,5 +219,6 @@ describe('rateLimit option', () => {
       /rateLimit\.failedHandshakes\.window/,
     );
     expect(() => createSupervisor({ rateLimit: { handshakes: false } } as never)).toThrow(/rateLimit\.handshakes/);
+    expect(() => createSupervisor({ rateLimit: { address: 'x-real-ip' } } as never)).toThrow(/rateLimit\.address/);
   });
 });

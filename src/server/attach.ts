@@ -113,6 +113,21 @@ export function attach<TData>(target: AttachTarget, internals: SupervisorInterna
   const SHUTTING_DOWN = 'the server is shutting down; reconnect in a moment';
 
   /** Decides a handshake: validation first, then limits, then the credentials. */
+  /** The address rate limits count this handshake against (`rateLimit.address`, else the socket's). */
+  function addressOf(socket: Socket): string {
+    const { rateLimit, logger } = internals.options;
+    const own = socket.handshake.address ?? '';
+    const pick = rateLimit ? rateLimit.address : undefined;
+    if (!pick) return own;
+    try {
+      const address = pick(socket.handshake);
+      return typeof address === 'string' ? address : own;
+    } catch (error) {
+      logger.warn({ err: error }, 'socket.io-supervisor: rateLimit.address threw; using the socket address');
+      return own;
+    }
+  }
+
   function admit(socket: Socket, address: string): Verdict {
     if (state.failureLimiter?.isLimited(address)) {
       return refuse('RATE_LIMITED', 'too many rejected handshakes from this address; wait and retry');
@@ -152,7 +167,7 @@ export function attach<TData>(target: AttachTarget, internals: SupervisorInterna
       next();
       return;
     }
-    const address = socket.handshake.address ?? '';
+    const address = addressOf(socket);
     let verdict: Verdict;
     try {
       verdict = admit(socket, address);
