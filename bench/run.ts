@@ -218,13 +218,19 @@ log(
   `\nwrote bench/results/results${suffix}.json, .md and chart${suffix}.svg in ${((performance.now() - started) / 1000).toFixed(0)} s`,
 );
 
-// ---------------------------------------------------------------- the inspector's cost
+// ---------------------------------------------------------------- the inspector's cost, the heap per actor
 if (only === undefined) {
   log('');
   execFileSync(process.execPath, ['--import', 'tsx', 'bench/inspector-cost.ts', ...(quick ? ['--quick'] : [])], {
     stdio: 'inherit',
     env: { ...process.env, NODE_ENV: 'production' },
     timeout: 600_000,
+  });
+  log('');
+  execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/actor-heap.ts'], {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_ENV: 'production' },
+    timeout: 300_000,
   });
   log(`\nall benchmarks done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
