@@ -69,9 +69,10 @@ const METRICS: Array<{ key: string; label: string; unit: string; higherIsBetter:
   { key: 'closeMs', label: 'close() with N connected', unit: 'ms', higherIsBetter: false },
 ];
 
-const inprocess: Record<string, Record<Kind, Record<string, Stat>>> = only === 'loopback' &&
-existsSync(`bench/results/inprocess${quick ? '-quick' : ''}.json`)
-  ? JSON.parse(readFileSync(`bench/results/inprocess${quick ? '-quick' : ''}.json`, 'utf8'))
+const inprocessFile = `bench/results/inprocess${quick ? '-quick' : ''}.json`;
+// --only=loopback reports beside the in-process results of the last run, when there are some
+const inprocess: Record<string, Record<Kind, Record<string, Stat>>> = only === 'loopback' && existsSync(inprocessFile)
+  ? JSON.parse(readFileSync(inprocessFile, 'utf8'))
   : {};
 if (only !== 'loopback') log(`in-process: supervisor vs Map registry (${quick ? 'quick' : 'full'})`);
 for (const { n, runs, phases } of only === 'loopback' ? [] : sizes) {
@@ -98,21 +99,20 @@ for (const { n, runs, phases } of only === 'loopback' ? [] : sizes) {
 mkdirSync('bench/results', { recursive: true });
 if (only !== 'loopback') {
   // written now, so a failure in the loopback part cannot lose minutes of in-process runs
-  writeFileSync(`bench/results/inprocess${quick ? '-quick' : ''}.json`, `${JSON.stringify(inprocess, null, 2)}\n`);
+  writeFileSync(inprocessFile, `${JSON.stringify(inprocess, null, 2)}\n`);
 }
 const loopbackSizes = only === 'inprocess' ? [] : quick ? [500] : [1_000, 10_000];
 const loopbackRuns = quick ? 1 : 3;
 const loopback: Record<string, Record<Kind, Record<string, Stat>>> = {};
 log('loopback: socket.io server with a Map registry vs with the supervisor attached');
 for (const n of loopbackSizes) {
-  const runs = loopbackRuns;
   const samples: Record<Kind, LoopbackResult[]> = { supervisor: [], map: [] };
-  for (let run = 0; run < runs; run += 1) {
+  for (let run = 0; run < loopbackRuns; run += 1) {
     for (const kind of ['map', 'supervisor'] as const) {
       const t = performance.now();
       samples[kind].push(await runLoopback(kind, n, log));
       log(
-        `  ${kind.padEnd(10)} N=${n.toLocaleString('en').padStart(7)} run ${run + 1}/${runs}  ${((performance.now() - t) / 1000).toFixed(1)} s`,
+        `  ${kind.padEnd(10)} N=${n.toLocaleString('en').padStart(7)} run ${run + 1}/${loopbackRuns}  ${((performance.now() - t) / 1000).toFixed(1)} s`,
       );
     }
   }
@@ -220,18 +220,16 @@ log(
 
 // ---------------------------------------------------------------- the inspector's cost, the heap per actor
 if (only === undefined) {
-  log('');
-  execFileSync(process.execPath, ['--import', 'tsx', 'bench/inspector-cost.ts', ...(quick ? ['--quick'] : [])], {
-    stdio: 'inherit',
-    env: { ...process.env, NODE_ENV: 'production' },
-    timeout: 600_000,
-  });
-  log('');
-  execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/actor-heap.ts'], {
-    stdio: 'inherit',
-    env: { ...process.env, NODE_ENV: 'production' },
-    timeout: 300_000,
-  });
+  const script = (args: string[], timeout: number) => {
+    log('');
+    execFileSync(process.execPath, ['--import', 'tsx', ...args], {
+      stdio: 'inherit',
+      env: { ...process.env, NODE_ENV: 'production' },
+      timeout,
+    });
+  };
+  script(['bench/inspector-cost.ts', ...(quick ? ['--quick'] : [])], 600_000);
+  script(['--expose-gc', 'bench/actor-heap.ts'], 300_000);
   log(`\nall benchmarks done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 

@@ -161,6 +161,9 @@ function checkCount(name: string, value: unknown): void {
   }
 }
 
+/** The keys of {@link RateLimitOptions}. */
+const RATE_LIMIT_KEYS = ['autoRegister', 'failedHandshakes', 'address'] as const;
+
 function checkRateLimits(rateLimit: unknown): void {
   if (rateLimit === false) return;
   if (typeof rateLimit !== 'object' || rateLimit === null) {
@@ -173,7 +176,7 @@ function checkRateLimits(rateLimit: unknown): void {
       }
       continue;
     }
-    if (name !== 'autoRegister' && name !== 'failedHandshakes') {
+    if (!(RATE_LIMIT_KEYS as readonly string[]).includes(name)) {
       throw new TypeError(`socket.io-supervisor: unknown option \`rateLimit.${name}\``);
     }
     if (limit === false || limit === undefined) continue;
@@ -214,10 +217,7 @@ export function resolveOptions<TData, TSocket>(
     const given = merged.rateLimit as Record<string, unknown>;
     const defaults = defaultOptions.rateLimit as Record<string, unknown>;
     merged.rateLimit = Object.fromEntries(
-      ['autoRegister', 'failedHandshakes', 'address'].map((key) => [
-        key,
-        given[key] === undefined ? defaults[key] : given[key],
-      ]),
+      RATE_LIMIT_KEYS.map((key) => [key, given[key] === undefined ? defaults[key] : given[key]]),
     ) as RateLimitOptions;
   }
   if (typeof merged.now !== 'function') {

@@ -28,9 +28,8 @@ export type RejectCode =
   | 'SHUTTING_DOWN'
   | 'RATE_LIMITED';
 
-/** Codes of {@link SupervisorError}. */
 /**
- * Codes of `SupervisorError`: a rejection's code, `CLOSED` (after `close()`), `TIMEOUT`
+ * Codes of {@link SupervisorError}: a rejection's code, `CLOSED` (after `close()`), `TIMEOUT`
  * (`connected()`), or `INVALID_ARGUMENT` (an API call given a bad argument; the message names it).
  */
 export type SupervisorErrorCode = RejectCode | 'CLOSED' | 'TIMEOUT' | 'INVALID_ARGUMENT';

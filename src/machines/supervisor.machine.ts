@@ -67,7 +67,13 @@ export type SupervisorEvent =
    * else `ignored` `not-due`). Without: a sweep of every due client. At `now` (default: the
    * supervisor's clock).
    */
-  | { type: 'client.prune'; clientId?: string; now?: number /** internal: a sweep's continuation */; pending?: number }
+  | {
+      type: 'client.prune';
+      clientId?: string;
+      now?: number;
+      /** Internal: set on a sweep's continuation, the number of deadlines pending when it was sent. */
+      pending?: number;
+    }
   | { type: 'clock.tick' }
   | { type: 'xstate.done.actor.client'; output: ClientOutput }
   | { type: 'handshake.rejected'; clientId: string | null; code: RejectCode; message: string }

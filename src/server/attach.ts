@@ -112,7 +112,6 @@ export function attach<TData>(target: AttachTarget, internals: SupervisorInterna
   });
   const SHUTTING_DOWN = 'the server is shutting down; reconnect in a moment';
 
-  /** Decides a handshake: validation first, then limits, then the credentials. */
   /** The address rate limits count this handshake against (`rateLimit.address`, else the socket's). */
   function addressOf(socket: Socket): string {
     const { rateLimit, logger } = internals.options;
@@ -128,6 +127,7 @@ export function attach<TData>(target: AttachTarget, internals: SupervisorInterna
     }
   }
 
+  /** Decides a handshake: validation first, then limits, then the credentials. */
   function admit(socket: Socket, address: string): Verdict {
     if (state.failureLimiter?.isLimited(address)) {
       return refuse('RATE_LIMITED', 'too many rejected handshakes from this address; wait and retry');
