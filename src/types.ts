@@ -1,3 +1,5 @@
+import type { RejectCode } from './client/protocol.js';
+
 /** The four states of a client's lifecycle (DESIGN.md, "The lifecycle contract"). */
 export type ClientState = 'handshaking' | 'connected' | 'disconnected' | 'deleted';
 
@@ -19,14 +21,7 @@ export type DeleteReason = 'pruned' | 'handshake-timeout' | 'reconnect-timeout' 
 export type DisconnectReason = string;
 
 /** Codes of rejected handshakes, as the browser sees them in `connect_error.data.code`. */
-export type RejectCode =
-  | 'INVALID_HANDSHAKE'
-  | 'UNKNOWN_CLIENT'
-  | 'BAD_TOKEN'
-  | 'CLIENT_DELETED'
-  | 'CLIENT_LIMIT'
-  | 'SHUTTING_DOWN'
-  | 'RATE_LIMITED';
+export type { RejectCode };
 
 /**
  * Codes of {@link SupervisorError}: a rejection's code, `CLOSED` (after `close()`), `TIMEOUT`

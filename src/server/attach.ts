@@ -1,4 +1,5 @@
 import type { Namespace, Server, Socket } from 'socket.io';
+import { SERVER_EVENTS } from '../client/protocol.js';
 import { isSupervisorError } from '../errors.js';
 import type { SocketBridge } from '../machines/supervisor.machine.js';
 import type { RejectCode } from '../types.js';
@@ -37,12 +38,7 @@ interface AdapterState {
 const states = new WeakMap<object, AdapterState>();
 const bindings = new WeakMap<Socket, Binding>();
 
-/** Events the adapter sends to the browser. */
-export const SERVER_EVENTS = {
-  client: 'supervisor:client',
-  replaced: 'supervisor:replaced',
-  deleted: 'supervisor:deleted',
-} as const;
+export { SERVER_EVENTS };
 
 function toNamespace(target: AttachTarget): Namespace {
   // a Server has of(); its main namespace is where io.use() and io.on('connection') go

@@ -1,0 +1,41 @@
+/**
+ * The wire protocol between the server adapter and the browser helper: event names, reject
+ * codes, the handshake's `auth` keys. One module both sides import (as socket.io shares its
+ * packet types and reasons), kept free of any import so the browser can load it as it is,
+ * beside `client/index.js`.
+ */
+
+/** Events the server sends to a supervised socket. */
+export const SERVER_EVENTS = {
+  /** `{ clientId, token }`: the credentials of a client made by `autoRegister`, right after connect. */
+  client: 'supervisor:client',
+  /** `{ clientId, reason: 'replaced' }`: another socket of this client took over; this one is closed. */
+  replaced: 'supervisor:replaced',
+  /** `{ clientId, reason }`: the client was deleted; this socket is closed and speaks for no one. */
+  deleted: 'supervisor:deleted',
+} as const;
+
+export type ServerEventName = (typeof SERVER_EVENTS)[keyof typeof SERVER_EVENTS];
+
+/**
+ * Codes of rejected handshakes, as the browser sees them in `connect_error.data.code`.
+ * `UNAVAILABLE` is cluster mode's (Redis unreachable); it is the one code worth retrying as is.
+ */
+export const REJECT_CODES = [
+  'INVALID_HANDSHAKE',
+  'UNKNOWN_CLIENT',
+  'BAD_TOKEN',
+  'CLIENT_DELETED',
+  'CLIENT_LIMIT',
+  'SHUTTING_DOWN',
+  'RATE_LIMITED',
+  'UNAVAILABLE',
+] as const;
+
+export type RejectCode = (typeof REJECT_CODES)[number];
+
+/** Rejections after which the page's client is gone for good: only a new page load (or a new client) helps. */
+export const CLIENT_GONE_CODES: ReadonlySet<string> = new Set<RejectCode>(['CLIENT_DELETED', 'UNKNOWN_CLIENT']);
+
+/** The keys a handshake's `auth` may carry; socket.io-client itself adds `pid` and `offset` for connection state recovery. */
+export const AUTH_KEYS = ['clientId', 'token', 'tabId'] as const;
