@@ -3,7 +3,7 @@
 //   npm run bench:actor-heap
 import { createActor, setup } from 'xstate';
 import { clientMachine } from '../src/machines/client.machine.js';
-import { createSupervisor } from '../src/server/createSupervisor.js';
+import { createSupervisor } from '../src/core/createSupervisor.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc (npm run bench:actor-heap does)');

@@ -30,7 +30,7 @@ if (kind === 'supervisor') {
   supervisor.attach(io);
   register = (n) => Array.from({ length: n }, () => supervisor.register());
   counts = () => {
-    const c = supervisor.internals.store.counts();
+    const c = supervisor.counts();
     return {
       connected: c.connected,
       disconnected: c.disconnected,

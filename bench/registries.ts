@@ -1,4 +1,5 @@
 import { createSupervisor } from '../src/index.js';
+import { internalsOf } from '../src/core/internals.js';
 
 /**
  * The two registries the benchmarks compare, behind one small interface: the supervisor, and
@@ -41,7 +42,7 @@ function supervisorRegistry(grace: number): Registry {
     disconnect: (clientId, socketId) =>
       send({ type: 'socket.disconnect', clientId, socketId, reason: 'transport close' }),
     remove: (clientId) => void supervisor.delete(clientId),
-    size: () => supervisor.internals.store.size,
+    size: () => internalsOf(supervisor).store.size,
     deleted: () => deleted,
     close: () => supervisor.close(),
   };

@@ -71,7 +71,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         res,
         200,
         'application/json',
-        JSON.stringify({ counts: supervisor.internals.store.counts(), clients: supervisor.list() }, null, 2),
+        JSON.stringify({ counts: supervisor.counts(), clients: supervisor.list() }, null, 2),
       );
     }
     const asset = STATIC[path];

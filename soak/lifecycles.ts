@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSupervisor } from '../src/index.js';
+import { internalsOf } from '../src/core/internals.js';
 
 /**
  * The lifecycle soak: many full client lifecycles in-process with random interleavings, real
@@ -160,7 +161,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   gc();
   if (heapStart === 0) heapStart = process.memoryUsage().heapUsed;
   const heapEnd = process.memoryUsage().heapUsed;
-  const { store } = supervisor.internals;
+  const { store } = internalsOf(supervisor);
   const stats = supervisor.stats();
   const result: SoakResult = {
     lifecycles,
@@ -172,13 +173,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     deletedByReason: stats.deleted,
     ignoredByWhy: stats.ignored as Record<string, number>,
     leftovers: {
-      records: store.records.size,
-      deadlines: store.handshakeDeadlines.size + store.reconnectDeadlines.size,
+      records: store.size,
+      deadlines: store.deadlines.size,
       tombstones: store.tombstoneCount,
       systemActors: Object.keys(supervisor.actor.system.getAll()).length,
       awaitingOnDelete: live.size,
-      hookChains: supervisor.internals.pendingHooks(),
-      eventSubscribers: supervisor.internals.eventSubscribers(),
+      hookChains: internalsOf(supervisor).pendingHooks(),
+      eventSubscribers: internalsOf(supervisor).eventSubscribers(),
       activeTimers: Math.max(0, activeTimers() - timersAtStart),
     },
   };

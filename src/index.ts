@@ -1,17 +1,11 @@
-export { isSupervisorError, SupervisorError } from './errors.js';
-export type { ClientContext, ClientEvent, ClientMachineInput } from './machines/client.machine.js';
-export { clientMachine } from './machines/client.machine.js';
-export type { SupervisorActor, SupervisorEvent } from './machines/supervisor.machine.js';
-export { supervisorMachine } from './machines/supervisor.machine.js';
-export type { SupervisorOptions } from './options.js';
-export { defaultOptions } from './options.js';
-export type {
-  Authentication,
-  RegisterOptions,
-  Registration,
-  Supervisor,
-} from './server/createSupervisor.js';
-export { createSupervisor } from './server/createSupervisor.js';
+export type { ServerEventName } from './client/protocol.js';
+export { REJECT_CODES, SERVER_EVENTS } from './client/protocol.js';
+export type { Authentication } from './core/authenticate.js';
+export { createSupervisor } from './core/createSupervisor.js';
+export { isSupervisorError, SupervisorError } from './core/errors.js';
+export type { RateLimit, RateLimitOptions, SupervisorOptions } from './core/options.js';
+export { defaultOptions } from './core/options.js';
+export type { AttachOptions, AttachTarget, RegisterOptions, Registration, Supervisor } from './core/supervisor.js';
 export type {
   ClientCounts,
   ClientState,
@@ -23,9 +17,17 @@ export type {
   IgnoredWhy,
   LifecycleEvent,
   LifecycleEventType,
+  LiveState,
   Logger,
   RejectCode,
+  SupervisorDisconnectReason,
   SupervisorErrorCode,
+  SupervisorEvent,
   SupervisorHooks,
   SupervisorStats,
-} from './types.js';
+} from './core/types.js';
+export type { ClientActor, ClientContext, ClientEvent, ClientMachineInput } from './machines/client.machine.js';
+export { clientMachine } from './machines/client.machine.js';
+export type { ClientSnapshot } from './machines/clientSnapshot.js';
+export type { SupervisorActor } from './machines/supervisor.machine.js';
+export { supervisorMachine } from './machines/supervisor.machine.js';

@@ -44,7 +44,7 @@ describe('adapter: close() and detach()', () => {
         return socket;
       }),
     );
-    expect(h.supervisor.internals.store.counts().connected).toBe(100);
+    expect(h.supervisor.counts().connected).toBe(100);
     const gone = Promise.all(sockets.map((socket) => once<string>(socket, 'disconnect')));
     await h.supervisor.close();
     expect(new Set(await gone)).toEqual(new Set(['io server disconnect']));

@@ -74,10 +74,12 @@ describe('adapter: lifecycle over real sockets', () => {
     const disconnects: Array<{ socketId: string; reason: string }> = [];
     h = await startHarness({
       inspect: (inspection) => {
-        const { event } = inspection as {
-          event?: { type: string; socketId: string; reason: string; clientId?: string };
+        const { event, actorRef } = inspection as {
+          event?: { type: string; socketId: string; reason: string };
+          actorRef: { systemId?: string };
         };
-        if (inspection.type === '@xstate.event' && event?.type === 'socket.disconnect' && event.clientId) {
+        // socket events go straight to the client's actor (its systemId is the clientId)
+        if (inspection.type === '@xstate.event' && event?.type === 'socket.disconnect' && actorRef.systemId) {
           disconnects.push({ socketId: event.socketId, reason: event.reason });
         }
       },
@@ -94,8 +96,8 @@ describe('adapter: lifecycle over real sockets', () => {
     expect(await replacedNotice).toEqual({ clientId, reason: 'replaced' });
     expect(await firstGone).toBe('io server disconnect');
     expect(await swapped).toMatchObject({ clientId, socketId: second.id });
-    // the old socket's disconnect reached the supervisor after the swap, with reason `replaced`
-    // (DESIGN.md), and was ignored as stale
+    // the old socket's disconnect reached the client's actor after the swap, with reason
+    // `replaced` (DESIGN.md), and was ignored as stale
     const staleEvent = await stale;
     expect(staleEvent).toMatchObject({ clientId, socketId: expect.any(String) });
     expect(disconnects).toEqual([{ socketId: (staleEvent as { socketId: string }).socketId, reason: 'replaced' }]);

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createSupervisor, defaultOptions, SupervisorError } from '../src/index.js';
 import { recordedSupervisor, useFakeClock } from './helpers/supervisor.js';
+import { internalsOf } from '../src/core/internals.js';
 
 beforeEach(useFakeClock);
 afterEach(() => vi.useRealTimers());
@@ -38,6 +39,8 @@ describe('register()', () => {
       connectedAt: null,
       disconnectedAt: null,
       expiresAt: Date.now() + defaultOptions.handshakeTimeout,
+      // no socket yet, so no address
+      address: null,
       data: { room: 'lobby' },
     });
     expect(JSON.stringify(supervisor.list())).not.toContain(token);
@@ -74,11 +77,11 @@ describe('tokens', () => {
     const { supervisor } = recordedSupervisor();
     const { clientId, token } = supervisor.register();
     const other = supervisor.register();
-    expect(supervisor.internals.authenticate(clientId, token)).toEqual({ ok: true });
-    expect(supervisor.internals.authenticate(clientId, other.token)).toMatchObject({ ok: false, code: 'BAD_TOKEN' });
-    expect(supervisor.internals.authenticate('unknown', token)).toMatchObject({ ok: false, code: 'UNKNOWN_CLIENT' });
+    expect(internalsOf(supervisor).authenticate(clientId, token)).toEqual({ ok: true });
+    expect(internalsOf(supervisor).authenticate(clientId, other.token)).toMatchObject({ ok: false, code: 'BAD_TOKEN' });
+    expect(internalsOf(supervisor).authenticate('unknown', token)).toMatchObject({ ok: false, code: 'UNKNOWN_CLIENT' });
     supervisor.delete(clientId);
-    expect(supervisor.internals.authenticate(clientId, token)).toMatchObject({ ok: false, code: 'CLIENT_DELETED' });
+    expect(internalsOf(supervisor).authenticate(clientId, token)).toMatchObject({ ok: false, code: 'CLIENT_DELETED' });
   });
 
   it('should never put the token in an event, a view or an error message', async () => {
@@ -86,7 +89,7 @@ describe('tokens', () => {
     const { clientId, token } = t.supervisor.register();
     t.handshake(clientId, 's');
     t.disconnect(clientId, 's');
-    const failure = t.supervisor.internals.authenticate(clientId, 'A'.repeat(22));
+    const failure = internalsOf(t.supervisor).authenticate(clientId, 'A'.repeat(22));
     expect(() => t.supervisor.register()).toThrow();
     t.supervisor.delete(clientId);
     await t.supervisor.close();
@@ -200,11 +203,11 @@ describe('rateLimit option', () => {
       failedHandshakes: { limit: 120, window: 60000 },
     });
     const off = createSupervisor({ rateLimit: false });
-    expect(off.internals.options.rateLimit).toBe(false);
+    expect(internalsOf(off).options.rateLimit).toBe(false);
     void off.close();
     // one limit turned off: the other keeps its default (leaving it out does not turn it off)
     const one = createSupervisor({ rateLimit: { autoRegister: false } });
-    expect(one.internals.options.rateLimit).toEqual({
+    expect(internalsOf(one).options.rateLimit).toEqual({
       autoRegister: false,
       failedHandshakes: { limit: 120, window: 60000 },
     });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SEND_BATCH } from '../src/machines/supervisor.machine.js';
 import { recordedSupervisor, settle, useFakeClock } from './helpers/supervisor.js';
+import { internalsOf } from '../src/core/internals.js';
 
 // Mass operations (a mass expiry, a sweep, close()) send to clients in batches of SEND_BATCH
 // per XState step. These check that batching changes nothing a user can see: every client is
@@ -62,12 +63,13 @@ describe(`more than SEND_BATCH (${SEND_BATCH}) clients at once`, () => {
     const t = recordedSupervisor({ reconnectTimeout: 100 });
     disconnectedClients(t);
     vi.setSystemTime(Date.now() + 100);
-    const { store } = t.supervisor.internals;
-    const pending = store.handshakeDeadlines.size + store.reconnectDeadlines.size;
+    const { store } = internalsOf(t.supervisor);
+    const pending = store.deadlines.size;
     // a continuation carries the count of pending deadlines when it was sent: none gone since → stop
-    t.supervisor.actor.send({ type: 'client.prune', pending });
+    const now = Date.now();
+    t.supervisor.actor.send({ type: 'sweep.continue', now, pending });
     expect(t.supervisor.list()).toHaveLength(N);
-    t.supervisor.actor.send({ type: 'client.prune', pending: pending + 1 });
+    t.supervisor.actor.send({ type: 'sweep.continue', now, pending: pending + 1 });
     expect(t.supervisor.list()).toHaveLength(0);
     await t.supervisor.close();
   });
@@ -82,7 +84,7 @@ describe(`more than SEND_BATCH (${SEND_BATCH}) clients at once`, () => {
     const reasons = deleteReasons(t);
     expect(reasons.size).toBe(N);
     expect([...reasons.values()].every((r) => r.join() === 'shutdown')).toBe(true);
-    expect(t.supervisor.internals.store.records.size).toBe(0);
+    expect(internalsOf(t.supervisor).store.size).toBe(0);
     expect(Object.keys(t.supervisor.actor.system.getAll())).toEqual([]);
     expect(t.supervisor.actor.getSnapshot().status).toBe('done');
   });

@@ -70,7 +70,7 @@ describe('real-socket churn', () => {
       const liveIds = new Set(live.map((view) => view.clientId));
       expect(everyClient.size).toBeGreaterThan(CLIENTS);
       for (const clientId of everyClient) expect(deletes.get(clientId) ?? 0).toBe(liveIds.has(clientId) ? 0 : 1);
-      expect(h.supervisor.internals.store.counts()).toEqual({
+      expect(h.supervisor.counts()).toEqual({
         handshaking: 0,
         connected: report.connected.length,
         disconnected: 0,

@@ -2,6 +2,7 @@ import { io } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryStorage, type SupervisedState, supervise } from '../src/client/index.js';
 import { type Harness, startHarness } from './helpers/io.js';
+import { internalsOf } from '../src/core/internals.js';
 
 let h: Harness;
 const opened: Array<{ disconnect(): void }> = [];
@@ -73,7 +74,7 @@ describe('browser helper (in Node, against the real server)', () => {
     before.socket.connect();
     await until(before.states, 'connected');
     const first = before.client.clientId!;
-    const token = h.supervisor.internals.store.records.get(first)!.token!;
+    const token = internalsOf(h.supervisor).store.get(first)!.token;
     // nothing of the client reaches the storage a reload would read: only the tab id
     expect(written).toEqual([before.client.tabId]);
     expect(written.some((value) => value.includes(first) || value.includes(token))).toBe(false);

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SupervisorError } from '../src/index.js';
 import { recordedSupervisor, settle, useFakeClock } from './helpers/supervisor.js';
+import { internalsOf } from '../src/core/internals.js';
 
 beforeEach(useFakeClock);
 afterEach(() => vi.useRealTimers());
@@ -91,7 +92,7 @@ describe('close()', () => {
   it('should ask the socket bridge to close the sockets of connected clients', async () => {
     const t = recordedSupervisor();
     const closed: string[] = [];
-    t.supervisor.internals.bridge.disconnect = (socketId, why) => closed.push(`${socketId}:${why}`);
+    internalsOf(t.supervisor).bridge.disconnect = (socketId, why) => closed.push(`${socketId}:${why}`);
     t.handshake(t.supervisor.register().clientId, 's1');
     t.supervisor.register();
     await t.supervisor.close();

@@ -126,7 +126,8 @@ describe('hooks', () => {
   });
 
   it('should leave no hook timer behind once hooks settle', async () => {
-    const t = recordedSupervisor({ hooks: { onConnect: async () => {} } });
+    // no passivation either: the only timers left would be the hooks'
+    const t = recordedSupervisor({ hooks: { onConnect: async () => {} }, passivateAfter: false });
     const timers = vi.getTimerCount();
     t.handshake(t.supervisor.register().clientId, 's');
     await settle();

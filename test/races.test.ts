@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { recordedSupervisor, settle, useFakeClock } from './helpers/supervisor.js';
+import { internalsOf } from '../src/core/internals.js';
 
 // The races that made NiceGUI raise KeyError on `del Client.instances[id]`: each asserts that
 // onDelete runs exactly once and the registry ends the right size.
@@ -81,7 +82,7 @@ describe('NiceGUI races', () => {
     vi.advanceTimersByTime(1000);
     await settle();
     expect(t.deletes(t.clientId).map((call) => call.arg)).toEqual(['kicked']);
-    expect(t.supervisor.internals.store.reconnectDeadlines.size).toBe(0);
+    expect(internalsOf(t.supervisor).store.deadlines.size).toBe(0);
   });
 
   it('delete twice: the second returns false and is reported as ignored, never a second onDelete', async () => {

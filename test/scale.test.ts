@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { recordedSupervisor, settle, useFakeClock } from './helpers/supervisor.js';
+import { internalsOf } from '../src/core/internals.js';
 
 beforeEach(useFakeClock);
 afterEach(() => vi.useRealTimers());
@@ -22,7 +23,7 @@ describe('10,000 clients', () => {
     ids.forEach((id, i) => {
       t.disconnect(id, i % 3 === 0 ? `b${i}` : `a${i}`);
     });
-    expect(t.supervisor.internals.store.counts()).toEqual({ handshaking: 0, connected: 0, disconnected: N, total: N });
+    expect(t.supervisor.counts()).toEqual({ handshaking: 0, connected: 0, disconnected: N, total: N });
     vi.advanceTimersByTime(50);
     ids.forEach((id, i) => {
       if (i % 3 === 1) t.handshake(id, `c${i}`);
@@ -34,9 +35,9 @@ describe('10,000 clients', () => {
     await settle();
 
     expect(t.supervisor.list()).toHaveLength(0);
-    const { store } = t.supervisor.internals;
-    expect(store.records.size).toBe(0);
-    expect(store.handshakeDeadlines.size + store.reconnectDeadlines.size).toBe(0);
+    const { store } = internalsOf(t.supervisor);
+    expect(store.size).toBe(0);
+    expect(store.deadlines.size).toBe(0);
     expect(store.counts().total).toBe(0);
     // no client actor is left registered in the actor system
     expect(Object.keys(t.supervisor.actor.system.getAll())).toEqual([]);

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { recordedSupervisor, settle, useFakeClock } from './helpers/supervisor.js';
+import { internalsOf } from '../src/core/internals.js';
 
 beforeEach(useFakeClock);
 afterEach(() => vi.useRealTimers());
@@ -45,7 +46,7 @@ describe('supervisor routing', () => {
     t.disconnect(clientId, 's');
     t.remove(clientId);
     expect(t.ignored()).toEqual(['already-deleted', 'already-deleted', 'already-deleted']);
-    expect(t.supervisor.internals.store.records.size).toBe(0);
+    expect(internalsOf(t.supervisor).store.size).toBe(0);
   });
 
   it('should stop the client actor and unregister it from the actor system', () => {
@@ -62,7 +63,7 @@ describe('supervisor routing', () => {
     const t = recordedSupervisor();
     for (let i = 0; i < 5; i += 1) t.supervisor.register();
     // only the two timer actors: clients are not copied on every spawn and stop
-    expect(Object.keys(t.supervisor.actor.getSnapshot().children).sort()).toEqual(['deadlineTimer', 'pruneTicker']);
+    expect(Object.keys(t.supervisor.actor.getSnapshot().children).sort()).toEqual(['hostTimer', 'pruneTicker']);
   });
 
   it('should expire tombstones lazily on lookup, after tombstoneTtl', () => {
@@ -82,17 +83,17 @@ describe('supervisor routing', () => {
   it('should drop expired tombstones on each prune sweep', () => {
     const t = recordedSupervisor({ tombstoneTtl: 100 });
     for (let i = 0; i < 10; i += 1) t.remove(t.supervisor.register().clientId);
-    expect(t.supervisor.internals.store.tombstoneCount).toBe(10);
+    expect(internalsOf(t.supervisor).store.tombstoneCount).toBe(10);
     vi.advanceTimersByTime(100);
     t.sweep();
-    expect(t.supervisor.internals.store.tombstoneCount).toBe(0);
+    expect(internalsOf(t.supervisor).store.tombstoneCount).toBe(0);
   });
 
   it('should keep at most maxTombstones, forgetting the oldest first', () => {
     const t = recordedSupervisor({ maxTombstones: 2 });
     const ids = [1, 2, 3].map(() => t.supervisor.register().clientId);
     for (const id of ids) t.remove(id);
-    expect(t.supervisor.internals.store.tombstoneCount).toBe(2);
+    expect(internalsOf(t.supervisor).store.tombstoneCount).toBe(2);
     t.handshake(ids[0]!, 's');
     t.handshake(ids[2]!, 's');
     expect(t.ignored()).toEqual(['unknown-client', 'already-deleted']);

@@ -1,10 +1,19 @@
-import type { HookName } from '../types.js';
+import type { Clock } from '../core/clock.js';
+import type { HookName } from '../core/types.js';
 
 export interface HookFailure {
   clientId: string;
   hook: HookName;
   error: unknown;
   timedOut: boolean;
+}
+
+/** How long one hook took, and whether it succeeded (for metrics). */
+export interface HookTiming {
+  clientId: string;
+  hook: HookName;
+  ms: number;
+  ok: boolean;
 }
 
 export class HookTimeoutError extends Error {
@@ -15,33 +24,30 @@ export class HookTimeoutError extends Error {
  * Runs user hooks one after another per client, each bounded by `hookTimeout`. Hooks of one
  * client never overlap; hooks of different clients run concurrently. A hook that throws,
  * rejects or times out is handed to `report` and the client's next hook runs anyway.
+ *
+ * A hook may wait on a commit (`after`): the promise of the store that makes its transition
+ * durable. It runs once that resolves; if it rejects, the transition did not happen on this node
+ * (cluster mode: fenced) and the hook is skipped.
  */
-/** How long one hook took, and whether it succeeded (for metrics). */
-export interface HookTiming {
-  clientId: string;
-  hook: HookName;
-  ms: number;
-  ok: boolean;
-}
-
 export function createHookRunner(options: {
   hookTimeout: number;
+  clock: Clock;
   report: (failure: HookFailure) => void;
   /** Called once per hook when it settles, fails or times out. */
   onSettled?: (timing: HookTiming) => void;
 }) {
-  const { hookTimeout, report, onSettled } = options;
+  const { hookTimeout, clock, report, onSettled } = options;
   const tails = new Map<string, Promise<void>>();
 
   async function invoke(clientId: string, hook: HookName, call: () => unknown): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: unknown;
     const started = performance.now();
     let ok = true;
     try {
       const result = call();
       if (isPromiseLike(result)) {
         await new Promise<void>((resolve, reject) => {
-          timer = setTimeout(() => {
+          timer = clock.setTimeout(() => {
             reject(
               new HookTimeoutError(
                 `${hook} of client ${clientId} did not settle within hookTimeout (${hookTimeout} ms)`,
@@ -59,7 +65,7 @@ export function createHookRunner(options: {
         // reporting must never break the chain of the next hooks
       }
     } finally {
-      if (timer !== undefined) clearTimeout(timer);
+      if (timer !== undefined) clock.clearTimeout(timer);
       try {
         onSettled?.({ clientId, hook, ms: performance.now() - started, ok });
       } catch {
@@ -68,12 +74,19 @@ export function createHookRunner(options: {
     }
   }
 
-  /** Queues `call` after the client's previous hooks. */
-  function run(clientId: string, hook: HookName, call: () => unknown): void {
-    const previous = tails.get(clientId);
-    const next = previous
-      ? previous.then(() => invoke(clientId, hook, call))
-      : Promise.resolve().then(() => invoke(clientId, hook, call));
+  /** Queues `call` after the client's previous hooks (and after `after`, when given). */
+  function run(clientId: string, hook: HookName, call: () => unknown, after?: PromiseLike<void>): void {
+    const previous = tails.get(clientId) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      if (after !== undefined) {
+        try {
+          await after;
+        } catch {
+          return;
+        }
+      }
+      await invoke(clientId, hook, call);
+    });
     tails.set(clientId, next);
     void next.then(() => {
       if (tails.get(clientId) === next) tails.delete(clientId);
@@ -95,9 +108,14 @@ export function createHookRunner(options: {
 export type HookRunner = ReturnType<typeof createHookRunner>;
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
+  try {
+    return (
+      (typeof value === 'object' || typeof value === 'function') &&
+      value !== null &&
+      typeof (value as { then?: unknown }).then === 'function'
+    );
+  } catch {
+    // a hostile getter on `then`: treat the result as a plain value
+    return false;
+  }
 }

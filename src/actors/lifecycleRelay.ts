@@ -1,80 +1,61 @@
-import type { ClientRecord, MemoryStore } from '../store/memoryStore.js';
-import type { ClientView, LifecycleEvent } from '../types.js';
+import { compactSnapshot } from '../machines/clientSnapshot.js';
+import type { ClientRecord, ClientStore, Commit } from '../store/clientStore.js';
+import type { ClientView, LifecycleEvent } from '../core/types.js';
 
 /** What the relay needs from the supervisor runtime. */
 export interface RelayTarget<TData> {
-  store: MemoryStore<TData>;
-  /** Re-arms the one host timer if the earliest deadline changed. */
+  store: ClientStore<TData>;
+  /** Arms the one host timer if a deadline became the earliest. */
   armTimer(): void;
+  /** The client's actor did something: reset its idle time (passivation). */
+  touch(record: ClientRecord<TData>): void;
   /** Closes a socket from the server side (socket.io adapter). */
   disconnectSocket(socketId: string, why: 'replaced' | 'deleted'): void;
-  /** Queues the user's hooks for this event, given the client's view at this instant. */
-  runHooks(event: LifecycleEvent, view: ClientView<TData>): void;
+  /** Queues the user's hooks for this event, given the client's view at this instant, after `committed`. */
+  runHooks(event: LifecycleEvent, view: ClientView<TData>, committed: Commit): void;
   /** Which event types have a hook (and so need a view). */
   wantsView: ReadonlySet<LifecycleEvent['type']>;
-  /** Hands the event to `events$`. */
+  /** Hands the event to `events$` (and counts it). */
   publish(event: LifecycleEvent): void;
   toView(record: ClientRecord<TData>): ClientView<TData>;
 }
 
-/** Counts what goes out, so every ignored, deleted, rejected and failed event has a counter. */
-export function countEvent(store: MemoryStore<unknown>, event: LifecycleEvent): void {
-  if (event.type === 'ignored') store.count('ignored', event.why);
-  else if (event.type === 'deleted') store.count('deleted', event.reason);
-  else if (event.type === 'rejected') store.count('rejected', event.code);
-  else if (event.type === 'hook-error') store.stats.hookErrors += 1;
-}
-
 /**
- * The one listener on every client actor's emitted events. The client machine has already
- * decided (this runs after its snapshot is updated); this only keeps the books in step with
- * that decision, synchronously and in order: counts, the deadline index, the socket bridge,
- * the hooks, then `events$`.
+ * The listener on every client actor's emitted events. The client machine has already decided
+ * (emitted events are delivered after its snapshot is updated); this commits that decision to
+ * the store (the record's snapshot fields, the counts, the deadline index) and then, in order:
+ * the socket bridge, the hooks (after the commit), `events$`.
  *
  * It runs inline rather than as another supervisor event: a round trip through the supervisor's
- * mailbox for each of these cost a whole macrostep per lifecycle event (a third of the time per
- * event at 100,000 clients). Forgetting a deleted client stays the supervisor machine's decision,
- * taken on XState's own `xstate.done.actor.*` event.
+ * mailbox for each of these cost a whole macrostep per lifecycle event. Forgetting a deleted
+ * client stays the supervisor machine's decision, taken on XState's own `xstate.done.actor.*`.
  */
 export function createLifecycleRelay<TData>(target: RelayTarget<TData>) {
   const { store } = target;
-  return function relayClientEvent(event: LifecycleEvent): void {
-    const record = store.records.get(event.clientId);
-    if (!record?.actor) return;
-    countEvent(store as MemoryStore<unknown>, event);
+  return function relayClientEvent(record: ClientRecord<TData>, event: LifecycleEvent): void {
+    let committed: Commit;
     switch (event.type) {
-      case 'registered':
-        store.handshakeDeadlines.set({ clientId: event.clientId, at: event.expiresAt, generation: 0 });
-        target.armTimer();
-        break;
-      case 'connected':
-      case 'reconnected':
-        store.setState(record, 'connected');
-        store.handshakeDeadlines.delete(event.clientId);
-        store.reconnectDeadlines.delete(event.clientId);
-        target.armTimer();
-        break;
-      case 'disconnected':
-        store.setState(record, 'disconnected');
-        store.reconnectDeadlines.set({
-          clientId: event.clientId,
-          at: event.expiresAt,
-          generation: record.actor.getSnapshot().context.generation,
-        });
-        target.armTimer();
-        break;
-      case 'socket-replaced':
-        target.disconnectSocket(event.previousSocketId, 'replaced');
+      case 'ignored':
+        target.touch(record);
         break;
       case 'deleted':
-        store.setState(record, 'deleted');
-        store.handshakeDeadlines.delete(event.clientId);
-        store.reconnectDeadlines.delete(event.clientId);
-        if (event.socketId !== null) target.disconnectSocket(event.socketId, 'deleted');
+        committed = store.commit(record, null);
+        target.touch(record);
         target.armTimer();
+        if (event.socketId !== null) target.disconnectSocket(event.socketId, 'deleted');
         break;
+      case 'socket-replaced':
+        committed = store.commit(record, compactSnapshot(record.actor!.getSnapshot()));
+        target.touch(record);
+        target.disconnectSocket(event.previousSocketId, 'replaced');
+        break;
+      default:
+        // registered, connected, reconnected, disconnected: the deadline changed
+        committed = store.commit(record, compactSnapshot(record.actor!.getSnapshot()));
+        target.touch(record);
+        target.armTimer();
     }
-    if (target.wantsView.has(event.type)) target.runHooks(event, target.toView(record));
+    if (target.wantsView.has(event.type)) target.runHooks(event, target.toView(record), committed);
     target.publish(event);
   };
 }

@@ -1,11 +1,13 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Subscription } from 'rxjs';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { clientMachine } from '../machines/client.machine.js';
-import type { Supervisor } from '../server/createSupervisor.js';
-import type { LifecycleEvent } from '../types.js';
+import { secretsEqual } from '../core/ids.js';
+import { internalsOf } from '../core/internals.js';
+import type { Supervisor } from '../core/supervisor.js';
+import type { LifecycleEvent } from '../core/types.js';
 import { statechartModel } from './statechart.js';
 
 export { filterInspection, type InspectionFilter } from './filterInspection.js';
@@ -70,13 +72,6 @@ function readCookie(header: string | undefined, name: string): string | null {
   return null;
 }
 
-function sameSecret(expected: string, presented: string | null): boolean {
-  if (presented === null) return false;
-  const a = Buffer.from(expected);
-  const b = Buffer.from(presented);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /**
  * Mounts the inspector: a page served by the application's own server (no CDN, works offline),
  * fed over its own socket.io namespace. Off unless mounted; 401 without the token or
@@ -89,7 +84,7 @@ export function mountInspector(supervisor: Supervisor, options: InspectorOptions
   const flushInterval = options.flushInterval ?? 250;
   const maxBuffered = options.maxBufferedEvents ?? 2000;
   const chart = statechartModel(clientMachine);
-  const { options: settings } = supervisor.internals;
+  const { options: settings } = internalsOf(supervisor);
 
   function authorized(req: IncomingMessage, presented: string | null): boolean {
     if (options.authorize) {
@@ -101,7 +96,7 @@ export function mountInspector(supervisor: Supervisor, options: InspectorOptions
     }
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? null;
     return [presented, bearer, readCookie(req.headers.cookie, COOKIE)].some((candidate) =>
-      sameSecret(token!, candidate),
+      secretsEqual(token!, candidate),
     );
   }
 
@@ -160,7 +155,7 @@ export function mountInspector(supervisor: Supervisor, options: InspectorOptions
     return {
       serverNow: settings.now(),
       clients: supervisor.list(),
-      counts: supervisor.internals.store.counts(),
+      counts: supervisor.counts(),
       stats: supervisor.stats(),
       options: {
         reconnectTimeout: settings.reconnectTimeout,
@@ -205,7 +200,7 @@ export function mountInspector(supervisor: Supervisor, options: InspectorOptions
       events: pending,
       changed,
       removed,
-      counts: supervisor.internals.store.counts(),
+      counts: supervisor.counts(),
       stats: supervisor.stats(),
       dropped,
     };

@@ -1,5 +1,12 @@
-import { assign, emit, setup } from 'xstate';
-import type { ClientState, DeleteReason, DisconnectReason, IgnoredWhy, LifecycleEvent } from '../types.js';
+import { type ActorRefFrom, assign, emit, type SnapshotFrom, setup } from 'xstate';
+import type {
+  ClientState,
+  DeleteReason,
+  DisconnectReason,
+  IgnoredWhy,
+  LifecycleEvent,
+  LiveState,
+} from '../core/types.js';
 
 /**
  * The lifecycle of one client, exactly DESIGN.md's state × event table. Pure: no socket.io, no
@@ -30,7 +37,7 @@ export interface ClientContext {
   generation: number;
   handshakeTimeout: number;
   reconnectTimeout: number;
-  deleted: { reason: DeleteReason; at: number; from: Exclude<ClientState, 'deleted'>; socketId: string | null } | null;
+  deleted: { reason: DeleteReason; at: number; from: LiveState; socketId: string | null } | null;
 }
 
 export type ClientEvent =
@@ -137,20 +144,19 @@ export const clientMachine = setup({
       clientId: context.clientId,
       at: context.disconnectedAt ?? 0,
       socketId: eventSocket(event) ?? '',
-      reason: event.type === 'socket.disconnect' ? event.reason : 'unknown',
+      // only a socket.disconnect leads here (the transition table says so)
+      reason: (event as Extract<ClientEvent, { type: 'socket.disconnect' }>).reason,
       expiresAt: context.expiresAt ?? 0,
     })),
-    markDeleted: assign(
-      ({ context, event }, params: { reason?: DeleteReason; from: Exclude<ClientState, 'deleted'> }) => ({
-        deleted: {
-          reason: params.reason ?? (event.type === 'client.delete' ? event.reason : 'manual'),
-          at: eventTime(event),
-          from: params.from,
-          socketId: context.socketId,
-        },
-        expiresAt: null,
-      }),
-    ),
+    markDeleted: assign(({ context, event }, params: { reason?: DeleteReason; from: LiveState }) => ({
+      deleted: {
+        reason: params.reason ?? (event.type === 'client.delete' ? event.reason : 'manual'),
+        at: eventTime(event),
+        from: params.from,
+        socketId: context.socketId,
+      },
+      expiresAt: null,
+    })),
     emitDeleted: emit(({ context }) => ({
       type: 'deleted' as const,
       clientId: context.clientId,
@@ -259,3 +265,6 @@ export const clientMachine = setup({
   },
   output: ({ context }) => ({ clientId: context.clientId, reason: context.deleted?.reason ?? 'manual' }),
 });
+
+export type ClientActor = ActorRefFrom<typeof clientMachine>;
+export type ClientMachineSnapshot = SnapshotFrom<typeof clientMachine>;

@@ -1,92 +1,82 @@
-import { type ActorRefFrom, createActor, emit, enqueueActions, sendTo, setup } from 'xstate';
-import { deadlineTimer } from '../actors/deadlineTimer.js';
-import { countEvent } from '../actors/lifecycleRelay.js';
+import { type ActorRefFrom, emit, enqueueActions, setup } from 'xstate';
+import type { Clock } from '../core/clock.js';
+import { hostTimer } from '../actors/hostTimer.js';
 import { pruneTicker } from '../actors/pruneTicker.js';
-import type { ClientActor, ClientRecord, MemoryStore } from '../store/memoryStore.js';
-import type {
-  ClientState,
-  ClientView,
-  DeleteReason,
-  DisconnectReason,
-  HookName,
-  IgnoredWhy,
-  LifecycleEvent,
-  RejectCode,
-} from '../types.js';
-import { type ClientEvent, type ClientOutput, clientMachine } from './client.machine.js';
+import { describeThrown } from '../core/describe.js';
+import type { DeleteReason, HookName, IgnoredWhy, LifecycleEvent, RejectCode, SupervisorEvent } from '../core/types.js';
+import type { Deadline } from '../store/deadlineIndex.js';
+import type { ClientActor, ClientEvent, ClientOutput } from './client.machine.js';
 
 /**
- * The parent of every client actor. It routes the DESIGN events that carry a `clientId` to that
- * client's actor, stamping them with `now()`; reports events for unknown or deleted ids as
- * `ignored`; fires due deadlines and runs prune sweeps; and forgets a client (leaving a tombstone)
- * when XState reports that its actor reached `deleted` (`xstate.done.actor.<clientId>`). What the
- * clients emit is booked by the lifecycle relay (src/actors/lifecycleRelay.ts).
+ * The parent of every client actor. A live client's socket events go straight to its actor
+ * (`supervisor.send()`, the socket.io adapter); this machine owns what concerns all clients:
+ * it answers for unknown and deleted ids (`ignored`), fires due deadlines, runs prune sweeps,
+ * passivates idle clients, forgets a client (leaving a tombstone) when XState reports that its
+ * actor reached `deleted`, and deletes every client at shutdown. The DESIGN events sent to it
+ * (`supervisor.actor.send({ type: 'socket.handshake', clientId, … })`) are routed to the client,
+ * as they always were.
  *
- * Client actors are created with this actor as their `parent` (same actor system, so
+ * Client actors are created with this actor as their `parent` (one actor system, so
  * `system.get(clientId)` and inspection see them) but are not entries of this machine's
- * `snapshot.children`: XState copies that object on every spawn and stop, which made a
- * supervisor with 10,000 children spawn only ~314 clients/s. Every operation here is O(1) in
- * the number of clients; a sweep is O(due).
+ * `snapshot.children`: XState copies that object on every spawn and stop. Every operation here
+ * is O(1) in the number of clients; a sweep is O(due).
  */
 
 /** The `id` every client actor has under the supervisor; each one's `systemId` is its clientId. */
 export const CLIENT_ACTOR_ID = 'client';
 
-/** Where the adapter plugs in: the core never touches a socket itself. */
-export interface SocketBridge {
-  /** The live socket for `onConnect`'s context, if any. */
-  resolve(socketId: string): unknown;
-  /** Close a socket from the server side (`replaced`, or its client was deleted). */
-  disconnect(socketId: string, why: 'replaced' | 'deleted'): void;
-}
-
-export interface SupervisorRuntime<TData = unknown> {
-  store: MemoryStore<TData>;
-  now: () => number;
-  handshakeTimeout: number;
-  reconnectTimeout: number;
-  pruneInterval: number;
-  maxClients: number;
-  /** The listener attached to every client actor (the lifecycle relay). */
-  onClientEvent(event: LifecycleEvent): void;
-  /** Re-arms the host timer for the earliest deadline if it changed (always when `fired`). */
+/**
+ * What the machine asks of the supervisor's runtime. Functions only: the context of an actor is
+ * in every inspection event, and nothing reachable from it may lead to a client's token.
+ */
+export interface SupervisorPorts {
+  now(): number;
+  /** The timers the supervisor's own timer actors use (XState's `Clock`: real, or a test's fake). */
+  clock(): Clock;
+  /** Period of the safety-net prune sweep (ms); 0: off. */
+  pruneInterval(): number;
+  /** The one deleted-or-unknown check, at `now()`. Pure. */
+  status(clientId: string): 'live' | 'deleted' | 'unknown';
+  /** The live client's actor, re-created from its snapshot if it was passivated. */
+  activate(clientId: string): ClientActor;
+  /** Removes and returns up to `limit` deadlines due at `now`. */
+  takeDue(now: number, limit: number): Deadline[];
+  /** Up to `limit` ids of clients whose deadline has passed at `now`, left in place. */
+  dueForPrune(now: number, limit: number): string[];
+  pendingDeadlines(): number;
+  expireTombstones(now: number): void;
+  /** Whether some client has been idle for `passivateAfter`. */
+  hasIdle(): boolean;
+  /** Takes up to `limit` idle clients' actors off their records (now kept as snapshots), to be stopped. */
+  passivateIdle(limit: number): ClientActor[];
+  /** Forgets a client whose actor reached `deleted`, keeping a tombstone. */
+  forget(clientId: string): void;
+  /** Up to `limit` more live clients to delete at shutdown. */
+  nextToClose(limit: number): string[];
+  /** Re-arms the host timer for the earliest deadline or passivation (always when `fired`). */
   armTimer(fired?: boolean): void;
 }
 
-export interface SupervisorContext<TData = unknown> {
-  runtime: SupervisorRuntime<TData>;
-}
-
-export type SupervisorEvent =
-  | { type: 'client.register'; clientId: string; tabId?: string | null }
-  | { type: 'socket.handshake'; clientId: string; socketId: string; tabId?: string | null }
-  | { type: 'socket.disconnect'; clientId: string; socketId: string; reason: DisconnectReason }
-  | { type: 'client.delete'; clientId: string; reason?: DeleteReason }
-  /**
-   * With a `clientId`: that client is asked to prune itself (deleted if its deadline passed,
-   * else `ignored` `not-due`). Without: a sweep of every due client. At `now` (default: the
-   * supervisor's clock).
-   */
-  | {
-      type: 'client.prune';
-      clientId?: string;
-      now?: number;
-      /** Internal: set on a sweep's continuation, the number of deadlines pending when it was sent. */
-      pending?: number;
-    }
+/** The events of the supervisor machine: the DESIGN events plus its own. */
+export type SupervisorMachineEvent =
+  | SupervisorEvent
   | { type: 'clock.tick' }
+  /** A sweep's continuation: `pending` deadlines were left when it was sent. */
+  | { type: 'sweep.continue'; now: number; pending: number }
+  | { type: 'clients.passivate' }
   | { type: 'xstate.done.actor.client'; output: ClientOutput }
   | { type: 'handshake.rejected'; clientId: string | null; code: RejectCode; message: string }
   | { type: 'hook.error'; clientId: string; hook: HookName; error: unknown; timedOut: boolean }
   | { type: 'supervisor.close' }
   | { type: 'supervisor.closed' };
 
-type RoutedEvent = Extract<
-  SupervisorEvent,
-  { type: 'socket.handshake' | 'socket.disconnect' | 'client.delete' | 'client.prune' }
-> & { clientId: string };
+export interface SupervisorContext {
+  ports: SupervisorPorts;
+}
 
-function routedId(event: SupervisorEvent): string | undefined {
+type RoutedEvent = Extract<SupervisorEvent, { clientId?: string }>;
+
+function routedId(event: SupervisorMachineEvent): string | undefined {
   return event.type === 'socket.handshake' ||
     event.type === 'socket.disconnect' ||
     event.type === 'client.delete' ||
@@ -95,8 +85,8 @@ function routedId(event: SupervisorEvent): string | undefined {
     : undefined;
 }
 
-/** The client-machine event for a routed supervisor event, stamped with `at`. */
-function toClientEvent(event: SupervisorEvent, at: number): ClientEvent {
+/** The client-machine event for a DESIGN event, stamped with `at`. */
+export function toClientEvent(event: SupervisorEvent, at: number): ClientEvent {
   switch (event.type) {
     case 'socket.handshake':
       return { type: 'socket.handshake', socketId: event.socketId, tabId: event.tabId ?? null, at };
@@ -106,49 +96,18 @@ function toClientEvent(event: SupervisorEvent, at: number): ClientEvent {
       return { type: 'client.delete', reason: event.reason ?? 'manual', at };
     case 'client.prune':
       return { type: 'client.prune', now: event.now ?? at };
-    default:
-      throw new Error(`supervisor: ${event.type} is not routed to clients`);
   }
 }
 
-/** The record of a client whose actor is still running, if any. */
-export function liveRecord<TData>(
-  runtime: SupervisorRuntime<TData>,
-  clientId: string | undefined,
-): ClientRecord<TData> | undefined {
-  if (clientId === undefined) return undefined;
-  const record = runtime.store.records.get(clientId);
-  // a client that reached `deleted` but whose `deleted` event is still queued behind this one
-  // counts as deleted: its actor is stopped and must not be sent anything
-  return record?.actor?.getSnapshot().status === 'active' ? record : undefined;
-}
-
-/** The client's view, read from its actor's snapshot; never contains the token. */
-export function toView<TData>(record: ClientRecord<TData>): ClientView<TData> {
-  const snapshot = record.actor?.getSnapshot();
-  const context = snapshot?.context;
-  return {
-    clientId: record.clientId,
-    state: (snapshot?.value as ClientState | undefined) ?? record.state,
-    socketId: context?.socketId ?? null,
-    tabId: context?.tabId ?? null,
-    createdAt: context?.createdAt ?? 0,
-    connectedAt: context?.connectedAt ?? null,
-    disconnectedAt: context?.disconnectedAt ?? null,
-    expiresAt: context?.expiresAt ?? null,
-    data: record.data,
-  };
-}
-
-function ignoredBySupervisor(event: SupervisorEvent, why: IgnoredWhy, at: number): LifecycleEvent {
-  const routed = event as RoutedEvent;
+/** The `ignored` report for an event naming a client that is not live. */
+export function ignoredEvent(event: RoutedEvent, why: IgnoredWhy, at: number): LifecycleEvent {
   return {
     type: 'ignored',
-    clientId: routed.clientId,
+    clientId: event.clientId ?? '',
     at,
     why,
     event: event.type,
-    socketId: 'socketId' in routed ? routed.socketId : null,
+    socketId: 'socketId' in event ? event.socketId : null,
     state: why === 'already-deleted' ? 'deleted' : null,
   };
 }
@@ -156,237 +115,192 @@ function ignoredBySupervisor(event: SupervisorEvent, why: IgnoredWhy, at: number
 /**
  * Most events sent to clients in one step. XState runs a step's sends from an array it drains
  * with `shift()`, which turns quadratic past ~16k entries (a large array cannot be trimmed in
- * place): one step sending to 100,000 clients took seconds. Mass expiries, sweeps and
- * `close()` go in batches instead.
+ * place): one step sending to 100,000 clients took seconds. Mass expiries, sweeps, passivation
+ * and `close()` go in batches instead.
  */
 export const SEND_BATCH = 1024;
 
 /** Routing shared by `running` and `closing`: live → forward; deleted → ignored; else unknown. */
-const routing = {
-  guards: [
-    { guard: 'isLive', actions: 'forwardToClient' },
-    { guard: 'isDeleted', actions: { type: 'ignore', params: { why: 'already-deleted' } } },
-    { actions: { type: 'ignore', params: { why: 'unknown-client' } } },
-  ],
-} as const;
+const routing = [
+  { guard: 'isLive', actions: 'forwardToClient' },
+  { guard: 'isDeleted', actions: { type: 'ignore', params: { why: 'already-deleted' } } },
+  { actions: { type: 'ignore', params: { why: 'unknown-client' } } },
+] as const;
 
 /** A `client.prune` naming a client: routed like the other events; a sweep is handled per state. */
 const targetedPrune = [
-  ...routing.guards.slice(0, 2),
+  routing[0],
+  routing[1],
   { guard: 'isTargeted', actions: { type: 'ignore', params: { why: 'unknown-client' } } },
 ] as const;
 
 export const supervisorMachine = setup({
   types: {
-    input: {} as SupervisorRuntime,
+    input: {} as SupervisorPorts,
     context: {} as SupervisorContext,
-    events: {} as SupervisorEvent,
+    events: {} as SupervisorMachineEvent,
     emitted: {} as LifecycleEvent,
   },
-  actors: { deadlineTimer, pruneTicker },
+  actors: { hostTimer, pruneTicker },
   guards: {
-    isLive: ({ context, event }) => liveRecord(context.runtime, routedId(event)) !== undefined,
+    isLive: ({ context, event }) => {
+      const clientId = routedId(event);
+      return clientId !== undefined && context.ports.status(clientId) === 'live';
+    },
     isDeleted: ({ context, event }) => {
       const clientId = routedId(event);
-      if (clientId === undefined) return false;
-      const { store, now } = context.runtime;
-      return store.records.has(clientId) || store.isTombstoned(clientId, now());
+      return clientId !== undefined && context.ports.status(clientId) === 'deleted';
     },
     isTargeted: ({ event }) => event.type === 'client.prune' && event.clientId !== undefined,
-    canRegister: ({ context, event }) => {
-      if (event.type !== 'client.register') return false;
-      const { store, maxClients } = context.runtime;
-      const existing = store.records.get(event.clientId);
-      if (existing?.actor) return false;
-      // register() reserves the record (with its token) before sending this event: don't count it
-      const others = store.size - (existing ? 1 : 0);
-      return others < maxClients;
-    },
   },
   actions: {
-    spawnClient: ({ context, event, self }) => {
-      if (event.type !== 'client.register') return;
-      const { runtime } = context;
-      const { store } = runtime;
-      const record =
-        store.records.get(event.clientId) ??
-        ({ clientId: event.clientId, token: null, data: undefined, actor: null, state: 'handshaking' } as ClientRecord);
-      if (!store.records.has(event.clientId)) store.add(record);
-      const actor = createActor(clientMachine, {
-        parent: self,
-        // One id for every client, unique systemId each. XState names the done event after the
-        // child's id (`xstate.done.actor.<id>`) and memoises transition candidates per event type
-        // on the parent's state nodes, forever: a per-client id leaked ~400 B per client ever
-        // deleted. The clientId travels in the actor's output and its systemId instead.
-        id: CLIENT_ACTOR_ID,
-        systemId: event.clientId,
-        input: {
-          clientId: event.clientId,
-          tabId: event.tabId ?? null,
-          createdAt: runtime.now(),
-          handshakeTimeout: runtime.handshakeTimeout,
-          reconnectTimeout: runtime.reconnectTimeout,
-        },
-      });
-      record.actor = actor;
-      actor.on('*', runtime.onClientEvent);
-      actor.start();
-    },
-    forwardToClient: sendTo(
-      ({ context, event }) => liveRecord(context.runtime, routedId(event))?.actor as ClientActor,
-      ({ context, event }) => toClientEvent(event, context.runtime.now()),
-    ),
-    ignore: enqueueActions(({ context, event, enqueue }, params: { why: IgnoredWhy }) => {
-      const ignored = ignoredBySupervisor(event, params.why, context.runtime.now());
-      countEvent(context.runtime.store as MemoryStore<unknown>, ignored);
-      enqueue(emit(ignored));
+    forwardToClient: enqueueActions(({ context, event, enqueue }) => {
+      const { ports } = context;
+      const clientId = routedId(event)!;
+      enqueue.sendTo(ports.activate(clientId), toClientEvent(event as SupervisorEvent, ports.now()));
     }),
+    ignore: emit(({ context, event }, params: { why: IgnoredWhy }) =>
+      ignoredEvent(event as RoutedEvent, params.why, context.ports.now()),
+    ),
     /**
-     * A prune sweep: visits only clients whose deadline has passed, plus expired tombstones.
-     * At most SEND_BATCH clients per step; if more are due, the sweep continues in a later step
-     * (`client.prune` sent to itself), as long as the previous step made progress.
+     * A prune sweep: visits only clients whose deadline has passed. At most SEND_BATCH clients
+     * per step; if more are due, the sweep continues in a later step, as long as the previous
+     * step made progress.
      */
     sweep: enqueueActions(({ context, event, enqueue, self }) => {
-      if (event.type !== 'client.prune') return;
-      const { store, now } = context.runtime;
-      const at = event.now ?? now();
-      const pending = store.handshakeDeadlines.size + store.reconnectDeadlines.size;
+      if (event.type !== 'client.prune' && event.type !== 'sweep.continue') return;
+      const { ports } = context;
+      const at = event.now ?? ports.now();
+      const pending = ports.pendingDeadlines();
       // a continuation that finds nothing pruned since the last step stops: no livelock
-      if (event.pending !== undefined && pending >= event.pending) return;
-      let sent = 0;
-      for (const queue of [store.handshakeDeadlines, store.reconnectDeadlines]) {
-        for (const due of queue.due(at, SEND_BATCH - sent)) {
-          const record = liveRecord(context.runtime, due.clientId);
-          if (record?.actor) {
-            enqueue.sendTo(record.actor, { type: 'client.prune', now: at });
-            sent += 1;
-          } else queue.delete(due.clientId);
-        }
-      }
-      if (sent === SEND_BATCH) enqueue.sendTo(self, { type: 'client.prune', now: at, pending });
-      store.expireTombstones(at);
+      if (event.type === 'sweep.continue' && pending >= event.pending) return;
+      const due = ports.dueForPrune(at, SEND_BATCH);
+      for (const clientId of due) enqueue.sendTo(ports.activate(clientId), { type: 'client.prune', now: at });
+      if (due.length === SEND_BATCH) enqueue.sendTo(self, { type: 'sweep.continue', now: at, pending });
     }),
+    expireTombstones: ({ context, event }) => {
+      const at = (event as { now?: number }).now ?? context.ports.now();
+      context.ports.expireTombstones(at);
+    },
     /**
      * The host timer fired: due deadlines are consumed and sent as `client.timeout`, at most
      * SEND_BATCH per step; if more are due, a `clock.tick` sent to itself continues at once
-     * (within the same timer callback, so every due client is deleted at its time).
+     * (within the same timer callback, so every due client is deleted at its time). Idle
+     * clients are passivated in a step of their own, after the timeouts were delivered.
      */
     fireDueDeadlines: enqueueActions(({ context, enqueue, self }) => {
-      const { runtime } = context;
-      const { store } = runtime;
-      const at = runtime.now();
-      let sent = 0;
-      for (const queue of [store.handshakeDeadlines, store.reconnectDeadlines]) {
-        for (const due of queue.due(at, SEND_BATCH - sent)) {
-          // consumed whatever the client makes of it, so a deadline can never fire twice
-          queue.delete(due.clientId);
-          const record = liveRecord(runtime, due.clientId);
-          if (record?.actor) {
-            enqueue.sendTo(record.actor, { type: 'client.timeout', generation: due.generation, at });
-            sent += 1;
-          }
-        }
+      const { ports } = context;
+      const at = ports.now();
+      const due = ports.takeDue(at, SEND_BATCH);
+      for (const deadline of due) {
+        // consumed whatever the client makes of it, so a deadline can never fire twice
+        if (ports.status(deadline.clientId) !== 'live') continue;
+        enqueue.sendTo(ports.activate(deadline.clientId), {
+          type: 'client.timeout',
+          generation: deadline.generation,
+          at,
+        });
       }
-      // every deadline visited was consumed, so each continuation makes progress
-      if (sent === SEND_BATCH) enqueue.sendTo(self, { type: 'clock.tick' });
+      if (due.length === SEND_BATCH) enqueue.sendTo(self, { type: 'clock.tick' });
+      else if (ports.hasIdle()) enqueue.sendTo(self, { type: 'clients.passivate' });
     }),
-    /** The host timer fired and is spent: arm it for the earliest deadline left. */
-    rearmTimer: ({ context }) => context.runtime.armTimer(true),
+    /**
+     * Stops the actors of clients idle for `passivateAfter`; their records keep their snapshot,
+     * and their next event re-creates the actor from it.
+     */
+    passivateIdle: enqueueActions(({ context, enqueue, self }) => {
+      const actors = context.ports.passivateIdle(SEND_BATCH);
+      for (const actor of actors) enqueue.stopChild(actor);
+      if (actors.length === SEND_BATCH) enqueue.sendTo(self, { type: 'clients.passivate' });
+    }),
+    /** The host timer fired and is spent: arm it for the earliest deadline or passivation left. */
+    rearmTimer: ({ context }) => context.ports.armTimer(true),
     /**
      * XState reports a client actor done: it reached `deleted`, and reaching a final state has
      * already stopped it (XState runs its stop procedure: unregistered from the system, mailbox
      * cleared). What is left is to forget it and keep a tombstone.
      */
     forgetClient: ({ context, event }) => {
-      const { clientId } = (event as { output: ClientOutput }).output;
-      context.runtime.store.remove(clientId, context.runtime.now());
+      context.ports.forget((event as { output: ClientOutput }).output.clientId);
     },
-    emitRejected: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'handshake.rejected') return;
-      const rejected: LifecycleEvent = {
-        type: 'rejected',
+    emitRejected: emit(({ context, event }) => {
+      const rejected = event as Extract<SupervisorMachineEvent, { type: 'handshake.rejected' }>;
+      return {
+        type: 'rejected' as const,
         // a malformed handshake has no trustworthy id: report it as the empty string
-        clientId: event.clientId ?? '',
-        at: context.runtime.now(),
-        code: event.code,
-        message: event.message,
+        clientId: rejected.clientId ?? '',
+        at: context.ports.now(),
+        code: rejected.code,
+        message: rejected.message,
       };
-      countEvent(context.runtime.store as MemoryStore<unknown>, rejected);
-      enqueue(emit(rejected));
     }),
-    emitHookError: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'hook.error') return;
-      const failure: LifecycleEvent = {
-        type: 'hook-error',
-        clientId: event.clientId,
-        at: context.runtime.now(),
-        hook: event.hook,
-        message: event.error instanceof Error ? event.error.message : String(event.error),
-        timedOut: event.timedOut,
-        error: event.error,
+    emitHookError: emit(({ context, event }) => {
+      const failure = event as Extract<SupervisorMachineEvent, { type: 'hook.error' }>;
+      return {
+        type: 'hook-error' as const,
+        clientId: failure.clientId,
+        at: context.ports.now(),
+        hook: failure.hook,
+        message: describeThrown(failure.error),
+        timedOut: failure.timedOut,
+        error: failure.error,
       };
-      countEvent(context.runtime.store as MemoryStore<unknown>, failure);
-      enqueue(emit(failure));
     }),
     /**
      * Deletes live clients with reason `shutdown`, SEND_BATCH per step; while more are left it
      * sends itself `supervisor.close` again, handled in `closing` by this same action.
      */
     deleteEveryClient: enqueueActions(({ context, enqueue, self }) => {
-      const at = context.runtime.now();
-      let sent = 0;
-      for (const record of context.runtime.store.records.values()) {
-        if (record.actor?.getSnapshot().status === 'active') {
-          if (sent === SEND_BATCH) {
-            enqueue.sendTo(self, { type: 'supervisor.close' });
-            return;
-          }
-          enqueue.sendTo(record.actor, { type: 'client.delete', reason: 'shutdown', at });
-          sent += 1;
-        }
-      }
+      const { ports } = context;
+      const at = ports.now();
+      const batch = ports.nextToClose(SEND_BATCH);
+      const reason: DeleteReason = 'shutdown';
+      for (const clientId of batch) enqueue.sendTo(ports.activate(clientId), { type: 'client.delete', reason, at });
+      if (batch.length === SEND_BATCH) enqueue.sendTo(self, { type: 'supervisor.close' });
     }),
   },
 }).createMachine({
   id: 'supervisor',
-  context: ({ input }) => ({ runtime: input }),
+  context: ({ input }) => ({ ports: input }),
   initial: 'running',
   states: {
     running: {
       invoke: [
-        { id: 'deadlineTimer', src: 'deadlineTimer' },
+        { id: 'hostTimer', src: 'hostTimer', input: ({ context }) => ({ clock: context.ports.clock() }) },
         {
           id: 'pruneTicker',
           src: 'pruneTicker',
-          input: ({ context }) => ({ interval: context.runtime.pruneInterval }),
+          input: ({ context }) => ({ interval: context.ports.pruneInterval(), clock: context.ports.clock() }),
         },
       ],
       on: {
-        'client.register': { guard: 'canRegister', actions: 'spawnClient' },
-        'socket.handshake': routing.guards,
-        'socket.disconnect': routing.guards,
-        'client.delete': routing.guards,
+        'socket.handshake': routing,
+        'socket.disconnect': routing,
+        'client.delete': routing,
         'client.prune': [
           // a prune for one client goes to it, like the other routed events
           ...targetedPrune,
           // no clientId: a sweep of the clients whose deadline has passed
-          { actions: 'sweep' },
+          { actions: ['sweep', 'expireTombstones'] },
         ],
+        'sweep.continue': { actions: 'sweep' },
         'clock.tick': { actions: ['fireDueDeadlines', 'rearmTimer'] },
+        'clients.passivate': { actions: ['passivateIdle', 'rearmTimer'] },
         'supervisor.close': { target: 'closing' },
       },
     },
     // every client is deleted with reason `shutdown` on entry; the API awaits their hooks and
-    // then sends `supervisor.closed`. Events still arriving (late disconnects) are ignored.
+    // then sends `supervisor.closed`. Events still arriving (late disconnects) are routed as
+    // before; nothing is passivated any more.
     closing: {
       entry: 'deleteEveryClient',
       on: {
         'supervisor.close': { actions: 'deleteEveryClient' },
         // a sweep has nothing left to do: every client is being deleted
         'client.prune': targetedPrune,
-        'socket.handshake': routing.guards,
-        'socket.disconnect': routing.guards,
-        'client.delete': routing.guards,
+        'socket.handshake': routing,
+        'socket.disconnect': routing,
+        'client.delete': routing,
         'supervisor.closed': { target: 'closed' },
       },
     },

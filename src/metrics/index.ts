@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Supervisor } from '../server/createSupervisor.js';
+import { internalsOf } from '../core/internals.js';
+import type { Supervisor } from '../core/supervisor.js';
 
 export interface MetricsOptions {
   /** The prom-client registry to register in (yours, so /metrics serves it with the rest). */
@@ -24,7 +25,7 @@ export function collectMetrics(supervisor: Supervisor, options: MetricsOptions):
     labelNames: ['state'] as const,
     registers,
     collect() {
-      const counts = supervisor.internals.store.counts();
+      const counts = supervisor.counts();
       for (const state of ['handshaking', 'connected', 'disconnected'] as const) this.set({ state }, counts[state]);
     },
   });
@@ -79,7 +80,7 @@ export function collectMetrics(supervisor: Supervisor, options: MetricsOptions):
     else if (event.type === 'hook-error') hookErrors.inc({ hook: event.hook });
     else if (event.type === 'reconnected') reconnect.observe(event.downtime / 1000);
   });
-  const stopTimings = supervisor.internals.onHookSettled((timing) => {
+  const stopTimings = internalsOf(supervisor).onHookSettled((timing) => {
     hookDuration.observe({ hook: timing.hook, outcome: timing.ok ? 'ok' : 'error' }, timing.ms / 1000);
   });
   return function stopMetrics(): void {

@@ -1,14 +1,11 @@
 import type { Namespace, Server, Socket } from 'socket.io';
 import { SERVER_EVENTS } from '../client/protocol.js';
-import { isSupervisorError } from '../errors.js';
-import type { SocketBridge } from '../machines/supervisor.machine.js';
-import type { RejectCode } from '../types.js';
-import type { SupervisorInternals } from './createSupervisor.js';
+import { isSupervisorError } from '../core/errors.js';
+import type { SocketBridge, SupervisorInternals } from '../core/internals.js';
+import type { AttachOptions, AttachTarget } from '../core/supervisor.js';
+import type { DisconnectReason, RejectCode } from '../core/types.js';
 import { createRateLimiter, type RateLimiter } from './rateLimiter.js';
 import { parseAuth } from './validate.js';
-
-/** A socket.io `Server` or `Namespace` the supervisor can be attached to. */
-export type AttachTarget = Server | Namespace;
 
 /** What a socket is bound to at its handshake, for its whole life. */
 interface Binding {
@@ -16,6 +13,8 @@ interface Binding {
   tabId: string | null;
   /** Credentials to send as `supervisor:client` right after connect (autoRegister). */
   issued: { clientId: string; token: string } | null;
+  /** The address the rate limits counted the handshake against (shown in the client's view). */
+  address: string;
   /** Set when the server closes the socket because another socket of its client took over. */
   replaced?: boolean;
 }
@@ -72,7 +71,11 @@ function stateOf<TData>(internals: SupervisorInternals<TData>): AdapterState {
  * pointed at the sockets of every attached namespace, so a replaced socket or one whose client
  * was deleted is closed from the server side.
  */
-export function attach<TData>(target: AttachTarget, internals: SupervisorInternals<TData>): () => void {
+export function attach<TData>(
+  target: AttachTarget,
+  internals: SupervisorInternals<TData>,
+  _options: AttachOptions = {},
+): () => void {
   const nsp = toNamespace(target);
   const state = stateOf(internals);
   const { sockets } = state;
@@ -134,7 +137,7 @@ export function attach<TData>(target: AttachTarget, internals: SupervisorInterna
     if (parsed.clientId !== null) {
       const verdict = internals.authenticate(parsed.clientId, parsed.token);
       if (!verdict.ok) return refuse(verdict.code, verdict.message, parsed.clientId);
-      return { ok: true, binding: { clientId: parsed.clientId, tabId: parsed.tabId, issued: null } };
+      return { ok: true, binding: { clientId: parsed.clientId, tabId: parsed.tabId, issued: null, address } };
     }
     if (!internals.options.autoRegister) {
       return refuse(
@@ -147,7 +150,7 @@ export function attach<TData>(target: AttachTarget, internals: SupervisorInterna
     }
     try {
       const issued = internals.register(parsed.tabId === null ? {} : { tabId: parsed.tabId });
-      return { ok: true, binding: { clientId: issued.clientId, tabId: parsed.tabId, issued } };
+      return { ok: true, binding: { clientId: issued.clientId, tabId: parsed.tabId, issued, address } };
     } catch (error) {
       if (isSupervisorError(error) && error.code === 'CLIENT_LIMIT') {
         return refuse('CLIENT_LIMIT', 'the server has as many clients as it accepts; retry later');
@@ -194,12 +197,12 @@ export function attach<TData>(target: AttachTarget, internals: SupervisorInterna
     const socketId = socket.id;
     sockets.set(socketId, socket);
     mine.add(socket);
-    const onDisconnect = (reason: string) => {
+    const onDisconnect = (reason: DisconnectReason) => {
       forget(socket);
       // a swap's old socket is reported with reason `replaced`, not socket.io's generic
       // `server namespace disconnect`, so its (stale-socket) disconnect says why it went
       const why = binding.replaced ? 'replaced' : reason;
-      internals.send({ type: 'socket.disconnect', clientId, socketId, reason: why });
+      internals.dispatch({ type: 'socket.disconnect', clientId, socketId, reason: why });
     };
     disconnectListeners.set(socket, onDisconnect);
     socket.once('disconnect', onDisconnect);
@@ -207,7 +210,8 @@ export function attach<TData>(target: AttachTarget, internals: SupervisorInterna
       socket.emit(SERVER_EVENTS.client, binding.issued);
       binding.issued = null;
     }
-    internals.send({ type: 'socket.handshake', clientId, socketId, tabId: binding.tabId });
+    internals.setAddress(clientId, binding.address);
+    internals.dispatch({ type: 'socket.handshake', clientId, socketId, tabId: binding.tabId });
     if (!socket.connected) {
       // the socket died before its handshake was processed: report it gone right away, so the
       // client does not stay `connected` on a dead socket (NiceGUI kept such clients forever)
@@ -222,7 +226,7 @@ export function attach<TData>(target: AttachTarget, internals: SupervisorInterna
     }
   }
 
-  const disconnectListeners = new WeakMap<Socket, (reason: string) => void>();
+  const disconnectListeners = new WeakMap<Socket, (reason: DisconnectReason) => void>();
 
   function forget(socket: Socket): void {
     mine.delete(socket);
@@ -249,7 +253,7 @@ export function attach<TData>(target: AttachTarget, internals: SupervisorInterna
       forget(socket);
       const binding = bindings.get(socket);
       if (binding) {
-        internals.send({
+        internals.dispatch({
           type: 'socket.disconnect',
           clientId: binding.clientId,
           socketId: socket.id,
@@ -264,6 +268,9 @@ export function attach<TData>(target: AttachTarget, internals: SupervisorInterna
     }
   }
 
-  internals.onClose(detach);
-  return detach;
+  const unregister = internals.onClose(detach);
+  return function detachSupervisor(): void {
+    unregister();
+    detach();
+  };
 }

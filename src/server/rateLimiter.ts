@@ -1,11 +1,7 @@
+import type { RateLimit } from '../core/options.js';
 import { ExpiryQueue } from '../store/expiryQueue.js';
 
-/** At most `limit` hits per key within `window` ms. */
-export interface RateLimit {
-  limit: number;
-  /** @default 60000 (ms) */
-  window: number;
-}
+export type { RateLimit };
 
 /**
  * A fixed-window counter per key (a remote address). Windows are kept in expiry order, so old

@@ -1,67 +1,15 @@
-import type { ActorRefFrom } from 'xstate';
-import type { clientMachine } from '../machines/client.machine.js';
-import type { ClientCounts, ClientState, SupervisorStats } from '../types.js';
+import type { ClientCounts, LiveState } from '../core/types.js';
+import type { ClientRecord, ClientSnapshot, ClientStatus, ClientStore, Commit } from './clientStore.js';
+import { DeadlineIndex } from './deadlineIndex.js';
 import { ExpiryQueue } from './expiryQueue.js';
 
-export type ClientActor = ActorRefFrom<typeof clientMachine>;
-
-/** What the supervisor keeps per live client besides its actor's snapshot. */
-export interface ClientRecord<TData = unknown> {
-  clientId: string;
-  /** The private resume token; `null` for clients created without credentials. Never logged. */
-  token: string | null;
-  data: TData;
-  actor: ClientActor | null;
-  /** The state the supervisor last saw, for counts. */
-  state: ClientState;
-}
-
-export interface Deadline {
-  clientId: string;
-  at: number;
-  generation: number;
-}
-
-/** Deadlines of one kind (handshake or reconnect), in firing order. */
-export class DeadlineQueue {
-  private readonly queue = new ExpiryQueue<number>();
-
-  set(deadline: Deadline): void {
-    this.queue.set(deadline.clientId, deadline.at, deadline.generation);
-  }
-
-  delete(clientId: string): void {
-    this.queue.delete(clientId);
-  }
-
-  get size(): number {
-    return this.queue.size;
-  }
-
-  /** The earliest deadline, or `undefined` when none is pending. */
-  first(): Deadline | undefined {
-    const head = this.queue.peek();
-    return head ? { clientId: head.key, at: head.at, generation: head.value } : undefined;
-  }
-
-  /** Deadlines with `at <= now`, earliest first. */
-  due(now: number, limit?: number): Deadline[] {
-    return this.queue.due(now, limit).map((node) => ({ clientId: node.key, at: node.at, generation: node.value }));
-  }
-}
-
-/**
- * The in-memory client store. Everything the supervisor remembers lives behind this one class,
- * so a shared store (Redis, for cluster mode) can be a second implementation of the same shape.
- */
-export class MemoryStore<TData = unknown> {
-  readonly records = new Map<string, ClientRecord<TData>>();
-  /** Deleted ids and when their tombstone expires. */
+/** The in-memory client store: one process's records, deadlines and tombstones. */
+export class MemoryStore<TData = unknown> implements ClientStore<TData> {
+  private readonly held = new Map<string, ClientRecord<TData>>();
+  /** Deleted ids and when their tombstone expires (every one is `now + tombstoneTtl`). */
   private readonly tombstones = new ExpiryQueue();
-  readonly handshakeDeadlines = new DeadlineQueue();
-  readonly reconnectDeadlines = new DeadlineQueue();
-  private readonly byState = { handshaking: 0, connected: 0, disconnected: 0 };
-  readonly stats: SupervisorStats = { ignored: {}, deleted: {}, rejected: {}, hookErrors: 0 };
+  readonly deadlines = new DeadlineIndex();
+  private readonly byState: Record<LiveState, number> = { handshaking: 0, connected: 0, disconnected: 0 };
 
   constructor(
     private readonly tombstoneTtl: number,
@@ -69,7 +17,18 @@ export class MemoryStore<TData = unknown> {
   ) {}
 
   get size(): number {
-    return this.records.size;
+    return this.held.size;
+  }
+
+  get(clientId: string): ClientRecord<TData> | undefined {
+    return this.held.get(clientId);
+  }
+
+  status(clientId: string, now: number): ClientStatus {
+    const record = this.held.get(clientId);
+    if (record) return record.state === 'deleted' ? 'deleted' : 'live';
+    const expiresAt = this.tombstones.get(clientId)?.at;
+    return expiresAt !== undefined && expiresAt > now ? 'deleted' : 'unknown';
   }
 
   counts(): ClientCounts {
@@ -77,49 +36,55 @@ export class MemoryStore<TData = unknown> {
     return { handshaking, connected, disconnected, total: handshaking + connected + disconnected };
   }
 
-  /** Moves a record to `state`, keeping the counts right. */
-  setState(record: ClientRecord<TData>, state: ClientState): void {
-    if (record.state === state) return;
-    if (record.state !== 'deleted') this.byState[record.state] -= 1;
-    if (state !== 'deleted') this.byState[state] += 1;
-    record.state = state;
+  records(): IterableIterator<ClientRecord<TData>> {
+    return this.held.values();
   }
 
   add(record: ClientRecord<TData>): void {
-    this.records.set(record.clientId, record);
+    this.held.set(record.clientId, record);
     if (record.state !== 'deleted') this.byState[record.state] += 1;
+    this.setDeadline(record);
   }
 
-  /** Forgets a live client and remembers its id as deleted for `tombstoneTtl`. */
+  commit(record: ClientRecord<TData>, snapshot: ClientSnapshot | null): Commit {
+    if (record.state !== 'deleted') this.byState[record.state] -= 1;
+    if (snapshot === null) {
+      record.state = 'deleted';
+      record.expiresAt = null;
+    } else {
+      record.state = snapshot.state;
+      record.socketId = snapshot.socketId;
+      record.tabId = snapshot.tabId;
+      record.createdAt = snapshot.createdAt;
+      record.connectedAt = snapshot.connectedAt;
+      record.disconnectedAt = snapshot.disconnectedAt;
+      record.expiresAt = snapshot.expiresAt;
+      record.generation = snapshot.generation;
+      this.byState[snapshot.state] += 1;
+    }
+    this.setDeadline(record);
+    return undefined;
+  }
+
   remove(clientId: string, now: number): void {
-    const record = this.records.get(clientId);
+    const record = this.held.get(clientId);
     if (!record) return;
-    this.setState(record, 'deleted');
-    this.records.delete(clientId);
-    this.handshakeDeadlines.delete(clientId);
-    this.reconnectDeadlines.delete(clientId);
+    if (record.state !== 'deleted') this.byState[record.state] -= 1;
+    this.held.delete(clientId);
+    this.deadlines.delete(clientId);
     if (this.tombstoneTtl > 0 && this.maxTombstones > 0) {
       this.tombstones.set(clientId, now + this.tombstoneTtl, undefined);
-      // bounded: a flood of deletes forgets the oldest tombstones first
-      if (this.tombstones.size > this.maxTombstones) this.tombstones.shift();
     }
+    this.expireTombstones(now);
   }
 
-  /** Whether `clientId` was deleted less than `tombstoneTtl` ago; expires it lazily. */
-  isTombstoned(clientId: string, now: number): boolean {
-    const expiresAt = this.tombstones.get(clientId)?.at;
-    if (expiresAt === undefined) return false;
-    if (expiresAt <= now) {
-      this.tombstones.delete(clientId);
-      return false;
-    }
-    return true;
-  }
-
-  /** Drops every expired tombstone; O(expired). */
   expireTombstones(now: number): number {
     let expired = 0;
-    while ((this.tombstones.peek()?.at ?? Number.POSITIVE_INFINITY) <= now) {
+    // bounded: a flood of deletes forgets the oldest tombstones first
+    while (
+      this.tombstones.size > this.maxTombstones ||
+      (this.tombstones.peek()?.at ?? Number.POSITIVE_INFINITY) <= now
+    ) {
       this.tombstones.shift();
       expired += 1;
     }
@@ -130,25 +95,16 @@ export class MemoryStore<TData = unknown> {
     return this.tombstones.size;
   }
 
-  clearTombstone(clientId: string): void {
-    this.tombstones.delete(clientId);
-  }
-
   clearTombstones(): void {
     this.tombstones.clear();
   }
 
-  /** The earliest pending deadline of either kind. */
-  nextDeadline(): number | undefined {
-    const a = this.handshakeDeadlines.first()?.at;
-    const b = this.reconnectDeadlines.first()?.at;
-    if (a === undefined) return b;
-    if (b === undefined) return a;
-    return Math.min(a, b);
-  }
-
-  count<K extends 'ignored' | 'deleted' | 'rejected'>(kind: K, key: string): void {
-    const table = this.stats[kind] as Record<string, number>;
-    table[key] = (table[key] ?? 0) + 1;
+  /** The deadline follows the snapshot: set while handshaking or disconnected, gone otherwise. */
+  private setDeadline(record: ClientRecord<TData>): void {
+    if (record.expiresAt === null || record.state === 'connected' || record.state === 'deleted') {
+      this.deadlines.delete(record.clientId);
+    } else {
+      this.deadlines.set(record.clientId, record.expiresAt, record.generation);
+    }
   }
 }

@@ -9,7 +9,7 @@ import {
   type SocketOptions,
 } from 'socket.io-client';
 import { createSupervisor, type LifecycleEvent, type Supervisor } from '../../src/index.js';
-import type { SupervisorOptions } from '../../src/options.js';
+import type { SupervisorOptions } from '../../src/core/options.js';
 
 export interface Harness {
   http: HttpServer;

@@ -1,7 +1,7 @@
 import { vi } from 'vitest';
 import { createSupervisor } from '../../src/index.js';
-import type { SupervisorOptions } from '../../src/options.js';
-import type { HookName, LifecycleEvent } from '../../src/types.js';
+import type { SupervisorOptions } from '../../src/core/options.js';
+import type { DisconnectReason, HookName, LifecycleEvent } from '../../src/core/types.js';
 
 export interface HookCall {
   hook: HookName;
@@ -46,7 +46,7 @@ export function recordedSupervisor(options: SupervisorOptions = {}) {
     deletes: (clientId: string) => calls.filter((call) => call.clientId === clientId && call.hook === 'onDelete'),
     ignored: () => events.filter((event) => event.type === 'ignored').map((event) => (event as { why: string }).why),
     handshake: (clientId: string, socketId: string) => send({ type: 'socket.handshake', clientId, socketId }),
-    disconnect: (clientId: string, socketId: string, reason = 'transport close') =>
+    disconnect: (clientId: string, socketId: string, reason: DisconnectReason = 'transport close') =>
       send({ type: 'socket.disconnect', clientId, socketId, reason }),
     remove: (clientId: string, reason?: string) => send({ type: 'client.delete', clientId, reason }),
     sweep: () => send({ type: 'client.prune' }),

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { LifecycleEvent } from '../../src/types.js';
+import type { LifecycleEvent } from '../../src/core/types.js';
 import { type Harness, startHarness } from '../helpers/io.js';
 import { createCoverage } from './coverage.js';
 import { checkStep, type HookCounts, socketDriver } from './drivers.js';

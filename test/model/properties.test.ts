@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createSupervisor, type Supervisor } from '../../src/index.js';
-import type { ClientCounts } from '../../src/types.js';
+import type { ClientCounts } from '../../src/core/types.js';
+import { internalsOf } from '../../src/core/internals.js';
 
 // Random command sequences over many clients, checked after every command against a tiny
 // reference model written here, independently of the implementation.
@@ -72,10 +73,8 @@ function check(model: Model, real: Real): void {
   for (const { client } of live) expected[client.state as 'handshaking' | 'connected' | 'disconnected'] += 1;
   expect(real.counts).toEqual(expected);
   // no deadline is kept for a client that is connected or gone
-  const { store } = supervisor.internals;
-  expect(store.handshakeDeadlines.size + store.reconnectDeadlines.size).toBe(
-    live.filter(({ client }) => client.state !== 'connected').length,
-  );
+  const { store } = internalsOf(supervisor);
+  expect(store.deadlines.size).toBe(live.filter(({ client }) => client.state !== 'connected').length);
   // onDelete exactly once for every client gone, never for a live one, and always last
   model.clients.forEach((client, i) => {
     const log = real.hookLog.get(real.ids[i]!) ?? [];
@@ -244,7 +243,7 @@ class Close implements Cmd {
     m.closed = true;
     // after close: every client gone, nothing pending, nothing listening
     expect(vi.getTimerCount()).toBe(0);
-    expect(r.supervisor.internals.pendingHooks()).toBe(0);
+    expect(internalsOf(r.supervisor).pendingHooks()).toBe(0);
     check(m, r);
   }
   toString = () => 'close';
@@ -361,7 +360,12 @@ describe('hooks under adversarial promise orders (fc.scheduler)', () => {
           if (!view) continue;
           if (step === 3) supervisor.delete(id);
           else if (view.state === 'connected') {
-            supervisor.actor.send({ type: 'socket.disconnect', clientId: id, socketId: view.socketId!, reason: 'x' });
+            supervisor.actor.send({
+              type: 'socket.disconnect',
+              clientId: id,
+              socketId: view.socketId!,
+              reason: 'transport close',
+            });
           } else supervisor.actor.send({ type: 'socket.handshake', clientId: id, socketId: `s${++socket}` });
         }
         const closing = supervisor.close();

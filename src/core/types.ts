@@ -1,7 +1,14 @@
-import type { RejectCode } from './client/protocol.js';
+import type { DisconnectReason as SocketIoDisconnectReason } from 'socket.io';
+import type { RejectCode } from '../client/protocol.js';
+
+/** Codes of rejected handshakes, as the browser sees them in `connect_error.data.code`. */
+export type { RejectCode };
 
 /** The four states of a client's lifecycle (DESIGN.md, "The lifecycle contract"). */
 export type ClientState = 'handshaking' | 'connected' | 'disconnected' | 'deleted';
+
+/** The states a client can be in while it exists. */
+export type LiveState = Exclude<ClientState, 'deleted'>;
 
 /** Why an event was ignored. Every ignored event is reported with one of these. */
 export type IgnoredWhy = 'stale-socket' | 'replay' | 'not-connected' | 'not-due' | 'already-deleted' | 'unknown-client';
@@ -13,15 +20,17 @@ export type IgnoredWhy = 'stale-socket' | 'replay' | 'not-connected' | 'not-due'
 export type DeleteReason = 'pruned' | 'handshake-timeout' | 'reconnect-timeout' | 'shutdown' | 'manual' | (string & {});
 
 /**
- * Why a socket disconnected: socket.io's own `DisconnectReason` strings (`transport close`,
- * `ping timeout`, `server namespace disconnect`, ...). The adapter adds two: `replaced`, for a
- * socket the server closed because another socket of the same client took over, and
- * `supervisor detached`, for the sockets of a `detach()` (they stay open but unsupervised).
+ * The reasons the supervisor adds to socket.io's own: `replaced`, for a socket the server closed
+ * because another socket of the same client took over, and `supervisor detached`, for the sockets
+ * of a `detach()` (they stay open but unsupervised).
  */
-export type DisconnectReason = string;
+export type SupervisorDisconnectReason = 'replaced' | 'supervisor detached';
 
-/** Codes of rejected handshakes, as the browser sees them in `connect_error.data.code`. */
-export type { RejectCode };
+/**
+ * Why a socket disconnected: socket.io's own `DisconnectReason` (`transport close`,
+ * `ping timeout`, `server namespace disconnect`, ...) or one of the supervisor's additions.
+ */
+export type DisconnectReason = SocketIoDisconnectReason | SupervisorDisconnectReason;
 
 /**
  * Codes of {@link SupervisorError}: a rejection's code, `CLOSED` (after `close()`), `TIMEOUT`
@@ -50,8 +59,29 @@ export interface ClientView<TData = unknown> {
    * `null`. An addition to DESIGN.md's list, used by the inspector's countdown.
    */
   expiresAt: number | null;
+  /**
+   * The remote address of the client's latest socket, as the rate limits count it
+   * (`rateLimit.address`); `null` before its first socket. An addition to DESIGN.md's list.
+   */
+  address: string | null;
   data: TData;
 }
+
+/**
+ * The DESIGN events the supervisor accepts, each naming its client. `supervisor.send()` delivers
+ * them straight to the client's actor; `supervisor.actor.send()` routes them through a supervisor
+ * step. Either way they are stamped with the supervisor's `now()`.
+ */
+export type SupervisorEvent =
+  | { type: 'socket.handshake'; clientId: string; socketId: string; tabId?: string | null }
+  | { type: 'socket.disconnect'; clientId: string; socketId: string; reason: DisconnectReason }
+  | { type: 'client.delete'; clientId: string; reason?: DeleteReason }
+  /**
+   * With a `clientId`: that client is asked to prune itself (deleted if its deadline passed,
+   * else `ignored` `not-due`). Without: a sweep of every due client. At `now` (default: the
+   * supervisor's clock).
+   */
+  | { type: 'client.prune'; clientId?: string; now?: number };
 
 export interface EventBase {
   clientId: string;
@@ -74,7 +104,7 @@ export type LifecycleEvent =
   | (EventBase & {
       type: 'deleted';
       reason: DeleteReason;
-      from: Exclude<ClientState, 'deleted'>;
+      from: LiveState;
       /** The socket the client still had when deleted from `connected`; the adapter closes it. */
       socketId: string | null;
     })

@@ -37,11 +37,14 @@ export function isBase64Url(value: string): boolean {
 }
 
 /**
- * Compares a presented token with the issued one in constant time for equal lengths; a length
- * mismatch returns early, which reveals only the (public) issued length.
+ * Compares a presented secret (a client's token, the inspector's token) with the expected one in
+ * constant time for equal lengths; a length mismatch returns early, which reveals only the
+ * expected length (public: every token has the same length). The one compare of secrets in the
+ * library.
  */
-export function tokensEqual(issued: string, presented: string): boolean {
-  const a = Buffer.from(issued, 'utf8');
+export function secretsEqual(expected: string, presented: string | null | undefined): boolean {
+  if (typeof presented !== 'string') return false;
+  const a = Buffer.from(expected, 'utf8');
   const b = Buffer.from(presented, 'utf8');
   return a.length === b.length && timingSafeEqual(a, b);
 }

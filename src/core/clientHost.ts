@@ -1,0 +1,157 @@
+import { type AnyActorRef, createActor } from 'xstate';
+import { type ClientActor, clientMachine } from '../machines/client.machine.js';
+import { type ClientSnapshot, type ClientTimeouts, persistedSnapshot } from '../machines/clientSnapshot.js';
+import { CLIENT_ACTOR_ID, toClientEvent } from '../machines/supervisor.machine.js';
+import type { ClientRecord, ClientStore } from '../store/clientStore.js';
+import { ExpiryQueue } from '../store/expiryQueue.js';
+import type { LifecycleEvent, SupervisorEvent } from './types.js';
+
+/** What the client host needs from the supervisor it works for. */
+export interface ClientHostOptions<TData> {
+  store: ClientStore<TData>;
+  now: () => number;
+  timeouts: ClientTimeouts;
+  /** Milliseconds idle before a client's actor is passivated; `false`: never. */
+  passivateAfter: number | false;
+  /** The supervisor actor: every client actor's parent. */
+  parent: () => AnyActorRef;
+  /** Books what a client's machine decided (the lifecycle relay). */
+  relay: (record: ClientRecord<TData>, event: LifecycleEvent) => void;
+  /** Called when a client became idle: the supervisor arms its timer for the passivation. */
+  onIdle: (passivateAt: number) => void;
+}
+
+/**
+ * The virtual client actors of one supervisor. A client is always an XState actor logically,
+ * not always in memory: a client idle for `passivateAfter` keeps only its record (whose
+ * snapshot fields the relay commits after every transition), and its actor is re-created from
+ * that snapshot for its next event, so the machine decides that event as it decides every other.
+ *
+ * Events for live clients are delivered here straight to the client's actor, without a step of
+ * the supervisor's machine; events for deleted or unknown ids go to the supervisor, which
+ * answers for them.
+ */
+export function createClientHost<TData>(options: ClientHostOptions<TData>) {
+  const { store, now, timeouts, passivateAfter, parent, relay, onIdle } = options;
+  /** Active clients by when they may be passivated (all `now + passivateAfter`, so in order). */
+  const idle = new ExpiryQueue();
+  /** Where close() is in the records, across its batches. */
+  let closing: Iterator<ClientRecord<TData>> | null = null;
+
+  function bind(record: ClientRecord<TData>, actor: ClientActor): ClientActor {
+    record.actor = actor;
+    actor.on('*', (event) => relay(record, event));
+    actor.start();
+    return actor;
+  }
+
+  /** Creates a new client's actor; its machine's entry emits `registered`. */
+  function spawn(record: ClientRecord<TData>): ClientActor {
+    return bind(
+      record,
+      createActor(clientMachine, {
+        parent: parent(),
+        // One id for every client, unique systemId each. XState names the done event after the
+        // child's id (`xstate.done.actor.<id>`) and memoises transition candidates per event type
+        // on the parent's state nodes, forever: a per-client id leaked ~400 B per client ever
+        // deleted. The clientId travels in the actor's output and its systemId instead.
+        id: CLIENT_ACTOR_ID,
+        systemId: record.clientId,
+        input: { clientId: record.clientId, tabId: record.tabId, createdAt: record.createdAt, ...timeouts },
+      }),
+    );
+  }
+
+  /** The live client's actor, re-created from its record's snapshot if it was passivated. */
+  function activate(record: ClientRecord<TData>): ClientActor {
+    if (record.actor !== null) return record.actor;
+    if (record.state === 'deleted') throw new Error(`client ${record.clientId} is deleted and has no actor`);
+    return bind(
+      record,
+      createActor(clientMachine, {
+        parent: parent(),
+        id: CLIENT_ACTOR_ID,
+        systemId: record.clientId,
+        snapshot: persistedSnapshot(record.clientId, record as ClientRecord<TData> & ClientSnapshot, timeouts),
+        // unused when restoring a snapshot; XState's types want it for a machine with input
+        input: undefined as never,
+      }),
+    );
+  }
+
+  /** A client's actor did something: it may be passivated once idle for `passivateAfter`. */
+  function touch(record: ClientRecord<TData>): void {
+    if (passivateAfter === false) return;
+    if (record.state === 'deleted') {
+      idle.delete(record.clientId);
+      return;
+    }
+    const at = now() + passivateAfter;
+    const wasFirst = idle.size === 0;
+    idle.set(record.clientId, at, undefined);
+    if (wasFirst || passivateAfter === 0) onIdle(at);
+  }
+
+  /**
+   * Takes the actors of up to `limit` clients idle for `passivateAfter` off their records; the
+   * caller (the supervisor, their parent) stops them. Their records keep their snapshot.
+   */
+  function passivateIdle(limit: number): ClientActor[] {
+    const actors: ClientActor[] = [];
+    const at = now();
+    while (actors.length < limit) {
+      const head = idle.peek();
+      if (head === undefined || head.at > at) break;
+      idle.shift();
+      const record = store.get(head.key);
+      if (record?.actor && record.state !== 'deleted' && record.actor.getSnapshot().status === 'active') {
+        actors.push(record.actor);
+        record.actor = null;
+      }
+    }
+    return actors;
+  }
+
+  /** Delivers a DESIGN event: to the client's actor if it is live, else to the supervisor. */
+  function dispatch(event: SupervisorEvent): void {
+    const record = event.clientId === undefined ? undefined : store.get(event.clientId);
+    if (record === undefined || record.state === 'deleted') {
+      const supervisor = parent();
+      if (supervisor.getSnapshot().status === 'active') supervisor.send(event);
+      return;
+    }
+    activate(record).send(toClientEvent(event, now()));
+  }
+
+  /** Up to `limit` more live clients to delete at shutdown, in registration order. */
+  function nextToClose(limit: number): string[] {
+    closing ??= store.records();
+    const batch: string[] = [];
+    while (batch.length < limit) {
+      const next = closing.next();
+      if (next.done) break;
+      if (next.value.state !== 'deleted') batch.push(next.value.clientId);
+    }
+    return batch;
+  }
+
+  return {
+    spawn,
+    activate,
+    touch,
+    passivateIdle,
+    dispatch,
+    nextToClose,
+    /** When the next client may be passivated, if any is active. */
+    nextPassivation: (): number | undefined => idle.peek()?.at,
+    hasIdle: (): boolean => (idle.peek()?.at ?? Number.POSITIVE_INFINITY) <= now(),
+    /** How many clients have a live actor (leak checks, benchmarks). */
+    activeCount(): number {
+      let active = 0;
+      for (const record of store.records()) if (record.actor !== null) active += 1;
+      return active;
+    },
+  };
+}
+
+export type ClientHost<TData> = ReturnType<typeof createClientHost<TData>>;

@@ -1,0 +1,372 @@
+import { Subject } from 'rxjs';
+import { createActor } from 'xstate';
+import { createCountStream, createEventStream } from '../actors/eventStreams.js';
+import { createHookRunner, type HookTiming } from '../actors/hookRunner.js';
+import { createLifecycleRelay } from '../actors/lifecycleRelay.js';
+import {
+  type SupervisorMachineEvent,
+  type SupervisorPorts,
+  supervisorMachine,
+} from '../machines/supervisor.machine.js';
+import { attach } from '../server/attach.js';
+import type { ClientRecord, Commit } from '../store/clientStore.js';
+import { MemoryStore } from '../store/memoryStore.js';
+import { authenticate } from './authenticate.js';
+import { type Clock, realClock } from './clock.js';
+import { createClientHost } from './clientHost.js';
+import { waitForConnected } from './connected.js';
+import { describeThrown } from './describe.js';
+import { SupervisorError } from './errors.js';
+import { newClientId, newToken } from './ids.js';
+import { bindInternals, type SocketBridge, type SupervisorInternals } from './internals.js';
+import { type ResolvedOptions, resolveOptions, type SupervisorOptions } from './options.js';
+import { createStats } from './stats.js';
+import type { RegisterOptions, Registration, Supervisor } from './supervisor.js';
+import type { ClientView, DeleteReason, LifecycleEvent, SupervisorEvent } from './types.js';
+import { tabIdProblem } from './validate.js';
+
+/** Creates a supervisor; see DESIGN.md for the lifecycle it enforces. */
+export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TData>): Supervisor<TData> {
+  return createSupervisorOn(options, realClock);
+}
+
+/** The client's view, from its record; never contains the token. */
+export function toView<TData>(record: ClientRecord<TData>): ClientView<TData> {
+  return {
+    clientId: record.clientId,
+    state: record.state,
+    socketId: record.socketId,
+    tabId: record.tabId,
+    createdAt: record.createdAt,
+    connectedAt: record.connectedAt,
+    disconnectedAt: record.disconnectedAt,
+    expiresAt: record.expiresAt,
+    address: record.address,
+    data: record.data,
+  };
+}
+
+/**
+ * {@link createSupervisor} on the given timers: the testing kit passes a fake clock (with a
+ * matching `now` option), so deadlines, passivation, prune ticks and hook timeouts all follow it.
+ */
+export function createSupervisorOn<TData = unknown>(
+  options: SupervisorOptions<TData> | undefined,
+  clock: Clock,
+): Supervisor<TData> {
+  const resolved = resolveOptions(options) as ResolvedOptions<TData, unknown>;
+  const { hooks, now } = resolved;
+  const store = new MemoryStore<TData>(resolved.tombstoneTtl, resolved.maxTombstones);
+  const stats = createStats();
+  const cleanups = new Set<() => void>();
+  const bridge: SocketBridge = { resolve: () => undefined, disconnect: () => {} };
+  // with an inspector watching, every client keeps its actor, so inspection sees every one
+  const passivateAfter = resolved.inspect ? false : resolved.passivateAfter;
+  let closing: Promise<void> | null = null;
+
+  // every lifecycle event, from the supervisor actor and from the clients (via the relay)
+  const lifecycle = new Subject<LifecycleEvent>();
+  function publish(event: LifecycleEvent): void {
+    stats.count(event);
+    lifecycle.next(event);
+  }
+
+  const hookListeners = new Set<(timing: HookTiming) => void>();
+  const hookRunner = createHookRunner({
+    hookTimeout: resolved.hookTimeout,
+    clock,
+    onSettled: (timing) => {
+      for (const listener of hookListeners) listener(timing);
+    },
+    report: (failure) => {
+      resolved.logger.warn(
+        { clientId: failure.clientId, hook: failure.hook, timedOut: failure.timedOut },
+        'socket.io-supervisor: hook failed',
+      );
+      send({ type: 'hook.error', ...failure });
+    },
+  });
+
+  const wantsView = new Set<LifecycleEvent['type']>();
+  if (hooks.onConnect) wantsView.add('connected').add('reconnected');
+  if (hooks.onDisconnect) wantsView.add('disconnected');
+  if (hooks.onDelete) wantsView.add('deleted');
+
+  function runHooks(event: LifecycleEvent, client: ClientView<TData>, committed: Commit): void {
+    const after = committed ?? undefined;
+    switch (event.type) {
+      case 'connected':
+      case 'reconnected': {
+        const { onConnect } = hooks;
+        if (!onConnect) return;
+        const socket = bridge.resolve(event.socketId);
+        const reconnect = event.type === 'reconnected';
+        hookRunner.run(event.clientId, 'onConnect', () => onConnect(client, { socket, reconnect }), after);
+        return;
+      }
+      case 'disconnected': {
+        const { onDisconnect } = hooks;
+        if (onDisconnect)
+          hookRunner.run(event.clientId, 'onDisconnect', () => onDisconnect(client, event.reason), after);
+        return;
+      }
+      case 'deleted': {
+        const { onDelete } = hooks;
+        if (onDelete) hookRunner.run(event.clientId, 'onDelete', () => onDelete(client, event.reason), after);
+        return;
+      }
+    }
+  }
+
+  let armedAt: number | null = null;
+  let passivationQueued = false;
+  /**
+   * Arms the host timer for the earliest deadline or passivation. A timer armed for an earlier
+   * time is left alone: it fires, finds less due than expected, and re-arms (`fired`) for what is
+   * left; re-arming on every change cost a clearTimeout/setTimeout pair per event in a storm.
+   */
+  function armTimer(fired = false): void {
+    if (fired) armedAt = null;
+    const deadline = store.deadlines.peek()?.at;
+    const passivation = passivateAfter === 0 ? undefined : host.nextPassivation();
+    const next =
+      deadline === undefined ? passivation : passivation === undefined ? deadline : Math.min(deadline, passivation);
+    // the timer actor lives only while the supervisor is `running`
+    const timer = actor.getSnapshot().children.hostTimer;
+    if (next === undefined) {
+      // nothing left to wait for: leave no timer behind
+      if (armedAt !== null || fired) timer?.send({ type: 'timer.arm', delay: null });
+      armedAt = null;
+      return;
+    }
+    if (armedAt !== null && armedAt <= next) return;
+    armedAt = next;
+    timer?.send({ type: 'timer.arm', delay: Math.max(0, next - now()) });
+  }
+
+  function onIdle(): void {
+    if (passivateAfter !== 0) {
+      armTimer();
+      return;
+    }
+    // passivateAfter 0: as soon as the current synchronous work is done, when no actor is in
+    // the middle of a step (a promise job rather than queueMicrotask, which fake timers replace)
+    if (passivationQueued) return;
+    passivationQueued = true;
+    void Promise.resolve().then(() => {
+      passivationQueued = false;
+      send({ type: 'clients.passivate' });
+    });
+  }
+
+  const relay = createLifecycleRelay<TData>({
+    store,
+    armTimer,
+    touch: (record) => host.touch(record),
+    disconnectSocket: (socketId, why) => bridge.disconnect(socketId, why),
+    runHooks,
+    wantsView,
+    publish,
+    toView,
+  });
+
+  const host = createClientHost<TData>({
+    store,
+    now,
+    timeouts: { handshakeTimeout: resolved.handshakeTimeout, reconnectTimeout: resolved.reconnectTimeout },
+    passivateAfter,
+    parent: () => actor,
+    relay,
+    onIdle,
+  });
+
+  const ports: SupervisorPorts = {
+    now,
+    clock: () => clock,
+    pruneInterval: () => resolved.pruneInterval,
+    status: (clientId) => store.status(clientId, now()),
+    activate: (clientId) => host.activate(store.get(clientId)!),
+    takeDue: (at, limit) => store.deadlines.take(at, limit),
+    dueForPrune: (at, limit) => store.deadlines.due(at, limit),
+    pendingDeadlines: () => store.deadlines.size,
+    expireTombstones: (at) => void store.expireTombstones(at),
+    hasIdle: () => host.hasIdle(),
+    passivateIdle: (limit) => host.passivateIdle(limit),
+    forget: (clientId) => store.remove(clientId, now()),
+    nextToClose: (limit) => host.nextToClose(limit),
+    armTimer,
+  };
+
+  const actor = createActor(supervisorMachine, {
+    input: ports,
+    ...(resolved.inspect ? { inspect: resolved.inspect } : {}),
+  });
+  actor.on('*', publish);
+  actor.subscribe({ complete: () => lifecycle.complete() });
+  actor.start();
+
+  /** Sends to the supervisor unless it has closed: nothing is ever sent to a stopped actor. */
+  function send(event: SupervisorMachineEvent): void {
+    if (actor.getSnapshot().status === 'active') actor.send(event);
+  }
+
+  // a subscriber of events$ that throws is reported as a hook-error (hook `events$`), delivered
+  // after the event it failed on has reached every subscriber; one that throws again on that
+  // report is not reported again, so a broken subscriber cannot loop
+  const events$ = createEventStream(lifecycle, (error, event) => {
+    if (event.type === 'hook-error' && event.hook === 'events$') return;
+    const report: LifecycleEvent = {
+      type: 'hook-error',
+      clientId: event.clientId,
+      at: now(),
+      hook: 'events$',
+      message: `an events$ subscriber threw on a ${event.type} event: ${describeThrown(error)}`,
+      timedOut: false,
+      error,
+    };
+    // a promise job rather than queueMicrotask, which fake-timer libraries replace
+    void Promise.resolve().then(() => {
+      if (!lifecycle.closed && !lifecycle.isStopped) publish(report);
+    });
+  });
+  const counts$ = createCountStream(events$, () => store.counts());
+
+  function get(clientId: string): ClientView<TData> | undefined {
+    const record = store.get(clientId);
+    return record === undefined || record.state === 'deleted' ? undefined : toView(record);
+  }
+
+  function register(registerOptions: RegisterOptions<TData> = {}): Registration {
+    if (closing) throw new SupervisorError('CLOSED', 'register(): the supervisor is closed');
+    const tabId = registerOptions.tabId;
+    const problem = tabId === undefined ? null : tabIdProblem(tabId, 'register(): tabId');
+    if (problem) throw new SupervisorError('INVALID_ARGUMENT', problem);
+    // the one maxClients check (the adapter's autoRegister comes through here too)
+    if (store.counts().total >= resolved.maxClients) {
+      const message = `register(): maxClients (${resolved.maxClients}) reached; delete clients or raise maxClients`;
+      send({ type: 'handshake.rejected', clientId: null, code: 'CLIENT_LIMIT', message });
+      throw new SupervisorError('CLIENT_LIMIT', message);
+    }
+    const createdAt = now();
+    const record: ClientRecord<TData> = {
+      clientId: newClientId(),
+      state: 'handshaking',
+      token: newToken(),
+      data: registerOptions.data as TData,
+      address: null,
+      actor: null,
+      socketId: null,
+      tabId: tabId ?? null,
+      createdAt,
+      connectedAt: null,
+      disconnectedAt: null,
+      expiresAt: createdAt + resolved.handshakeTimeout,
+      generation: 0,
+    };
+    store.add(record);
+    // the supervisor's child from here: a direct call, so a register() from a hook or an events$
+    // subscriber (while an actor is mid-step) is complete when it returns
+    host.spawn(record);
+    return { clientId: record.clientId, token: record.token };
+  }
+
+  function deleteClient(clientId: string, reason: DeleteReason = 'manual'): boolean {
+    if (typeof reason !== 'string') {
+      throw new SupervisorError('INVALID_ARGUMENT', `delete(): reason must be a string, not ${typeof reason}`);
+    }
+    const live = store.status(clientId, now()) === 'live';
+    // sent even when the client is gone: the supervisor reports it as ignored (already-deleted
+    // or unknown-client), so a repeated delete is visible rather than silently dropped
+    host.dispatch({ type: 'client.delete', clientId, reason });
+    return live;
+  }
+
+  /** A sweep straight to the due clients (not a supervisor step, so its count is known on return). */
+  function prune(): number {
+    const before = stats.deletedFor('pruned');
+    const at = now();
+    for (const clientId of store.deadlines.due(at)) host.dispatch({ type: 'client.prune', clientId, now: at });
+    store.expireTombstones(at);
+    return stats.deletedFor('pruned') - before;
+  }
+
+  function dispatch(event: SupervisorEvent): void {
+    if (event?.type === 'client.prune' && event.clientId === undefined) {
+      send(event);
+      return;
+    }
+    host.dispatch(event);
+  }
+
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      send({ type: 'supervisor.close' });
+      await hookRunner.drain();
+      // adapters stay attached until here so that sockets arriving meanwhile are told
+      // SHUTTING_DOWN instead of connecting unsupervised
+      for (const cleanup of [...cleanups]) cleanup();
+      cleanups.clear();
+      send({ type: 'supervisor.closed' });
+      store.clearTombstones();
+    })();
+    return closing;
+  }
+
+  const supervisor: Supervisor<TData> = {
+    register,
+    get,
+    list: () => {
+      const views: ClientView<TData>[] = [];
+      for (const record of store.records()) if (record.state !== 'deleted') views.push(toView(record));
+      return views;
+    },
+    delete: deleteClient,
+    prune,
+    connected: (clientId, waitOptions) =>
+      waitForConnected({ events$, status: (id) => store.status(id, now()), view: get }, clientId, waitOptions),
+    send: dispatch,
+    events$,
+    counts$,
+    counts: () => store.counts(),
+    stats: () => stats.snapshot(),
+    actor,
+    actorOf: (clientId) => {
+      const record = store.get(clientId);
+      if (record === undefined || record.state === 'deleted') return undefined;
+      const clientActor = host.activate(record);
+      host.touch(record);
+      return clientActor;
+    },
+    attach: (target, attachOptions) => attach(target, internals, attachOptions),
+    close,
+  };
+
+  const internals: SupervisorInternals<TData> = {
+    options: resolved,
+    store,
+    host,
+    bridge,
+    dispatch: host.dispatch,
+    send,
+    authenticate: (clientId, token) => authenticate(store, now(), clientId, token),
+    isClosing: () => closing !== null,
+    onClose: (cleanup) => {
+      cleanups.add(cleanup);
+      return () => cleanups.delete(cleanup);
+    },
+    register,
+    get,
+    setAddress: (clientId, address) => {
+      const record = store.get(clientId);
+      if (record) record.address = address;
+    },
+    eventSubscribers: () => lifecycle.observers.length,
+    pendingHooks: () => hookRunner.pending(),
+    onHookSettled: (listener) => {
+      hookListeners.add(listener);
+      return () => hookListeners.delete(listener);
+    },
+  };
+  bindInternals(supervisor, internals);
+  return supervisor;
+}

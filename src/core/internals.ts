@@ -1,0 +1,59 @@
+import type { ClientStore } from '../store/clientStore.js';
+import type { SupervisorMachineEvent } from '../machines/supervisor.machine.js';
+import type { HookTiming } from '../actors/hookRunner.js';
+import type { Authentication } from './authenticate.js';
+import type { ClientHost } from './clientHost.js';
+import type { ResolvedOptions } from './options.js';
+import type { RegisterOptions, Registration, Supervisor } from './supervisor.js';
+import type { ClientView, SupervisorEvent } from './types.js';
+
+/** Where the adapter plugs in: the core never touches a socket itself. */
+export interface SocketBridge {
+  /** The live socket for `onConnect`'s context, if any. */
+  resolve(socketId: string): unknown;
+  /** Closes a socket from the server side (`replaced`, or its client was deleted). */
+  disconnect(socketId: string, why: 'replaced' | 'deleted'): void;
+}
+
+/**
+ * What the socket.io adapter, the inspector, the metrics and the tests reach beyond the public
+ * API. Not in the published types: reached through {@link internalsOf}, never a property.
+ */
+export interface SupervisorInternals<TData = unknown> {
+  options: ResolvedOptions<TData, unknown>;
+  store: ClientStore<TData>;
+  host: ClientHost<TData>;
+  bridge: SocketBridge;
+  /** A DESIGN event straight to its client (or to the supervisor for unknown and deleted ids). */
+  dispatch(event: SupervisorEvent): void;
+  /** An event to the supervisor actor, unless it has stopped. */
+  send(event: SupervisorMachineEvent): void;
+  authenticate(clientId: string, token: string): Authentication;
+  isClosing(): boolean;
+  /** Runs `cleanup` when the supervisor closes; returns a function that unregisters it. */
+  onClose(cleanup: () => void): () => void;
+  register(options?: RegisterOptions<TData>): Registration;
+  get(clientId: string): ClientView<TData> | undefined;
+  /** Remembers the remote address of the client's latest socket (shown in its view). */
+  setAddress(clientId: string, address: string): void;
+  /** How many subscriptions `events$` has right now (leak checks). */
+  eventSubscribers(): number;
+  /** How many clients have hooks queued or running (leak checks). */
+  pendingHooks(): number;
+  /** Listens to hook durations (metrics); returns the unsubscribe function. */
+  onHookSettled(listener: (timing: HookTiming) => void): () => void;
+}
+
+const internals = new WeakMap<object, SupervisorInternals<never>>();
+
+/** Binds a supervisor to its internals (createSupervisor only). */
+export function bindInternals<TData>(supervisor: Supervisor<TData>, inside: SupervisorInternals<TData>): void {
+  internals.set(supervisor, inside as unknown as SupervisorInternals<never>);
+}
+
+/** The internals of a supervisor made by `createSupervisor()`. */
+export function internalsOf<TData>(supervisor: Supervisor<TData>): SupervisorInternals<TData> {
+  const inside = internals.get(supervisor);
+  if (!inside) throw new TypeError('socket.io-supervisor: not a supervisor made by createSupervisor()');
+  return inside as unknown as SupervisorInternals<TData>;
+}

@@ -1,0 +1,85 @@
+import type { Observable } from 'rxjs';
+import type { Namespace, Server } from 'socket.io';
+import type { ClientActor } from '../machines/client.machine.js';
+import type { SupervisorActor } from '../machines/supervisor.machine.js';
+import type {
+  ClientCounts,
+  ClientView,
+  DeleteReason,
+  LifecycleEvent,
+  SupervisorEvent,
+  SupervisorStats,
+} from './types.js';
+
+/** What `register()` returns: the public id and the private token the browser resumes with. */
+export interface Registration {
+  clientId: string;
+  /** Give it only to the browser that owns the client (in the page or `supervisor:client`). */
+  token: string;
+}
+
+export interface RegisterOptions<TData> {
+  tabId?: string;
+  data?: TData;
+}
+
+/** A socket.io `Server` or `Namespace` the supervisor can be attached to. */
+export type AttachTarget = Server | Namespace;
+
+/** Options of {@link Supervisor.attach}. */
+export interface AttachOptions {
+  /**
+   * What happens to sockets that arrive on the namespace after `detach()`: `'refuse'` rejects
+   * them with `SHUTTING_DOWN` (so nothing reaches your `connection` handlers unsupervised),
+   * `'admit'` lets them through unsupervised (backing a gradual rollout out). After `close()`
+   * sockets are always refused.
+   * @default 'refuse'
+   */
+  afterDetach?: 'refuse' | 'admit';
+}
+
+/** The public API of a supervisor; see DESIGN.md for the lifecycle it enforces. */
+export interface Supervisor<TData = unknown> {
+  /** Creates a client in `handshaking` (for a page the server renders) and returns its credentials. */
+  register(options?: RegisterOptions<TData>): Registration;
+  /** The client's current view, or `undefined` if it is unknown or deleted. */
+  get(clientId: string): ClientView<TData> | undefined;
+  /** Every live client's view. */
+  list(): ClientView<TData>[];
+  /** Deletes a client (`onDelete` runs with `reason`); `false` if it was not alive. Idempotent. */
+  delete(clientId: string, reason?: DeleteReason): boolean;
+  /** Runs a prune sweep now; returns how many clients it deleted. */
+  prune(): number;
+  /** Resolves with the client's view once it is connected (at once if it already is). */
+  connected(clientId: string, options?: { timeout?: number }): Promise<ClientView<TData>>;
+  /**
+   * Delivers a DESIGN event (`socket.handshake`, `socket.disconnect`, `client.delete`,
+   * `client.prune`) straight to its client's actor, as the socket.io adapter does; an event for a
+   * deleted or unknown id is answered by the supervisor (`ignored`). `actor.send()` gives the same
+   * result through a step of the supervisor's machine.
+   */
+  send(event: SupervisorEvent): void;
+  /** Every lifecycle event; completes after `close()`. */
+  readonly events$: Observable<LifecycleEvent>;
+  /** Client counts by state, on subscribe and on every change. */
+  readonly counts$: Observable<ClientCounts>;
+  /** Client counts by state, now. */
+  counts(): ClientCounts;
+  /** Counters of ignored events by `why`, deletes by reason, rejections by code, hook errors. */
+  stats(): SupervisorStats;
+  /** The supervisor's XState actor, for inspection and `system.get(clientId)` of active clients. */
+  readonly actor: SupervisorActor;
+  /**
+   * The client's XState actor, re-created from its snapshot if it was passivated; `undefined` if
+   * the client is deleted or unknown. It stays valid until the client is passivated again (after
+   * `passivateAfter` without events): ask again rather than keeping it.
+   */
+  actorOf(clientId: string): ClientActor | undefined;
+  /**
+   * Attaches the supervisor to a socket.io `Server` or `Namespace` (several may be attached, each
+   * once); returns `detach()`.
+   */
+  attach(target: AttachTarget, options?: AttachOptions): () => void;
+  /** Deletes every client with reason `shutdown`, awaits their hooks, stops every timer. */
+  close(): Promise<void>;
+}
