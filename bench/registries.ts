@@ -1,5 +1,5 @@
-import { createSupervisor } from '../src/index.js';
 import { internalsOf } from '../src/core/internals.js';
+import { createSupervisor } from '../src/index.js';
 
 /**
  * The two registries the benchmarks compare, behind one small interface: the supervisor, and

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createSupervisor } from '../src/index.js';
 import { internalsOf } from '../src/core/internals.js';
+import { createSupervisor } from '../src/index.js';
 
 /**
  * The lifecycle soak: many full client lifecycles in-process with random interleavings, real

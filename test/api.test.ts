@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { internalsOf } from '../src/core/internals.js';
 import { createSupervisor, defaultOptions, SupervisorError } from '../src/index.js';
 import { recordedSupervisor, useFakeClock } from './helpers/supervisor.js';
-import { internalsOf } from '../src/core/internals.js';
 
 beforeEach(useFakeClock);
 afterEach(() => vi.useRealTimers());

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { internalsOf } from '../src/core/internals.js';
 import { SEND_BATCH } from '../src/machines/supervisor.machine.js';
 import { recordedSupervisor, settle, useFakeClock } from './helpers/supervisor.js';
-import { internalsOf } from '../src/core/internals.js';
 
 // Mass operations (a mass expiry, a sweep, close()) send to clients in batches of SEND_BATCH
 // per XState step. These check that batching changes nothing a user can see: every client is

@@ -1,8 +1,8 @@
 import { io } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryStorage, type SupervisedState, supervise } from '../src/client/index.js';
-import { type Harness, startHarness } from './helpers/io.js';
 import { internalsOf } from '../src/core/internals.js';
+import { type Harness, startHarness } from './helpers/io.js';
 
 let h: Harness;
 const opened: Array<{ disconnect(): void }> = [];

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { recordedSupervisor, settle, useFakeClock } from './helpers/supervisor.js';
 import { internalsOf } from '../src/core/internals.js';
+import { recordedSupervisor, settle, useFakeClock } from './helpers/supervisor.js';
 
 // The races that made NiceGUI raise KeyError on `del Client.instances[id]`: each asserts that
 // onDelete runs exactly once and the registry ends the right size.

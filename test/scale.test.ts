@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { recordedSupervisor, settle, useFakeClock } from './helpers/supervisor.js';
 import { internalsOf } from '../src/core/internals.js';
+import { recordedSupervisor, settle, useFakeClock } from './helpers/supervisor.js';
 
 beforeEach(useFakeClock);
 afterEach(() => vi.useRealTimers());

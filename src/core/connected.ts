@@ -1,6 +1,6 @@
 import { filter, firstValueFrom, map, type Observable, timeout as rxTimeout, take, throwError } from 'rxjs';
-import { SupervisorError } from './errors.js';
 import type { ClientStatus } from '../store/clientStore.js';
+import { SupervisorError } from './errors.js';
 import type { ClientView, LifecycleEvent } from './types.js';
 
 export interface ConnectedDeps<TData> {

@@ -1,6 +1,6 @@
-import type { ClientStore } from '../store/clientStore.js';
-import type { SupervisorMachineEvent } from '../machines/supervisor.machine.js';
 import type { HookTiming } from '../actors/hookRunner.js';
+import type { SupervisorMachineEvent } from '../machines/supervisor.machine.js';
+import type { ClientStore } from '../store/clientStore.js';
 import type { Authentication } from './authenticate.js';
 import type { ClientHost } from './clientHost.js';
 import type { ResolvedOptions } from './options.js';

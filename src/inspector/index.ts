@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Subscription } from 'rxjs';
 import type { Namespace, Server, Socket } from 'socket.io';
-import { clientMachine } from '../machines/client.machine.js';
 import { secretsEqual } from '../core/ids.js';
 import { internalsOf } from '../core/internals.js';
 import type { Supervisor } from '../core/supervisor.js';
 import type { LifecycleEvent } from '../core/types.js';
+import { clientMachine } from '../machines/client.machine.js';
 import { statechartModel } from './statechart.js';
 
 export { filterInspection, type InspectionFilter } from './filterInspection.js';

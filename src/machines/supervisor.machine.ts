@@ -1,7 +1,7 @@
 import { type ActorRefFrom, emit, enqueueActions, setup } from 'xstate';
-import type { Clock } from '../core/clock.js';
 import { hostTimer } from '../actors/hostTimer.js';
 import { pruneTicker } from '../actors/pruneTicker.js';
+import type { Clock } from '../core/clock.js';
 import { describeThrown } from '../core/describe.js';
 import type { DeleteReason, HookName, IgnoredWhy, LifecycleEvent, RejectCode, SupervisorEvent } from '../core/types.js';
 import type { Deadline } from '../store/deadlineIndex.js';

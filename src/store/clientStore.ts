@@ -1,6 +1,6 @@
+import type { ClientCounts, ClientState } from '../core/types.js';
 import type { ClientActor } from '../machines/client.machine.js';
 import type { ClientSnapshot } from '../machines/clientSnapshot.js';
-import type { ClientCounts, ClientState } from '../core/types.js';
 import type { DeadlineIndex } from './deadlineIndex.js';
 
 export type { ClientSnapshot };

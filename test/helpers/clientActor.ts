@@ -1,6 +1,6 @@
 import { createActor } from 'xstate';
-import { type ClientEvent, clientMachine } from '../../src/machines/client.machine.js';
 import type { LifecycleEvent } from '../../src/core/types.js';
+import { type ClientEvent, clientMachine } from '../../src/machines/client.machine.js';
 
 export const HANDSHAKE_TIMEOUT = 1000;
 export const RECONNECT_TIMEOUT = 300;

@@ -8,8 +8,8 @@ import {
   type ManagerOptions,
   type SocketOptions,
 } from 'socket.io-client';
-import { createSupervisor, type LifecycleEvent, type Supervisor } from '../../src/index.js';
 import type { SupervisorOptions } from '../../src/core/options.js';
+import { createSupervisor, type LifecycleEvent, type Supervisor } from '../../src/index.js';
 
 export interface Harness {
   http: HttpServer;

@@ -1,7 +1,7 @@
 import { vi } from 'vitest';
-import { createSupervisor } from '../../src/index.js';
 import type { SupervisorOptions } from '../../src/core/options.js';
 import type { DisconnectReason, HookName, LifecycleEvent } from '../../src/core/types.js';
+import { createSupervisor } from '../../src/index.js';
 
 export interface HookCall {
   hook: HookName;

@@ -1,6 +1,6 @@
 import { expect, vi } from 'vitest';
-import type { Supervisor } from '../../src/index.js';
 import type { LifecycleEvent } from '../../src/core/types.js';
+import type { Supervisor } from '../../src/index.js';
 import type { Harness } from '../helpers/io.js';
 import { once, rejection } from '../helpers/io.js';
 import type { ModelEvent, ModelSnapshot } from './lifecycleModel.js';

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSupervisor } from '../../src/index.js';
 import type { LifecycleEvent } from '../../src/core/types.js';
+import { createSupervisor } from '../../src/index.js';
 import { createCoverage } from './coverage.js';
 import { checkStep, type HookCounts, inProcessDriver } from './drivers.js';
 import { DESIGN_CELLS, generatePaths, replay } from './lifecycleModel.js';

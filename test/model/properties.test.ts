@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSupervisor, type Supervisor } from '../../src/index.js';
-import type { ClientCounts } from '../../src/core/types.js';
 import { internalsOf } from '../../src/core/internals.js';
+import type { ClientCounts } from '../../src/core/types.js';
+import { createSupervisor, type Supervisor } from '../../src/index.js';
 
 // Random command sequences over many clients, checked after every command against a tiny
 // reference model written here, independently of the implementation.
