@@ -11,5 +11,14 @@ export default defineConfig({
     hookTimeout: 30_000,
     reporters: ['default', 'json'],
     outputFile: { json: 'test-results/vitest.json' },
+    // every test runs twice: with the default passivateAfter, and with every client passivated
+    // as soon as it is idle (its actor re-created from its snapshot for each event)
+    projects: [
+      { extends: true, test: { name: 'default' } },
+      {
+        extends: true,
+        test: { name: 'passivate-at-once', setupFiles: ['test/setup/guards.ts', 'test/setup/passivate-at-once.ts'] },
+      },
+    ],
   },
 });

@@ -1,10 +1,15 @@
 // One measurement in a fresh process: node --expose-gc --import tsx bench/inprocess-worker.ts KIND N [phases]
+// Phases loop over N clients and yield to the event loop every YIELD_EVERY operations, as a server
+// does between I/O events (timers, the supervisor's passivation among them, run meanwhile). Each
+// phase after register starts from a registry at rest (`idle()`): for the supervisor, every
+// client passivated, as on a server whose clients went quiet.
 import { createRegistry, type RegistryKind } from './registries.js';
 
 const [kind, nArg, phasesArg] = process.argv.slice(2) as [RegistryKind, string, string | undefined];
 const n = Number(nArg);
 const phases = new Set((phasesArg ?? 'all').split(','));
 const all = phases.has('all');
+const YIELD_EVERY = 100;
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const heap = () => {
   gc();
@@ -13,6 +18,17 @@ const heap = () => {
 };
 const rate = (count: number, ms: number) => count / (ms / 1000);
 const result: Record<string, number> = {};
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Runs `op` for i in 0..count, yielding every YIELD_EVERY; returns operations per second. */
+async function timed(count: number, op: (i: number) => void): Promise<number> {
+  const t = performance.now();
+  for (let i = 0; i < count; i += 1) {
+    op(i);
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await tick();
+  }
+  return rate(count, performance.now() - t);
+}
 
 // warm the code up on a throwaway registry, so small N is not measured cold (JIT)
 {
@@ -29,46 +45,46 @@ const result: Record<string, number> = {};
 const base = heap();
 const registry = createRegistry(kind);
 const ids: string[] = new Array(n);
-let t = performance.now();
-for (let i = 0; i < n; i += 1) ids[i] = registry.register();
-result.registerPerSec = rate(n, performance.now() - t);
 // the ids array is the benchmark's, not the registry's: subtract it (8 bytes a slot, the strings are the registry's own)
 const arrayBytes = 8 * n;
-result.heapHandshaking = (heap() - base - arrayBytes) / n;
+const perClient = () => (heap() - base - arrayBytes) / n;
+
+result.registerPerSec = await timed(n, (i) => {
+  ids[i] = registry.register();
+});
+await registry.idle();
+result.heapHandshaking = perClient();
 
 if (all || phases.has('events')) {
-  t = performance.now();
-  for (let i = 0; i < n; i += 1) registry.handshake(ids[i]!, `s${i}`);
-  result.handshakePerSec = rate(n, performance.now() - t);
-  result.heapConnected = (heap() - base - arrayBytes) / n;
-  t = performance.now();
-  for (let i = 0; i < n; i += 1) registry.disconnect(ids[i]!, `s${i}`);
-  result.disconnectPerSec = rate(n, performance.now() - t);
-  result.heapDisconnected = (heap() - base - arrayBytes) / n;
+  result.handshakePerSec = await timed(n, (i) => registry.handshake(ids[i]!, `s${i}`));
+  await registry.idle();
+  result.heapConnected = perClient();
+  result.disconnectPerSec = await timed(n, (i) => registry.disconnect(ids[i]!, `s${i}`));
+  await registry.idle();
+  result.heapDisconnected = perClient();
 }
 // delete with every grace (or handshake) timer still pending
-t = performance.now();
-for (let i = 0; i < n; i += 1) registry.remove(ids[i]!);
-result.deletePerSec = rate(n, performance.now() - t);
+result.deletePerSec = await timed(n, (i) => registry.remove(ids[i]!));
 if (registry.size() !== 0) throw new Error(`${kind}: ${registry.size()} clients left after delete`);
 // the delete hook ran exactly once per client (hooks are async in the supervisor: let them run)
-await new Promise((resolve) => setImmediate(resolve));
+await tick();
 if (registry.deleted() !== n) throw new Error(`${kind}: delete hook ran ${registry.deleted()} times for ${n} clients`);
 
 if (all || phases.has('lifecycle')) {
   const m = Math.min(n, 100_000);
-  t = performance.now();
-  for (let i = 0; i < m; i += 1) {
+  result.lifecyclePerSec = await timed(m, (i) => {
     const id = registry.register();
     registry.handshake(id, `a${i}`);
     registry.disconnect(id, `a${i}`);
     registry.handshake(id, `b${i}`);
     registry.remove(id);
-  }
-  result.lifecyclePerSec = rate(m, performance.now() - t);
-  // close() with n connected clients
-  for (let i = 0; i < n; i += 1) registry.handshake(registry.register(), `c${i}`);
-  t = performance.now();
+  });
+}
+if (all || phases.has('close')) {
+  // close() with n connected clients, at rest
+  await timed(n, (i) => registry.handshake(registry.register(), `c${i}`));
+  await registry.idle();
+  const t = performance.now();
   await registry.close();
   result.closeMs = performance.now() - t;
 } else {

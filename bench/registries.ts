@@ -1,5 +1,5 @@
 import { internalsOf } from '../src/core/internals.js';
-import { createSupervisor } from '../src/index.js';
+import { createSupervisor, defaultOptions } from '../src/index.js';
 
 /**
  * The two registries the benchmarks compare, behind one small interface: the supervisor, and
@@ -9,6 +9,11 @@ import { createSupervisor } from '../src/index.js';
 export interface Registry {
   /** How many times the delete hook ran (checked: exactly once per client). */
   deleted(): number;
+  /**
+   * Resolves once the registry is at rest: for the supervisor, once every idle client has been
+   * passivated (after the default `passivateAfter`, as on a server whose clients went quiet).
+   */
+  idle(): Promise<void>;
   register(): string;
   handshake(clientId: string, socketId: string): void;
   disconnect(clientId: string, socketId: string): void;
@@ -35,15 +40,24 @@ function supervisorRegistry(grace: number): Registry {
       },
     },
   });
-  const send = supervisor.actor.send;
+  // what the socket.io adapter does: each socket event straight to its client's actor
+  const { send } = supervisor;
+  const { host, store } = internalsOf(supervisor);
   return {
     register: () => supervisor.register().clientId,
     handshake: (clientId, socketId) => send({ type: 'socket.handshake', clientId, socketId }),
     disconnect: (clientId, socketId) =>
       send({ type: 'socket.disconnect', clientId, socketId, reason: 'transport close' }),
     remove: (clientId) => void supervisor.delete(clientId),
-    size: () => internalsOf(supervisor).store.size,
+    size: () => store.size,
     deleted: () => deleted,
+    async idle() {
+      // the host timer passivates idle clients passivateAfter after their last event
+      await new Promise((resolve) => setTimeout(resolve, Number(defaultOptions.passivateAfter)));
+      for (let waited = 0; host.activeCount() > 0 && waited < 60_000; waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
     close: () => supervisor.close(),
   };
 }
@@ -105,6 +119,7 @@ function mapRegistry(grace: number): Registry {
     },
     remove: drop,
     deleted: () => deleted,
+    idle: async () => {},
     size: () => clients.size,
     async close() {
       for (const clientId of [...clients.keys()]) drop(clientId);

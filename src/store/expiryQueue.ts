@@ -26,12 +26,26 @@ export class ExpiryQueue<V = undefined> {
 
   /** Adds or moves `key` to the end of the queue, expiring at `at`. */
   set(key: string, at: number, value: V): void {
-    this.delete(key);
-    const node: Node<V> = { key, at, value, prev: this.tail, next: null };
+    let node = this.nodes.get(key);
+    if (node) {
+      // moved, not re-created: a client touched on every event would otherwise leave a node of
+      // garbage behind each time
+      if (node === this.tail) {
+        node.at = at;
+        node.value = value;
+        return;
+      }
+      this.unlink(node);
+      node.at = at;
+      node.value = value;
+      node.prev = this.tail;
+    } else {
+      node = { key, at, value, prev: this.tail, next: null };
+      this.nodes.set(key, node);
+    }
     if (this.tail) this.tail.next = node;
     else this.head = node;
     this.tail = node;
-    this.nodes.set(key, node);
   }
 
   get(key: string): { at: number; value: V } | undefined {
@@ -46,12 +60,16 @@ export class ExpiryQueue<V = undefined> {
     const node = this.nodes.get(key);
     if (!node) return false;
     this.nodes.delete(key);
+    this.unlink(node);
+    return true;
+  }
+
+  private unlink(node: Node<V>): void {
     if (node.prev) node.prev.next = node.next;
     else this.head = node.next;
     if (node.next) node.next.prev = node.prev;
     else this.tail = node.prev;
     node.prev = node.next = null;
-    return true;
   }
 
   /** The entry that expires first. */
