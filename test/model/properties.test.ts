@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { internalsOf } from '../../src/core/internals.js';
-import type { ClientCounts } from '../../src/core/types.js';
+import type { ClientCounts, SupervisorEvent } from '../../src/core/types.js';
 import { createSupervisor, type Supervisor } from '../../src/index.js';
+import { compactSnapshot } from '../../src/machines/clientSnapshot.js';
 
 // Random command sequences over many clients, checked after every command against a tiny
 // reference model written here, independently of the implementation.
@@ -84,6 +85,31 @@ function check(model: Model, real: Real): void {
   });
   // hooks of one client never overlapped
   expect(real.overlaps).toEqual([]);
+  // a live actor and its record agree: the record is what the client is kept as once passivated
+  const { host } = internalsOf(supervisor);
+  for (const { id } of live) {
+    const record = store.get(id)!;
+    if (record.actor) {
+      expect(compactSnapshot(record.actor.getSnapshot())).toEqual({
+        state: record.state,
+        socketId: record.socketId,
+        tabId: record.tabId,
+        createdAt: record.createdAt,
+        connectedAt: record.connectedAt,
+        disconnectedAt: record.disconnectedAt,
+        expiresAt: record.expiresAt,
+        generation: record.generation,
+      });
+    }
+  }
+  // with passivateAfter 0, every client is passivated once the work around its event is done
+  if (internalsOf(supervisor).options.passivateAfter === 0) expect(host.activeCount()).toBe(0);
+}
+
+/** An event to one client, straight to its actor (as the adapter sends it) or through a supervisor step. */
+function deliver(r: Real, event: SupervisorEvent, direct: boolean): void {
+  if (direct) r.supervisor.send(event);
+  else r.supervisor.actor.send(event);
 }
 
 type Cmd = fc.AsyncCommand<Model, Real>;
@@ -103,13 +129,14 @@ class Handshake implements Cmd {
   constructor(
     readonly n: number,
     readonly kind: 'new' | 'replay',
+    readonly direct: boolean,
   ) {}
   check = (m: Model) => !m.closed && m.clients.length > 0;
   async run(m: Model, r: Real) {
     const i = this.n % m.clients.length;
     const client = m.clients[i]!;
     const socketId = this.kind === 'replay' && client.socket ? client.socket : `s${++r.socketSeq}`;
-    r.supervisor.actor.send({ type: 'socket.handshake', clientId: r.ids[i]!, socketId });
+    deliver(r, { type: 'socket.handshake', clientId: r.ids[i]!, socketId }, this.direct);
     if (client.state !== 'deleted') {
       client.state = 'connected';
       client.socket = socketId;
@@ -119,13 +146,14 @@ class Handshake implements Cmd {
     await settle();
     check(m, r);
   }
-  toString = () => `handshake(#${this.n}, ${this.kind})`;
+  toString = () => `handshake(#${this.n}, ${this.kind}${this.direct ? ', direct' : ''})`;
 }
 
 class Disconnect implements Cmd {
   constructor(
     readonly n: number,
     readonly kind: 'current' | 'stale' | 'duplicate',
+    readonly direct: boolean,
   ) {}
   check = (m: Model) => !m.closed && m.clients.length > 0;
   async run(m: Model, r: Real) {
@@ -137,7 +165,7 @@ class Disconnect implements Cmd {
         : this.kind === 'stale'
           ? (client.sockets.find((s) => s !== client.socket) ?? 'never-bound')
           : (client.sockets.at(-1) ?? 'never-bound');
-    r.supervisor.actor.send({ type: 'socket.disconnect', clientId: r.ids[i]!, socketId, reason: 'transport close' });
+    deliver(r, { type: 'socket.disconnect', clientId: r.ids[i]!, socketId, reason: 'transport close' }, this.direct);
     if (client.state === 'connected' && socketId === client.socket) {
       client.state = 'disconnected';
       client.socket = null;
@@ -146,7 +174,7 @@ class Disconnect implements Cmd {
     await settle();
     check(m, r);
   }
-  toString = () => `disconnect(#${this.n}, ${this.kind})`;
+  toString = () => `disconnect(#${this.n}, ${this.kind}${this.direct ? ', direct' : ''})`;
 }
 
 class Delete implements Cmd {
@@ -192,7 +220,7 @@ class PruneOne implements Cmd {
   async run(m: Model, r: Real) {
     const i = this.n % m.clients.length;
     const client = m.clients[i]!;
-    r.supervisor.actor.send({ type: 'client.prune', clientId: r.ids[i]!, now: m.now + this.ahead });
+    deliver(r, { type: 'client.prune', clientId: r.ids[i]!, now: m.now + this.ahead }, this.n % 2 === 0);
     if (client.state !== 'deleted' && client.deadline !== null && client.deadline <= m.now + this.ahead) {
       client.state = 'deleted';
       client.deletedWith = 'pruned';
@@ -251,10 +279,12 @@ class Close implements Cmd {
 
 const lifecycleCommands = [
   fc.constant(new Register()),
-  fc.tuple(fc.nat(20), fc.constantFrom('new' as const, 'replay' as const)).map(([n, k]) => new Handshake(n, k)),
   fc
-    .tuple(fc.nat(20), fc.constantFrom('current' as const, 'stale' as const, 'duplicate' as const))
-    .map(([n, k]) => new Disconnect(n, k)),
+    .tuple(fc.nat(20), fc.constantFrom('new' as const, 'replay' as const), fc.boolean())
+    .map(([n, k, direct]) => new Handshake(n, k, direct)),
+  fc
+    .tuple(fc.nat(20), fc.constantFrom('current' as const, 'stale' as const, 'duplicate' as const), fc.boolean())
+    .map(([n, k, direct]) => new Disconnect(n, k, direct)),
   fc.nat(20).map((n) => new Delete(n)),
   fc.integer({ min: 0, max: 2 * H }).map((ahead) => new PruneAhead(ahead)),
   fc.tuple(fc.nat(20), fc.integer({ min: 0, max: 2 * H })).map(([n, ahead]) => new PruneOne(n, ahead)),
