@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Harness, once, startHarness } from './helpers/io.js';
+import { type Harness, once, rejection, startHarness } from './helpers/io.js';
 
 let h: Harness;
 afterEach(async () => h?.close());
@@ -54,7 +54,7 @@ describe('adapter: close() and detach()', () => {
     expect(h.io.of('/').sockets.size).toBe(0);
   });
 
-  it('should remove every listener and middleware it added on detach', async () => {
+  it('should remove its listeners on detach, keep one middleware that refuses, and reuse it on attach', async () => {
     h = await startHarness();
     const nsp = h.io.of('/');
     const fns = (nsp as unknown as { _fns: unknown[] })._fns;
@@ -70,10 +70,32 @@ describe('adapter: close() and detach()', () => {
     h.detach();
     h.detach();
     expect(nsp.listenerCount('connection')).toBe(0);
-    expect(fns).toHaveLength(0);
     expect(serverSide.listenerCount('disconnect')).toBe(0);
     // the detached socket's client starts its grace period instead of staying connected forever
     expect(await disconnected).toMatchObject({ clientId, reason: 'supervisor detached' });
+    // socket.io cannot remove a middleware: the one it had stays and refuses (fails closed)
+    expect(fns).toHaveLength(1);
+    const refused = await rejection(h.connect({ clientId, token }));
+    expect(refused.data?.code).toBe('SHUTTING_DOWN');
+    // attaching again reuses it: no second middleware, and sockets are supervised again
+    h.supervisor.attach(h.io);
+    expect(fns).toHaveLength(1);
+    expect(nsp.listenerCount('connection')).toBe(1);
+    await once(h.connect({ clientId, token }), 'connect');
+    expect(h.supervisor.get(clientId)?.state).toBe('connected');
+  });
+
+  it("should let sockets through unsupervised after detach() when attached with afterDetach: 'admit'", async () => {
+    h = await startHarness();
+    h.detach();
+    const nsp = h.io.of('/admitting');
+    const detach = h.supervisor.attach(nsp, { afterDetach: 'admit' });
+    detach();
+    const { io } = await import('socket.io-client');
+    const socket = io(`${h.url}/admitting`, { transports: ['websocket'], forceNew: true, reconnection: false });
+    await once(socket, 'connect');
+    expect(h.supervisor.list()).toEqual([]);
+    socket.disconnect();
   });
 
   it('should attach to several namespaces and close sockets in any of them', async () => {

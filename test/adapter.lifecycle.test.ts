@@ -114,12 +114,15 @@ describe('adapter: lifecycle over real sockets', () => {
     await once(socket, 'connect');
     const notice = once(socket, 'supervisor:deleted');
     const gone = once<string>(socket, 'disconnect');
-    const late = h.next((e) => e.type === 'ignored' && e.why === 'already-deleted');
+    const events: string[] = [];
+    h.supervisor.events$.subscribe((e) => events.push(e.type === 'ignored' ? `ignored:${e.why}` : e.type));
     expect(h.supervisor.delete(clientId, 'kicked')).toBe(true);
     await notice;
     expect(await gone).toBe('io server disconnect');
-    // the server-side disconnect of the deleted client's socket arrives after the delete
-    expect(await late).toMatchObject({ clientId, event: 'socket.disconnect' });
+    // the socket the server closed itself is not reported back as an `ignored already-deleted`
+    // race: nothing raced, the server decided (issue 15: the inspector showed every kick as one)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(events).toEqual(['deleted']);
     expect(calls).toEqual(['onDelete']);
   });
 

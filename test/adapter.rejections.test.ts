@@ -80,16 +80,33 @@ describe('adapter: rejected handshakes', () => {
     await closing;
   });
 
-  it('should rate limit an address after too many rejected handshakes', async () => {
+  it('should rate limit an address after too many bad tokens, and still admit a valid token from it', async () => {
     h = await startHarness({ rateLimit: { failedHandshakes: { limit: 3, window: 60_000 } } });
-    const codes: unknown[] = [];
-    for (let i = 0; i < 4; i += 1)
-      codes.push((await rejectedWith({ clientId: 'A'.repeat(22), token: 'B'.repeat(22) })).code);
-    expect(codes).toEqual(['UNKNOWN_CLIENT', 'UNKNOWN_CLIENT', 'UNKNOWN_CLIENT', 'RATE_LIMITED']);
-    // even valid credentials wait for the window to end
     const { clientId, token } = h.supervisor.register();
-    expect((await rejectedWith({ clientId, token })).code).toBe('RATE_LIMITED');
-    expect(h.supervisor.stats().rejected).toEqual({ UNKNOWN_CLIENT: 3, RATE_LIMITED: 2 });
+    const codes: unknown[] = [];
+    for (let i = 0; i < 4; i += 1) codes.push((await rejectedWith({ clientId, token: 'B'.repeat(22) })).code);
+    expect(codes).toEqual(['BAD_TOKEN', 'BAD_TOKEN', 'BAD_TOKEN', 'RATE_LIMITED']);
+    // malformed handshakes are refused too while the address is over its limit
+    expect((await rejectedWith({ clientId: 1 })).code).toBe('RATE_LIMITED');
+    // a valid token is never refused: the limit is about noise, not about real clients
+    await once(h.connect({ clientId, token }), 'connect');
+    expect(h.supervisor.get(clientId)?.state).toBe('connected');
+    expect(h.supervisor.stats().rejected).toEqual({ BAD_TOKEN: 3, RATE_LIMITED: 2 });
+  });
+
+  it('should not count CLIENT_DELETED, UNKNOWN_CLIENT or CLIENT_LIMIT against an address', async () => {
+    h = await startHarness({ maxClients: 1, rateLimit: { failedHandshakes: { limit: 2, window: 60_000 } } });
+    const gone = h.supervisor.register();
+    h.supervisor.delete(gone.clientId);
+    const codes: unknown[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      codes.push((await rejectedWith({ clientId: gone.clientId, token: gone.token })).code);
+      codes.push((await rejectedWith({ clientId: 'A'.repeat(22), token: 'B'.repeat(22) })).code);
+    }
+    expect(new Set(codes)).toEqual(new Set(['CLIENT_DELETED', 'UNKNOWN_CLIENT']));
+    const { clientId, token } = h.supervisor.register();
+    await once(h.connect({ clientId, token }), 'connect');
+    expect(h.supervisor.stats().rejected.RATE_LIMITED).toBeUndefined();
   });
 
   it('should rate limit autoRegister per address', async () => {

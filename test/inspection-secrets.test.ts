@@ -45,7 +45,8 @@ describe('secrets and inspection', () => {
     const inspections: InspectionEvent[] = [];
     const supervisor = createSupervisor({ inspect: (event) => inspections.push(event), pruneInterval: 0 });
     const issued = Array.from({ length: 5 }, () => supervisor.register({ tabId: 'tab', data: { room: 'r' } }));
-    issued.forEach(({ clientId }, i) => supervisor.send({ type: 'socket.handshake', clientId, socketId: `s${i}` }));
+    for (const [i, { clientId }] of issued.entries())
+      supervisor.send({ type: 'socket.handshake', clientId, socketId: `s${i}` });
     supervisor.send({
       type: 'socket.disconnect',
       clientId: issued[0]!.clientId,

@@ -278,7 +278,7 @@ describe('a passivated client', () => {
   it('should keep nothing of a passivated client in the actor system, and a deleted one nowhere', async () => {
     const t = passivated();
     const ids = Array.from({ length: 50 }, () => t.supervisor.register().clientId);
-    ids.forEach((id, i) => t.handshake(id, `s${i}`));
+    for (const [i, id] of ids.entries()) t.handshake(id, `s${i}`);
     await settle();
     expect(Object.keys(t.supervisor.actor.system.getAll())).toEqual([]);
     expect(t.supervisor.list()).toHaveLength(50);

@@ -41,6 +41,7 @@ export function createHookRunner(options: {
 
   async function invoke(clientId: string, hook: HookName, call: () => unknown): Promise<void> {
     let timer: unknown;
+    let timeout: HookTimeoutError | undefined;
     const started = performance.now();
     let ok = true;
     try {
@@ -48,11 +49,10 @@ export function createHookRunner(options: {
       if (isPromiseLike(result)) {
         await new Promise<void>((resolve, reject) => {
           timer = clock.setTimeout(() => {
-            reject(
-              new HookTimeoutError(
-                `${hook} of client ${clientId} did not settle within hookTimeout (${hookTimeout} ms)`,
-              ),
+            timeout = new HookTimeoutError(
+              `${hook} of client ${clientId} did not settle within hookTimeout (${hookTimeout} ms)`,
             );
+            reject(timeout);
           }, hookTimeout);
           result.then(() => resolve(), reject);
         });
@@ -60,7 +60,8 @@ export function createHookRunner(options: {
     } catch (error) {
       ok = false;
       try {
-        report({ clientId, hook, error, timedOut: error instanceof HookTimeoutError });
+        // not `instanceof`: a revoked Proxy thrown by user code throws on it
+        report({ clientId, hook, error, timedOut: error === timeout });
       } catch {
         // reporting must never break the chain of the next hooks
       }

@@ -360,6 +360,7 @@ export function createSupervisorOn<TData = unknown>(
       const record = store.get(clientId);
       if (record) record.address = address;
     },
+    closeHooks: () => cleanups.size,
     eventSubscribers: () => lifecycle.observers.length,
     pendingHooks: () => hookRunner.pending(),
     onHookSettled: (listener) => {

@@ -36,6 +36,8 @@ export interface SupervisorInternals<TData = unknown> {
   get(clientId: string): ClientView<TData> | undefined;
   /** Remembers the remote address of the client's latest socket (shown in its view). */
   setAddress(clientId: string, address: string): void;
+  /** How many cleanups run at close (leak checks: an attach/detach cycle must leave none). */
+  closeHooks(): number;
   /** How many subscriptions `events$` has right now (leak checks). */
   eventSubscribers(): number;
   /** How many clients have hooks queued or running (leak checks). */

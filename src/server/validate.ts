@@ -1,3 +1,4 @@
+import { AUTH_KEYS } from '../client/protocol.js';
 import { ID_LENGTH, isBase64Url } from '../core/ids.js';
 import { tabIdProblem } from '../core/validate.js';
 
@@ -9,7 +10,14 @@ export type ParsedAuth =
   | { ok: true; clientId: null; token: null; tabId: string | null }
   | { ok: false; message: string };
 
-const ALLOWED_KEYS = new Set(['clientId', 'token', 'tabId']);
+const ALLOWED_KEYS: ReadonlySet<string> = new Set(AUTH_KEYS);
+/**
+ * Keys socket.io-client adds on its own for connection state recovery (the previous session's
+ * private id and the last packet offset): accepted when they are bounded strings, and left to
+ * socket.io.
+ */
+const RECOVERY_KEYS: ReadonlySet<string> = new Set(['pid', 'offset']);
+const MAX_RECOVERY_VALUE = 256;
 
 /**
  * Validates socket.io's `handshake.auth` before anything is looked up: a plain object whose only
@@ -30,10 +38,20 @@ export function parseAuth(auth: unknown): ParsedAuth {
   }
   const keys = Object.keys(auth);
   for (const key of keys) {
+    if (RECOVERY_KEYS.has(key)) {
+      const value = (auth as Record<string, unknown>)[key];
+      if (typeof value !== 'string' || value.length > MAX_RECOVERY_VALUE) {
+        return {
+          ok: false,
+          message: `handshake auth.${key} (connection state recovery) must be a string of at most ${MAX_RECOVERY_VALUE} characters`,
+        };
+      }
+      continue;
+    }
     if (!ALLOWED_KEYS.has(key)) {
       return {
         ok: false,
-        message: `handshake auth has an unexpected key ${JSON.stringify(key.slice(0, 32))}; only clientId, token and tabId are allowed`,
+        message: `handshake auth has an unexpected key ${JSON.stringify(key.slice(0, 32))}; only ${AUTH_KEYS.join(', ')} (and socket.io's pid and offset) are allowed`,
       };
     }
   }

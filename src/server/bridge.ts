@@ -1,0 +1,59 @@
+import type { Socket } from 'socket.io';
+import { SERVER_EVENTS } from '../client/protocol.js';
+import type { SocketBridge } from '../core/internals.js';
+
+/** What a socket is bound to at its handshake, for its whole life. */
+export interface Binding {
+  clientId: string;
+  tabId: string | null;
+  /** The address the rate limits counted the handshake against (shown in the client's view). */
+  address: string;
+  /** Credentials to send as `supervisor:client` right after connect (autoRegister). */
+  issued: { clientId: string; token: string } | null;
+  /** Set when the server closes the socket because another socket of its client took over. */
+  replaced?: boolean;
+  /** Set when the server closes the socket because its client was deleted: nothing left to report. */
+  released?: boolean;
+  /** Undoes what the handshake prepared if the socket never connects (autoRegister). */
+  abandon?: () => void;
+}
+
+/** Every live supervised socket of one supervisor, across the namespaces it is attached to. */
+export interface SocketRegistry extends SocketBridge {
+  bindings: WeakMap<Socket, Binding>;
+  add(socket: Socket): void;
+  forget(socket: Socket): void;
+}
+
+/**
+ * The socket bridge the core calls: `resolve` hands `onConnect` its socket; `disconnect` closes a
+ * socket from the server side. The browser is told why first (`supervisor:replaced` or
+ * `supervisor:deleted`), then the namespace disconnects it, so it sees `io server disconnect` and
+ * socket.io-client does not reconnect on its own: a replaced tab must not fight back.
+ */
+export function createSocketRegistry(): SocketRegistry {
+  const sockets = new Map<string, Socket>();
+  const bindings = new WeakMap<Socket, Binding>();
+  return {
+    bindings,
+    add: (socket) => void sockets.set(socket.id, socket),
+    forget(socket) {
+      if (sockets.get(socket.id) === socket) sockets.delete(socket.id);
+    },
+    resolve: (socketId) => sockets.get(socketId),
+    disconnect(socketId, why) {
+      const socket = sockets.get(socketId);
+      if (!socket?.connected) return;
+      const binding = bindings.get(socket);
+      if (binding) {
+        if (why === 'replaced') binding.replaced = true;
+        else binding.released = true;
+      }
+      socket.emit(why === 'replaced' ? SERVER_EVENTS.replaced : SERVER_EVENTS.deleted, {
+        clientId: binding?.clientId ?? null,
+        reason: why,
+      });
+      socket.disconnect();
+    },
+  };
+}
