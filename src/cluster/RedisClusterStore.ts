@@ -174,7 +174,10 @@ export class RedisClusterStore<TData = unknown> {
 
   /** Starts a new incarnation of this node (first start, after being fenced, or after a reset). */
   async join(): Promise<JoinResult> {
-    const reply = asArray(await this.run(joinLua, [this.keys.meta], [this.nodeId, String(this.options.outageGap)]), 'join');
+    const reply = asArray(
+      await this.run(joinLua, [this.keys.meta], [this.nodeId, String(this.options.outageGap)]),
+      'join',
+    );
     const [inc, epoch, at, ended] = reply.map(asString) as [string, string, string, string];
     this.inc = inc;
     this.joinedEpoch = epoch;
@@ -263,9 +266,12 @@ export class RedisClusterStore<TData = unknown> {
    * claim may still have run: the socket is remembered and released (disconnected without a
    * fence) once Redis answers again, so a socket the node refused never stays connected in Redis.
    */
-  async claim(input: { clientId: string; token: string; socketId: string; tabId?: string | null }): Promise<
-    ClaimResult<TData>
-  > {
+  async claim(input: {
+    clientId: string;
+    token: string;
+    socketId: string;
+    tabId?: string | null;
+  }): Promise<ClaimResult<TData>> {
     const [node, inc] = this.self();
     const clientId = checkId('clientId', input.clientId);
     const token = checkId('token', input.token);
@@ -288,7 +294,8 @@ export class RedisClusterStore<TData = unknown> {
     if (outcome === 'UNKNOWN_CLIENT' || outcome === 'BAD_TOKEN') {
       return { outcome: 'rejected', code: outcome as ClaimRejectCode };
     }
-    if (outcome === 'CLIENT_DELETED') return { outcome: 'rejected', code: 'CLIENT_DELETED', reason: asString(reply[1]) };
+    if (outcome === 'CLIENT_DELETED')
+      return { outcome: 'rejected', code: 'CLIENT_DELETED', reason: asString(reply[1]) };
     const previous = parseRecord<TData>(clientId, reply[1]);
     const client = parseRecord<TData>(clientId, reply[2]);
     return {
@@ -304,9 +311,11 @@ export class RedisClusterStore<TData = unknown> {
    * with a deadline of `reconnectTimeout`. Safe to repeat (`replay`). `fence: null` releases a
    * socket whose claim had no answer (only if it is still the current socket here).
    */
-  async disconnect(input: { clientId: string; socketId: string; fence: number | null }): Promise<
-    DisconnectResult<TData>
-  > {
+  async disconnect(input: {
+    clientId: string;
+    socketId: string;
+    fence: number | null;
+  }): Promise<DisconnectResult<TData>> {
     const [node, inc] = this.self();
     const clientId = checkId('clientId', input.clientId);
     const socketId = checkText('socketId', input.socketId);
@@ -409,7 +418,12 @@ export class RedisClusterStore<TData = unknown> {
     const ids = clientIds.map((id) => checkId('clientId', id));
     const reply = asArray(await this.run(ownedLua, [this.keys.meta], [node, inc, ...ids]), 'owned');
     return reply.map((row) => {
-      const [clientId, fence, state, socketId] = asArray(row, 'owned').map(asString) as [string, string, string, string];
+      const [clientId, fence, state, socketId] = asArray(row, 'owned').map(asString) as [
+        string,
+        string,
+        string,
+        string,
+      ];
       return { clientId, fence: Number(fence), state: state as OwnedClient['state'], socketId: socketId || null };
     });
   }
@@ -468,7 +482,9 @@ export class RedisClusterStore<TData = unknown> {
    */
   async subscribe(listener: (notice: ClusterNotice) => void): Promise<() => Promise<void>> {
     const subscriber = this.client.duplicate();
-    subscriber.on('error', (error) => this.options.logger.debug({ err: error }, 'socket.io-supervisor/cluster: pub/sub'));
+    subscriber.on('error', (error) =>
+      this.options.logger.debug({ err: error }, 'socket.io-supervisor/cluster: pub/sub'),
+    );
     await connectWithin(subscriber, this.options.commandTimeout);
     this.subscribers.push(subscriber);
     await subscriber.subscribe(this.keys.notices(this.nodeId), (message) => {
@@ -479,7 +495,11 @@ export class RedisClusterStore<TData = unknown> {
         fence: Number(raw.fence),
         socketId: raw.socketId || null,
       };
-      listener(raw.type === 'deleted' ? { type: 'deleted', ...common, reason: raw.reason ?? '' } : { type: 'replaced', ...common });
+      listener(
+        raw.type === 'deleted'
+          ? { type: 'deleted', ...common, reason: raw.reason ?? '' }
+          : { type: 'replaced', ...common },
+      );
     });
     return async () => {
       this.subscribers.splice(this.subscribers.indexOf(subscriber), 1);
@@ -504,7 +524,10 @@ export class RedisClusterStore<TData = unknown> {
         );
       } catch (error) {
         // Redis went away again: the next heartbeat retries
-        this.options.logger.debug({ err: error }, 'socket.io-supervisor/cluster: could not release an unanswered claim');
+        this.options.logger.debug(
+          { err: error },
+          'socket.io-supervisor/cluster: could not release an unanswered claim',
+        );
         return;
       }
     }

@@ -66,7 +66,10 @@ export function invalid(message: string): SupervisorError {
 }
 
 export function defaultNodeId(): string {
-  const host = hostname().replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 40) || 'node';
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9.-]/g, '-')
+      .slice(0, 40) || 'node';
   return `${host}-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 

@@ -83,7 +83,7 @@ export type ClaimResult<TData = unknown> =
       /** True when the owner changed (the fence rose and the previous owner was notified). */
       ownerChanged: boolean;
     }
-  | { outcome: 'rejected'; code: ClaimRejectCode; /** the deletion's reason, for CLIENT_DELETED */ reason?: string }
+  | { outcome: 'rejected'; code: ClaimRejectCode /** the deletion's reason, for CLIENT_DELETED */; reason?: string }
   | { outcome: 'node-fenced' };
 
 export type RegisterResult<TData = unknown> =
@@ -126,7 +126,7 @@ export type ReapResult<TData = unknown> =
   | { outcome: 'node-fenced' };
 
 export type HeartbeatResult =
-  | { outcome: 'ok'; at: number; /** this tick found an outage (nobody ticked for `outageGap`) */ outage: boolean }
+  | { outcome: 'ok'; at: number /** this tick found an outage (nobody ticked for `outageGap`) */; outage: boolean }
   /** Declared dead or left: every client this incarnation held is lost; join again. */
   | { outcome: 'node-fenced' }
   /** Redis lost its data (its epoch changed): join again, then restore the clients held here. */

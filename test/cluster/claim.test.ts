@@ -1,26 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { ClaimResult, ClusterNotice, RedisClusterStore, RegisterResult } from '../../src/cluster/index.js';
+import type { ClusterNotice, RedisClusterStore } from '../../src/cluster/index.js';
 import { hashToken } from '../../src/cluster/index.js';
+import { claimed, type Registered, registered } from './fixtures.js';
 import { expectConsistent, useRedis } from './helpers.js';
-
-type Registered = Extract<RegisterResult, { outcome: 'registered' | 'replay' }>;
-type Claimed = Extract<ClaimResult, { client: unknown }>;
-
-function registered(result: RegisterResult): Registered {
-  if (result.outcome !== 'registered' && result.outcome !== 'replay') throw new Error(`not registered: ${result.outcome}`);
-  return result;
-}
-
-function claimed(result: ClaimResult): Claimed {
-  if (!('client' in result)) throw new Error(`not claimed: ${JSON.stringify(result)}`);
-  return result;
-}
 
 describe('register and claim (the handshake column)', () => {
   const { context, node, store } = useRedis();
 
-  async function client(store: RedisClusterStore, data: unknown = { user: 7 }): Promise<Registered> {
-    return registered(await store.register({ tabId: 'tab-1', data }));
+  async function client(owner: RedisClusterStore, data: unknown = { user: 7 }): Promise<Registered> {
+    return registered(await owner.register({ tabId: 'tab-1', data }));
   }
 
   it('should register a handshaking client owned by the registering node, with a handshake deadline', async () => {
@@ -28,7 +16,13 @@ describe('register and claim (the handshake column)', () => {
     const { clientId, token, client: record } = await client(a);
     expect(clientId).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(token).toMatch(/^[A-Za-z0-9_-]{22}$/);
-    expect(record).toMatchObject({ state: 'handshaking', socketId: null, tabId: 'tab-1', data: { user: 7 }, node: 'a' });
+    expect(record).toMatchObject({
+      state: 'handshaking',
+      socketId: null,
+      tabId: 'tab-1',
+      data: { user: 7 },
+      node: 'a',
+    });
     expect(record.expiresAt).toBe(record.createdAt + 5_000);
     const stored = await context.admin.hGetAll(`{${context.prefix}}:c:${clientId}`);
     expect(stored.tokenHash).toBe(hashToken(token));

@@ -1,9 +1,9 @@
-import { createClient } from 'redis';
+import { createClient, type RedisClientType } from 'redis';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { RedisClusterStore, type RedisClusterStoreOptions } from '../../src/cluster/index.js';
 import { type RedisServer, type RedisServerOptions, startRedisServer } from './redisServer.js';
 
-export type Admin = ReturnType<typeof createClient>;
+export type Admin = RedisClientType;
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -61,7 +61,7 @@ export function useRedis(serverOptions: RedisServerOptions = {}) {
 }
 
 export async function connectAdmin(server: RedisServer): Promise<Admin> {
-  const admin = createClient({ url: server.url, socket: { reconnectStrategy: 50 } });
+  const admin = createClient({ url: server.url, socket: { reconnectStrategy: 50 } }) as RedisClientType;
   admin.on('error', () => {});
   await admin.connect();
   return admin;
@@ -92,7 +92,8 @@ export async function expectConsistent(admin: Admin, prefix: string): Promise<vo
   }
   for (const id of ids) {
     const record = await admin.hGetAll(`${tag}:c:${id}`);
-    for (const state of states) expect(stateSets[state]?.has(id), `${id} in state set ${state}`).toBe(record.state === state);
+    for (const state of states)
+      expect(stateSets[state]?.has(id), `${id} in state set ${state}`).toBe(record.state === state);
     const owner = record.node === '' ? undefined : `${record.node}:${record.inc}`;
     expect(ownedBy.get(id), `${id} owned set`).toBe(owner);
     if (record.state === 'connected') {
@@ -105,7 +106,8 @@ export async function expectConsistent(admin: Admin, prefix: string): Promise<vo
     }
     expect(await admin.exists(`${tag}:t:${id}`), `${id} has a tombstone`).toBe(0);
   }
-  for (const state of states) for (const id of stateSets[state] ?? []) expect(ids.has(id), `${id} indexed, no record`).toBe(true);
+  for (const state of states)
+    for (const id of stateSets[state] ?? []) expect(ids.has(id), `${id} indexed, no record`).toBe(true);
   for (const id of deadlines.keys()) expect(ids.has(id), `${id} deadline, no record`).toBe(true);
   for (const id of ownedBy.keys()) expect(ids.has(id), `${id} owned, no record`).toBe(true);
 }
