@@ -1,7 +1,7 @@
 import { defineLua } from './prelude.js';
 
 /**
- * join(nodeId, gapMs) → {inc, epoch, nowMs, previousInc}
+ * join(nodeId, gapMs) → {inc, epoch, nowMs, endedInc}
  *
  * Starts a new incarnation of `nodeId`. Creates the cluster's `epoch` when Redis holds none
  * (first start, or Redis lost its data). A previous incarnation still alive or leaving (the same
@@ -21,10 +21,14 @@ end
 tick(gapMs)
 local nk = k('node', nodeId)
 local prev = redis.call('HMGET', nk, 'inc', 'state')
-if prev[1] and (prev[2] == 'alive' or prev[2] == 'leaving') then endIncarnation(nodeId, prev[1], 'dead') end
+local ended = ''
+if prev[1] and (prev[2] == 'alive' or prev[2] == 'leaving') then
+  endIncarnation(nodeId, prev[1], 'dead')
+  ended = prev[1]
+end
 local inc = redis.call('HINCRBY', nk, 'inc', 1)
 redis.call('HSET', nk, 'state', 'alive', 'joinedAt', s(nowMs), 'heartbeatAt', s(nowMs))
 redis.call('ZADD', k('nodes'), s(nowMs), nodeId)
-return {s(inc), epoch, s(nowMs), prev[1] or ''}
+return {s(inc), epoch, s(nowMs), ended}
 `,
 );
