@@ -21,9 +21,14 @@ tick(gapMs)
 local declared = {}
 for _, n in ipairs(redis.call('ZRANGEBYSCORE', k('nodes'), '-inf', '(' .. s(nowMs - nodeTtl))) do
   if n ~= nodeId then
-    local ninc = redis.call('HGET', k('node', n), 'inc')
-    if ninc then endIncarnation(n, ninc, 'dead') else redis.call('ZREM', k('nodes'), n) end
-    table.insert(declared, n)
+    local v = redis.call('HMGET', k('node', n), 'inc', 'state')
+    if v[1] and (v[2] == 'alive' or v[2] == 'leaving') then
+      endIncarnation(n, v[1], 'dead')
+      table.insert(declared, n)
+    else
+      -- not a live incarnation (should not be listed): just drop it
+      redis.call('ZREM', k('nodes'), n)
+    end
   end
 end
 local budget = limit
