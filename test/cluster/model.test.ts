@@ -15,7 +15,17 @@ const SOCKETS = ['s0', 's1', 's2'] as const;
 type Op =
   | { type: 'register'; node: number; slot: number }
   | { type: 'claim'; node: number; slot: number; socket: number; goodToken: boolean }
-  | { type: 'disconnect'; node: number; slot: number; socket: number; fence: 'current' | 'stale' | 'none' }
+  | {
+      type: 'disconnect';
+      /** the owner's node (when it has one) or `node` */
+      byOwner: boolean;
+      node: number;
+      slot: number;
+      /** the current socket, the last disconnected one, or SOCKETS[socket] */
+      which: 'current' | 'last' | 'any';
+      socket: number;
+      fence: 'current' | 'stale' | 'none';
+    }
   | { type: 'delete'; node: number; slot: number }
   | { type: 'kill'; node: number; reaper: number }
   | { type: 'rejoin'; node: number }
@@ -24,9 +34,9 @@ type Op =
 const slot = fc.integer({ min: 0, max: 2 });
 const nodeIndex = fc.integer({ min: 0, max: 2 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ type: fc.constant('register' as const), node: nodeIndex, slot }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('register' as const), node: nodeIndex, slot }) },
   {
-    weight: 6,
+    weight: 8,
     arbitrary: fc.record({
       type: fc.constant('claim' as const),
       node: nodeIndex,
@@ -36,11 +46,13 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   {
-    weight: 4,
+    weight: 6,
     arbitrary: fc.record({
       type: fc.constant('disconnect' as const),
+      byOwner: fc.integer({ min: 0, max: 3 }).map((n) => n > 0),
       node: nodeIndex,
       slot,
+      which: fc.constantFrom('current' as const, 'current' as const, 'last' as const, 'any' as const),
       socket: fc.integer({ min: 0, max: 2 }),
       fence: fc.constantFrom('current' as const, 'current' as const, 'stale' as const, 'none' as const),
     }),
@@ -50,6 +62,12 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ type: fc.constant('rejoin' as const), node: nodeIndex }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('leave' as const), node: nodeIndex }) },
 );
+
+const registerFirst: fc.Arbitrary<Op> = fc.record({
+  type: fc.constant('register' as const),
+  node: nodeIndex,
+  slot,
+});
 
 interface ModelClient {
   clientId: string;
@@ -72,19 +90,27 @@ describe('a model of the scripts, checked by random command sequences', () => {
 
   it('should agree with the model on every outcome, record and fence move', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 50 }), async (ops) => {
-        run += 1;
-        const prefix = `${context.prefix}m${run}`;
-        const options = { keyPrefix: prefix, nodeTtl: 3_600_000, heartbeatInterval: 1_000, outageGap: 3_600_000 };
-        const stores = await Promise.all(
-          NODES.map((nodeId) => RedisClusterStore.connect({ redis: context.server.url, nodeId, ...options })),
-        );
-        try {
-          await runSequence(stores, ops, prefix);
-        } finally {
-          await Promise.all(stores.map((s) => s.close()));
-        }
-      }),
+      fc.asyncProperty(
+        // every slot registered first, on random nodes, then anything
+        fc.tuple(
+          fc.array(registerFirst, { minLength: 3, maxLength: 3 }),
+          fc.array(opArb, { minLength: 5, maxLength: 50 }),
+        ),
+        async ([registers, rest]) => {
+          const ops: Op[] = [...registers, ...rest];
+          run += 1;
+          const prefix = `${context.prefix}m${run}`;
+          const options = { keyPrefix: prefix, nodeTtl: 3_600_000, heartbeatInterval: 1_000, outageGap: 3_600_000 };
+          const stores = await Promise.all(
+            NODES.map((nodeId) => RedisClusterStore.connect({ redis: context.server.url, nodeId, ...options })),
+          );
+          try {
+            await runSequence(stores, ops, prefix);
+          } finally {
+            await Promise.all(stores.map((s) => s.close()));
+          }
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -120,6 +146,10 @@ describe('a model of the scripts, checked by random command sequences', () => {
     };
 
     for (const op of ops) {
+      if (op.type === 'disconnect' && op.byOwner) {
+        const owner = clients[op.slot]?.owner;
+        if (owner) op.node = NODES.indexOf(owner.split(':')[0] as (typeof NODES)[number]);
+      }
       const store = stores[op.node]!;
       const alive = nodes[op.node]!.state === 'alive';
       const before = clients.map((c) => (c ? { ...c } : undefined));
@@ -154,7 +184,8 @@ describe('a model of the scripts, checked by random command sequences', () => {
           if (!alive) expected = 'node-fenced';
           else if (c.state === 'deleted') expected = 'CLIENT_DELETED';
           else if (!op.goodToken) expected = 'BAD_TOKEN';
-          else if (c.state === 'connected' && c.socketId === socketId && c.owner === ownerOf(op.node)) expected = 'replay';
+          else if (c.state === 'connected' && c.socketId === socketId && c.owner === ownerOf(op.node))
+            expected = 'replay';
           else expected = { handshaking: 'connected', disconnected: 'reconnected', connected: 'swapped' }[c.state];
           expect(got, label).toBe(expected);
           if (!['connected', 'reconnected', 'swapped'].includes(expected)) break;
@@ -167,7 +198,8 @@ describe('a model of the scripts, checked by random command sequences', () => {
         case 'disconnect': {
           const c = clients[op.slot];
           if (!c) continue;
-          const socketId = SOCKETS[op.socket]!;
+          const picked = op.which === 'current' ? c.socketId : op.which === 'last' ? c.lastSocketId : null;
+          const socketId = picked ?? SOCKETS[op.socket]!;
           const current = (await stores[0]!.get(c.clientId))?.fence ?? 0;
           const fence = op.fence === 'current' ? current : op.fence === 'stale' ? current - 1 : null;
           const result = await store.disconnect({ clientId: c.clientId, socketId, fence });
