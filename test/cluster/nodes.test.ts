@@ -178,6 +178,10 @@ describe('node liveness, death, fencing and leave', () => {
     expect(await a.counts()).toMatchObject({ disconnected: 5, handshaking: 1, total: 6, nodes: 1 });
     expect(await a.pendingDeletions()).toEqual([]);
     expect(await leaving.heartbeat()).toEqual({ outcome: 'node-fenced' });
+    expect(await leaving.leave()).toEqual({ outcome: 'left', released: 0 });
+    expect(await leaving.claim({ clientId: clients[1]!.clientId, token: clients[1]!.token, socketId: 'x' })).toEqual({
+      outcome: 'node-fenced',
+    });
     const resumed = claimed(
       await a.claim({ clientId: clients[0]!.clientId, token: clients[0]!.token, socketId: 'elsewhere' }),
     );

@@ -7,13 +7,16 @@ import { defineLua } from './prelude.js';
  * `leaving` (it takes no new client; its disconnects and hooks still count). Its clients are
  * released: a connected one becomes disconnected with a grace period, all become unowned,
  * fences raised. Nothing is deleted. Once none is left the incarnation is `left`; deletions it
- * did not complete become orphans for another node.
+ * did not complete become orphans for another node. Once left, the same call answers `left` again
+ * (a leave whose reply was lost is safe to repeat).
  */
 export const leaveLua = defineLua(
   'leave',
   `
 local nodeId, inc, rt, limit = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local status = nodeStatus(nodeId, inc)
+-- a leave whose reply was lost, sent again
+if status == 'left' then return {'left', '0'} end
 if status ~= 'alive' and status ~= 'leaving' then return {'NODE_FENCED'} end
 if status == 'alive' then redis.call('HSET', k('node', nodeId), 'state', 'leaving') end
 local owner = nodeId .. ':' .. inc
