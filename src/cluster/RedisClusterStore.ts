@@ -73,6 +73,8 @@ const SCRIPTS: readonly LuaScript[] = [
   ownedLua,
 ];
 
+const STATES: readonly string[] = ['handshaking', 'connected', 'disconnected'];
+
 /** SHA-256 hex of a resume token: all Redis ever holds of it (and all a script compares). */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
@@ -393,6 +395,10 @@ export class RedisClusterStore<TData = unknown> {
     return Promise.all(
       records.map(async (record) => {
         const clientId = checkId('clientId', record.clientId);
+        if (!STATES.includes(record.state)) throw invalid(`restore: unknown state for ${clientId}`);
+        if (!Number.isSafeInteger(record.fence) || !/^[0-9a-f]{64}$/.test(record.tokenHash)) {
+          throw invalid(`restore: ${clientId} needs an integer fence and the token's SHA-256 hex (hashToken)`);
+        }
         const values = [
           record.state,
           record.socketId ?? '',
@@ -442,7 +448,7 @@ export class RedisClusterStore<TData = unknown> {
     const limit = filter.limit ?? 100;
     if (!Number.isSafeInteger(limit) || limit < 1) throw invalid('`limit` must be a positive integer');
     const state = filter.state ?? '';
-    if (!['', 'handshaking', 'connected', 'disconnected'].includes(state)) throw invalid('unknown `state`');
+    if (state !== '' && !STATES.includes(state)) throw invalid('unknown `state`');
     const args = [state, filter.node ?? '', filter.cursor ?? '', String(limit)];
     const reply = asArray(await this.run(listLua, [this.keys.meta], args), 'list');
     const clients = asArray(reply[1], 'list').map((row) => {

@@ -2,16 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { claimed, connectedClient, registered } from './fixtures.js';
 import { expectConsistent, sleep, useRedis } from './helpers.js';
 
-/** Short node TTL, and an outage gap long enough that no test sees an outage. */
-const fast = { nodeTtl: 30, heartbeatInterval: 10, outageGap: 600_000 };
+/**
+ * Nodes never look stale by themselves (a long TTL), and no test sees an outage: a node dies when
+ * a test ages its heartbeat (`silence`), so no assertion depends on how fast the machine runs.
+ */
+const fast = { nodeTtl: 60_000, heartbeatInterval: 1_000, outageGap: 600_000 };
 
 describe('node liveness, death, fencing and leave', () => {
   const { context, node, store } = useRedis();
 
-  /** Lets `ttl` pass without `stale` heartbeating, while `alive` do. */
-  async function letDie(...alive: Array<{ heartbeat(): Promise<unknown> }>): Promise<void> {
-    await sleep(fast.nodeTtl + 10);
-    await Promise.all(alive.map((n) => n.heartbeat()));
+  /** The node's last heartbeat is now older than any nodeTtl, as after kill -9 or a long pause. */
+  async function silence(nodeId: string): Promise<void> {
+    await context.admin.zAdd(`{${context.prefix}}:nodes`, { score: 0, value: nodeId }, { condition: 'XX' });
   }
 
   async function reapAll(reaper: Awaited<ReturnType<typeof node>>) {
@@ -41,14 +43,20 @@ describe('node liveness, death, fencing and leave', () => {
     expect((await a.counts()).nodes).toBe(2);
   });
 
-  it('should not declare dead a node that keeps heartbeating', async () => {
-    const a = await node('a', fast);
-    const b = await node('b', fast);
-    for (let i = 0; i < 5; i++) {
-      await sleep(fast.heartbeatInterval);
+  it('should declare dead after nodeTtl of real silence, and not before, while the others heartbeat', async () => {
+    const options = { nodeTtl: 300, heartbeatInterval: 50, outageGap: 600_000 };
+    const a = await node('a', options);
+    const b = await node('b', options);
+    const quiet = await node('quiet', options);
+    expect(await reapAll(a)).toMatchObject({ declaredDead: [] });
+    // b heartbeats for longer than nodeTtl; quiet does not
+    for (let i = 0; i < 8; i++) {
+      await sleep(options.heartbeatInterval);
       await Promise.all([a.heartbeat(), b.heartbeat()]);
-      expect(await reapAll(a)).toMatchObject({ declaredDead: [], released: 0 });
     }
+    expect(await reapAll(a)).toMatchObject({ declaredDead: ['quiet'] });
+    expect(await quiet.heartbeat()).toEqual({ outcome: 'node-fenced' });
+    expect(await b.heartbeat()).toMatchObject({ outcome: 'ok' });
   });
 
   it('should declare a silent node dead and give its connected clients a fresh grace period; the others stay as they were, unowned', async () => {
@@ -59,7 +67,7 @@ describe('node liveness, death, fencing and leave', () => {
     const gone = await connectedClient(dead, 'sock-2');
     const disconnected = await dead.disconnect({ clientId: gone.clientId, socketId: 'sock-2', fence: gone.fence });
     if (disconnected.outcome !== 'disconnected') throw new Error(disconnected.outcome);
-    await letDie(a);
+    await silence('dead');
     const reaped = await reapAll(a);
     expect(reaped).toMatchObject({ declaredDead: ['dead'], released: 3, redelivered: [] });
 
@@ -88,7 +96,7 @@ describe('node liveness, death, fencing and leave', () => {
     const a = await node('a', { ...fast, reconnectTimeout: 0 });
     const b = await node('b', { ...fast, reconnectTimeout: 0 });
     const clients = await Promise.all(Array.from({ length: 6 }, (_, i) => connectedClient(dead, `s${i}`)));
-    await letDie(a, b);
+    await silence('dead');
     await reapAll(a);
     const [back, ...rest] = clients;
     const resumed = claimed(await b.claim({ clientId: back!.clientId, token: back!.token, socketId: 'new' }));
@@ -108,7 +116,7 @@ describe('node liveness, death, fencing and leave', () => {
     const { clientId } = await connectedClient(dead);
     const deleted = await dead.delete({ clientId, reason: 'kicked' });
     if (deleted.outcome !== 'deleted') throw new Error(deleted.outcome);
-    await letDie(a);
+    await silence('dead');
     const { redelivered } = await reapAll(a);
     expect(redelivered).toEqual([{ ...deleted.deletion, redelivered: true, attempts: 2 }]);
     expect(await a.pendingDeletions()).toEqual(redelivered);
@@ -123,7 +131,7 @@ describe('node liveness, death, fencing and leave', () => {
     const a = await node('a', fast);
     const { clientId, token, fence } = await connectedClient(paused);
     const handshaking = registered(await paused.register());
-    await letDie(a);
+    await silence('p');
     await reapAll(a);
     // the paused node wakes up and carries on as if nothing happened
     expect(await paused.heartbeat()).toEqual({ outcome: 'node-fenced' });
