@@ -1,6 +1,12 @@
+import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
-import type { ClusterNotice, RedisClusterStore } from '../../src/cluster/index.js';
-import { hashToken } from '../../src/cluster/index.js';
+import {
+  type ClusterNotice,
+  clusterClientOptions,
+  hashToken,
+  type NodeRedisClient,
+  RedisClusterStore,
+} from '../../src/cluster/index.js';
 import { claimed, type Registered, registered } from './fixtures.js';
 import { expectConsistent, useRedis } from './helpers.js';
 
@@ -179,5 +185,23 @@ describe('register and claim (the handshake column)', () => {
       code: 'INVALID_ARGUMENT',
     });
     expect(a.roundTrips).toBe(sent);
+  });
+
+  it("should work on the application's own node-redis client, and leave it open on close()", async () => {
+    const own = createClient(clusterClientOptions(context.server.url, 2_000));
+    await own.connect();
+    try {
+      const a = await RedisClusterStore.connect({
+        redis: own as unknown as NodeRedisClient,
+        keyPrefix: context.prefix,
+      });
+      await a.join();
+      const { clientId, token } = registered(await a.register());
+      expect(claimed(await a.claim({ clientId, token, socketId: 's' })).outcome).toBe('connected');
+      await a.close();
+      expect(await own.ping()).toBe('PONG');
+    } finally {
+      own.destroy();
+    }
   });
 });

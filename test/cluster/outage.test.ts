@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { RedisClusterStore } from '../../src/cluster/index.js';
-import { hashToken } from '../../src/cluster/index.js';
+import { hashToken, RedisClusterStore } from '../../src/cluster/index.js';
 import { claimed, connectedClient, registered } from './fixtures.js';
 import { expectConsistent, sleep, useRedis } from './helpers.js';
+import { freePort } from './redisServer.js';
 
 /** Calls `f` until Redis answers it (the store reconnects on its own), at most ~5 s. */
 async function whenAvailable<T>(f: () => Promise<T>): Promise<T> {
@@ -20,6 +20,13 @@ describe('Redis unreachable, restarted or emptied', () => {
   // appendfsync always: a SIGKILL loses nothing Redis acknowledged
   const { context, node } = useRedis({ appendonly: true, appendfsync: 'always' });
   const options = { commandTimeout: 150, nodeTtl: 100, heartbeatInterval: 20, outageGap: 100 };
+
+  it('should fail to connect with UNAVAILABLE when nothing listens', async () => {
+    const port = await freePort();
+    await expect(
+      RedisClusterStore.connect({ redis: `redis://127.0.0.1:${port}`, commandTimeout: 200 }),
+    ).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
 
   it('should reject calls UNAVAILABLE while Redis is paused, then release the socket of a claim that ran late', async () => {
     const a = await node('a', options);
@@ -122,7 +129,7 @@ describe('Redis unreachable, restarted or emptied', () => {
     const recordB = (await b.get(heldByB.clientId))!;
     await context.admin.flushAll();
 
-    for (const n of [a, b] as RedisClusterStore<{ user: number }>[]) {
+    for (const n of [a, b]) {
       expect(await n.heartbeat()).toEqual({ outcome: 'reset' });
       await n.join();
     }
