@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { SupervisorError } from '../errors.js';
-import { clusterClientOptions, type NodeRedisClient } from './connection.js';
+import { closeClient, clusterClientOptions, connectWithin, type NodeRedisClient } from './connection.js';
 import { type ClusterKeys, clusterKeys } from './keys.js';
 import {
   claimLua,
@@ -537,34 +537,5 @@ export class RedisClusterStore<TData = unknown> {
         return;
       }
     }
-  }
-}
-
-async function connectWithin(client: NodeRedisClient, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      client.connect(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`could not connect within ${ms} ms`)), ms);
-      }),
-    ]);
-  } catch (error) {
-    client.destroy();
-    throw new SupervisorError('UNAVAILABLE', 'socket.io-supervisor/cluster: Redis is unavailable (connect)', {
-      cause: error,
-    });
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function closeClient(client: NodeRedisClient): Promise<void> {
-  if (!client.isOpen) return;
-  try {
-    if (client.close) await client.close();
-    else client.destroy();
-  } catch {
-    client.destroy();
   }
 }

@@ -95,3 +95,34 @@ export function toUnavailable(error: unknown, what: string): unknown {
     { cause: error },
   );
 }
+
+/** Connects, or destroys the client and rejects `UNAVAILABLE` after `ms` (node-redis would retry forever). */
+export async function connectWithin(client: NodeRedisClient, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.connect(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`could not connect within ${ms} ms`)), ms);
+      }),
+    ]);
+  } catch (error) {
+    client.destroy();
+    throw new SupervisorError('UNAVAILABLE', 'socket.io-supervisor/cluster: Redis is unavailable (connect)', {
+      cause: error,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Closes gracefully (pending replies first), falling back to destroy. */
+export async function closeClient(client: NodeRedisClient): Promise<void> {
+  if (!client.isOpen) return;
+  try {
+    if (client.close) await client.close();
+    else client.destroy();
+  } catch {
+    client.destroy();
+  }
+}
