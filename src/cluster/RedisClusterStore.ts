@@ -99,8 +99,11 @@ export function randomId(): string {
  * ```ts
  * const store = await RedisClusterStore.connect({ redis: 'redis://127.0.0.1:6379', nodeId: 'web-1' });
  * await store.join();
- * const { clientId, token } = await store.register({ data: { user: 1 } }).then(assertRegistered);
- * const claim = await store.claim({ clientId, token, socketId: socket.id });
+ * const registered = await store.register({ data: { user: 1 } });
+ * if (registered.outcome === 'registered') {
+ *   const { clientId, token } = registered; // to the page
+ *   const claim = await store.claim({ clientId, token, socketId: socket.id }); // its handshake
+ * }
  * ```
  */
 export class RedisClusterStore<TData = unknown> {
