@@ -1,0 +1,544 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { SupervisorError } from '../errors.js';
+import { closeClient, clusterClientOptions, connectWithin, type NodeRedisClient } from './connection.js';
+import { type ClusterKeys, clusterKeys } from './keys.js';
+import {
+  claimLua,
+  completeDeletionLua,
+  countsLua,
+  deleteLua,
+  disconnectLua,
+  heartbeatLua,
+  joinLua,
+  type LuaScript,
+  leaveLua,
+  listLua,
+  nodesLua,
+  ownedLua,
+  pendingDeletionsLua,
+  reapLua,
+  registerLua,
+  restoreLua,
+  SNAPSHOT_FIELDS,
+  sweepLua,
+} from './lua/index.js';
+import {
+  checkId,
+  checkText,
+  invalid,
+  type RedisClusterStoreOptions,
+  type ResolvedStoreOptions,
+  resolveStoreOptions,
+} from './options.js';
+import { asArray, asString, parseDeletion, parseRecord } from './parse.js';
+import { ScriptRunner } from './scriptRunner.js';
+import type {
+  ClaimRejectCode,
+  ClaimResult,
+  ClusterClientRecord,
+  ClusterCounts,
+  ClusterNode,
+  ClusterNotice,
+  DeleteResult,
+  Deletion,
+  DisconnectResult,
+  HeartbeatResult,
+  JoinResult,
+  ListFilter,
+  ListPage,
+  OwnedClient,
+  ReapResult,
+  RegisterResult,
+  RestoreInput,
+  RestoreOutcome,
+  SweepResult,
+} from './types.js';
+
+const SCRIPTS: readonly LuaScript[] = [
+  joinLua,
+  heartbeatLua,
+  registerLua,
+  claimLua,
+  disconnectLua,
+  deleteLua,
+  completeDeletionLua,
+  pendingDeletionsLua,
+  sweepLua,
+  reapLua,
+  leaveLua,
+  restoreLua,
+  listLua,
+  countsLua,
+  nodesLua,
+  ownedLua,
+];
+
+const STATES: readonly string[] = ['handshaking', 'connected', 'disconnected'];
+
+/** SHA-256 hex of a resume token: all Redis ever holds of it (and all a script compares). */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** 128 random bits, base64url (22 characters): client ids, tokens, deletion ids. */
+export function randomId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/**
+ * Cluster mode's Redis layer: one method per Lua script (each one atomic step, see
+ * `src/cluster/lua/`), plus the reads. It keeps no client state in memory besides this node's
+ * incarnation; timers (heartbeat, sweep, reap) belong to the caller.
+ *
+ * Errors: `SupervisorError` `UNAVAILABLE` when Redis cannot be reached, does not answer within
+ * `commandTimeout` (the command may still have run: every script is idempotent for that reason)
+ * or refuses to run commands (loading its AOF, out of memory); `INVALID_ARGUMENT` for bad input
+ * or a node-scoped call before `join()`. Outcomes (rejections, fencing, replays) are values.
+ *
+ * @example
+ * ```ts
+ * const store = await RedisClusterStore.connect({ redis: 'redis://127.0.0.1:6379', nodeId: 'web-1' });
+ * await store.join();
+ * const registered = await store.register({ data: { user: 1 } });
+ * if (registered.outcome === 'registered') {
+ *   const { clientId, token } = registered; // to the page
+ *   const claim = await store.claim({ clientId, token, socketId: socket.id }); // its handshake
+ * }
+ * ```
+ */
+export class RedisClusterStore<TData = unknown> {
+  readonly nodeId: string;
+  readonly options: Readonly<ResolvedStoreOptions>;
+  private readonly keys: ClusterKeys;
+  private readonly runner: ScriptRunner;
+  private inc: string | null = null;
+  private joinedEpoch: string | null = null;
+  /** Sockets whose claim got no answer: released (disconnect without a fence) once Redis answers. */
+  private readonly unanswered = new Map<string, { clientId: string; socketId: string }>();
+  private readonly subscribers: NodeRedisClient[] = [];
+
+  private constructor(
+    private readonly client: NodeRedisClient,
+    private readonly ownsClient: boolean,
+    options: ResolvedStoreOptions,
+  ) {
+    this.options = options;
+    this.nodeId = options.nodeId;
+    this.keys = clusterKeys(options.keyPrefix);
+    this.runner = new ScriptRunner(client, options.commandTimeout);
+  }
+
+  /**
+   * Connects (a URL: with {@link clusterClientOptions}; a client: as it is) and loads the
+   * scripts. Does not join: call {@link join} before any node-scoped method.
+   */
+  static async connect<TData = unknown>(options: RedisClusterStoreOptions): Promise<RedisClusterStore<TData>> {
+    const resolved = resolveStoreOptions(options);
+    const { redis } = options;
+    let client: NodeRedisClient;
+    if (typeof redis === 'string') {
+      const { createClient } = await import('redis');
+      client = createClient(clusterClientOptions(redis, resolved.commandTimeout)) as unknown as NodeRedisClient;
+      client.on('error', (error) => resolved.logger.debug({ err: error }, 'socket.io-supervisor/cluster: Redis'));
+      await connectWithin(client, resolved.commandTimeout);
+    } else if (redis && typeof redis.sendCommand === 'function') {
+      client = redis;
+    } else {
+      throw invalid('option `redis` must be a URL or a connected node-redis client');
+    }
+    const store = new RedisClusterStore<TData>(client, typeof redis === 'string', resolved);
+    await store.runner.load(SCRIPTS);
+    return store;
+  }
+
+  /** Commands sent to Redis so far. A handshake (`claim`) costs one. */
+  get roundTrips(): number {
+    return this.runner.roundTrips;
+  }
+
+  /** This node's incarnation, once joined. */
+  get incarnation(): number | null {
+    return this.inc === null ? null : Number(this.inc);
+  }
+
+  /** Claims whose reply was lost and whose socket is still to be released. */
+  get unansweredClaims(): number {
+    return this.unanswered.size;
+  }
+
+  private run(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    return this.runner.run(script, keys, [this.keys.tag, ...args]);
+  }
+
+  private self(): [string, string] {
+    if (this.inc === null) throw invalid('join() first: this call needs the node incarnation');
+    return [this.nodeId, this.inc];
+  }
+
+  // ---- nodes ------------------------------------------------------------------------------
+
+  /** Starts a new incarnation of this node (first start, after being fenced, or after a reset). */
+  async join(): Promise<JoinResult> {
+    const reply = asArray(
+      await this.run(joinLua, [this.keys.meta], [this.nodeId, String(this.options.outageGap)]),
+      'join',
+    );
+    const [inc, epoch, at, ended] = reply.map(asString) as [string, string, string, string];
+    this.inc = inc;
+    this.joinedEpoch = epoch;
+    return { incarnation: Number(inc), epoch, at: Number(at), endedIncarnation: ended === '' ? null : Number(ended) };
+  }
+
+  /** Keeps this incarnation alive; then releases the sockets of claims that got no answer. */
+  async heartbeat(): Promise<HeartbeatResult> {
+    const [node, inc] = this.self();
+    const args = [node, inc, String(this.options.outageGap), this.joinedEpoch ?? ''];
+    const reply = asArray(await this.run(heartbeatLua, [this.keys.nodes], args), 'heartbeat').map(asString);
+    if (reply[0] === 'RESET') return { outcome: 'reset' };
+    if (reply[0] === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    if (this.unanswered.size > 0) await this.releaseUnanswered();
+    return { outcome: 'ok', at: Number(reply[1]), outage: reply[2] === '1' };
+  }
+
+  /**
+   * Declares dead the nodes whose heartbeat is older than `nodeTtl`, releases their clients
+   * (one batch) and takes over orphaned deletions (run their onDelete again: `redelivered`).
+   */
+  async reap(): Promise<ReapResult<TData>> {
+    const [node, inc] = this.self();
+    const { nodeTtl, reconnectTimeout, outageGap, batchSize } = this.options;
+    const args = [node, inc, String(nodeTtl), String(reconnectTimeout), String(outageGap), String(batchSize)];
+    const reply = asArray(await this.run(reapLua, [this.keys.nodes], args), 'reap');
+    if (asString(reply[0]) === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    return {
+      outcome: 'reaped',
+      declaredDead: asArray(reply[1], 'reap').map(asString),
+      released: Number(asString(reply[2])),
+      more: asString(reply[3]) === '1',
+      redelivered: asArray(reply[4], 'reap').map((entry) => parseDeletion<TData>(entry)),
+    };
+  }
+
+  /**
+   * A rolling-deploy leave: every client this incarnation owns becomes unowned (a connected one
+   * disconnected, with `reconnectTimeout` of grace), nothing is deleted; then the incarnation is
+   * `left`. Runs batches until done. Complete running deletions first: any left unfinished are
+   * redelivered to another node.
+   */
+  async leave(): Promise<{ outcome: 'left'; released: number } | { outcome: 'node-fenced' }> {
+    const [node, inc] = this.self();
+    const args = [node, inc, String(this.options.reconnectTimeout), String(this.options.batchSize)];
+    let released = 0;
+    for (;;) {
+      const reply = asArray(await this.run(leaveLua, [this.keys.nodes], args), 'leave').map(asString);
+      if (reply[0] === 'NODE_FENCED') return { outcome: 'node-fenced' };
+      released += Number(reply[1]);
+      if (reply[0] === 'left') return { outcome: 'left', released };
+    }
+  }
+
+  // ---- clients ----------------------------------------------------------------------------
+
+  /**
+   * Registers a handshaking client owned by this node. Ids and token are generated unless given
+   * (a replay of a register whose reply was lost passes the same ones). `data` must be JSON.
+   */
+  async register(
+    input: { clientId?: string; token?: string; tabId?: string | null; data?: TData } = {},
+  ): Promise<RegisterResult<TData>> {
+    const [node, inc] = this.self();
+    const clientId = input.clientId === undefined ? randomId() : checkId('clientId', input.clientId);
+    const token = input.token === undefined ? randomId() : checkId('token', input.token);
+    const tabId = input.tabId == null ? '' : checkText('tabId', input.tabId);
+    const data = JSON.stringify(input.data ?? null);
+    if (data === undefined) throw invalid('`data` must be JSON');
+    const args = [clientId, hashToken(token), tabId, data, node, inc, String(this.options.handshakeTimeout)];
+    const reply = asArray(await this.run(registerLua, [this.keys.client(clientId)], args), 'register');
+    const outcome = asString(reply[0]);
+    if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    if (outcome === 'ID_TAKEN') return { outcome: 'id-taken' };
+    return {
+      outcome: outcome as 'registered' | 'replay',
+      clientId,
+      token,
+      client: parseRecord<TData>(clientId, reply[1]),
+    };
+  }
+
+  /**
+   * The handshake, in one round-trip: authenticates the token and applies the handshake column
+   * of the lifecycle table on this node (see `lua/claim.ts`). When Redis does not answer, the
+   * claim may still have run: the socket is remembered and released (disconnected without a
+   * fence) once Redis answers again, so a socket the node refused never stays connected in Redis.
+   */
+  async claim(input: {
+    clientId: string;
+    token: string;
+    socketId: string;
+    tabId?: string | null;
+  }): Promise<ClaimResult<TData>> {
+    const [node, inc] = this.self();
+    const clientId = checkId('clientId', input.clientId);
+    const token = checkId('token', input.token);
+    const socketId = checkText('socketId', input.socketId);
+    const tabId = input.tabId == null ? '' : checkText('tabId', input.tabId);
+    let reply: unknown[];
+    try {
+      const args = [clientId, hashToken(token), socketId, tabId, node, inc];
+      reply = asArray(await this.run(claimLua, [this.keys.client(clientId)], args), 'claim');
+    } catch (error) {
+      if (error instanceof SupervisorError && error.code === 'UNAVAILABLE') {
+        this.unanswered.set(`${clientId} ${socketId}`, { clientId, socketId });
+      }
+      throw error;
+    }
+    // answered: whatever an earlier, unanswered claim of this socket did is now known
+    this.unanswered.delete(`${clientId} ${socketId}`);
+    const outcome = asString(reply[0]);
+    if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    if (outcome === 'UNKNOWN_CLIENT' || outcome === 'BAD_TOKEN') {
+      return { outcome: 'rejected', code: outcome as ClaimRejectCode };
+    }
+    if (outcome === 'CLIENT_DELETED')
+      return { outcome: 'rejected', code: 'CLIENT_DELETED', reason: asString(reply[1]) };
+    const previous = parseRecord<TData>(clientId, reply[1]);
+    const client = parseRecord<TData>(clientId, reply[2]);
+    return {
+      outcome: outcome as 'connected' | 'reconnected' | 'swapped' | 'replay',
+      client,
+      previous,
+      ownerChanged: previous.node !== client.node || previous.incarnation !== client.incarnation,
+    };
+  }
+
+  /**
+   * The current socket's disconnect, by its owner at its fence: the client becomes disconnected
+   * with a deadline of `reconnectTimeout`. Safe to repeat (`replay`). `fence: null` releases a
+   * socket whose claim had no answer (only if it is still the current socket here).
+   */
+  async disconnect(input: {
+    clientId: string;
+    socketId: string;
+    fence: number | null;
+  }): Promise<DisconnectResult<TData>> {
+    const [node, inc] = this.self();
+    const clientId = checkId('clientId', input.clientId);
+    const socketId = checkText('socketId', input.socketId);
+    const fence = input.fence === null ? '' : String(input.fence);
+    const args = [clientId, socketId, node, inc, fence, String(this.options.reconnectTimeout)];
+    const reply = asArray(await this.run(disconnectLua, [this.keys.client(clientId)], args), 'disconnect');
+    const outcome = asString(reply[0]);
+    if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    if (outcome === 'already-deleted' || outcome === 'unknown-client') return { outcome };
+    const before = parseRecord<TData>(clientId, reply[1]);
+    if (outcome === 'disconnected') {
+      return { outcome, previous: before, client: parseRecord<TData>(clientId, reply[2]) };
+    }
+    return { outcome: outcome as 'replay' | 'not-connected' | 'stale-socket' | 'fenced', client: before };
+  }
+
+  /**
+   * Deletes a client from any node: `deleted` exactly once cluster-wide, and this node runs its
+   * onDelete, then {@link completeDeletion}. Pass the same `deletionId` to repeat a call whose
+   * reply was lost (`replay`).
+   */
+  async delete(input: { clientId: string; reason: string; deletionId?: string }): Promise<DeleteResult<TData>> {
+    const [node, inc] = this.self();
+    const clientId = checkId('clientId', input.clientId);
+    const reason = checkText('reason', input.reason);
+    const deletionId = input.deletionId === undefined ? randomId() : checkId('deletionId', input.deletionId);
+    const args = [clientId, deletionId, reason, node, inc, String(this.options.tombstoneTtl)];
+    const reply = asArray(await this.run(deleteLua, [this.keys.client(clientId)], args), 'delete');
+    const outcome = asString(reply[0]);
+    if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    if (outcome === 'deleted') return { outcome, deletion: parseDeletion<TData>(reply[1]) };
+    if (outcome === 'replay') {
+      return reply[1] === undefined ? { outcome } : { outcome, deletion: parseDeletion<TData>(reply[1]) };
+    }
+    return { outcome: outcome as 'already-deleted' | 'unknown-client' };
+  }
+
+  /** Marks a deletion's onDelete as done. `fenced`: it was redelivered to another node meanwhile. */
+  async completeDeletion(deletionId: string): Promise<'completed' | 'gone' | 'fenced'> {
+    const [node, inc] = this.self();
+    const reply = await this.run(completeDeletionLua, [this.keys.meta], [checkId('deletionId', deletionId), node, inc]);
+    return asString(reply) as 'completed' | 'gone' | 'fenced';
+  }
+
+  /** Deletions assigned to this incarnation and not completed (to reconcile after lost replies). */
+  async pendingDeletions(): Promise<Array<Deletion<TData>>> {
+    const [node, inc] = this.self();
+    const reply = asArray(await this.run(pendingDeletionsLua, [this.keys.meta], [node, inc]), 'pendingDeletions');
+    return reply.map((entry) => parseDeletion<TData>(entry));
+  }
+
+  /**
+   * One batch of the deadline sweep: deletes due clients (`handshake-timeout`,
+   * `reconnect-timeout`), each by exactly one node cluster-wide; after an outage, first gives the
+   * overdue deadlines a fresh grace period.
+   */
+  async sweep(): Promise<SweepResult<TData>> {
+    const [node, inc] = this.self();
+    const { batchSize, handshakeTimeout, reconnectTimeout, outageGap, tombstoneTtl } = this.options;
+    const args = [node, inc, batchSize, handshakeTimeout, reconnectTimeout, outageGap, tombstoneTtl].map(String);
+    const reply = asArray(await this.run(sweepLua, [this.keys.deadlines], [...args, randomId()]), 'sweep');
+    const outcome = asString(reply[0]);
+    if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    const more = asString(reply[2]) === '1';
+    if (outcome === 'grace') return { outcome, pushed: Number(asString(reply[1])), more };
+    return { outcome: 'swept', deletions: asArray(reply[3], 'sweep').map((e) => parseDeletion<TData>(e)), more };
+  }
+
+  /**
+   * After Redis lost its data (`heartbeat()` answered `reset`, then `join()`): rewrites the
+   * clients this node holds, owned by its new incarnation, at the fences it knows.
+   */
+  async restore(records: ReadonlyArray<RestoreInput<TData>>): Promise<RestoreOutcome[]> {
+    const [node, inc] = this.self();
+    return Promise.all(
+      records.map(async (record) => {
+        const clientId = checkId('clientId', record.clientId);
+        if (!STATES.includes(record.state)) throw invalid(`restore: unknown state for ${clientId}`);
+        if (!Number.isSafeInteger(record.fence) || !/^[0-9a-f]{64}$/.test(record.tokenHash)) {
+          throw invalid(`restore: ${clientId} needs an integer fence and the token's SHA-256 hex (hashToken)`);
+        }
+        const values = [
+          record.state,
+          record.socketId ?? '',
+          record.tabId ?? '',
+          String(record.createdAt),
+          record.connectedAt === null ? '' : String(record.connectedAt),
+          record.disconnectedAt === null ? '' : String(record.disconnectedAt),
+          record.expiresAt === null ? '' : String(record.expiresAt),
+          String(record.generation),
+          JSON.stringify(record.data ?? null),
+          String(record.fence),
+        ];
+        const args = [node, inc, clientId, record.tokenHash, ...values];
+        const reply = asString(await this.run(restoreLua, [this.keys.client(clientId)], args));
+        return reply === 'NODE_FENCED' ? 'node-fenced' : (reply as RestoreOutcome);
+      }),
+    );
+  }
+
+  /** Which of these clients this incarnation still owns (a fenced one: none). */
+  async owned(clientIds: readonly string[]): Promise<OwnedClient[]> {
+    const [node, inc] = this.self();
+    const ids = clientIds.map((id) => checkId('clientId', id));
+    const reply = asArray(await this.run(ownedLua, [this.keys.meta], [node, inc, ...ids]), 'owned');
+    return reply.map((row) => {
+      const [clientId, fence, state, socketId] = asArray(row, 'owned').map(asString) as [
+        string,
+        string,
+        string,
+        string,
+      ];
+      return { clientId, fence: Number(fence), state: state as OwnedClient['state'], socketId: socketId || null };
+    });
+  }
+
+  // ---- reads --------------------------------------------------------------------------------
+
+  /** A client's record from any node, or `undefined` (never the token or its hash). */
+  async get(clientId: string): Promise<ClusterClientRecord<TData> | undefined> {
+    const key = this.keys.client(checkId('clientId', clientId));
+    const reply = asArray(await this.runner.command(['HMGET', key, ...SNAPSHOT_FIELDS], 'get'), 'get');
+    return asString(reply[0]) === '' ? undefined : parseRecord<TData>(clientId, reply);
+  }
+
+  /** One page of clients, cluster-wide, filtered by state and/or owning node. */
+  async list(filter: ListFilter = {}): Promise<ListPage<TData>> {
+    const limit = filter.limit ?? 100;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw invalid('`limit` must be a positive integer');
+    const state = filter.state ?? '';
+    if (state !== '' && !STATES.includes(state)) throw invalid('unknown `state`');
+    const args = [state, filter.node ?? '', filter.cursor ?? '', String(limit)];
+    const reply = asArray(await this.run(listLua, [this.keys.meta], args), 'list');
+    const clients = asArray(reply[1], 'list').map((row) => {
+      const [clientId, ...snapshot] = asArray(row, 'list');
+      return parseRecord<TData>(asString(clientId), snapshot);
+    });
+    const cursor = asString(reply[0]);
+    return { clients, cursor: cursor === '' ? null : cursor };
+  }
+
+  /** Cluster-wide counts by state, and the number of live nodes. */
+  async counts(): Promise<ClusterCounts> {
+    const reply = asArray(await this.run(countsLua, [this.keys.meta], []), 'counts').map((v) => Number(asString(v)));
+    const [handshaking = 0, connected = 0, disconnected = 0, nodes = 0] = reply;
+    return { handshaking, connected, disconnected, total: handshaking + connected + disconnected, nodes };
+  }
+
+  /** The live node incarnations, with their heartbeat and client count. */
+  async nodes(): Promise<ClusterNode[]> {
+    const reply = asArray(await this.run(nodesLua, [this.keys.nodes], []), 'nodes');
+    return reply.map((row) => {
+      const [node, inc, state, heartbeatAt, joinedAt, clients] = asArray(row, 'nodes').map(asString);
+      return {
+        node: node ?? '',
+        incarnation: Number(inc),
+        state: state as ClusterNode['state'],
+        heartbeatAt: Number(heartbeatAt),
+        joinedAt: Number(joinedAt),
+        clients: Number(clients),
+      };
+    });
+  }
+
+  /**
+   * Listens for notices to this node (a client it owned was taken over or deleted elsewhere), on a
+   * second connection (pub/sub needs its own). Returns the function that stops listening.
+   */
+  async subscribe(listener: (notice: ClusterNotice) => void): Promise<() => Promise<void>> {
+    const subscriber = this.client.duplicate();
+    subscriber.on('error', (error) =>
+      this.options.logger.debug({ err: error }, 'socket.io-supervisor/cluster: pub/sub'),
+    );
+    await connectWithin(subscriber, this.options.commandTimeout);
+    this.subscribers.push(subscriber);
+    await subscriber.subscribe(this.keys.notices(this.nodeId), (message) => {
+      const raw = JSON.parse(message) as Record<string, string>;
+      const common = {
+        clientId: raw.clientId ?? '',
+        incarnation: Number(raw.inc),
+        fence: Number(raw.fence),
+        socketId: raw.socketId || null,
+      };
+      listener(
+        raw.type === 'deleted'
+          ? { type: 'deleted', ...common, reason: raw.reason ?? '' }
+          : { type: 'replaced', ...common },
+      );
+    });
+    return async () => {
+      this.subscribers.splice(this.subscribers.indexOf(subscriber), 1);
+      await closeClient(subscriber);
+    };
+  }
+
+  /** Closes the connections this store opened (an application's own client stays open). */
+  async close(): Promise<void> {
+    await Promise.all(this.subscribers.splice(0).map(closeClient));
+    if (this.ownsClient) await closeClient(this.client);
+  }
+
+  private async releaseUnanswered(): Promise<void> {
+    for (const [key, { clientId, socketId }] of [...this.unanswered]) {
+      try {
+        const result = await this.disconnect({ clientId, socketId, fence: null });
+        this.unanswered.delete(key);
+        this.options.logger.debug(
+          { clientId, outcome: result.outcome },
+          'socket.io-supervisor/cluster: released the socket of an unanswered claim',
+        );
+      } catch (error) {
+        // Redis went away again: the next heartbeat retries
+        this.options.logger.debug(
+          { err: error },
+          'socket.io-supervisor/cluster: could not release an unanswered claim',
+        );
+        return;
+      }
+    }
+  }
+}

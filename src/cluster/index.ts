@@ -1,0 +1,32 @@
+/**
+ * `socket.io-supervisor/cluster`: cluster mode on Redis (DESIGN.md, "Cluster mode on Redis").
+ * Needs the optional peer `redis` (node-redis 6); the package's main entry never imports this.
+ */
+export { type ClusterLogger, clusterClientOptions, type NodeRedisClient } from './connection.js';
+export { type ClusterKeys, clusterKeys } from './keys.js';
+export { defaultClusterStoreOptions, type RedisClusterStoreOptions } from './options.js';
+export { hashToken, RedisClusterStore, randomId } from './RedisClusterStore.js';
+export type {
+  ClaimRejectCode,
+  ClaimResult,
+  ClientSnapshot,
+  ClusterClientRecord,
+  ClusterClientState,
+  ClusterCounts,
+  ClusterNode,
+  ClusterNotice,
+  DeleteResult,
+  Deletion,
+  DisconnectResult,
+  HeartbeatResult,
+  JoinResult,
+  ListFilter,
+  ListPage,
+  NodeIncarnation,
+  OwnedClient,
+  ReapResult,
+  RegisterResult,
+  RestoreInput,
+  RestoreOutcome,
+  SweepResult,
+} from './types.js';

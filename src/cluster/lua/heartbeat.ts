@@ -1,0 +1,25 @@
+import { defineLua } from './prelude.js';
+
+/**
+ * heartbeat(nodeId, inc, gapMs, epoch) → {'ok', nowMs, outage} | {'RESET', epoch} | {'NODE_FENCED', status}
+ *
+ * Keeps the incarnation alive (`{P}:nodes` score = Redis TIME). `RESET`: the cluster's epoch is
+ * not the one the node joined (Redis lost its data): the node must join again and restore its
+ * clients. `NODE_FENCED`: this incarnation was declared dead (or left): it has lost every client
+ * it held and must join again as a new incarnation. `outage` is 1 when this tick found that nobody
+ * had ticked for `gapMs`.
+ */
+export const heartbeatLua = defineLua(
+  'heartbeat',
+  `
+local nodeId, inc, gapMs, epoch = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local current = redis.call('HGET', k('meta'), 'epoch')
+if current ~= epoch then return {'RESET', current or ''} end
+local status = nodeStatus(nodeId, inc)
+if status ~= 'alive' and status ~= 'leaving' then return {'NODE_FENCED', status} end
+local outage = tick(gapMs)
+redis.call('ZADD', k('nodes'), s(nowMs), nodeId)
+redis.call('HSET', k('node', nodeId), 'heartbeatAt', s(nowMs))
+return {'ok', s(nowMs), s(outage)}
+`,
+);

@@ -1,0 +1,82 @@
+import { DELETION_FIELDS, SNAPSHOT_FIELDS } from './lua/index.js';
+import type { ClusterClientRecord, ClusterClientState, Deletion } from './types.js';
+
+/**
+ * Script replies are arrays of strings (every number is written by the script as a decimal
+ * string, '' for null), so parsing is positional and does not depend on RESP2 or RESP3.
+ */
+type Reply = unknown;
+
+export function asArray(reply: Reply, what: string): Reply[] {
+  if (!Array.isArray(reply)) throw new TypeError(`socket.io-supervisor/cluster: unexpected reply to ${what}`);
+  return reply;
+}
+
+export function asString(reply: Reply): string {
+  if (reply === null || reply === undefined || reply === false) return '';
+  return typeof reply === 'string' ? reply : String(reply);
+}
+
+function nullableNumber(value: string): number | null {
+  return value === '' ? null : Number(value);
+}
+
+function nullable(value: string): string | null {
+  return value === '' ? null : value;
+}
+
+function parseData<TData>(json: string): TData {
+  return (json === '' ? null : JSON.parse(json)) as TData;
+}
+
+const SNAPSHOT_INDEX = Object.fromEntries(SNAPSHOT_FIELDS.map((field, i) => [field, i])) as Record<
+  (typeof SNAPSHOT_FIELDS)[number],
+  number
+>;
+
+/** A snapshot in SNAPSHOT_FIELDS order (and the client id) as a record. */
+export function parseRecord<TData>(clientId: string, reply: Reply): ClusterClientRecord<TData> {
+  const values = asArray(reply, 'a snapshot').map(asString);
+  const get = (field: (typeof SNAPSHOT_FIELDS)[number]): string => values[SNAPSHOT_INDEX[field]] ?? '';
+  return {
+    clientId,
+    state: get('state') as ClusterClientState,
+    socketId: nullable(get('socketId')),
+    tabId: nullable(get('tabId')),
+    createdAt: Number(get('createdAt')),
+    connectedAt: nullableNumber(get('connectedAt')),
+    disconnectedAt: nullableNumber(get('disconnectedAt')),
+    expiresAt: nullableNumber(get('expiresAt')),
+    generation: Number(get('generation')),
+    data: parseData<TData>(get('data')),
+    node: nullable(get('node')),
+    incarnation: nullableNumber(get('inc')),
+    fence: Number(get('fence')),
+  };
+}
+
+/** A deletion journal entry in DELETION_FIELDS order. */
+export function parseDeletion<TData>(reply: Reply): Deletion<TData> {
+  const values = asArray(reply, 'a deletion').map(asString);
+  const entry = Object.fromEntries(DELETION_FIELDS.map((field, i) => [field, values[i] ?? ''])) as Record<
+    (typeof DELETION_FIELDS)[number],
+    string
+  >;
+  const snapshot = SNAPSHOT_FIELDS.map((field) => {
+    if (field === 'node') return entry.prevNode;
+    if (field === 'inc') return entry.prevInc;
+    if (field === 'fence') return entry.prevFence;
+    return entry[field];
+  });
+  return {
+    deletionId: entry.deletionId,
+    clientId: entry.clientId,
+    reason: entry.reason,
+    fence: Number(entry.fence),
+    at: Number(entry.at),
+    redelivered: entry.redelivered === '1',
+    attempts: Number(entry.attempts),
+    previousOwner: entry.prevNode === '' ? null : { node: entry.prevNode, incarnation: Number(entry.prevInc) },
+    client: parseRecord<TData>(entry.clientId, snapshot),
+  };
+}

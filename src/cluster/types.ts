@@ -1,0 +1,204 @@
+/** The states a client record can be in; `deleted` is not a record but a tombstone. */
+export type ClusterClientState = 'handshaking' | 'connected' | 'disconnected';
+
+/**
+ * A client's persisted form, the same in memory and in Redis (DESIGN.md, "Virtual client
+ * actors": the same snapshot is what cluster mode stores). Absent values are `null`.
+ */
+export interface ClientSnapshot {
+  state: ClusterClientState;
+  /** The current socket while `connected`, otherwise `null`. */
+  socketId: string | null;
+  tabId: string | null;
+  createdAt: number;
+  /** When the current (or last) socket connected; a socket swap does not change it. */
+  connectedAt: number | null;
+  /** When the client last lost its socket. */
+  disconnectedAt: number | null;
+  /**
+   * The deadline: createdAt + handshakeTimeout while handshaking, disconnectedAt +
+   * reconnectTimeout while disconnected (or later, after an outage's fresh grace period), null
+   * while connected.
+   */
+  expiresAt: number | null;
+  /** Bumped each time a reconnect deadline is armed (or pushed back after an outage). */
+  generation: number;
+}
+
+/** A node incarnation: the node id, and which of its runs (a node that rejoins gets a new one). */
+export interface NodeIncarnation {
+  node: string;
+  incarnation: number;
+}
+
+/**
+ * A client as Redis holds it: its snapshot, data, owner and fence. Never the token (Redis holds
+ * only its SHA-256).
+ */
+export interface ClusterClientRecord<TData = unknown> extends ClientSnapshot {
+  clientId: string;
+  data: TData;
+  /** The owning node, or `null` while nobody owns it (its node died or left). */
+  node: string | null;
+  /** The owning node's incarnation, or `null` while unowned. */
+  incarnation: number | null;
+  /** The fencing counter: rises with every change of owner and every deletion, never falls. */
+  fence: number;
+}
+
+/** A deletion journal entry: what the node that runs onDelete needs, and how to complete it. */
+export interface Deletion<TData = unknown> {
+  deletionId: string;
+  clientId: string;
+  reason: string;
+  /** The fence of the deletion itself, above every fence the client had. */
+  fence: number;
+  /** When the client was deleted (Redis TIME, ms). */
+  at: number;
+  /** True when another node was assigned this deletion first and died (or left) before completing it. */
+  redelivered: boolean;
+  /** How many nodes were assigned it, this one included. */
+  attempts: number;
+  /** Who owned the client when it was deleted (to close its socket there), or `null`. */
+  previousOwner: NodeIncarnation | null;
+  /** The client as it was just before its deletion (its fence there is the previous one). */
+  client: ClusterClientRecord<TData>;
+}
+
+/** Handshake rejections a claim can answer (the adapter forwards them as `connect_error`). */
+export type ClaimRejectCode = 'UNKNOWN_CLIENT' | 'BAD_TOKEN' | 'CLIENT_DELETED';
+
+export type ClaimResult<TData = unknown> =
+  | {
+      /**
+       * `connected` (was handshaking), `reconnected` (was disconnected), `swapped` (was connected
+       * with another socket or on another node: that socket is closed `replaced`, no hooks), or
+       * `replay` (this socket already holds it here: nothing changed).
+       */
+      outcome: 'connected' | 'reconnected' | 'swapped' | 'replay';
+      /** The record after the claim. */
+      client: ClusterClientRecord<TData>;
+      /** The record before the claim. */
+      previous: ClusterClientRecord<TData>;
+      /** True when the owner changed (the fence rose and the previous owner was notified). */
+      ownerChanged: boolean;
+    }
+  | { outcome: 'rejected'; code: ClaimRejectCode /** the deletion's reason, for CLIENT_DELETED */; reason?: string }
+  | { outcome: 'node-fenced' };
+
+export type RegisterResult<TData = unknown> =
+  | { outcome: 'registered' | 'replay'; clientId: string; token: string; client: ClusterClientRecord<TData> }
+  | { outcome: 'id-taken' }
+  | { outcome: 'node-fenced' };
+
+export type DisconnectResult<TData = unknown> =
+  | { outcome: 'disconnected'; client: ClusterClientRecord<TData>; previous: ClusterClientRecord<TData> }
+  | {
+      /** Nothing changed; `replay`: this socket's disconnect already ran. */
+      outcome: 'replay' | 'not-connected' | 'stale-socket' | 'fenced';
+      client: ClusterClientRecord<TData>;
+    }
+  | { outcome: 'already-deleted' | 'unknown-client' | 'node-fenced' };
+
+export type DeleteResult<TData = unknown> =
+  | { outcome: 'deleted'; deletion: Deletion<TData> }
+  /** This deletion id already deleted it; `deletion` while it is not completed. */
+  | { outcome: 'replay'; deletion?: Deletion<TData> }
+  | { outcome: 'already-deleted' | 'unknown-client' | 'node-fenced' };
+
+export type SweepResult<TData = unknown> =
+  | { outcome: 'swept'; deletions: Array<Deletion<TData>>; more: boolean }
+  /** After an outage: this many deadlines got a fresh grace period; nothing was deleted. */
+  | { outcome: 'grace'; pushed: number; more: boolean }
+  | { outcome: 'node-fenced' };
+
+export type ReapResult<TData = unknown> =
+  | {
+      outcome: 'reaped';
+      /** Nodes this call declared dead. */
+      declaredDead: string[];
+      /** Clients of dead incarnations released by this call. */
+      released: number;
+      /** Deletions of dead or departed incarnations now assigned to this one (`redelivered: true`). */
+      redelivered: Array<Deletion<TData>>;
+      more: boolean;
+    }
+  | { outcome: 'node-fenced' };
+
+export type HeartbeatResult =
+  | { outcome: 'ok'; at: number /** this tick found an outage (nobody ticked for `outageGap`) */; outage: boolean }
+  /** Declared dead or left: every client this incarnation held is lost; join again. */
+  | { outcome: 'node-fenced' }
+  /** Redis lost its data (its epoch changed): join again, then restore the clients held here. */
+  | { outcome: 'reset' };
+
+export interface JoinResult {
+  incarnation: number;
+  epoch: string;
+  at: number;
+  /** The incarnation this join ended, when the same node id was still alive (a quick restart). */
+  endedIncarnation: number | null;
+}
+
+export type RestoreOutcome = 'restored' | 'kept' | 'deleted' | 'node-fenced';
+
+/** What a node rewrites after Redis lost its data: a record it holds and its token's hash. */
+export interface RestoreInput<TData = unknown> extends ClientSnapshot {
+  clientId: string;
+  tokenHash: string;
+  data: TData;
+  fence: number;
+}
+
+export interface ClusterCounts {
+  handshaking: number;
+  connected: number;
+  disconnected: number;
+  total: number;
+  /** Live nodes (alive or leaving). */
+  nodes: number;
+}
+
+export interface ClusterNode extends NodeIncarnation {
+  state: 'alive' | 'leaving';
+  heartbeatAt: number;
+  joinedAt: number;
+  /** Clients this incarnation owns. */
+  clients: number;
+}
+
+export interface ListFilter {
+  state?: ClusterClientState;
+  node?: string;
+  /** @default 100 */
+  limit?: number;
+  /** From the previous page's `cursor`. */
+  cursor?: string;
+}
+
+export interface ListPage<TData = unknown> {
+  clients: Array<ClusterClientRecord<TData>>;
+  /** `null` at the end. */
+  cursor: string | null;
+}
+
+export interface OwnedClient {
+  clientId: string;
+  fence: number;
+  state: ClusterClientState;
+  socketId: string | null;
+}
+
+/** Published on `{prefix}:notice:<node>` to the owner of a client another node took or deleted. */
+export type ClusterNotice =
+  | {
+      type: 'replaced';
+      clientId: string;
+      /** The incarnation that owned it (ignore notices for an earlier one). */
+      incarnation: number;
+      /** The new fence. */
+      fence: number;
+      /** The socket to close with reason `replaced`, if it was connected. */
+      socketId: string | null;
+    }
+  | { type: 'deleted'; clientId: string; incarnation: number; fence: number; socketId: string | null; reason: string };

@@ -1,0 +1,113 @@
+import { createClient, type RedisClientType } from 'redis';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { RedisClusterStore, type RedisClusterStoreOptions } from '../../src/cluster/index.js';
+import { type RedisServer, type RedisServerOptions, startRedisServer } from './redisServer.js';
+
+export type Admin = RedisClientType;
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One redis-server per test file; each test gets its own key prefix, and every store a test
+ * opens is closed after it.
+ */
+export function useRedis(serverOptions: RedisServerOptions = {}) {
+  const context = {
+    server: undefined as unknown as RedisServer,
+    admin: undefined as unknown as Admin,
+    prefix: 'sup',
+  };
+  const stores: RedisClusterStore[] = [];
+  let counter = 0;
+
+  beforeAll(async () => {
+    context.server = await startRedisServer(serverOptions);
+    context.admin = await connectAdmin(context.server);
+  });
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((store) => store.close()));
+    counter += 1;
+    context.prefix = `t${counter}`;
+  });
+  afterAll(async () => {
+    context.admin?.destroy();
+    await context.server?.dispose();
+  });
+
+  /** A store on this test's prefix (not joined). */
+  async function store<TData = unknown>(
+    options: Partial<RedisClusterStoreOptions> = {},
+  ): Promise<RedisClusterStore<TData>> {
+    const created = await RedisClusterStore.connect<TData>({
+      redis: context.server.url,
+      keyPrefix: context.prefix,
+      ...options,
+    });
+    stores.push(created as RedisClusterStore);
+    return created;
+  }
+
+  /** A joined store: one node of the cluster. */
+  async function node<TData = unknown>(
+    nodeId: string,
+    options: Partial<RedisClusterStoreOptions> = {},
+  ): Promise<RedisClusterStore<TData>> {
+    const created = await store<TData>({ nodeId, ...options });
+    await created.join();
+    return created;
+  }
+
+  return { context, store, node };
+}
+
+export async function connectAdmin(server: RedisServer): Promise<Admin> {
+  const admin = createClient({ url: server.url, socket: { reconnectStrategy: 50 } }) as RedisClientType;
+  admin.on('error', () => {});
+  await admin.connect();
+  return admin;
+}
+
+/**
+ * The indexes agree with the records: each record is in exactly the state set of its state and
+ * in the owned set of its owner, has a deadline exactly when handshaking or disconnected (at its
+ * expiresAt), has no tombstone; no index names a missing record.
+ */
+export async function expectConsistent(admin: Admin, prefix: string): Promise<void> {
+  const tag = `{${prefix}}`;
+  const recordKeys = await admin.keys(`${tag}:c:*`);
+  const ids = new Set(recordKeys.map((key) => key.slice(`${tag}:c:`.length)));
+  const states = ['handshaking', 'connected', 'disconnected'];
+  const stateSets = Object.fromEntries(
+    await Promise.all(states.map(async (state) => [state, new Set(await admin.sMembers(`${tag}:state:${state}`))])),
+  ) as Record<string, Set<string>>;
+  const deadlines = new Map<string, number>();
+  for (const { value, score } of await admin.zRangeWithScores(`${tag}:deadlines`, 0, -1)) deadlines.set(value, score);
+  const ownedKeys = await admin.keys(`${tag}:owned:*`);
+  const ownedBy = new Map<string, string>();
+  for (const key of ownedKeys) {
+    for (const id of await admin.sMembers(key)) {
+      expect(ownedBy.has(id), `${id} in two owned sets`).toBe(false);
+      ownedBy.set(id, key.slice(`${tag}:owned:`.length));
+    }
+  }
+  for (const id of ids) {
+    const record = await admin.hGetAll(`${tag}:c:${id}`);
+    for (const state of states)
+      expect(stateSets[state]?.has(id), `${id} in state set ${state}`).toBe(record.state === state);
+    const owner = record.node === '' ? undefined : `${record.node}:${record.inc}`;
+    expect(ownedBy.get(id), `${id} owned set`).toBe(owner);
+    if (record.state === 'connected') {
+      expect(deadlines.has(id), `${id} connected without deadline`).toBe(false);
+      expect(record.expiresAt).toBe('');
+      expect(record.socketId).not.toBe('');
+    } else {
+      expect(deadlines.get(id), `${id} deadline`).toBe(Number(record.expiresAt));
+      expect(record.socketId).toBe('');
+    }
+    expect(await admin.exists(`${tag}:t:${id}`), `${id} has a tombstone`).toBe(0);
+  }
+  for (const state of states)
+    for (const id of stateSets[state] ?? []) expect(ids.has(id), `${id} indexed, no record`).toBe(true);
+  for (const id of deadlines.keys()) expect(ids.has(id), `${id} deadline, no record`).toBe(true);
+  for (const id of ownedBy.keys()) expect(ids.has(id), `${id} owned, no record`).toBe(true);
+}

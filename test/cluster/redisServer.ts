@@ -1,0 +1,133 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * A real `redis-server` for one test file: on a free port picked first (`--port 0` would turn
+ * TCP off), in a temp `--dir`, no RDB snapshots, AOF on request. `restart()` keeps the dir, so
+ * the AOF is replayed; `pause()`/`resume()` (SIGSTOP/SIGCONT) make it unreachable without
+ * closing connections, the way a stalled host looks.
+ */
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  readonly dir: string;
+  /** SIGTERM (Redis fsyncs its AOF and exits) or SIGKILL (a crash), and waits for the exit. */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Starts again on the same port and dir. */
+  restart(): Promise<void>;
+  pause(): void;
+  resume(): void;
+  /** Stops it and removes its dir. */
+  dispose(): Promise<void>;
+}
+
+export interface RedisServerOptions {
+  /** @default false */
+  appendonly?: boolean;
+  /** `always` makes a SIGKILL lose nothing acknowledged. @default 'everysec' */
+  appendfsync?: 'always' | 'everysec' | 'no';
+}
+
+const running = new Set<ChildProcess>();
+// a test file that dies (or forgets dispose) leaves no redis-server behind
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Answers once the server replies `+PONG` to a raw PING (no client library involved). */
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    let answer = '';
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      answer += chunk.toString();
+      if (answer.includes('\r\n')) done(answer.startsWith('+PONG'));
+    });
+  });
+}
+
+async function waitUntilReady(port: number, child: ChildProcess): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+    if (await ping(port)) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`redis-server on port ${port} did not answer`);
+}
+
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'sup-redis-'));
+  let port = 0;
+  let child: ChildProcess | undefined;
+
+  const launch = async (): Promise<void> => {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
+    args.push('--appendonly', options.appendonly ? 'yes' : 'no', '--appendfsync', options.appendfsync ?? 'everysec');
+    args.push('--maxmemory-policy', 'noeviction', '--loglevel', 'warning', '--logfile', join(dir, 'redis.log'));
+    const started = spawn('redis-server', args, { stdio: 'ignore' });
+    running.add(started);
+    started.once('exit', () => running.delete(started));
+    child = started;
+    await waitUntilReady(port, started);
+  };
+
+  // another process may take the port between picking and binding it: pick again
+  for (let attempt = 0; ; attempt++) {
+    port = await freePort();
+    try {
+      await launch();
+      break;
+    } catch (error) {
+      child?.kill('SIGKILL');
+      if (attempt === 4) throw error;
+    }
+  }
+
+  const stop = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> => {
+    const current = child;
+    if (!current || current.exitCode !== null || current.signalCode !== null) return;
+    const exited = new Promise((resolve) => current.once('exit', resolve));
+    current.kill('SIGCONT');
+    current.kill(signal);
+    await exited;
+  };
+
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    stop,
+    restart: async () => {
+      await stop();
+      await launch();
+    },
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
+    dispose: async () => {
+      await stop('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
