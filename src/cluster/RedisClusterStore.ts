@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { SupervisorError } from '../errors.js';
+import { SupervisorError } from '../core/errors.js';
 import { closeClient, clusterClientOptions, connectWithin, type NodeRedisClient } from './connection.js';
 import { type ClusterKeys, clusterKeys } from './keys.js';
 import {

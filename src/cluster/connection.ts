@@ -1,4 +1,4 @@
-import { SupervisorError } from '../errors.js';
+import { SupervisorError } from '../core/errors.js';
 
 /**
  * The part of a node-redis 6 client this module uses, structurally, so a client from the

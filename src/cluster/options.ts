@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { SupervisorError } from '../errors.js';
+import { SupervisorError } from '../core/errors.js';
 import { type ClusterLogger, type NodeRedisClient, silentClusterLogger } from './connection.js';
 
 /**
