@@ -225,3 +225,29 @@ describe('rateLimit option', () => {
     expect(() => createSupervisor({ rateLimit: { address: 'x-real-ip' } } as never)).toThrow(/rateLimit\.address/);
   });
 });
+
+describe('send()', () => {
+  it('should reject what is not a DESIGN event with a SupervisorError INVALID_ARGUMENT naming the problem', async () => {
+    const { supervisor } = recordedSupervisor();
+    const bad: Array<[unknown, RegExp]> = [
+      [null, /must be an object/],
+      [{ type: 'client.register' }, /unknown event type "client.register"/],
+      [{ type: 'socket.handshake', clientId: 1, socketId: 's' }, /clientId must be a string/],
+      [{ type: 'socket.handshake', clientId: 'c' }, /socketId must be a string/],
+      [{ type: 'socket.disconnect', clientId: 'c', socketId: 's' }, /reason must be a string/],
+      [{ type: 'client.delete' }, /clientId is required/],
+      [{ type: 'client.prune', now: Number.NaN }, /now must be a finite number/],
+    ];
+    for (const [event, message] of bad) {
+      expect(() => supervisor.send(event as never)).toThrow(
+        expect.objectContaining({
+          name: 'SupervisorError',
+          code: 'INVALID_ARGUMENT',
+          message: expect.stringMatching(message),
+        }),
+      );
+    }
+    expect(supervisor.stats().ignored).toEqual({});
+    await supervisor.close();
+  });
+});
