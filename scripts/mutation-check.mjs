@@ -10,6 +10,9 @@ import { join } from 'node:path';
 const CLIENT = 'src/machines/client.machine.ts';
 const SUPERVISOR = 'src/machines/supervisor.machine.ts';
 const RELAY = 'src/actors/lifecycleRelay.ts';
+const SNAPSHOT = 'src/machines/clientSnapshot.ts';
+const STORE = 'src/store/memoryStore.ts';
+const DEADLINES = 'src/store/deadlineIndex.ts';
 const mutations = [
   [
     'no stale-socket guard: any disconnect drops the client',
@@ -38,14 +41,14 @@ const mutations = [
   [
     'onDelete hook runs twice',
     RELAY,
-    'if (target.wantsView.has(event.type)) target.runHooks(event, target.toView(record));',
-    "if (target.wantsView.has(event.type)) target.runHooks(event, target.toView(record));\n    if (event.type === 'deleted') target.runHooks(event, target.toView(record));",
+    'if (target.wantsView.has(event.type)) target.runHooks(event, target.toView(record), committed);',
+    "if (target.wantsView.has(event.type)) target.runHooks(event, target.toView(record), committed);\n    if (event.type === 'deleted') target.runHooks(event, target.toView(record), committed);",
   ],
   [
-    'reconnect deadline not cleared on reconnect',
-    RELAY,
-    "        store.setState(record, 'connected');\n        store.handshakeDeadlines.delete(event.clientId);\n        store.reconnectDeadlines.delete(event.clientId);",
-    "        store.setState(record, 'connected');\n        store.handshakeDeadlines.delete(event.clientId);",
+    'the deadline is kept once the client is connected again',
+    STORE,
+    "if (record.expiresAt === null || record.state === 'connected' || record.state === 'deleted') {",
+    "if (record.state === 'deleted') {",
   ],
   [
     'events for deleted ids reported as unknown-client',
@@ -62,14 +65,38 @@ const mutations = [
   [
     'close() deletes only the first batch of clients',
     SUPERVISOR,
-    "            enqueue.sendTo(self, { type: 'supervisor.close' });\n",
+    "if (batch.length === SEND_BATCH) enqueue.sendTo(self, { type: 'supervisor.close' });",
     '',
   ],
   [
     'a mass expiry stops after one batch',
     SUPERVISOR,
-    "      if (sent === SEND_BATCH) enqueue.sendTo(self, { type: 'clock.tick' });",
+    "if (due.length === SEND_BATCH) enqueue.sendTo(self, { type: 'clock.tick' });\n      else ",
     '',
+  ],
+  [
+    'a passivated client forgets its socket',
+    SNAPSHOT,
+    '    socketId: compact.socketId,\n',
+    '    socketId: null,\n',
+  ],
+  [
+    'a passivated client forgets its deadline generation',
+    SNAPSHOT,
+    '    generation: compact.generation,\n',
+    '    generation: 0,\n',
+  ],
+  [
+    'a client that reached deleted still counts as live',
+    STORE,
+    "if (record) return record.state === 'deleted' ? 'deleted' : 'live';",
+    "if (record) return 'live';",
+  ],
+  [
+    'deadlines kept in insertion order, not by time',
+    DEADLINES,
+    '      if (parent.at <= entry.at) break;',
+    '      if (parent.at <= entry.at || true) break;',
   ],
 ];
 
@@ -100,6 +127,8 @@ try {
       'test/supervisor.routing.test.ts',
       'test/races.test.ts',
       'test/batching.test.ts',
+      'test/passivation.test.ts',
+      'test/deadlines.test.ts',
     ]);
     writeFileSync(path, original);
     if (byModel === 0 && byCells === 0) survived += 1;
