@@ -230,7 +230,8 @@ function onConnection<TData>(
     onDisconnect('transport close');
     return;
   }
-  if (internals.get(clientId)?.socketId !== socketId) {
+  const record = internals.store.get(clientId);
+  if (record?.state !== 'connected' || record.socketId !== socketId) {
     // the client was deleted between the middleware and now: this socket speaks for no one
     binding.released = true;
     socket.emit(SERVER_EVENTS.deleted, { clientId, reason: 'deleted' });
