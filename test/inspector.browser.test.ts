@@ -103,8 +103,11 @@ describe('inspector in a real browser', () => {
     await inspector.goto(demo.inspectorUrl);
     await inspector.waitForSelector(`tr[data-client="${clientId}"] .state.connected`);
 
-    // its delete button deletes it on the server: the socket is disconnected from the server side
+    // its delete button, once confirmed, deletes it on the server: the socket is disconnected
+    // from the server side
     const disconnected = once(socket, 'disconnect');
+    await inspector.click(`tr[data-client="${clientId}"] button.danger`);
+    await inspector.waitForSelector(`tr[data-client="${clientId}"] button.danger.armed`);
     await inspector.click(`tr[data-client="${clientId}"] button.danger`);
     expect(await disconnected).toBe('io server disconnect');
     await inspector.waitForSelector(`tr[data-client="${clientId}"]`, { state: 'detached' });

@@ -10,6 +10,7 @@ const PAGE_DIR = new URL('../../inspector-page/', import.meta.url);
 const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html' },
   '/inspector.js': { file: 'inspector.js', type: 'text/javascript' },
+  '/chart.js': { file: 'chart.js', type: 'text/javascript' },
   '/inspector.css': { file: 'inspector.css', type: 'text/css' },
 };
 
