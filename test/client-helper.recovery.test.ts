@@ -172,7 +172,9 @@ describe('browser helper: when the server says later', () => {
     const node = await startNode({ autoRegister: true, maxClients: 1 });
     const occupant = node.supervisor.register();
     const p = page(node);
-    await until(() => node.rejected.length >= 2, 'two refusals');
+    // two refusals seen by the page: the first, and the helper's own retry
+    const refusals = () => p.seen.filter((s) => s.detail.code === 'CLIENT_LIMIT').length;
+    await until(() => refusals() >= 2, 'two refusals');
     expect(p.client.state).toBe('connecting');
     expect(p.client.detail).toEqual({ code: 'CLIENT_LIMIT', message: expect.any(String) });
     node.supervisor.delete(occupant.clientId);

@@ -215,6 +215,8 @@ export function supervise(socket: Socket, options: SuperviseOptions = {}): Super
     if (typeof clientId !== 'string' || typeof token !== 'string') return;
     credentials = { clientId, token };
     serverAutoRegisters = true;
+    // a page without credentials is connected once it knows which client it is
+    if (socket.connected && state !== 'connected') connected();
   });
   socket.on(SERVER_EVENTS.replaced, (notice: unknown) => {
     set('replaced', { reason: (notice as { reason?: string } | null)?.reason ?? 'replaced' });
@@ -224,10 +226,14 @@ export function supervise(socket: Socket, options: SuperviseOptions = {}): Super
     // the server closes this socket right after; a new client, if any, comes after a pause
     gone({ code: 'CLIENT_DELETED', reason: typeof reason === 'string' ? reason : 'deleted' });
   });
-  socket.on('connect', () => {
+  function connected(): void {
     reregistered = false;
     retries = 0;
     set('connected');
+  }
+  socket.on('connect', () => {
+    // without credentials, the server's supervisor:client follows right after connect (autoRegister)
+    if (credentials) connected();
   });
   socket.on('disconnect', (reason: string) => {
     if (state === 'replaced' || state === 'deleted' || (state === 'connecting' && reregistered)) {
