@@ -25,7 +25,8 @@ beforeAll(async () => {
       '--disable-sync',
     ],
   });
-  demo = await startDemo({ port: 0, reconnectTimeout: 1500 });
+  // room for the 10,000-client test below (the demo's own default is 1,000)
+  demo = await startDemo({ port: 0, reconnectTimeout: 1500, maxClients: 20_000 });
 }, 60_000);
 
 afterAll(async () => {
