@@ -75,9 +75,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     const address = req.socket.remoteAddress ?? '';
     if (!pageViews.hit(address)) {
       const retryAfter = String(pageViews.retryAfter(address));
-      return send(res, 429, 'text/plain', 'too many page loads from your address; wait a minute', {
+      send(res, 429, 'text/plain', 'too many page loads from your address; wait a minute', {
         'retry-after': retryAfter,
       });
+      return;
     }
     try {
       const { clientId, token } = supervisor.register({ data: { userAgent: String(req.headers['user-agent'] ?? '') } });
