@@ -4,6 +4,7 @@ import { Server } from 'socket.io';
 import { io as connectClient } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSupervisor, type Supervisor } from '../src/index.js';
+import { clientRow } from '../src/inspector/clientRow.js';
 import { type InspectorOptions, mountInspector } from '../src/inspector/index.js';
 import { once } from './helpers/io.js';
 
@@ -135,5 +136,32 @@ describe("inspector: clients' data", () => {
     const update = once<{ changed: Array<{ clientId: string; data: string }> }>(viewer, 'update');
     const { clientId } = supervisor.register({ data: cyclic as never });
     expect((await update).changed).toContainEqual(expect.objectContaining({ clientId, data: expect.any(String) }));
+  });
+});
+
+describe('inspector: a client row', () => {
+  const view = {
+    clientId: 'a'.repeat(22),
+    state: 'connected' as const,
+    socketId: 's',
+    tabId: null,
+    createdAt: 0,
+    connectedAt: 0,
+    disconnectedAt: null,
+    expiresAt: null,
+    data: { big: 'x'.repeat(5000) },
+  };
+
+  it("should carry the client's remote address once the view has one, null until then", () => {
+    expect(
+      clientRow({ ...view, address: '203.0.113.7' } as typeof view, { showData: true, redact: undefined }).address,
+    ).toBe('203.0.113.7');
+    expect(clientRow(view, { showData: true, redact: undefined }).address).toBeNull();
+  });
+
+  it('should cut long data at 1,000 characters', () => {
+    const row = clientRow(view, { showData: true, redact: undefined });
+    expect(row.data).toHaveLength(1000);
+    expect(row.data!.endsWith('…')).toBe(true);
   });
 });
