@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup/guards.ts'],
+    // dist/ from the current src/: the demo, the examples and chromium load the package as it ships
+    globalSetup: ['test/setup/build.ts'],
     // two cores: two workers, each file isolated in its own fork
     pool: 'forks',
     maxWorkers: 2,

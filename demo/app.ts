@@ -1,12 +1,13 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { Server } from 'socket.io';
-import { createSupervisor, type Supervisor } from '../src/index.js';
+import { type ClientCounts, createSupervisor, isSupervisorError, type Supervisor } from '../src/index.js';
 import { type Inspector, mountInspector } from '../src/inspector/index.js';
 import { collectMetrics } from '../src/metrics/index.js';
+import { createPageLimiter } from './pageLimiter.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -20,6 +21,10 @@ export interface DemoOptions {
   mounts?: Array<(req: IncomingMessage, res: ServerResponse) => boolean>;
   /** The inspector's token. @default a random one, printed on start */
   inspectorToken?: string;
+  /** Live clients at most (each page view registers one). @default 1000 */
+  maxClients?: number;
+  /** Page views per address and minute; past it, 429. @default 60 */
+  pageViewsPerMinute?: number;
 }
 
 export interface Demo {
@@ -32,55 +37,95 @@ export interface Demo {
   close(): Promise<void>;
 }
 
-const STATIC: Record<string, { file: string; type: string }> = {
+const PUBLIC: Record<string, { file: string; type: string }> = {
   '/app.js': { file: `${here}public/app.js`, type: 'text/javascript' },
-  '/client/index.js': { file: `${root}dist/client/index.js`, type: 'text/javascript' },
 };
+// the browser helper as the package ships it: dist/client/index.js imports ./protocol.js beside
+// it, so the directory is served, not one file
+const CLIENT_DIR = `${root}dist/client/`;
 
-function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-store' });
+function send(res: ServerResponse, status: number, type: string, body: string, headers = {}): void {
+  res.writeHead(status, { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-store', ...headers });
   res.end(body);
 }
 
 /**
  * The demo: an HTTP server whose page gets fresh credentials on every load (a reload is a new
  * client, as DESIGN.md says), connects with the browser helper and shows its own state;
- * `/supervisor/clients` lists `supervisor.list()`.
+ * `/supervisor/clients` lists `supervisor.list()` to whoever holds the inspector's token.
+ * Page views are bounded per address (`pageViewsPerMinute`) and in all (`maxClients`).
  */
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const supervisor = createSupervisor<{ userAgent: string }>({
     reconnectTimeout: options.reconnectTimeout ?? 5000,
+    // a page view that never opens its socket (a bot, a prefetch) holds its client this long
     handshakeTimeout: 30_000,
+    maxClients: options.maxClients ?? 1000,
   });
   const page = await readFile(`${here}public/index.html`, 'utf8');
+  const clientFiles = new Set((await readdir(CLIENT_DIR)).filter((name) => name.endsWith('.js')));
   const mounts = options.mounts ?? [];
+  const pageViews = createPageLimiter({ limit: options.pageViewsPerMinute ?? 60, window: 60_000 });
+  let counts: ClientCounts = { handshaking: 0, connected: 0, disconnected: 0, total: 0 };
+  const countsSubscription = supervisor.counts$.subscribe((latest) => {
+    counts = latest;
+  });
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    for (const mount of mounts) if (mount(req, res)) return;
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (req.method !== 'GET') return send(res, 405, 'text/plain', 'GET only');
-    if (path === '/') {
+  function renderPage(req: IncomingMessage, res: ServerResponse): void {
+    const address = req.socket.remoteAddress ?? '';
+    if (!pageViews.hit(address)) {
+      const retryAfter = String(pageViews.retryAfter(address));
+      send(res, 429, 'text/plain', 'too many page loads from your address; wait a minute', {
+        'retry-after': retryAfter,
+      });
+      return;
+    }
+    try {
       const { clientId, token } = supervisor.register({ data: { userAgent: String(req.headers['user-agent'] ?? '') } });
       // the token goes only into this page; JSON.stringify of base64url needs no further escaping
       const credentials = JSON.stringify({ clientId, token });
-      return send(res, 200, 'text/html', page.replace('/*CREDENTIALS*/null', credentials));
+      send(res, 200, 'text/html', page.replace('/*CREDENTIALS*/null', credentials));
+    } catch (error) {
+      if (!isSupervisorError(error) || error.code !== 'CLIENT_LIMIT') throw error;
+      send(res, 503, 'text/plain', 'the demo has as many clients as it accepts; retry in a minute', {
+        'retry-after': '60',
+      });
     }
-    if (path === '/metrics') return send(res, 200, metrics.contentType, await metrics.metrics());
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    for (const mount of mounts) if (mount(req, res)) return;
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') return send(res, 405, 'text/plain', 'GET only');
+    if (path === '/') return renderPage(req, res);
+    if (path === '/counts') return send(res, 200, 'application/json', JSON.stringify(counts));
+    if (path === '/metrics') {
+      // prom-client's contentType already names its charset
+      res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
+      res.end(await metrics.metrics());
+      return;
+    }
     if (path === '/supervisor/clients') {
-      return send(
-        res,
-        200,
-        'application/json',
-        JSON.stringify({ counts: supervisor.counts(), clients: supervisor.list() }, null, 2),
-      );
+      // every client's data: for whoever may open the inspector, no one else
+      if (!inspector.isAuthorized(req)) {
+        return send(res, 401, 'text/plain', 'the client list needs the inspector token (Authorization: Bearer …)');
+      }
+      const body = { counts, clients: supervisor.list() };
+      return send(res, 200, 'application/json', JSON.stringify(body, null, 2));
     }
-    const asset = STATIC[path];
+    const name = path?.startsWith('/client/') ? path.slice('/client/'.length) : null;
+    if (name && clientFiles.has(name))
+      return send(res, 200, 'text/javascript', await readFile(CLIENT_DIR + name, 'utf8'));
+    const asset = PUBLIC[path ?? ''];
     if (asset) return send(res, 200, asset.type, await readFile(asset.file, 'utf8'));
     send(res, 404, 'text/plain', 'not found');
   }
 
   const http = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => send(res, 500, 'text/plain', String(error)));
+    handle(req, res).catch(() => {
+      if (res.headersSent) res.destroy();
+      else send(res, 500, 'text/plain', 'the demo failed to answer this request');
+    });
   });
   const io = new Server(http);
   supervisor.attach(io);
@@ -110,6 +155,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     async close() {
       inspector.close();
       stopMetrics();
+      countsSubscription.unsubscribe();
       await supervisor.close();
       await new Promise<void>((resolve) => io.close(() => resolve()));
     },

@@ -15,7 +15,7 @@ demo.supervisor.events$.subscribe((event) => {
 });
 console.log(`socket.io-supervisor demo on ${demo.url}`);
 console.log(`  open ${demo.url}/ in a few tabs, reload one, close another`);
-console.log(`  clients: ${demo.url}/supervisor/clients`);
+console.log(`  clients (with the inspector token as a Bearer header): ${demo.url}/supervisor/clients`);
 console.log(`  inspector: ${demo.inspectorUrl}`);
 console.log(`  metrics: ${demo.url}/metrics`);
 console.log('  Ctrl-C to stop');

@@ -1,4 +1,6 @@
-// The inspector page. Plain ES module: socket.io's own client bundle, no framework, no CDN.
+// The inspector page. Plain ES modules: socket.io's own client bundle, no framework, no CDN.
+import { drawChart } from './chart.js';
+
 const config = window.__INSPECTOR__;
 const { io } = await import(`${config.socketPath}/socket.io.esm.min.js`);
 
@@ -33,7 +35,10 @@ const state = {
 };
 const serverNow = () => Date.now() + state.clockOffset;
 
+// the token opens the page once; the server answered with a cookie (for the page and for the
+// live connection), so it leaves the address bar, the history and any screenshot
 const token = new URLSearchParams(location.search).get('token') ?? undefined;
+if (token) history.replaceState(null, '', location.pathname + location.hash);
 const socket = io(config.namespace, {
   path: config.socketPath,
   auth: token ? { token } : {},
@@ -46,6 +51,17 @@ socket.on('connect_error', (error) => setConnection(`not connected: ${error.mess
 function setConnection(text, cls) {
   $('connection').textContent = state.paused && cls === 'live' ? 'paused' : text;
   $('connection').className = `pill ${state.paused && cls === 'live' ? 'paused' : cls}`;
+}
+
+let statusTimer = null;
+/** Says what an action did, in the header, for a while. */
+function status(text, kind = 'ok') {
+  $('status').textContent = text;
+  $('status').className = kind;
+  clearTimeout(statusTimer);
+  statusTimer = setTimeout(() => {
+    $('status').textContent = '';
+  }, 10_000);
 }
 
 function remember(event) {
@@ -86,6 +102,24 @@ socket.on('update', (update) => {
   render();
 });
 
+// ------------------------------------------------------------------ times, in the viewer's zone
+const pad = (n, width = 2) => String(n).padStart(width, '0');
+/** `HH:MM:SS.mmm` in the viewer's time zone (named in the log's header). */
+function clock(ms) {
+  const d = new Date(ms);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+function zoneLabel() {
+  const minutes = -new Date().getTimezoneOffset();
+  const sign = minutes < 0 ? '-' : '+';
+  const offset = `UTC${sign}${pad(Math.floor(Math.abs(minutes) / 60))}:${pad(Math.abs(minutes) % 60)}`;
+  const name = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return name && name !== 'UTC' ? `${name} (${offset})` : offset;
+}
+const timeOf = (ms) =>
+  el('time', { datetime: new Date(ms).toISOString(), title: new Date(ms).toISOString() }, clock(ms));
+$('log-zone').textContent = `times in ${zoneLabel()}`;
+
 // ------------------------------------------------------------------ counters
 function counter(title, entries) {
   const rows = entries.length
@@ -116,10 +150,11 @@ function sortValue(c, key) {
   if (key === 'expiresAt') return c.expiresAt ?? Number.POSITIVE_INFINITY;
   return c[key] ?? '';
 }
+const searchable = (c) => [c.clientId, c.state, c.socketId, c.tabId, c.address, c.data];
 function visibleClients() {
   const f = state.filter.toLowerCase();
   const list = [...state.clients.values()].filter(
-    (c) => !f || [c.clientId, c.state, c.socketId ?? '', c.tabId ?? ''].some((v) => v.toLowerCase().includes(f)),
+    (c) => !f || searchable(c).some((v) => typeof v === 'string' && v.toLowerCase().includes(f)),
   );
   const { key, asc } = state.sort;
   list.sort((a, b) => {
@@ -129,28 +164,43 @@ function visibleClients() {
   });
   return list;
 }
+
+/** The row's delete button: a first click arms it, a second within 4 s deletes. */
+function deleteButton(clientId) {
+  let armed = null;
+  const button = el('button', { type: 'button', class: 'danger', title: `delete client ${clientId}` }, 'delete');
+  const disarm = () => {
+    clearTimeout(armed);
+    armed = null;
+    button.textContent = 'delete';
+    button.classList.remove('armed');
+  };
+  button.addEventListener('click', (e) => {
+    e.stopPropagation();
+    if (!armed) {
+      button.textContent = 'confirm';
+      button.classList.add('armed');
+      armed = setTimeout(disarm, 4000);
+      return;
+    }
+    disarm();
+    socket.emit('delete', { clientId }, (reply) => {
+      if (reply?.error) status(`delete failed: ${reply.error}`, 'error');
+      else if (reply?.deleted) status(`deleted client ${clientId.slice(0, 8)}…`);
+      else status(`client ${clientId.slice(0, 8)}… was already gone`);
+    });
+  });
+  return button;
+}
+
+const COLUMNS = 10;
 const rowCache = new Map(); // clientId -> { tr, cells, keys }: one <tr> per client, reused
 function tableRow(clientId) {
   let row = rowCache.get(clientId);
   if (row) return row;
-  const cells = Array.from({ length: 8 }, () => el('td'));
-  cells[0].append(el('code', {}, clientId));
-  if (config.allowWrites) {
-    cells[7].append(
-      el(
-        'button',
-        {
-          type: 'button',
-          class: 'danger',
-          onclick: (e) => {
-            e.stopPropagation();
-            socket.emit('delete', { clientId }, () => {});
-          },
-        },
-        'delete',
-      ),
-    );
-  }
+  const cells = Array.from({ length: COLUMNS }, () => el('td'));
+  cells[0].append(el('code', { title: clientId }, clientId));
+  if (config.allowWrites) cells[9].append(deleteButton(clientId));
   const tr = el('tr', { 'data-client': clientId }, ...cells);
   row = { tr, cells, keys: [] };
   rowCache.set(clientId, row);
@@ -160,6 +210,7 @@ function setCell(row, index, key, build) {
   if (row.keys[index] === key) return;
   row.keys[index] = key;
   row.cells[index].replaceChildren(build(key));
+  row.cells[index].title = typeof key === 'string' ? key : '';
 }
 function renderTable() {
   const list = visibleClients();
@@ -171,11 +222,13 @@ function renderTable() {
     const row = tableRow(c.clientId);
     row.tr.className = c.clientId === state.selected ? 'selected' : '';
     setCell(row, 1, c.state, () => el('span', { class: `state ${c.state}` }, c.state));
-    setCell(row, 2, c.socketId ?? '', () => el('code', {}, c.socketId ?? '—'));
-    setCell(row, 3, c.tabId ?? '', () => c.tabId ?? '—');
-    setCell(row, 4, seconds(now - c.createdAt), (text) => text);
-    setCell(row, 5, seconds(now - (state.since.get(c.clientId) ?? c.createdAt)), (text) => text);
-    setCell(row, 6, c.expiresAt ? seconds(c.expiresAt - now) : '', (text) =>
+    setCell(row, 2, c.socketId ?? '', (id) => el('code', {}, id || '—'));
+    setCell(row, 3, c.address ?? '', (address) => address || '—');
+    setCell(row, 4, c.tabId ?? '', (tab) => tab || '—');
+    setCell(row, 5, c.data ?? '', (data) => (data ? el('code', { class: 'data' }, data) : '—'));
+    setCell(row, 6, seconds(now - c.createdAt), (text) => text);
+    setCell(row, 7, seconds(now - (state.since.get(c.clientId) ?? c.createdAt)), (text) => text);
+    setCell(row, 8, c.expiresAt ? seconds(c.expiresAt - now) : '', (text) =>
       text ? el('span', { class: 'countdown' }, text) : '',
     );
     return row.tr;
@@ -195,114 +248,34 @@ function renderTable() {
   }
 }
 
-// ------------------------------------------------------------------ statechart (from the machine)
+// ------------------------------------------------------------------ statechart and details
+const colorOf = (id) => getComputedStyle(document.documentElement).getPropertyValue(`--${id}`).trim() || '#56607a';
+let drawn = '';
 function renderChart() {
-  const chart = state.chart;
-  if (!chart) return;
+  if (!state.chart) return;
   const current = state.selected ? (state.clients.get(state.selected)?.state ?? 'deleted') : null;
-  // states on a clockwise ring of two columns, in the order the machine defines them
-  const W = 720;
-  const boxW = 175;
-  const lines = Math.max(...chart.states.map((s) => s.ignores.length));
-  const boxH = 30 + lines * 12;
-  const rows = Math.ceil(chart.states.length / 2);
-  const rowGap = 150;
-  const H = 40 + rows * boxH + (rows - 1) * rowGap + 40;
-  const slot = (i) => {
-    const row = Math.floor(i / 2);
-    const col = row % 2 === 0 ? i % 2 : 1 - (i % 2);
-    // the right column leaves room for the labels of the edges beside it
-    return { x: col === 0 ? 20 : W - 150 - boxW, y: 30 + row * (boxH + rowGap) };
-  };
-  const pos = new Map(chart.states.map((s, i) => [s.id, slot(i)]));
-  const center = (id) => ({ x: pos.get(id).x + boxW / 2, y: pos.get(id).y + boxH / 2 });
-  // the point where the segment from a box's center towards `to` leaves the box
-  const exit = (id, to) => {
-    const c = center(id);
-    const dx = to.x - c.x;
-    const dy = to.y - c.y;
-    const t = Math.min(Math.abs(boxW / 2 / (dx || 1e-9)), Math.abs(boxH / 2 / (dy || 1e-9)));
-    return { x: c.x + dx * t, y: c.y + dy * t };
-  };
-  const groups = new Map();
-  const selfLoops = new Map();
-  for (const t of chart.transitions) {
-    const label = t.timer ? `timer: ${t.timer}` : `${t.event}${t.guard ? ` [${t.guard}]` : ''}`;
-    if (t.from === t.to) selfLoops.set(t.from, [...(selfLoops.get(t.from) ?? []), label]);
-    else groups.set(`${t.from}>${t.to}`, [...(groups.get(`${t.from}>${t.to}`) ?? []), label]);
+  const available = Math.floor($('chart').clientWidth);
+  const key = `${current}|${available}`;
+  if (key !== drawn) {
+    drawn = key;
+    $('chart').innerHTML = drawChart(state.chart, current, available, colorOf);
   }
-  const parts = [
-    `<svg viewBox="0 0 ${W} ${H}" xmlns="http://www.w3.org/2000/svg" font-size="10.5" font-family="system-ui, sans-serif">`,
-    '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#56607a"/></marker></defs>',
-  ];
-  for (const [key, labels] of groups) {
-    const [from, to] = key.split('>');
-    const a = center(from);
-    const b = center(to);
-    // a pair of opposite edges is drawn side by side, each shifted to its right
-    const paired = groups.has(`${to}>${from}`);
-    const len = Math.hypot(b.x - a.x, b.y - a.y) || 1;
-    const nx = (-(b.y - a.y) / len) * (paired ? 14 : 0);
-    const ny = ((b.x - a.x) / len) * (paired ? 14 : 0);
-    const p1 = exit(from, { x: b.x + nx, y: b.y + ny });
-    const p2 = exit(to, { x: a.x + nx, y: a.y + ny });
-    parts.push(
-      `<line x1="${p1.x + nx}" y1="${p1.y + ny}" x2="${p2.x + nx}" y2="${p2.y + ny}" stroke="#8a93a8" stroke-width="1.3" marker-end="url(#arrow)"/>`,
-    );
-    const vertical = Math.abs(b.x - a.x) < 1;
-    const diagonal = !vertical && Math.abs(b.y - a.y) > 1;
-    // a diagonal edge is labelled a third of the way along, clear of the vertical edges' labels
-    const f = diagonal ? 0.3 : 0.5;
-    const mx = p1.x + (p2.x - p1.x) * f + nx * 2.2;
-    const my = p1.y + (p2.y - p1.y) * f + ny * 2.2;
-    // labels of vertical edges go on the side facing the middle of the drawing
-    const inward = mx < W / 2 - 60 ? 1 : -1;
-    const side = vertical ? (paired ? Math.sign(nx) || inward : inward) : 0;
-    const anchor = side > 0 ? 'start' : side < 0 ? 'end' : 'middle';
-    labels.forEach((label, i) => {
-      const y = my + (i - (labels.length - 1) / 2) * 12 + (vertical ? 0 : -4);
-      const lx = vertical ? (paired ? (p1.x + p2.x) / 2 + nx + side * 6 : mx + side * 6) : mx;
-      parts.push(
-        `<text x="${lx}" y="${y}" text-anchor="${anchor}" fill="#3c4458" paint-order="stroke" stroke="#fff" stroke-width="3">${escapeXml(label)}</text>`,
-      );
-    });
-  }
-  chart.states.forEach((s) => {
-    const { x, y } = pos.get(s.id);
-    const active = s.id === current;
-    const color = getComputedStyle(document.documentElement).getPropertyValue(`--${s.id}`).trim() || '#56607a';
-    parts.push(
-      `<rect x="${x}" y="${y}" width="${boxW}" height="${boxH}" rx="8" fill="${active ? color : '#fff'}" stroke="${color}" stroke-width="${active ? 3 : 1.5}"/>`,
-    );
-    if (s.final)
-      parts.push(
-        `<rect x="${x + 3}" y="${y + 3}" width="${boxW - 6}" height="${boxH - 6}" rx="6" fill="none" stroke="${active ? '#fff' : color}"/>`,
-      );
-    parts.push(
-      `<text x="${x + boxW / 2}" y="${y + 17}" text-anchor="middle" font-weight="700" font-size="12" fill="${active ? '#fff' : color}">${s.id}${s.initial ? ' (initial)' : ''}${s.final ? ' (final)' : ''}</text>`,
-    );
-    s.ignores.forEach((ig, j) => {
-      const short = ig.event.replace(/^(socket|client)\./, '');
-      parts.push(
-        `<text x="${x + 8}" y="${y + 31 + j * 12}" font-size="9.5" fill="${active ? '#fff' : '#6b7385'}">${escapeXml(`${short}: ignored (${ig.why})`)}</text>`,
-      );
-    });
-    const loops = selfLoops.get(s.id);
-    if (loops) {
-      parts.push(
-        `<text x="${x + boxW / 2}" y="${y - 6}" text-anchor="middle" fill="#3c4458">↻ ${escapeXml(loops.join(', '))} (socket swap)</text>`,
-      );
-    }
-  });
-  parts.push(
-    `<text x="10" y="${H - 8}" fill="#6b7385" font-size="10">drawn from the client machine's definition; inside each state: the events it ignores and why</text>`,
-  );
-  parts.push('</svg>');
-  $('chart').innerHTML = parts.join('');
   $('selected-label').textContent = state.selected ? `${state.selected} · ${current}` : 'select a client';
 }
-function escapeXml(text) {
-  return String(text).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+function renderDetails() {
+  const c = state.selected ? state.clients.get(state.selected) : null;
+  $('details').hidden = !c;
+  if (!c) return $('details').replaceChildren();
+  const item = (term, value) => [el('dt', {}, term), el('dd', {}, value ?? '—')];
+  $('details').replaceChildren(
+    ...item('client', el('code', {}, c.clientId)),
+    ...item('state', c.state),
+    ...item('socket', c.socketId),
+    ...item('address', c.address),
+    ...item('tab', c.tabId),
+    ...item('created', timeOf(c.createdAt)),
+    ...item('data', c.data ? el('code', { class: 'data' }, c.data) : null),
+  );
 }
 
 // ------------------------------------------------------------------ event log
@@ -335,9 +308,13 @@ function renderLog() {
       el(
         'li',
         { class: e.type },
-        el('span', { class: 't' }, `${new Date(e.at).toISOString().slice(11, 23)} `),
-        state.selected ? '' : el('code', {}, `${(e.clientId || '—').slice(0, 8)} `),
-        describe(e),
+        timeOf(e.at),
+        el(
+          'span',
+          { class: 'what' },
+          state.selected ? '' : el('code', { title: e.clientId || '' }, `${(e.clientId || '—').slice(0, 8)} `),
+          describe(e),
+        ),
       ),
     );
   $('log').replaceChildren(...items);
@@ -360,6 +337,7 @@ function render() {
     renderCounters();
     renderTable();
     renderChart();
+    renderDetails();
     renderLog();
   });
 }
@@ -395,6 +373,16 @@ $('pause').addEventListener('click', () => {
   render();
 });
 $('all-events').addEventListener('click', () => select(state.selected));
-$('prune').addEventListener('click', () => socket.emit('prune', {}, () => {}));
+$('prune').addEventListener('click', () => {
+  $('prune').disabled = true;
+  socket.emit('prune', {}, (reply) => {
+    $('prune').disabled = false;
+    if (reply?.error) status(`prune failed: ${reply.error}`, 'error');
+    else if (reply?.pruned) status(`prune: ${reply.pruned} client${reply.pruned === 1 ? '' : 's'} deleted`);
+    else status('prune: nothing to prune (no client is past its deadline)');
+  });
+});
+// the chart is drawn for its panel's width
+new ResizeObserver(() => render()).observe($('chart'));
 // countdowns tick between updates
 setInterval(renderTable, 250);

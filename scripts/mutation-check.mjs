@@ -74,12 +74,7 @@ const mutations = [
     "if (due.length === SEND_BATCH) enqueue.sendTo(self, { type: 'clock.tick' });\n      else ",
     '',
   ],
-  [
-    'a passivated client forgets its socket',
-    SNAPSHOT,
-    '    socketId: compact.socketId,\n',
-    '    socketId: null,\n',
-  ],
+  ['a passivated client forgets its socket', SNAPSHOT, '    socketId: compact.socketId,\n', '    socketId: null,\n'],
   [
     'a passivated client forgets its deadline generation',
     SNAPSHOT,

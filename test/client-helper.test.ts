@@ -108,7 +108,8 @@ describe('browser helper (in Node, against the real server)', () => {
     h = await startHarness({ autoRegister: true });
     const stale = h.supervisor.register();
     h.supervisor.delete(stale.clientId);
-    const page = pageSocket(memoryStorage(), { credentials: stale });
+    // server-rendered credentials say nothing of autoRegister: the page says the server has it
+    const page = pageSocket(memoryStorage(), { credentials: stale, onInvalid: 'reregister' });
     page.socket.connect();
     await until(page.states, 'deleted');
     await until(page.states, 'connected');

@@ -25,7 +25,8 @@ beforeAll(async () => {
       '--disable-sync',
     ],
   });
-  demo = await startDemo({ port: 0, reconnectTimeout: 1500 });
+  // room for the 10,000-client test below (the demo's own default is 1,000)
+  demo = await startDemo({ port: 0, reconnectTimeout: 1500, maxClients: 20_000 });
 }, 60_000);
 
 afterAll(async () => {
@@ -103,8 +104,11 @@ describe('inspector in a real browser', () => {
     await inspector.goto(demo.inspectorUrl);
     await inspector.waitForSelector(`tr[data-client="${clientId}"] .state.connected`);
 
-    // its delete button deletes it on the server: the socket is disconnected from the server side
+    // its delete button, once confirmed, deletes it on the server: the socket is disconnected
+    // from the server side
     const disconnected = once(socket, 'disconnect');
+    await inspector.click(`tr[data-client="${clientId}"] button.danger`);
+    await inspector.waitForSelector(`tr[data-client="${clientId}"] button.danger.armed`);
     await inspector.click(`tr[data-client="${clientId}"] button.danger`);
     expect(await disconnected).toBe('io server disconnect');
     await inspector.waitForSelector(`tr[data-client="${clientId}"]`, { state: 'detached' });

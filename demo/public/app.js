@@ -7,42 +7,30 @@ const $ = (id) => document.getElementById(id);
 const socket = io({ autoConnect: false, transports: ['websocket'] });
 const client = supervise(socket, { credentials: window.__SUPERVISOR__ ?? undefined });
 $('tab-id').textContent = client.tabId;
-client.subscribe((state, { code }) => {
+client.subscribe((state, { code, message }) => {
   $('client-id').textContent = client.clientId ?? '(none)';
   $('state').textContent = state;
   $('state').className = `state ${state}`;
   $('detail').textContent = code ? `(${code})` : '';
+  // reload to recover: this page's credentials were rendered by the server, so once its client
+  // is gone (a restart, an outage past the grace period, a delete) only a new page load helps
+  $('gone').hidden = state !== 'deleted';
+  $('gone-message').textContent = message ?? 'The server deleted this page’s client.';
   const item = document.createElement('li');
   item.textContent = `${new Date().toLocaleTimeString()}  ${state}${code ? ` ${code}` : ''}`;
   $('history').append(item);
 });
+$('reload').addEventListener('click', () => location.reload());
 socket.connect();
 
 async function refresh() {
   try {
-    const { counts, clients } = await (await fetch('/supervisor/clients')).json();
+    const counts = await (await fetch('/counts')).json();
     $('counts').textContent =
       `${counts.connected} connected, ${counts.disconnected} disconnected, ${counts.handshaking} handshaking`;
-    $('clients').replaceChildren(
-      ...clients.map((c) => {
-        const row = document.createElement('tr');
-        const left = c.expiresAt ? `${Math.max(0, (c.expiresAt - Date.now()) / 1000).toFixed(1)} s` : '';
-        for (const text of [
-          c.clientId === client.clientId ? `${c.clientId} (this page)` : c.clientId,
-          c.state,
-          c.tabId ?? '',
-          left,
-        ]) {
-          const cell = document.createElement('td');
-          cell.textContent = text;
-          row.append(cell);
-        }
-        return row;
-      }),
-    );
   } catch {
     $('counts').textContent = 'server unreachable';
   }
 }
-setInterval(refresh, 500);
+setInterval(refresh, 1000);
 refresh();

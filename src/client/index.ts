@@ -3,10 +3,14 @@
  * connection attempt presents the page's credentials, remembers what an `autoRegister` server
  * hands out, and tells the app what the server made of it.
  *
- * No Node built-ins and no runtime import: socket.io-client is only referenced for its types, so
- * this file can be served to a browser as it is.
+ * No Node built-ins, and no runtime import but `./protocol.js` beside it (itself import-free):
+ * socket.io-client is only referenced for its types, so the directory can be served to a browser
+ * as it is.
  */
 import type { Socket } from 'socket.io-client';
+import { CLIENT_GONE_CODES, SERVER_EVENTS } from './protocol.js';
+
+export { CLIENT_GONE_CODES, REJECT_CODES, type RejectCode, SERVER_EVENTS } from './protocol.js';
 
 /** What the page holds to resume its client. */
 export interface Credentials {
@@ -19,12 +23,25 @@ export type SupervisedState =
   /** first connection attempt under way */
   | 'connecting'
   | 'connected'
-  /** the socket dropped; socket.io-client is retrying within the server's grace period */
+  /** the socket dropped, or the server asked to come back later; the helper or socket.io-client retries */
   | 'reconnecting'
-  /** the server deleted the client (or no longer knows it): this page has no client any more */
+  /**
+   * this page has no client any more (deleted, unknown to the server, or refused for good):
+   * `detail` says why; unless the server auto-registers, only a reload helps
+   */
   | 'deleted'
   /** another socket (a duplicated tab) took the client over */
   | 'replaced';
+
+/** Why the state changed, when the server said so. */
+export interface SupervisedDetail {
+  /** The rejection code (`connect_error.data.code`), or `CLIENT_DELETED` when the server deleted the client. */
+  code?: string;
+  /** The server's sentence (`connect_error.message`), e.g. "… reload the page to get a new one". */
+  message?: string;
+  /** The reason the server gave with `supervisor:deleted` / `supervisor:replaced`. */
+  reason?: string;
+}
 
 /** The subset of the Web Storage API used; `sessionStorage` by default. */
 export interface CredentialStorage {
@@ -45,10 +62,14 @@ export interface SuperviseOptions {
   /** Storage key prefix. @default 'socket.io-supervisor' */
   key?: string;
   /**
-   * What to do when the server says the client is gone (`CLIENT_DELETED`, `UNKNOWN_CLIENT`):
-   * `'reregister'` forgets the credentials and connects again without them (the server must
-   * have `autoRegister`); `'stop'` stays disconnected. A function decides per case.
-   * @default 'reregister'
+   * What to do when the page's client is gone (`CLIENT_DELETED`, `UNKNOWN_CLIENT`, or deleted
+   * by the server while connected): `'reregister'` connects again without credentials, as a new
+   * client, which only an `autoRegister` server accepts; `'stop'` stays `deleted`. A function
+   * decides per code.
+   * @default `'reregister'` when this page got its credentials from the server
+   * (`supervisor:client`, so the server auto-registers), else `'stop'`: a page with
+   * server-rendered credentials cannot get new ones without a reload, and a retry without them
+   * could only fail with `INVALID_HANDSHAKE`
    */
   onInvalid?: 'reregister' | 'stop' | ((code: string) => 'reregister' | 'stop');
 }
@@ -56,12 +77,14 @@ export interface SuperviseOptions {
 export interface Supervised {
   /** The current state. */
   readonly state: SupervisedState;
+  /** Why the current state was entered, when the server said so. */
+  readonly detail: SupervisedDetail;
   /** The client id, once known. */
   readonly clientId: string | null;
   /** This tab's id (kept across reloads of the tab). */
   readonly tabId: string;
   /** Calls `listener` with every new state (and once at once with the current one). */
-  subscribe(listener: (state: SupervisedState, detail: { code?: string }) => void): () => void;
+  subscribe(listener: (state: SupervisedState, detail: SupervisedDetail) => void): () => void;
   /** Forgets the credentials (the next connection is a new client). */
   forget(): void;
 }
@@ -90,20 +113,33 @@ function newTabId(): string {
 }
 
 /**
+ * Rejections the server means as "later": it is shutting down, Redis is unreachable, the address
+ * or the server is at its limit. socket.io-client does not retry a rejected connection by itself,
+ * so the helper does, with socket.io-client's own backoff settings.
+ */
+const RETRY_LATER: ReadonlySet<string> = new Set(['SHUTTING_DOWN', 'UNAVAILABLE', 'RATE_LIMITED', 'CLIENT_LIMIT']);
+
+/** Rejections of these credentials for good: they are not the client's, or not credentials at all. */
+const REFUSED: ReadonlySet<string> = new Set(['BAD_TOKEN', 'INVALID_HANDSHAKE']);
+
+/**
  * Supervises a socket.io-client socket. Call it right after `io(url, { autoConnect: false })`
  * (or at least before the first connection completes), then `socket.connect()`.
  *
  * @example
  * const socket = io(url, { autoConnect: false });
  * const client = supervise(socket, { credentials: window.__SUPERVISOR__ });
- * client.subscribe((state) => (statusElement.textContent = state));
+ * client.subscribe((state, { message }) => {
+ *   statusElement.textContent = state;
+ *   if (state === 'deleted') showReloadBanner(message); // the server-rendered page needs a reload
+ * });
  * socket.connect();
  */
 export function supervise(socket: Socket, options: SuperviseOptions = {}): Supervised {
   const storage = options.storage ?? defaultStorage();
   const prefix = options.key ?? 'socket.io-supervisor';
   const tabKey = `${prefix}:tab`;
-  const listeners = new Set<(state: SupervisedState, detail: { code?: string }) => void>();
+  const listeners = new Set<(state: SupervisedState, detail: SupervisedDetail) => void>();
 
   let tabId = storage.getItem(tabKey);
   if (!tabId) {
@@ -115,16 +151,57 @@ export function supervise(socket: Socket, options: SuperviseOptions = {}): Super
   let credentials: Credentials | null = options.credentials
     ? { clientId: options.credentials.clientId, token: options.credentials.token }
     : null;
+  // whether the server is known to hand out clients: it sent this page its credentials
+  let serverAutoRegisters = false;
   let state: SupervisedState = 'connecting';
-  let retriedInvalid = false;
+  let detail: SupervisedDetail = {};
+  let reregistered = false;
+  let retries = 0;
+  let retryTimer: ReturnType<typeof setTimeout> | null = null;
 
-  function set(next: SupervisedState, detail: { code?: string } = {}): void {
+  function set(next: SupervisedState, why: SupervisedDetail = {}): void {
     state = next;
-    for (const listener of [...listeners]) listener(next, detail);
+    detail = why;
+    for (const listener of [...listeners]) listener(next, why);
   }
 
   function forget(): void {
     credentials = null;
+  }
+
+  function policyFor(code: string): 'reregister' | 'stop' {
+    if (typeof options.onInvalid === 'function') return options.onInvalid(code);
+    return options.onInvalid ?? (serverAutoRegisters ? 'reregister' : 'stop');
+  }
+
+  /** Connects again after socket.io-client's backoff (its `reconnectionDelay`, doubled per try up to `reconnectionDelayMax`). */
+  function retryLater(): void {
+    if (retryTimer !== null || !socket.io.reconnection()) return;
+    const base = socket.io.reconnectionDelay();
+    const delay = Math.min(base * 2 ** retries, Math.max(base, socket.io.reconnectionDelayMax()));
+    retries += 1;
+    // jitter, so a server's worth of tabs refused at once does not come back at once
+    retryTimer = setTimeout(
+      () => {
+        retryTimer = null;
+        if (!socket.connected) socket.connect();
+      },
+      delay * (0.5 + Math.random() / 2),
+    );
+  }
+
+  /** The page's client is gone: say so, and start a new one only if the server will make it. */
+  function gone(why: SupervisedDetail & { code: string }): void {
+    forget();
+    set('deleted', why);
+    // one retry without credentials per loss; only an autoRegister server answers it with a client
+    if (policyFor(why.code) === 'reregister' && !reregistered) {
+      reregistered = true;
+      set('connecting', why);
+      if (socket.connected) return;
+      if (why.reason !== undefined) retryLater();
+      else socket.connect();
+    }
   }
 
   // evaluated by socket.io-client on every connection attempt, so a reconnect presents whatever
@@ -133,45 +210,71 @@ export function supervise(socket: Socket, options: SuperviseOptions = {}): Super
     callback(credentials ? { clientId: credentials.clientId, token: credentials.token, tabId } : { tabId });
   };
 
-  socket.on('supervisor:client', (issued: Credentials) => {
-    credentials = { clientId: issued.clientId, token: issued.token };
+  socket.on(SERVER_EVENTS.client, (issued: unknown) => {
+    const { clientId, token } = (issued ?? {}) as Partial<Credentials>;
+    if (typeof clientId !== 'string' || typeof token !== 'string') return;
+    credentials = { clientId, token };
+    serverAutoRegisters = true;
+    // a page without credentials is connected once it knows which client it is
+    if (socket.connected && state !== 'connected') connected();
   });
-  socket.on('supervisor:replaced', () => set('replaced'));
-  socket.on('supervisor:deleted', () => {
-    forget();
-    set('deleted');
+  socket.on(SERVER_EVENTS.replaced, (notice: unknown) => {
+    set('replaced', { reason: (notice as { reason?: string } | null)?.reason ?? 'replaced' });
   });
-  socket.on('connect', () => {
-    retriedInvalid = false;
+  socket.on(SERVER_EVENTS.deleted, (notice: unknown) => {
+    const reason = (notice as { reason?: unknown } | null)?.reason;
+    // the server closes this socket right after; a new client, if any, comes after a pause
+    gone({ code: 'CLIENT_DELETED', reason: typeof reason === 'string' ? reason : 'deleted' });
+  });
+  function connected(): void {
+    reregistered = false;
+    retries = 0;
     set('connected');
+  }
+  socket.on('connect', () => {
+    // without credentials, the server's supervisor:client follows right after connect (autoRegister)
+    if (credentials) connected();
   });
   socket.on('disconnect', (reason: string) => {
-    if (state === 'replaced' || state === 'deleted') return;
-    // io server disconnect: socket.io-client will not retry; anything else it retries
-    set(reason === 'io server disconnect' ? 'deleted' : 'reconnecting');
-  });
-  socket.on('connect_error', (error: Error & { data?: { code?: string } }) => {
-    const code = error.data?.code;
-    if (code !== 'CLIENT_DELETED' && code !== 'UNKNOWN_CLIENT') {
-      if (code) set(state === 'connecting' ? 'connecting' : 'reconnecting', { code });
+    if (state === 'replaced' || state === 'deleted' || (state === 'connecting' && reregistered)) {
+      // a new client is on its way after a server-side delete: connect once this socket is down
+      if (state === 'connecting' && reason === 'io server disconnect') retryLater();
       return;
     }
-    forget();
-    set('deleted', { code });
-    const policy =
-      typeof options.onInvalid === 'function' ? options.onInvalid(code) : (options.onInvalid ?? 'reregister');
-    // one retry without credentials; a server without autoRegister answers INVALID_HANDSHAKE
-    // and the socket stays down instead of looping
-    if (policy === 'reregister' && !retriedInvalid) {
-      retriedInvalid = true;
-      set('connecting');
-      socket.connect();
+    // io server disconnect: socket.io-client will not retry; anything else it retries
+    set(reason === 'io server disconnect' ? 'deleted' : 'reconnecting', { reason });
+  });
+  socket.on('connect_error', (error: Error & { data?: { code?: unknown } }) => {
+    const code = typeof error.data?.code === 'string' ? error.data.code : undefined;
+    const why: SupervisedDetail = code ? { code, message: error.message } : { message: error.message };
+    const pending = state === 'connecting' ? 'connecting' : 'reconnecting';
+    if (!code) {
+      // the transport failed (server down, network): socket.io-client retries on its own
+      set(pending, why);
+      return;
     }
+    if (CLIENT_GONE_CODES.has(code)) return gone({ ...why, code });
+    if (RETRY_LATER.has(code)) {
+      set(pending, why);
+      retryLater();
+      return;
+    }
+    if (REFUSED.has(code)) {
+      // a retry would get the same answer: this is where the page stops, with the server's sentence
+      forget();
+      set('deleted', why);
+      return;
+    }
+    // a code of the app's own middleware: the app knows what it means
+    set(pending, why);
   });
 
   return {
     get state() {
       return state;
+    },
+    get detail() {
+      return detail;
     },
     get clientId() {
       return credentials?.clientId ?? null;
@@ -179,7 +282,7 @@ export function supervise(socket: Socket, options: SuperviseOptions = {}): Super
     tabId,
     subscribe(listener) {
       listeners.add(listener);
-      listener(state, {});
+      listener(state, detail);
       return () => listeners.delete(listener);
     },
     forget,

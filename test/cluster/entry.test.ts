@@ -41,7 +41,11 @@ describe('the cluster entry point', () => {
 
   it('should be exported as socket.io-supervisor/cluster, with redis an optional peer', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-    expect(pkg.exports['./cluster']).toEqual({ types: './dist/cluster/index.d.ts', import: './dist/cluster/index.js' });
+    expect(pkg.exports['./cluster']).toEqual({
+      types: './dist/cluster/index.d.ts',
+      import: './dist/cluster/index.js',
+      default: './dist/cluster/index.js',
+    });
     expect(pkg.peerDependencies.redis).toMatch(/^\^6\./);
     expect(pkg.peerDependenciesMeta.redis).toEqual({ optional: true });
   });
