@@ -66,6 +66,8 @@ describe('adapter: rejected handshakes', () => {
     await once(first, 'connect');
     const { code } = await rejectedWith({});
     expect(code).toBe('CLIENT_LIMIT');
+    // one refused handshake, one rejected event (register() reports it; the adapter does not again)
+    expect(h.supervisor.stats().rejected).toEqual({ CLIENT_LIMIT: 1 });
   });
 
   it('should reject while shutting down as SHUTTING_DOWN', async () => {

@@ -9,8 +9,8 @@ export interface RelayTarget<TData> {
   armTimer(): void;
   /** The client's actor did something: reset its idle time (passivation). */
   touch(record: ClientRecord<TData>): void;
-  /** Closes a socket from the server side (socket.io adapter). */
-  disconnectSocket(socketId: string, why: 'replaced' | 'deleted'): void;
+  /** Closes a socket from the server side (socket.io adapter), telling the browser why. */
+  disconnectSocket(socketId: string, why: 'replaced' | 'deleted', reason?: string): void;
   /** Queues the user's hooks for this event, given the client's view at this instant, after `committed`. */
   runHooks(event: LifecycleEvent, view: ClientView<TData>, committed: Commit): void;
   /** Which event types have a hook (and so need a view). */
@@ -42,7 +42,7 @@ export function createLifecycleRelay<TData>(target: RelayTarget<TData>) {
         committed = store.commit(record, null);
         target.touch(record);
         target.armTimer();
-        if (event.socketId !== null) target.disconnectSocket(event.socketId, 'deleted');
+        if (event.socketId !== null) target.disconnectSocket(event.socketId, 'deleted', event.reason);
         break;
       case 'socket-replaced':
         committed = store.commit(record, compactSnapshot(record.actor!.getSnapshot()));

@@ -8,9 +8,16 @@
  * as it is.
  */
 import type { Socket } from 'socket.io-client';
-import { CLIENT_GONE_CODES, SERVER_EVENTS } from './protocol.js';
+import { CLIENT_GONE_CODES, REFUSED_CODES, RETRY_LATER_CODES, SERVER_EVENTS } from './protocol.js';
 
-export { CLIENT_GONE_CODES, REJECT_CODES, type RejectCode, SERVER_EVENTS } from './protocol.js';
+export {
+  CLIENT_GONE_CODES,
+  REFUSED_CODES,
+  REJECT_CODES,
+  RETRY_LATER_CODES,
+  type RejectCode,
+  SERVER_EVENTS,
+} from './protocol.js';
 
 /** What the page holds to resume its client. */
 export interface Credentials {
@@ -112,15 +119,12 @@ function newTabId(): string {
   return out;
 }
 
-/**
- * Rejections the server means as "later": it is shutting down, Redis is unreachable, the address
- * or the server is at its limit. socket.io-client does not retry a rejected connection by itself,
- * so the helper does, with socket.io-client's own backoff settings.
- */
-const RETRY_LATER: ReadonlySet<string> = new Set(['SHUTTING_DOWN', 'UNAVAILABLE', 'RATE_LIMITED', 'CLIENT_LIMIT']);
-
-/** Rejections of these credentials for good: they are not the client's, or not credentials at all. */
-const REFUSED: ReadonlySet<string> = new Set(['BAD_TOKEN', 'INVALID_HANDSHAKE']);
+// Rejections the server means as "later" (it is shutting down, Redis is unreachable, the address
+// or the server is at its limit): socket.io-client does not retry a rejected connection by itself,
+// so the helper does, with socket.io-client's own backoff settings. REFUSED: these credentials
+// are not the client's, or not credentials at all.
+const RETRY_LATER = RETRY_LATER_CODES;
+const REFUSED = REFUSED_CODES;
 
 /**
  * Supervises a socket.io-client socket. Call it right after `io(url, { autoConnect: false })`

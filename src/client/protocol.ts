@@ -11,7 +11,11 @@ export const SERVER_EVENTS = {
   client: 'supervisor:client',
   /** `{ clientId, reason: 'replaced' }`: another socket of this client took over; this one is closed. */
   replaced: 'supervisor:replaced',
-  /** `{ clientId, reason }`: the client was deleted; this socket is closed and speaks for no one. */
+  /**
+   * `{ clientId, reason }`: the client was deleted (`reason`: why, e.g. `shutdown` or `kicked`; or a
+   * rejection code for a socket restored by connection state recovery); this socket is closed and
+   * speaks for no one.
+   */
   deleted: 'supervisor:deleted',
 } as const;
 
@@ -36,6 +40,17 @@ export type RejectCode = (typeof REJECT_CODES)[number];
 
 /** Rejections after which the page's client is gone for good: only a new page load (or a new client) helps. */
 export const CLIENT_GONE_CODES: ReadonlySet<string> = new Set<RejectCode>(['CLIENT_DELETED', 'UNKNOWN_CLIENT']);
+
+/** Rejections that say "not now": the same credentials are worth presenting again later. */
+export const RETRY_LATER_CODES: ReadonlySet<string> = new Set<RejectCode>([
+  'SHUTTING_DOWN',
+  'UNAVAILABLE',
+  'RATE_LIMITED',
+  'CLIENT_LIMIT',
+]);
+
+/** Rejections of the credentials themselves: presenting them again can only fail the same way. */
+export const REFUSED_CODES: ReadonlySet<string> = new Set<RejectCode>(['BAD_TOKEN', 'INVALID_HANDSHAKE']);
 
 /** The keys a handshake's `auth` may carry; socket.io-client itself adds `pid` and `offset` for connection state recovery. */
 export const AUTH_KEYS = ['clientId', 'token', 'tabId'] as const;

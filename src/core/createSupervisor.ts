@@ -192,7 +192,7 @@ export function createSupervisorOn<TData = unknown>(
     store,
     armTimer,
     touch: (record) => host.touch(record),
-    disconnectSocket: (socketId, why) => bridge.disconnect(socketId, why),
+    disconnectSocket: (socketId, why, reason) => bridge.disconnect(socketId, why, reason),
     runHooks,
     wantsView,
     publish,

@@ -11,8 +11,11 @@ import type { ClientView, SupervisorEvent } from './types.js';
 export interface SocketBridge {
   /** The live socket for `onConnect`'s context, if any. */
   resolve(socketId: string): unknown;
-  /** Closes a socket from the server side (`replaced`, or its client was deleted). */
-  disconnect(socketId: string, why: 'replaced' | 'deleted'): void;
+  /**
+   * Closes a socket from the server side: `replaced` (another socket of its client took over) or
+   * `deleted` (its client was deleted, for `reason`, which the browser is told).
+   */
+  disconnect(socketId: string, why: 'replaced' | 'deleted', reason?: string): void;
 }
 
 /**

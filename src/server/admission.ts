@@ -8,11 +8,20 @@ import { parseAuth } from './validate.js';
 
 export type Verdict =
   | { ok: true; binding: Binding }
-  | { ok: false; clientId: string | null; code: RejectCode; message: string };
+  | {
+      ok: false;
+      clientId: string | null;
+      code: RejectCode;
+      message: string;
+      /** Already reported as a `rejected` event (by `register()`): not to be reported twice. */
+      reported?: boolean;
+    };
 
 const SHUTTING_DOWN = 'the server is shutting down; reconnect in a moment';
 
-function refuse(code: RejectCode, message: string, clientId: string | null = null): Verdict {
+type Refusal = Extract<Verdict, { ok: false }>;
+
+function refuse(code: RejectCode, message: string, clientId: string | null = null): Refusal {
   return { ok: false, clientId, code, message };
 }
 
@@ -82,7 +91,11 @@ export function createAdmission<TData>(internals: SupervisorInternals<TData>) {
       return { ok: true, binding: { clientId: issued.clientId, tabId: parsed.tabId, issued, address } };
     } catch (error) {
       if (isSupervisorError(error) && error.code === 'CLIENT_LIMIT') {
-        return refuse('CLIENT_LIMIT', 'the server has as many clients as it accepts; retry later');
+        // register() has reported this rejection already
+        return {
+          ...refuse('CLIENT_LIMIT', 'the server has as many clients as it accepts; retry later'),
+          reported: true,
+        };
       }
       if (isSupervisorError(error) && error.code === 'CLOSED') return refuse('SHUTTING_DOWN', SHUTTING_DOWN);
       throw error;

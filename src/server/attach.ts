@@ -126,12 +126,14 @@ function addNamespace<TData>(nsp: Namespace, adapter: Adapter, internals: Superv
   };
 
   function reject(verdict: Extract<Verdict, { ok: false }>, next: (err?: Error) => void): void {
-    internals.send({
-      type: 'handshake.rejected',
-      clientId: verdict.clientId,
-      code: verdict.code,
-      message: verdict.message,
-    });
+    if (!verdict.reported) {
+      internals.send({
+        type: 'handshake.rejected',
+        clientId: verdict.clientId,
+        code: verdict.code,
+        message: verdict.message,
+      });
+    }
     const error = new Error(verdict.message) as HandshakeError;
     error.data = { code: verdict.code };
     next(error);

@@ -41,7 +41,7 @@ export function createSocketRegistry(): SocketRegistry {
       if (sockets.get(socket.id) === socket) sockets.delete(socket.id);
     },
     resolve: (socketId) => sockets.get(socketId),
-    disconnect(socketId, why) {
+    disconnect(socketId, why, reason) {
       const socket = sockets.get(socketId);
       if (!socket?.connected) return;
       const binding = bindings.get(socket);
@@ -49,9 +49,10 @@ export function createSocketRegistry(): SocketRegistry {
         if (why === 'replaced') binding.replaced = true;
         else binding.released = true;
       }
+      // `reason`: the delete reason (`shutdown`, `kicked`, ...), so the page can tell a restart from a kick
       socket.emit(why === 'replaced' ? SERVER_EVENTS.replaced : SERVER_EVENTS.deleted, {
         clientId: binding?.clientId ?? null,
-        reason: why,
+        reason: why === 'replaced' ? 'replaced' : (reason ?? 'deleted'),
       });
       socket.disconnect();
     },
