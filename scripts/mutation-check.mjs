@@ -124,6 +124,7 @@ try {
       'test/batching.test.ts',
       'test/passivation.test.ts',
       'test/deadlines.test.ts',
+      'test/hardening.core.test.ts',
     ]);
     writeFileSync(path, original);
     if (byModel === 0 && byCells === 0) survived += 1;

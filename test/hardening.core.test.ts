@@ -117,6 +117,29 @@ describe('re-entrant calls of the public API', () => {
   });
 });
 
+describe('the moment a client reaches deleted', () => {
+  it('should already be deleted for a subscriber of its deleted event: delete() false, events ignored already-deleted', async () => {
+    const t = recordedSupervisor();
+    const seen: unknown[] = [];
+    t.supervisor.events$.subscribe((event) => {
+      if (event.type !== 'deleted') return;
+      seen.push(t.supervisor.delete(event.clientId), t.supervisor.get(event.clientId));
+      t.supervisor.send({ type: 'socket.handshake', clientId: event.clientId, socketId: 'late-1' });
+      t.supervisor.actor.send({ type: 'socket.handshake', clientId: event.clientId, socketId: 'late-2' });
+    });
+    const { clientId } = t.supervisor.register();
+    t.handshake(clientId, 's0');
+    t.supervisor.delete(clientId, 'kicked');
+    await settle();
+    expect(seen).toEqual([false, undefined]);
+    expect(t.events.filter((e) => e.clientId === clientId).map((e) => (e.type === 'ignored' ? e.why : e.type))).toEqual(
+      ['registered', 'connected', 'deleted', 'already-deleted', 'already-deleted', 'already-deleted'],
+    );
+    expect(t.deletes(clientId)).toHaveLength(1);
+    await t.supervisor.close();
+  });
+});
+
 describe('stats keys from user code', () => {
   it('should count delete reasons named like Object.prototype members', async () => {
     const t = recordedSupervisor();
