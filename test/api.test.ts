@@ -39,8 +39,9 @@ describe('register()', () => {
       connectedAt: null,
       disconnectedAt: null,
       expiresAt: Date.now() + defaultOptions.handshakeTimeout,
-      // no socket yet, so no address
+      // no socket yet, so no address; nothing sent to it, so an empty outbox
       address: null,
+      outbox: { depth: 0, oldestAt: null },
       data: { room: 'lobby' },
     });
     expect(JSON.stringify(supervisor.list())).not.toContain(token);

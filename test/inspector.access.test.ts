@@ -150,6 +150,7 @@ describe('inspector: a client row', () => {
     disconnectedAt: null,
     expiresAt: null,
     address: null as string | null,
+    outbox: { depth: 0, oldestAt: null },
     data: { big: 'x'.repeat(5000) },
   };
 

@@ -17,6 +17,10 @@ export interface RelayTarget<TData> {
   wantsView: ReadonlySet<LifecycleEvent['type']>;
   /** Hands the event to `events$` (and counts it). */
   publish(event: LifecycleEvent): void;
+  /** The client has a new socket: its unacknowledged messages go out on it, before anything newer. */
+  flushOutbox(record: ClientRecord<TData>): void;
+  /** The client is gone: its unacknowledged messages are undelivered (reported after `deleted`). */
+  dropOutbox(clientId: string, reason: string): void;
   toView(record: ClientRecord<TData>): ClientView<TData>;
 }
 
@@ -48,14 +52,17 @@ export function createLifecycleRelay<TData>(target: RelayTarget<TData>) {
         committed = store.commit(record, compactSnapshot(record.actor!.getSnapshot()));
         target.touch(record);
         target.disconnectSocket(event.previousSocketId, 'replaced');
+        target.flushOutbox(record);
         break;
       default:
         // registered, connected, reconnected, disconnected: the deadline changed
         committed = store.commit(record, compactSnapshot(record.actor!.getSnapshot()));
         target.touch(record);
         target.armTimer();
+        if (event.type === 'connected' || event.type === 'reconnected') target.flushOutbox(record);
     }
     if (target.wantsView.has(event.type)) target.runHooks(event, target.toView(record), committed);
     target.publish(event);
+    if (event.type === 'deleted') target.dropOutbox(event.clientId, event.reason);
   };
 }

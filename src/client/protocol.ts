@@ -17,6 +17,14 @@ export const SERVER_EVENTS = {
    * speaks for no one.
    */
   deleted: 'supervisor:deleted',
+  /** `(seq, event, ...args)`: a message of `to(clientId).emit()`, numbered per client from 1. */
+  message: 'supervisor:message',
+} as const;
+
+/** Events the browser helper sends to the server. */
+export const CLIENT_EVENTS = {
+  /** `(seq)`: every message up to `seq` has been processed by the page (and may be forgotten). */
+  ack: 'supervisor:ack',
 } as const;
 
 export type ServerEventName = (typeof SERVER_EVENTS)[keyof typeof SERVER_EVENTS];

@@ -15,6 +15,7 @@ import { authenticate } from './authenticate.js';
 import { createClientHost } from './clientHost.js';
 import { type Clock, realClock } from './clock.js';
 import { waitForConnected } from './connected.js';
+import { createDelivery, type OutboxLimits } from './delivery.js';
 import { describeThrown } from './describe.js';
 import { SupervisorError } from './errors.js';
 import { newClientId, newToken } from './ids.js';
@@ -59,8 +60,8 @@ export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TD
   return createSupervisorOn(options, realClock);
 }
 
-/** The client's view, from its record; never contains the token. */
-export function toView<TData>(record: ClientRecord<TData>): ClientView<TData> {
+/** The client's view, from its record and its outbox; never contains the token. */
+function viewOf<TData>(record: ClientRecord<TData>, outbox: ClientView['outbox']): ClientView<TData> {
   return {
     clientId: record.clientId,
     state: record.state,
@@ -71,6 +72,7 @@ export function toView<TData>(record: ClientRecord<TData>): ClientView<TData> {
     disconnectedAt: record.disconnectedAt,
     expiresAt: record.expiresAt,
     address: record.address,
+    outbox,
     data: record.data,
   };
 }
@@ -88,7 +90,7 @@ export function createSupervisorOn<TData = unknown>(
   const store = new MemoryStore<TData>(resolved.tombstoneTtl, resolved.maxTombstones);
   const stats = createStats();
   const cleanups = new Set<() => void>();
-  const bridge: SocketBridge = { resolve: () => undefined, disconnect: () => {} };
+  const bridge: SocketBridge = { resolve: () => undefined, disconnect: () => {}, send: () => {} };
   // with an inspector watching, every client keeps its actor, so inspection sees every one
   const passivateAfter = resolved.inspect ? false : resolved.passivateAfter;
   let closing: Promise<void> | null = null;
@@ -188,6 +190,16 @@ export function createSupervisorOn<TData = unknown>(
     });
   }
 
+  const delivery = createDelivery<TData>({
+    store,
+    now,
+    bridge,
+    limits: resolved.outbox as OutboxLimits,
+    publish,
+    deleteClient: (clientId, reason) => host.dispatch({ type: 'client.delete', clientId, reason }),
+  });
+  const toView = (record: ClientRecord<TData>) => viewOf(record, delivery.outboxOf(record.clientId));
+
   const relay = createLifecycleRelay<TData>({
     store,
     armTimer,
@@ -197,6 +209,8 @@ export function createSupervisorOn<TData = unknown>(
     wantsView,
     publish,
     toView,
+    flushOutbox: delivery.flush,
+    dropOutbox: delivery.drop,
   });
 
   const host = createClientHost<TData>({
@@ -359,7 +373,8 @@ export function createSupervisorOn<TData = unknown>(
     events$,
     counts$,
     counts: () => store.counts(),
-    stats: () => stats.snapshot(),
+    stats: () => ({ ...stats.snapshot(), delivery: delivery.stats() }),
+    to: delivery.to,
     actor,
     actorOf: (clientId) => {
       const record = store.get(clientId);
@@ -387,6 +402,7 @@ export function createSupervisorOn<TData = unknown>(
     },
     register,
     get,
+    acknowledge: delivery.acknowledge,
     setAddress: (clientId, address) => {
       const record = store.get(clientId);
       if (record) record.address = address;

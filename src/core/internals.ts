@@ -16,6 +16,8 @@ export interface SocketBridge {
    * `deleted` (its client was deleted, for `reason`, which the browser is told).
    */
   disconnect(socketId: string, why: 'replaced' | 'deleted', reason?: string): void;
+  /** Sends a message of `to(clientId).emit()` on the client's current socket. */
+  send(socketId: string, seq: number, event: string, args: unknown[]): void;
 }
 
 /**
@@ -37,6 +39,8 @@ export interface SupervisorInternals<TData = unknown> {
   onClose(cleanup: () => void): () => void;
   register(options?: RegisterOptions<TData>): Registration;
   get(clientId: string): ClientView<TData> | undefined;
+  /** The page acknowledged every message up to `seq` (from a socket bound to `clientId`). */
+  acknowledge(clientId: string, seq: unknown): void;
   /** Remembers the remote address of the client's latest socket (shown in its view). */
   setAddress(clientId: string, address: string): void;
   /** How many cleanups run at close (leak checks: an attach/detach cycle must leave none). */

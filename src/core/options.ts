@@ -108,6 +108,14 @@ export interface SupervisorOptions<TData = unknown, TSocket = unknown> {
    * @default 10000 (ms)
    */
   passivateAfter?: number | false;
+  /**
+   * Bounds of each client's outbox (`to(clientId).emit()`): messages the page has not
+   * acknowledged yet, kept while it is away. Past either bound the client is deleted with reason
+   * `outbox-overflow` (a gap would break "once, in order"; the page must start over). A page that
+   * never acknowledges hits the same bound. `maxBytes` counts the approximate encoded size.
+   * @default { maxMessages: 1000, maxBytes: 1048576 }
+   */
+  outbox?: { maxMessages?: number; maxBytes?: number };
   /** Lifecycle hooks; see {@link SupervisorHooks}. @default {} */
   hooks?: SupervisorHooks<TData, TSocket>;
   /**
@@ -142,6 +150,7 @@ export const defaultOptions = {
   maxClients: Number.POSITIVE_INFINITY,
   autoRegister: false,
   passivateAfter: 10000 as number | false,
+  outbox: { maxMessages: 1000, maxBytes: 1048576 } as { maxMessages?: number; maxBytes?: number },
   rateLimit: {
     autoRegister: { limit: 600, window: 60000 },
     failedHandshakes: { limit: 120, window: 60000 },
@@ -206,6 +215,25 @@ function checkRateLimits(rateLimit: unknown): void {
   }
 }
 
+/** Validates `outbox` and fills in a bound left out with its default. */
+function checkOutbox(merged: { outbox: { maxMessages?: number; maxBytes?: number } }): void {
+  const { outbox } = merged;
+  if (typeof outbox !== 'object' || outbox === null) {
+    throw new TypeError('socket.io-supervisor: option `outbox` must be an object { maxMessages, maxBytes }');
+  }
+  for (const key of Object.keys(outbox)) {
+    if (key !== 'maxMessages' && key !== 'maxBytes')
+      throw new TypeError(`socket.io-supervisor: unknown option \`outbox.${key}\``);
+  }
+  const defaults = defaultOptions.outbox as Required<typeof outbox>;
+  merged.outbox = {
+    maxMessages: outbox.maxMessages ?? defaults.maxMessages,
+    maxBytes: outbox.maxBytes ?? defaults.maxBytes,
+  };
+  checkCount('outbox.maxMessages', merged.outbox.maxMessages);
+  checkCount('outbox.maxBytes', merged.outbox.maxBytes);
+}
+
 /** Merges `options` over {@link defaultOptions} and validates each one, naming the culprit. */
 export function resolveOptions<TData, TSocket>(
   options: SupervisorOptions<TData, TSocket> = {},
@@ -227,6 +255,7 @@ export function resolveOptions<TData, TSocket>(
   checkDuration('hookTimeout', merged.hookTimeout, { allowZero: false });
   checkDuration('tombstoneTtl', merged.tombstoneTtl, { allowZero: true });
   if (merged.passivateAfter !== false) checkDuration('passivateAfter', merged.passivateAfter, { allowZero: true });
+  checkOutbox(merged);
   checkCount('maxTombstones', merged.maxTombstones);
   checkCount('maxClients', merged.maxClients);
   if (typeof merged.autoRegister !== 'boolean') {

@@ -1,5 +1,7 @@
 import type { LifecycleEvent, SupervisorStats } from './types.js';
 
+type Counters = Omit<SupervisorStats, 'delivery'>;
+
 /**
  * Counters of ignored events by `why`, deletes by reason, rejections by code and hook errors.
  * Keys come from user code (a delete reason may be any string, `constructor` or `__proto__`
@@ -27,7 +29,7 @@ export function createStats() {
       else if (event.type === 'hook-error') hookErrors += 1;
     },
     deletedFor: (reason: string): number => deleted.get(reason) ?? 0,
-    snapshot: (): SupervisorStats => ({
+    snapshot: (): Counters => ({
       ignored: toObject(ignored),
       deleted: toObject(deleted),
       rejected: toObject(rejected),

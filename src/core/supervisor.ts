@@ -2,6 +2,7 @@ import type { Observable } from 'rxjs';
 import type { Namespace, Server } from 'socket.io';
 import type { ClientActor } from '../machines/client.machine.js';
 import type { SupervisorActor } from '../machines/supervisor.machine.js';
+import type { ClientChannel } from './delivery.js';
 import type {
   ClientCounts,
   ClientView,
@@ -59,6 +60,13 @@ export interface Supervisor<TData = unknown> {
    * result through a step of the supervisor's machine.
    */
   send(event: SupervisorEvent): void;
+  /**
+   * Messages to a client rather than a socket: `to(clientId).emit(event, ...args)` delivers to
+   * the page once and in order across reconnects and socket swaps (the browser helper's
+   * `supervised.on(event, handler)` receives them), keeping them in the client's outbox while it
+   * is away; `false` and an `undelivered` event once the client is deleted or unknown.
+   */
+  to(clientId: string): ClientChannel;
   /** Every lifecycle event; completes after `close()`. */
   readonly events$: Observable<LifecycleEvent>;
   /** Client counts by state, on subscribe and on every change. */

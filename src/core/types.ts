@@ -64,6 +64,11 @@ export interface ClientView<TData = unknown> {
    * (`rateLimit.address`); `null` before its first socket. An addition to DESIGN.md's list.
    */
   address: string | null;
+  /**
+   * Messages sent with `to(clientId).emit()` that the page has not acknowledged yet, and when the
+   * oldest of them was sent (`null` when there is none).
+   */
+  outbox: { depth: number; oldestAt: number | null };
   data: TData;
 }
 
@@ -118,6 +123,17 @@ export type LifecycleEvent =
     })
   | (EventBase & { type: 'rejected'; code: RejectCode; message: string })
   | (EventBase & {
+      type: 'undelivered';
+      /** How many messages sent with `to(clientId).emit()` were dropped. */
+      count: number;
+      /**
+       * Why: the client's delete reason (its outbox is dropped with it; `outbox-overflow` when it
+       * was deleted for that), or `already-deleted` / `unknown-client` for a message sent to a
+       * client that was gone.
+       */
+      reason: string;
+    })
+  | (EventBase & {
       type: 'hook-error';
       hook: HookName;
       message: string;
@@ -166,6 +182,16 @@ export interface SupervisorStats {
   deleted: Record<string, number>;
   rejected: Partial<Record<RejectCode, number>>;
   hookErrors: number;
+  /** Messages of `to(clientId).emit()`. */
+  delivery: {
+    sent: number;
+    /** Sent again on a new socket (after a reconnect or a socket swap). */
+    resent: number;
+    acked: number;
+    undelivered: number;
+    /** Acknowledgements naming sequence numbers never sent to that client: ignored. */
+    ignoredAcks: number;
+  };
 }
 
 /** A pino-compatible logger subset. The library never writes to `console`. */

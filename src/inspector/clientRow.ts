@@ -45,6 +45,7 @@ export function clientRow(view: ClientView, options: RowOptions): ClientRow {
     disconnectedAt: view.disconnectedAt,
     expiresAt: view.expiresAt,
     address: view.address,
+    outbox: view.outbox,
     data: dataText(view, options),
   };
 }

@@ -1,5 +1,5 @@
 import type { Namespace, Server, Socket } from 'socket.io';
-import { SERVER_EVENTS } from '../client/protocol.js';
+import { CLIENT_EVENTS, SERVER_EVENTS } from '../client/protocol.js';
 import { SupervisorError } from '../core/errors.js';
 import type { SupervisorInternals } from '../core/internals.js';
 import type { AttachOptions, AttachTarget } from '../core/supervisor.js';
@@ -217,8 +217,11 @@ function onConnection<TData>(
       reason: binding.replaced ? 'replaced' : reason,
     });
   };
-  disconnectListeners.set(socket, onDisconnect);
+  // a socket acknowledges its own client's messages only: the binding, not the payload, says whose
+  const onAck = (seq: unknown) => internals.acknowledge(clientId, seq);
+  socketListeners.set(socket, { onDisconnect, onAck });
   socket.once('disconnect', onDisconnect);
+  socket.on(CLIENT_EVENTS.ack, onAck);
   if (binding.issued) {
     socket.emit(SERVER_EVENTS.client, binding.issued);
     binding.issued = null;
@@ -241,7 +244,11 @@ function onConnection<TData>(
   }
 }
 
-const disconnectListeners = new WeakMap<Socket, (reason: DisconnectReason) => void>();
+/** What the adapter listens to on each supervised socket, to stop listening on detach. */
+const socketListeners = new WeakMap<
+  Socket,
+  { onDisconnect: (reason: DisconnectReason) => void; onAck: (seq: unknown) => void }
+>();
 
 /** Stops watching a socket that stays open (detach): its client learns it as a disconnect. */
 function unwatch<TData>(
@@ -251,8 +258,11 @@ function unwatch<TData>(
   internals: SupervisorInternals<TData>,
   reason: DisconnectReason,
 ): void {
-  const listener = disconnectListeners.get(socket);
-  if (listener) socket.off('disconnect', listener);
+  const listeners = socketListeners.get(socket);
+  if (listeners) {
+    socket.off('disconnect', listeners.onDisconnect);
+    socket.off(CLIENT_EVENTS.ack, listeners.onAck);
+  }
   adapter.registry.forget(socket);
   state.sockets.delete(socket);
   const binding = adapter.registry.bindings.get(socket);

@@ -41,6 +41,9 @@ export function createSocketRegistry(): SocketRegistry {
       if (sockets.get(socket.id) === socket) sockets.delete(socket.id);
     },
     resolve: (socketId) => sockets.get(socketId),
+    send(socketId, seq, event, args) {
+      sockets.get(socketId)?.emit(SERVER_EVENTS.message, seq, event, ...args);
+    },
     disconnect(socketId, why, reason) {
       const socket = sockets.get(socketId);
       if (!socket?.connected) return;
