@@ -8,9 +8,13 @@
  * as it is.
  */
 import type { Socket } from 'socket.io-client';
+import { createInbox, type MessageHandler } from './inbox.js';
 import { CLIENT_GONE_CODES, REFUSED_CODES, RETRY_LATER_CODES, SERVER_EVENTS } from './protocol.js';
 
+export type { MessageHandler } from './inbox.js';
+
 export {
+  CLIENT_EVENTS,
   CLIENT_GONE_CODES,
   REFUSED_CODES,
   REJECT_CODES,
@@ -79,6 +83,10 @@ export interface SuperviseOptions {
    * could only fail with `INVALID_HANDSHAKE`
    */
   onInvalid?: 'reregister' | 'stop' | ((code: string) => 'reregister' | 'stop');
+  /** How long processed messages wait to be acknowledged together. @default 50 (ms) */
+  ackDelay?: number;
+  /** Called with what a message handler (`on()`) threw; without it the error is reported asynchronously. */
+  onError?: (error: unknown, event: string) => void;
 }
 
 export interface Supervised {
@@ -94,6 +102,11 @@ export interface Supervised {
   subscribe(listener: (state: SupervisedState, detail: SupervisedDetail) => void): () => void;
   /** Forgets the credentials (the next connection is a new client). */
   forget(): void;
+  /**
+   * Receives the messages the server sends this page's client with `to(clientId).emit(event, ...)`:
+   * each once and in order, across reconnects and socket swaps. Returns the unsubscribe function.
+   */
+  on(event: string, handler: MessageHandler): () => void;
 }
 
 /** In-memory storage for environments without `sessionStorage` (Node, workers). */
@@ -162,6 +175,10 @@ export function supervise(socket: Socket, options: SuperviseOptions = {}): Super
   let reregistered = false;
   let retries = 0;
   let retryTimer: ReturnType<typeof setTimeout> | null = null;
+  const inbox = createInbox(socket, {
+    ...(options.ackDelay === undefined ? {} : { ackDelay: options.ackDelay }),
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
 
   function set(next: SupervisedState, why: SupervisedDetail = {}): void {
     state = next;
@@ -171,6 +188,8 @@ export function supervise(socket: Socket, options: SuperviseOptions = {}): Super
 
   function forget(): void {
     credentials = null;
+    // the next client's messages are numbered from 1 again
+    inbox.reset();
   }
 
   function policyFor(code: string): 'reregister' | 'stop' {
@@ -290,5 +309,6 @@ export function supervise(socket: Socket, options: SuperviseOptions = {}): Super
       return () => listeners.delete(listener);
     },
     forget,
+    on: inbox.on,
   };
 }

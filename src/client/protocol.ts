@@ -19,6 +19,12 @@ export const SERVER_EVENTS = {
   deleted: 'supervisor:deleted',
   /** `(seq, event, ...args)`: a message of `to(clientId).emit()`, numbered per client from 1. */
   message: 'supervisor:message',
+  /**
+   * `(acked)`: sent on each new socket before the messages it re-sends: every message up to
+   * `acked` was processed by a page of this client (another tab's, after a swap) and will not
+   * come again.
+   */
+  resume: 'supervisor:resume',
 } as const;
 
 /** Events the browser helper sends to the server. */

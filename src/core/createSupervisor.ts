@@ -90,7 +90,7 @@ export function createSupervisorOn<TData = unknown>(
   const store = new MemoryStore<TData>(resolved.tombstoneTtl, resolved.maxTombstones);
   const stats = createStats();
   const cleanups = new Set<() => void>();
-  const bridge: SocketBridge = { resolve: () => undefined, disconnect: () => {}, send: () => {} };
+  const bridge: SocketBridge = { resolve: () => undefined, disconnect: () => {}, send: () => {}, resume: () => {} };
   // with an inspector watching, every client keeps its actor, so inspection sees every one
   const passivateAfter = resolved.inspect ? false : resolved.passivateAfter;
   let closing: Promise<void> | null = null;

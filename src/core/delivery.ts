@@ -139,6 +139,8 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
   function flush(record: ClientRecord<TData>): void {
     const outbox = outboxes.get(record.clientId);
     if (!outbox || record.socketId === null) return;
+    // a page that takes over mid-stream (a duplicated tab) learns where the stream resumes
+    bridge.resume(record.socketId, outbox.acked);
     for (let i = outbox.head; i < outbox.queue.length; i += 1) {
       send(record, outbox.queue[i]!);
       stats.resent += 1;

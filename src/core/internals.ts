@@ -18,6 +18,8 @@ export interface SocketBridge {
   disconnect(socketId: string, why: 'replaced' | 'deleted', reason?: string): void;
   /** Sends a message of `to(clientId).emit()` on the client's current socket. */
   send(socketId: string, seq: number, event: string, args: unknown[]): void;
+  /** Tells a new socket where its client's message stream resumes (everything up to `acked` is done). */
+  resume(socketId: string, acked: number): void;
 }
 
 /**

@@ -57,8 +57,8 @@ function adapterOf<TData>(internals: SupervisorInternals<TData>): Adapter {
   if (!adapter) {
     const registry = createSocketRegistry();
     // the core closes sockets and resolves them for onConnect through this bridge
-    internals.bridge.resolve = registry.resolve;
-    internals.bridge.disconnect = registry.disconnect;
+    const { resolve, disconnect, send, resume } = registry;
+    Object.assign(internals.bridge, { resolve, disconnect, send, resume });
     adapter = { registry, admission: createAdmission(internals), namespaces: new Map() };
     adapters.set(internals, adapter);
   }

@@ -44,6 +44,9 @@ export function createSocketRegistry(): SocketRegistry {
     send(socketId, seq, event, args) {
       sockets.get(socketId)?.emit(SERVER_EVENTS.message, seq, event, ...args);
     },
+    resume(socketId, acked) {
+      sockets.get(socketId)?.emit(SERVER_EVENTS.resume, acked);
+    },
     disconnect(socketId, why, reason) {
       const socket = sockets.get(socketId);
       if (!socket?.connected) return;
