@@ -61,6 +61,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     // a page view that never opens its socket (a bot, a prefetch) holds its client this long
     handshakeTimeout: 30_000,
     maxClients: options.maxClients ?? 1000,
+    hooks: {
+      // a note addressed to the client, not its socket: the page gets it once, in order, even if
+      // the connection drops right now
+      onConnect: (client, { reconnect }) => {
+        supervisor.to(client.clientId).emit('note', reconnect ? 'welcome back' : 'welcome');
+      },
+    },
   });
   const page = await readFile(`${here}public/index.html`, 'utf8');
   const clientFiles = new Set((await readdir(CLIENT_DIR)).filter((name) => name.endsWith('.js')));

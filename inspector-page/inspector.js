@@ -148,6 +148,7 @@ const seconds = (ms) =>
 function sortValue(c, key) {
   if (key === 'since') return state.since.get(c.clientId) ?? 0;
   if (key === 'expiresAt') return c.expiresAt ?? Number.POSITIVE_INFINITY;
+  if (key === 'outbox') return c.outbox?.depth ?? 0;
   return c[key] ?? '';
 }
 const searchable = (c) => [c.clientId, c.state, c.socketId, c.tabId, c.address, c.data];
@@ -163,6 +164,13 @@ function visibleClients() {
     return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1);
   });
   return list;
+}
+
+/** Unacknowledged messages of `to(clientId).emit()` and the age of the oldest: `3 · 12s`. */
+function outboxText(c, now) {
+  const depth = c.outbox?.depth ?? 0;
+  if (depth === 0) return '';
+  return c.outbox.oldestAt === null ? String(depth) : `${depth} · ${seconds(now - c.outbox.oldestAt)}`;
 }
 
 /** The row's delete button: a first click arms it, a second within 4 s deletes. */
@@ -193,14 +201,14 @@ function deleteButton(clientId) {
   return button;
 }
 
-const COLUMNS = 10;
+const COLUMNS = 11;
 const rowCache = new Map(); // clientId -> { tr, cells, keys }: one <tr> per client, reused
 function tableRow(clientId) {
   let row = rowCache.get(clientId);
   if (row) return row;
   const cells = Array.from({ length: COLUMNS }, () => el('td'));
   cells[0].append(el('code', { title: clientId }, clientId));
-  if (config.allowWrites) cells[9].append(deleteButton(clientId));
+  if (config.allowWrites) cells[10].append(deleteButton(clientId));
   const tr = el('tr', { 'data-client': clientId }, ...cells);
   row = { tr, cells, keys: [] };
   rowCache.set(clientId, row);
@@ -231,6 +239,7 @@ function renderTable() {
     setCell(row, 8, c.expiresAt ? seconds(c.expiresAt - now) : '', (text) =>
       text ? el('span', { class: 'countdown' }, text) : '',
     );
+    setCell(row, 9, outboxText(c, now), (text) => text || '—');
     return row.tr;
   });
   // rows are kept and only their changed cells rewritten: a click that lands while the table
@@ -274,6 +283,7 @@ function renderDetails() {
     ...item('address', c.address),
     ...item('tab', c.tabId),
     ...item('created', timeOf(c.createdAt)),
+    ...item('outbox', outboxText(c, serverNow()) || 'empty'),
     ...item('data', c.data ? el('code', { class: 'data' }, c.data) : null),
   );
 }
@@ -289,6 +299,8 @@ function describe(e) {
       return `disconnected (${e.reason}), deleted at +${seconds(e.expiresAt - e.at)}`;
     case 'rejected':
       return `rejected ${e.code}: ${e.message}`;
+    case 'undelivered':
+      return `${e.count} message${e.count === 1 ? '' : 's'} undelivered (${e.reason})`;
     case 'hook-error':
       return `${e.hook} failed${e.timedOut ? ' (timed out)' : ''}: ${e.message}`;
     case 'socket-replaced':

@@ -18,7 +18,11 @@ describe('collectMetrics', () => {
     vi.advanceTimersByTime(400);
     t.handshake(a, 's2');
     t.disconnect(a, 's9'); // stale
+    // messages: two to the connected client, one to a client gone
+    t.supervisor.to(a).emit('note', 1);
+    t.supervisor.to(a).emit('note', 2);
     t.supervisor.delete(b);
+    t.supervisor.to(b).emit('note', 3);
     await settle();
     const text = await registry.metrics();
     expect(text).toContain('app_clients{state="connected"} 1');
@@ -29,6 +33,11 @@ describe('collectMetrics', () => {
     expect(text).toContain('app_hook_errors_total{hook="onDelete"} 1');
     expect(text).toContain('app_time_to_reconnect_seconds_bucket{le="0.5"} 1');
     expect(text).toMatch(/app_hook_duration_seconds_count\{hook="onConnect",outcome="ok"\} 2/);
+    expect(text).toContain('app_messages_total{outcome="sent"} 2');
+    expect(text).toContain('app_messages_total{outcome="undelivered"} 1');
+    // a second scrape counts only what happened since
+    t.supervisor.to(a).emit('note', 4);
+    expect(await registry.metrics()).toContain('app_messages_total{outcome="sent"} 3');
     stop();
     expect(await registry.metrics()).not.toContain('app_');
     await t.supervisor.close();

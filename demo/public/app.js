@@ -21,6 +21,14 @@ client.subscribe((state, { code, message }) => {
   $('history').append(item);
 });
 $('reload').addEventListener('click', () => location.reload());
+// messages addressed to this client, not to its socket: each arrives once and in order
+client.on('note', (text) => {
+  const item = document.createElement('li');
+  item.textContent = text;
+  $('notes').append(item);
+});
+// for the browser tests (and curious readers in the devtools console)
+window.__demo = { socket, client };
 socket.connect();
 
 async function refresh() {

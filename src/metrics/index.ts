@@ -72,6 +72,23 @@ export function collectMetrics(supervisor: Supervisor, options: MetricsOptions):
     buckets: [0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30],
     registers,
   });
+  // messages of to(clientId).emit(): the supervisor keeps the totals, read at scrape time
+  const seen = new Map<string, number>();
+  new Counter({
+    name: `${prefix}messages_total`,
+    help: 'Messages of to(clientId).emit() by outcome: sent, resent (on a new socket), acked, undelivered, ignored_ack',
+    labelNames: ['outcome'] as const,
+    registers,
+    collect() {
+      const { sent, resent, acked, undelivered, ignoredAcks } = supervisor.stats().delivery;
+      const totals = { sent, resent, acked, undelivered, ignored_ack: ignoredAcks };
+      for (const [outcome, total] of Object.entries(totals)) {
+        const counted = seen.get(outcome) ?? 0;
+        if (total > counted) this.inc({ outcome }, total - counted);
+        seen.set(outcome, total);
+      }
+    },
+  });
   const subscription = supervisor.events$.subscribe((event) => {
     events.inc({ type: event.type });
     if (event.type === 'deleted') deletes.inc({ reason: event.reason });
@@ -95,6 +112,7 @@ export function collectMetrics(supervisor: Supervisor, options: MetricsOptions):
       'hook_errors_total',
       'hook_duration_seconds',
       'time_to_reconnect_seconds',
+      'messages_total',
     ]) {
       registry.removeSingleMetric(`${prefix}${name}`);
     }
