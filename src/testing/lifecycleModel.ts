@@ -2,7 +2,8 @@ import { assign, getInitialSnapshot, getNextSnapshot, setup } from 'xstate';
 import { getShortestPaths, getSimplePaths } from 'xstate/graph';
 
 /**
- * A model of DESIGN.md's lifecycle, independent of the implementation: abstract events (which
+ * A model of DESIGN.md's lifecycle, independent of the implementation (the one model behind the
+ * library's own model-based tests and the testing kit's `lifecyclePaths()`): abstract events (which
  * socket, whether a prune is due) and timeouts as explicit events, because xstate/graph cannot
  * traverse delayed transitions. Its context is the reference the system under test is checked
  * against after every step: expected hook counts and the last thing the supervisor must report.
@@ -141,6 +142,9 @@ export const DESIGN_CELLS = [
   'deleted × client.prune',
   'deleted × client.delete',
 ] as const;
+
+/** A cell of DESIGN.md's state × event table. */
+export type DesignCell = (typeof DESIGN_CELLS)[number];
 
 export type ModelSnapshot = ReturnType<typeof getInitialSnapshot<typeof lifecycleModel>>;
 
