@@ -1,0 +1,21 @@
+export {
+  createTestSupervisor,
+  type HookCall,
+  type HookErrorEvent,
+  HookFailedError,
+  type TestClient,
+  type TestSupervisor,
+  type TestSupervisorOptions,
+  type TestTimings,
+} from './createTestSupervisor.js';
+export { createFakeClock, type FakeClock } from './fakeClock.js';
+export { DESIGN_CELLS, type DesignCell } from './lifecycleModel.js';
+export {
+  type CheckPoint,
+  type LifecyclePath,
+  LifecyclePathError,
+  type LifecyclePathsOptions,
+  type LifecycleStep,
+  lifecyclePaths,
+  type PathCheck,
+} from './lifecyclePaths.js';
