@@ -9,6 +9,13 @@ export {
   type TestTimings,
 } from './createTestSupervisor.js';
 export { createFakeClock, type FakeClock } from './fakeClock.js';
+export {
+  type HookOrderingsOptions,
+  type HookOrderingsReport,
+  hookOrderings,
+  type OrderingApp,
+  type OrderingTools,
+} from './hookOrderings.js';
 export { DESIGN_CELLS, type DesignCell } from './lifecycleModel.js';
 export {
   type CheckPoint,

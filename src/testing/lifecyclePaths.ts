@@ -40,6 +40,8 @@ export interface LifecyclePath<TData = unknown> {
   steps: LifecycleStep[];
   /** The DESIGN table cells its steps exercise. */
   cells: DesignCell[];
+  /** How its client registers (`lifecyclePaths({ client })`). */
+  registration?: RegisterOptions<TData>;
   /**
    * Registers a client on `t` and takes it along the path, calling `check(t)` after the
    * registration and after every step, once their hooks have settled. Along the way it checks
@@ -106,6 +108,7 @@ export function lifecyclePaths<TData = unknown>(options: LifecyclePathsOptions<T
       name,
       steps,
       cells: [...new Set(steps.map((step) => step.cell))],
+      ...(registration === undefined ? {} : { registration }),
       run: (t, check) => runPath(path, t, check, { registration, shutdown }),
     };
     return path;
