@@ -26,3 +26,4 @@ export {
   lifecyclePaths,
   type PathCheck,
 } from './lifecyclePaths.js';
+export { type RecordingToTestOptions, recordingToTest } from './recordingToTest.js';
