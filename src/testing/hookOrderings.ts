@@ -22,7 +22,9 @@ export interface OrderingTools {
 
 /** The app under test in one ordering, built fresh for each. */
 export interface OrderingApp<TData> {
-  /** The test supervisor's options, the app's hooks among them. */
+  /** The app's hooks. */
+  hooks?: SupervisorHooks<TData>;
+  /** The test supervisor's other options (or the hooks, in their place). */
   options?: TestSupervisorOptions<TData>;
   /**
    * The app's invariant, checked once every step has been taken and every hook has settled, and
@@ -70,7 +72,7 @@ const NO_HOOK_TIMEOUT = 2 ** 31 - 1;
  * @example
  * await hookOrderings([twoTabs, twoTabs], ({ pause }) => {
  *   const app = createChatRoom({ pause });
- *   return { options: { hooks: app.hooks }, check: (t) => app.checkOnline(t) };
+ *   return { hooks: app.hooks, check: (t) => app.checkOnline(t) };
  * });
  */
 export async function hookOrderings<TData = unknown>(
@@ -133,7 +135,10 @@ async function runOrdering<TData>(
   };
 
   const app = setup({ pause: () => schedule('pause') });
-  const appOptions = app.options ?? {};
+  if (app.hooks && app.options?.hooks) {
+    throw new TypeError('socket.io-supervisor/testing: give hookOrderings the hooks or options.hooks, not both');
+  }
+  const appOptions: TestSupervisorOptions<TData> = { ...app.options, ...(app.hooks ? { hooks: app.hooks } : {}) };
   const names = new Map<string, string>();
   const nameOf = (client: ClientView<TData>) => names.get(client.clientId) ?? client.clientId;
   const t = createTestSupervisor<TData>({

@@ -144,7 +144,10 @@ export function recordingToTest(history: readonly LifecycleEvent[], options: Rec
   const body = (line = '') => lines.push(line === '' ? '' : `  ${line}`);
   const sim: Sim = { state: 'handshaking', socket: null, now: 0, deadline: null };
   const first = history.find(replayable);
-  const prefix = first === undefined || first.type === 'registered' ? [] : prefixFor(first, timings);
+  const prefix =
+    first === undefined || first.type === 'registered'
+      ? []
+      : prefixFor(first, timings, socketBefore(history.slice(history.indexOf(first))));
   const start = prefix[0]?.at ?? first?.at ?? history[0]!.at;
   sim.now = start;
 
@@ -335,6 +338,32 @@ function describe(event: Recorded): string {
   return event.type;
 }
 
+/**
+ * The socket a client was on when `events` begin, if one of them names it before a new socket
+ * takes over: the replaced socket, the one that disconnects, the one it had when deleted.
+ */
+function socketBefore(events: readonly Recorded[]): string {
+  for (const event of events) {
+    switch (event.type) {
+      case 'socket-replaced':
+        return event.previousSocketId;
+      case 'disconnected':
+        return event.socketId;
+      case 'deleted':
+        return event.socketId ?? BEFORE;
+      case 'ignored':
+        if (event.why === 'replay' && event.socketId !== null) return event.socketId;
+        break;
+      case 'connected':
+      case 'reconnected':
+        return BEFORE;
+      default:
+        break;
+    }
+  }
+  return BEFORE;
+}
+
 interface PrefixStep {
   at: number;
   event: Recorded;
@@ -345,7 +374,7 @@ interface PrefixStep {
  * the registration, at the time the replay starts), timed so that a deadline `first` met falls
  * where it fell.
  */
-function prefixFor(first: Recorded, timings: typeof DEFAULTS): PrefixStep[] {
+function prefixFor(first: Recorded, timings: typeof DEFAULTS, socket: string): PrefixStep[] {
   const at = first.at;
   const clientId = first.clientId;
   const ev = (extra: Record<string, unknown>, when: number): PrefixStep => ({
@@ -385,17 +414,14 @@ function prefixFor(first: Recorded, timings: typeof DEFAULTS): PrefixStep[] {
       return [register(when), connect(BEFORE, when), disconnect(BEFORE, when)];
     }
     case 'socket-replaced':
-      return into('connected', first.previousSocketId, null);
     case 'disconnected':
-      return into('connected', first.socketId, null);
+      return into('connected', socket, null);
     case 'deleted': {
       const due = first.reason === 'pruned' || isTimeout(first) ? at : null;
-      return into(first.from, first.socketId ?? BEFORE, due);
+      return into(first.from, socket, due);
     }
-    case 'ignored': {
-      const socketId = first.why === 'replay' ? (first.socketId ?? BEFORE) : BEFORE;
-      return into(first.state, socketId, null);
-    }
+    case 'ignored':
+      return into(first.state, socket, null);
     default:
       return [register(at)];
   }

@@ -142,4 +142,12 @@ describe('hookOrderings', () => {
       })),
     ).rejects.toThrow(/with HookFailedError: onDelete of client .* failed: cleanup failed/);
   });
+
+  it('should take the hooks directly, or in options, never both', async () => {
+    const hooks = { onConnect() {} };
+    await expect(hookOrderings(stays, () => ({ hooks, options: { hooks } }))).rejects.toThrow(/not both/);
+    const calls: string[] = [];
+    await hookOrderings(stays, () => ({ hooks: { onConnect: () => void calls.push('onConnect') } }), { runs: 3 });
+    expect(calls).toEqual(['onConnect', 'onConnect', 'onConnect']);
+  });
 });
