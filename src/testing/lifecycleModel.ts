@@ -187,3 +187,22 @@ export function generatePaths(): ModelPath[] {
   }
   return [...unique].map(([description, events]) => ({ description, events }));
 }
+
+/**
+ * Every event sequence of at most `maxSteps` events the model accepts, shortest first along each
+ * branch: the exhaustive alternative to {@link generatePaths}. A deleted client gets one late
+ * event, not more (a second one exercises nothing the first did not).
+ */
+export function enumeratePaths(maxSteps: number): ModelPath[] {
+  const paths: ModelPath[] = [];
+  const walk = (snapshot: ModelSnapshot, events: ModelEvent[], late: boolean) => {
+    paths.push({ description: events.map((e) => e.type).join(' → ') || '(registered)', events });
+    if (events.length === maxSteps || late) return;
+    for (const event of MODEL_EVENTS) {
+      if (!snapshot.can(event)) continue;
+      walk(getNextSnapshot(lifecycleModel, snapshot, event), [...events, event], snapshot.value === 'deleted');
+    }
+  };
+  walk(getInitialSnapshot(lifecycleModel), [], false);
+  return paths;
+}

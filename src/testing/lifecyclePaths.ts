@@ -1,7 +1,7 @@
 import type { RegisterOptions } from '../core/supervisor.js';
 import type { ClientState, LifecycleEvent } from '../core/types.js';
 import type { HookCall, TestClient, TestSupervisor } from './createTestSupervisor.js';
-import { type DesignCell, generatePaths, type ModelEvent, replay } from './lifecycleModel.js';
+import { type DesignCell, enumeratePaths, generatePaths, type ModelEvent, replay } from './lifecycleModel.js';
 import { REGISTERS, SHUTS_DOWN, storyOf } from './stories.js';
 
 /** One step of a lifecycle path: a model event, where it starts and ends, and what it reads as. */
@@ -56,6 +56,15 @@ export interface LifecyclePathsOptions<TData = unknown> {
   /** How each path's client registers (its `tabId`, its `data`). */
   client?: RegisterOptions<TData>;
   /**
+   * Every path of at most this many steps the model allows (a deleted client gets one late
+   * event), instead of the 47 the library's own model tests run: 131 paths of up to 3 steps, 485
+   * of up to 4, 1,951 of up to 5. Longer paths see what happens after a reconnect, a swap, a
+   * second disconnect.
+   * @default the library's paths: the shortest path to each state, every simple path, each
+   * extended by every event the model accepts at its end
+   */
+  maxSteps?: number;
+  /**
    * Whether each path ends with `t.close()` (every client deleted with reason `shutdown`) and a
    * last check: the place to catch state left behind after a shutdown.
    * @default true
@@ -87,11 +96,12 @@ export interface StepTiming {
 let modelPaths: ReturnType<typeof generatePaths> | undefined;
 
 /**
- * Every path of the lifecycle model, the same model (and the same 47 paths) the library's own
- * model-based tests run: the shortest path to each state, every simple path, and each of those
- * extended by every event the model accepts at its end. Together they exercise every cell of
- * DESIGN.md's table, races included (a second disconnect, a late prune, a stale socket, a socket
- * swap, a delete during the handshake, a timer against a prune).
+ * Every path of the lifecycle model, the same model (and by default the same 47 paths) the
+ * library's own model-based tests run: the shortest path to each state, every simple path, and
+ * each of those extended by every event the model accepts at its end; with `maxSteps`, every path
+ * of up to that many steps. Either way they exercise every cell of DESIGN.md's table, races
+ * included (a second disconnect, a late prune, a stale socket, a socket swap, a delete during the
+ * handshake, a timer against a prune).
  *
  * @example
  * for (const path of lifecyclePaths({ client: { data: { user: 'ada' } } })) {
@@ -99,9 +109,13 @@ let modelPaths: ReturnType<typeof generatePaths> | undefined;
  * }
  */
 export function lifecyclePaths<TData = unknown>(options: LifecyclePathsOptions<TData> = {}): LifecyclePath<TData>[] {
-  const { client: registration, shutdown = true } = options;
+  const { client: registration, shutdown = true, maxSteps } = options;
+  if (maxSteps !== undefined && (!Number.isInteger(maxSteps) || maxSteps < 0 || maxSteps > 8)) {
+    throw new TypeError(`socket.io-supervisor/testing: maxSteps must be a whole number from 0 to 8, got ${maxSteps}`);
+  }
   modelPaths ??= generatePaths();
-  return modelPaths.map(({ events }) => {
+  const chosen = maxSteps === undefined ? modelPaths : enumeratePaths(maxSteps);
+  return chosen.map(({ events }) => {
     const steps = stepsOf(events);
     const name = [REGISTERS, ...steps.map((step) => step.story), ...(shutdown ? [SHUTS_DOWN] : [])].join(', ');
     const path: LifecyclePath<TData> = {
