@@ -118,6 +118,19 @@ describe('lifecyclePaths', () => {
     });
   }
 
+  it('should let a prune tick that falls on a deadline take the client, as DESIGN allows', async () => {
+    const deleted: string[] = [];
+    for (const path of lifecyclePaths({ maxSteps: 3 })) {
+      const t = createTestSupervisor({ handshakeTimeout: 20_000, reconnectTimeout: 10_000, pruneInterval: 10_000 });
+      await path.run(t);
+      for (const event of t.events) {
+        if (event.type === 'deleted' && path.steps.some((step) => step.event === 'TIMEOUT')) deleted.push(event.reason);
+      }
+    }
+    // the timer and the sweep are due at the same instant: the sweep takes some of them
+    expect(deleted).toContain('pruned');
+  });
+
   it('should name the path and the step, and keep the failure as the cause', async () => {
     const path = paths.find((p) => p.name === 'registers, connects, disconnects, reconnects, the server shuts down')!;
     const app = presenceApp('forgets-reconnect');
