@@ -228,11 +228,20 @@ const show = (list: string[]) => `[${list.join(', ')}]`;
 /**
  * A timeout that falls on a tick of the periodic prune sweep may be taken by the sweep instead:
  * both are due at that instant, and DESIGN.md lets either delete the client (`onDelete` runs
- * once either way). The ticks fall every `pruneInterval` from the supervisor's start.
+ * once either way). A timeout step moves the clock to the deadline and prunes nothing itself, so
+ * a `pruned` delete at the deadline is that sweep's.
  */
-function onPruneTick<TData>(t: TestSupervisor<TData>, step: LifecycleStep, deadline: number | null): boolean {
-  const { pruneInterval, start } = t.options;
-  return step.event === 'TIMEOUT' && pruneInterval > 0 && deadline !== null && (deadline - start) % pruneInterval === 0;
+function takenByPruneTick<TData>(
+  t: TestSupervisor<TData>,
+  step: LifecycleStep,
+  deadline: number | null,
+  seen: LifecycleEvent[],
+) {
+  return (
+    step.event === 'TIMEOUT' &&
+    t.options.pruneInterval > 0 &&
+    seen.some((event) => event.type === 'deleted' && event.reason === 'pruned' && event.at === deadline)
+  );
 }
 
 async function runPath<TData>(
@@ -265,8 +274,7 @@ async function runPath<TData>(
       await performStep(t, c, step, t);
       await t.settle();
       if (step.event === 'HANDSHAKE_NEW' && step.from !== 'deleted') socket = c.sockets.at(-1)!;
-      const expect =
-        onPruneTick(t, step, deadline) && c.events.slice(events).some(isPruned) ? 'deleted:pruned' : step.expect;
+      const expect = takenByPruneTick(t, step, deadline, c.events.slice(events)) ? 'deleted:pruned' : step.expect;
       expectReports(c, events, calls, step.to, expect === 'none' ? [] : [expect], hooksFor(expect));
       const onSocket = step.to === 'connected' ? socket : null;
       if (c.socketId !== onSocket)
@@ -293,8 +301,6 @@ async function runPath<TData>(
     throw fail(path.steps.length, SHUTS_DOWN, error);
   }
 }
-
-const isPruned = (event: LifecycleEvent) => event.type === 'deleted' && event.reason === 'pruned';
 
 /** What the lifecycle table prescribes for one step: the client's state, its reports, its hooks. */
 function expectReports<TData>(
