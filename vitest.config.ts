@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     setupFiles: ['test/setup/guards.ts'],
     // dist/ from the current src/: the demo, the examples and chromium load the package as it ships
     globalSetup: ['test/setup/build.ts'],

@@ -1,4 +1,4 @@
-import { DESIGN_CELLS, type ModelEvent, replay } from './lifecycleModel.js';
+import { DESIGN_CELLS, type ModelEvent, replay } from '../../src/testing/lifecycleModel.js';
 
 /** Which DESIGN cells the executed paths exercised. */
 export function createCoverage() {

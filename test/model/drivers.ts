@@ -1,9 +1,9 @@
 import { expect, vi } from 'vitest';
 import type { LifecycleEvent } from '../../src/core/types.js';
 import type { Supervisor } from '../../src/index.js';
+import type { ModelEvent, ModelSnapshot } from '../../src/testing/lifecycleModel.js';
 import type { Harness } from '../helpers/io.js';
 import { once, rejection } from '../helpers/io.js';
-import type { ModelEvent, ModelSnapshot } from './lifecycleModel.js';
 
 /** Hook calls of the client under test, counted. */
 export interface HookCounts {

@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LifecycleEvent } from '../../src/core/types.js';
 import { createSupervisor } from '../../src/index.js';
+import { DESIGN_CELLS, generatePaths, replay } from '../../src/testing/lifecycleModel.js';
 import { createCoverage } from './coverage.js';
 import { checkStep, type HookCounts, inProcessDriver } from './drivers.js';
-import { DESIGN_CELLS, generatePaths, replay } from './lifecycleModel.js';
 
 // Paths generated from the lifecycle model (xstate/graph), each executed against the real
 // supervisor on fake time, checking state, socket, hooks, registry and reports after every step.

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LifecycleEvent } from '../../src/core/types.js';
+import { DESIGN_CELLS, generatePaths, replay } from '../../src/testing/lifecycleModel.js';
 import { type Harness, startHarness } from '../helpers/io.js';
 import { createCoverage } from './coverage.js';
 import { checkStep, type HookCounts, socketDriver } from './drivers.js';
-import { DESIGN_CELLS, generatePaths, replay } from './lifecycleModel.js';
 
 // The same generated paths against a real socket.io server with real socket.io-client sockets
 // and short real timeouts.

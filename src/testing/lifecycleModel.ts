@@ -2,7 +2,8 @@ import { assign, getInitialSnapshot, getNextSnapshot, setup } from 'xstate';
 import { getShortestPaths, getSimplePaths } from 'xstate/graph';
 
 /**
- * A model of DESIGN.md's lifecycle, independent of the implementation: abstract events (which
+ * A model of DESIGN.md's lifecycle, independent of the implementation (the one model behind the
+ * library's own model-based tests and the testing kit's `lifecyclePaths()`): abstract events (which
  * socket, whether a prune is due) and timeouts as explicit events, because xstate/graph cannot
  * traverse delayed transitions. Its context is the reference the system under test is checked
  * against after every step: expected hook counts and the last thing the supervisor must report.
@@ -142,6 +143,9 @@ export const DESIGN_CELLS = [
   'deleted × client.delete',
 ] as const;
 
+/** A cell of DESIGN.md's state × event table. */
+export type DesignCell = (typeof DESIGN_CELLS)[number];
+
 export type ModelSnapshot = ReturnType<typeof getInitialSnapshot<typeof lifecycleModel>>;
 
 /** The model's snapshots along `events`: the initial one, then one after each event. */
@@ -182,4 +186,23 @@ export function generatePaths(): ModelPath[] {
     }
   }
   return [...unique].map(([description, events]) => ({ description, events }));
+}
+
+/**
+ * Every event sequence of at most `maxSteps` events the model accepts, shortest first along each
+ * branch: the exhaustive alternative to {@link generatePaths}. A deleted client gets one late
+ * event, not more (a second one exercises nothing the first did not).
+ */
+export function enumeratePaths(maxSteps: number): ModelPath[] {
+  const paths: ModelPath[] = [];
+  const walk = (snapshot: ModelSnapshot, events: ModelEvent[], late: boolean) => {
+    paths.push({ description: events.map((e) => e.type).join(' → ') || '(registered)', events });
+    if (events.length === maxSteps || late) return;
+    for (const event of MODEL_EVENTS) {
+      if (!snapshot.can(event)) continue;
+      walk(getNextSnapshot(lifecycleModel, snapshot, event), [...events, event], snapshot.value === 'deleted');
+    }
+  };
+  walk(getInitialSnapshot(lifecycleModel), [], false);
+  return paths;
 }

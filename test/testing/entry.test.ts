@@ -1,0 +1,66 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// socket.io-supervisor/testing: its own entry, fast-check only where it is needed, no test runner.
+
+const root = join(import.meta.dirname, '..', '..');
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+  );
+}
+
+// statements at the start of a line (not the generated source in recordingToTest's strings), and
+// import() calls, `typeof import()` being a type
+const IMPORT = /^(?:import|export)\s[^'";]*?from\s+'([^']+)'|(typeof\s+)?\bimport\(\s*'([^']+)'\s*\)/gm;
+
+function imports(file: string): Array<{ file: string; spec: string; typeOnly: boolean; dynamic: boolean }> {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(IMPORT)].map((match) => ({
+    file: relative(root, file),
+    spec: match[1] ?? match[3] ?? '',
+    typeOnly: /^(?:import|export)\s+type\s/.test(match[0]) || match[2] !== undefined,
+    dynamic: match[3] !== undefined && match[2] === undefined,
+  }));
+}
+
+const testing = sources(join(root, 'src', 'testing')).flatMap(imports);
+
+describe('the testing entry point', () => {
+  it('should stay out of every other entry: nothing outside src/testing imports it', () => {
+    const outside = sources(join(root, 'src'))
+      .filter((file) => !file.includes(join('src', 'testing')))
+      .flatMap(imports);
+    expect(outside.length).toBeGreaterThan(50);
+    expect(outside.filter(({ spec }) => /testing|^fast-check$/.test(spec))).toEqual([]);
+  });
+
+  it('should load fast-check only when hookOrderings runs (an optional peer)', () => {
+    const fastCheck = testing.filter(({ spec }) => spec === 'fast-check');
+    expect(new Set(fastCheck.map(({ file }) => file))).toEqual(new Set(['src/testing/hookOrderings.ts']));
+    expect(fastCheck.filter(({ dynamic }) => dynamic)).toHaveLength(1);
+    expect(fastCheck.filter(({ typeOnly, dynamic }) => !typeOnly && !dynamic)).toEqual([]);
+  });
+
+  it('should depend on no test runner', () => {
+    const runners = testing.filter(({ spec }) => /^(vitest|jest|@jest\/|node:test|node:assert|mocha|ava)/.test(spec));
+    expect(runners).toEqual([]);
+    // everything it imports: its own files, the core, xstate (a dependency) and fast-check
+    const external = new Set(testing.map(({ spec }) => spec).filter((spec) => !spec.startsWith('.')));
+    expect([...external].sort()).toEqual(['fast-check', 'xstate', 'xstate/graph']);
+  });
+
+  it('should be exported as socket.io-supervisor/testing, with fast-check an optional peer', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    expect(pkg.exports['./testing']).toEqual({
+      types: './dist/testing/index.d.ts',
+      import: './dist/testing/index.js',
+      default: './dist/testing/index.js',
+    });
+    expect(pkg.peerDependencies['fast-check']).toBe('^4.2.0');
+    expect(pkg.peerDependenciesMeta['fast-check']).toEqual({ optional: true });
+    expect(pkg.dependencies['fast-check']).toBeUndefined();
+  });
+});
