@@ -1,5 +1,6 @@
 // A single-page app on plain node:http: the page is static, the server auto-registers a client
 // for each page load's socket. Run it: npm run build && npx tsx examples/spa/server.ts
+import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,14 +20,17 @@ export interface SpaExample {
 }
 
 const PUBLIC = fileURLToPath(new URL('./public/', import.meta.url));
-// the browser helper as the package ships it: index.js imports ./protocol.js beside it
+// the browser helper as the package ships it: index.js imports the modules beside it
+// (./protocol.js, ./inbox.js), so the whole directory is served
 const HELPER = dirname(fileURLToPath(import.meta.resolve('socket.io-supervisor/client')));
 const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: join(PUBLIC, 'index.html'), type: 'text/html' },
   '/app.js': { file: join(PUBLIC, 'app.js'), type: 'text/javascript' },
-  '/vendor/socket.io-supervisor/index.js': { file: join(HELPER, 'index.js'), type: 'text/javascript' },
-  '/vendor/socket.io-supervisor/protocol.js': { file: join(HELPER, 'protocol.js'), type: 'text/javascript' },
 };
+for (const name of readdirSync(HELPER)) {
+  if (name.endsWith('.js'))
+    FILES[`/vendor/socket.io-supervisor/${name}`] = { file: join(HELPER, name), type: 'text/javascript' };
+}
 
 async function serveFile(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const entry = FILES[(req.url ?? '/').split('?')[0] ?? '/'];

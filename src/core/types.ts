@@ -45,7 +45,11 @@ export type SupervisorErrorCode = RejectCode | 'CLOSED' | 'TIMEOUT' | 'INVALID_A
 export interface ClientView<TData = unknown> {
   clientId: string;
   state: ClientState;
-  /** The current socket's id while `connected`, otherwise `null`. */
+  /**
+   * The current socket's id while `connected`, `null` while `handshaking` or `disconnected`. In
+   * the view `onDelete` gets, the socket the client still had when it was deleted from
+   * `connected` (the server closes it), else `null`.
+   */
   socketId: string | null;
   tabId: string | null;
   createdAt: number;
