@@ -272,6 +272,8 @@ function renderChart() {
   $('selected-label').textContent = state.selected ? `${state.selected} · ${current}` : 'select a client';
 }
 function renderDetails() {
+  // a deleted client's history can still be exported: that is when it is most wanted
+  $('export').hidden = !(state.selected && (state.history.get(state.selected)?.length ?? 0) > 0);
   const c = state.selected ? state.clients.get(state.selected) : null;
   $('details').hidden = !c;
   if (!c) return $('details').replaceChildren();
@@ -287,6 +289,25 @@ function renderDetails() {
     ...item('data', c.data ? el('code', { class: 'data' }, c.data) : null),
   );
 }
+
+/** Export as test: the server turns this client's recorded history into a vitest file to download. */
+$('export').addEventListener('click', () => {
+  const clientId = state.selected;
+  const events = clientId ? (state.history.get(clientId) ?? []) : [];
+  if (!clientId || events.length === 0) return;
+  socket.emit('export', { clientId, events }, (reply) => {
+    if (!reply?.source) return status(`export failed: ${reply?.error ?? 'no answer'}`, 'error');
+    const link = el('a', {
+      href: URL.createObjectURL(new Blob([reply.source], { type: 'text/typescript' })),
+      download: reply.filename,
+    });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    status(`exported ${events.length} events of client ${clientId.slice(0, 8)}… as ${reply.filename}`);
+  });
+});
 
 // ------------------------------------------------------------------ event log
 function describe(e) {

@@ -1,4 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Demo, startDemo } from '../demo/app.js';
@@ -92,6 +95,58 @@ describe('inspector in a real browser', () => {
       document.getElementById('counters')?.textContent?.includes('reconnect-timeout'),
     );
     expect(await inspector.textContent('#counters')).toMatch(/reconnect-timeout\s*1/);
+    await inspector.close();
+  }, 60_000);
+
+  it("should export a client's recorded history as a vitest file that replays it and passes", async () => {
+    const { io } = await import('socket.io-client');
+    const inspector = await browser.newPage({ acceptDownloads: true });
+    await inspector.goto(demo.inspectorUrl);
+    await inspector.waitForSelector('#connection.live');
+    const { clientId, token } = demo.supervisor.register();
+    const socket = io(demo.url, { forceNew: true, transports: ['websocket'], auth: { clientId, token } });
+    await once(socket, 'connect');
+    const row = `tr[data-client="${clientId}"]`;
+    await inspector.click(`${row} td:nth-child(1)`);
+    // a life worth a regression test: a drop, a reconnect, a duplicate disconnect, a kick
+    socket.io.reconnection(false);
+    socket.io.engine.close();
+    await inspector.waitForSelector(`${row} .state.disconnected`);
+    socket.connect();
+    await inspector.waitForSelector(`${row} .state.connected`);
+    demo.supervisor.send({ type: 'socket.disconnect', clientId, socketId: 'gone-socket', reason: 'transport close' });
+    demo.supervisor.delete(clientId, 'kicked');
+    await inspector.waitForSelector(row, { state: 'detached' });
+    await inspector.waitForFunction(() => document.getElementById('log')?.textContent?.includes('deleted (kicked)'));
+    const [download] = await Promise.all([inspector.waitForEvent('download'), inspector.click('#export')]);
+    expect(download.suggestedFilename()).toBe(`client-${clientId.slice(0, 8)}.test.ts`);
+    mkdirSync('test-results', { recursive: true });
+    const dir = mkdtempSync(join(resolve('test-results'), 'export-'));
+    const file = join(dir, download.suggestedFilename());
+    await download.saveAs(file);
+    const source = readFileSync(file, 'utf8');
+    expect(source).toContain("from 'socket.io-supervisor/testing'");
+    expect(source).toContain('kicked');
+    // run it as a user would: vitest, in a project of its own
+    writeFileSync(join(dir, 'vitest.config.mjs'), "export default { test: { include: ['*.test.ts'] } };\n");
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        resolve('node_modules/vitest/vitest.mjs'),
+        'run',
+        '--config',
+        'vitest.config.mjs',
+        '--pool=threads',
+        '--reporter=json',
+      ],
+      { cwd: dir, env },
+    );
+    const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { numPassedTests: number; numFailedTests: number };
+    expect(report).toMatchObject({ numFailedTests: 0 });
+    expect(report.numPassedTests).toBeGreaterThan(0);
+    rmSync(dir, { recursive: true, force: true });
+    socket.disconnect();
     await inspector.close();
   }, 60_000);
 

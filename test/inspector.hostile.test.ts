@@ -149,4 +149,29 @@ describe('inspector messages from a viewer', () => {
       expect(await (await get(`${base}/`)).text()).toBe('app');
     });
   }
+
+  it('should answer a hostile export with an error and a valid one with a test file, even read-only', async () => {
+    const { base, inspector, supervisor } = await setup({ allowWrites: false });
+    const { clientId } = supervisor.register();
+    const socket = viewer(base, { auth: { token: inspector.token } });
+    const snapshot = await once<{ recent: Array<{ clientId: string }> }>(socket, 'snapshot');
+    socket.emit('export', { clientId, events: [] }, 'not a function');
+    const replies = await Promise.all([
+      socket.emitWithAck('export', null),
+      socket.emitWithAck('export', { clientId, events: 'x' }),
+      socket.emitWithAck('export', { clientId, events: [] }),
+      socket.emitWithAck('export', { clientId, events: [{ clientId: 'someone-else', type: 'registered', at: 0 }] }),
+      socket.emitWithAck('export', { clientId, events: [{ clientId, type: 'registered', at: 'soon' }] }),
+      socket.emitWithAck('export', { clientId, events: Array.from({ length: 6000 }, () => ({ clientId })) }),
+    ]);
+    for (const reply of replies) expect(reply).toHaveProperty('error');
+    const history = snapshot.recent.filter((event) => event.clientId === clientId);
+    expect(history.length).toBeGreaterThan(0);
+    const reply = await socket.emitWithAck('export', { clientId, events: history });
+    expect(reply).toMatchObject({
+      filename: `client-${clientId.slice(0, 8)}.test.ts`,
+      source: expect.stringContaining(clientId),
+    });
+    expect(socket.connected).toBe(true);
+  });
 });

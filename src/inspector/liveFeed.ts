@@ -3,9 +3,10 @@ import type { Namespace, Socket } from 'socket.io';
 import { internalsOf } from '../core/internals.js';
 import type { Supervisor } from '../core/supervisor.js';
 import type { LifecycleEvent, Logger } from '../core/types.js';
+import { recordingToTest } from '../testing/recordingToTest.js';
 import { type ClientRow, clientRow, type RowOptions } from './clientRow.js';
 import type { ChartModel } from './statechart.js';
-import { parseDelete, parsePrune, splitArgs } from './viewerMessages.js';
+import { parseDelete, parseExport, parsePrune, splitArgs } from './viewerMessages.js';
 
 export interface LiveFeedOptions {
   supervisor: Supervisor;
@@ -138,6 +139,39 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     ack?.({ pruned: supervisor.prune() });
   }
 
+  /**
+   * "Export as test": the client's history as the viewer recorded it, turned into a vitest file
+   * that replays it through the testing kit and asserts what was observed. Read-only: allowed to
+   * every viewer. The client's data goes in as the viewer sees it (after `redact`).
+   */
+  function onExport(...args: unknown[]): void {
+    const { payload, ack } = splitArgs(args);
+    const request = parseExport(payload);
+    if (!request.ok) return void ack?.({ error: request.error });
+    const view = supervisor.get(request.clientId);
+    const text = view ? row(view).data : null;
+    let data: unknown;
+    try {
+      data = text === null ? undefined : JSON.parse(text);
+    } catch {
+      data = undefined; // cut at the row's bound: not worth replaying
+    }
+    let source: string;
+    try {
+      source = recordingToTest(request.events as LifecycleEvent[], {
+        handshakeTimeout: settings.handshakeTimeout,
+        reconnectTimeout: settings.reconnectTimeout,
+        tombstoneTtl: settings.tombstoneTtl,
+        ...(data === undefined ? {} : { data }),
+      });
+    } catch (error) {
+      return void ack?.({
+        error: error instanceof TypeError ? error.message : 'the history could not be turned into a test',
+      });
+    }
+    ack?.({ source, filename: `client-${request.clientId.slice(0, 8)}.test.ts` });
+  }
+
   /** Runs a viewer's request; whatever goes wrong is answered, never thrown into socket.io. */
   function guarded(handler: (...args: unknown[]) => void) {
     return function viewerRequest(...args: unknown[]): void {
@@ -158,6 +192,7 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     socket.emit('snapshot', snapshot());
     socket.on('delete', guarded(onDelete));
     socket.on('prune', guarded(onPrune));
+    socket.on('export', guarded(onExport));
   }
   nsp.on('connection', onConnection);
 

@@ -43,3 +43,27 @@ export function parsePrune(payload: unknown): { ok: true } | { ok: false; error:
   if (payload === undefined || payload === null || isPlainObject(payload)) return { ok: true };
   return { ok: false, error: 'prune takes no arguments' };
 }
+
+/** The most events one export may carry (a viewer keeps far fewer per client). */
+export const MAX_EXPORT_EVENTS = 5000;
+
+export type ExportRequest = { ok: true; clientId: string; events: unknown[] } | { ok: false; error: string };
+
+/**
+ * `export` takes `{ clientId, events }`: the client's history as the viewer recorded it, turned
+ * into a test by the server. The events are checked again, one by one, where they are used.
+ */
+export function parseExport(payload: unknown): ExportRequest {
+  if (!isPlainObject(payload)) return { ok: false, error: 'export needs { clientId, events }' };
+  const { clientId, events } = payload;
+  if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId)) {
+    return { ok: false, error: 'export needs a client id (base64url, at most 64 characters)' };
+  }
+  if (!Array.isArray(events) || events.length === 0 || events.length > MAX_EXPORT_EVENTS) {
+    return { ok: false, error: `export needs the client's events: 1 to ${MAX_EXPORT_EVENTS}` };
+  }
+  if (!events.every((event) => isPlainObject(event) && event.clientId === clientId)) {
+    return { ok: false, error: 'export needs lifecycle events of that client only' };
+  }
+  return { ok: true, clientId, events };
+}
