@@ -4,6 +4,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, type Socket } from 'socket.io';
+import { internalsOf } from '../src/core/internals.js';
 import { createSupervisor } from '../src/index.js';
 
 const kind = process.argv[2] as 'map' | 'supervisor';
@@ -19,6 +20,8 @@ interface Counts {
 }
 let register: (n: number) => Array<{ clientId: string; token: string }>;
 let counts: () => Counts;
+/** Clients whose actor is live (the supervisor passivates idle ones); 0 for the Map. */
+let active: () => number = () => 0;
 
 if (kind === 'supervisor') {
   const supervisor = createSupervisor({
@@ -29,6 +32,7 @@ if (kind === 'supervisor') {
   });
   supervisor.attach(io);
   register = (n) => Array.from({ length: n }, () => supervisor.register());
+  active = () => internalsOf(supervisor).host.activeCount();
   counts = () => {
     const c = supervisor.counts();
     return {
@@ -99,7 +103,15 @@ process.on('message', (message: { cmd: string; n?: number }) => {
     gc();
     gc();
     const memory = process.memoryUsage();
-    process.send?.({ type: 'stats', ...counts(), heap: memory.heapUsed, rss: memory.rss });
+    const cpu = process.cpuUsage();
+    process.send?.({
+      type: 'stats',
+      ...counts(),
+      active: active(),
+      heap: memory.heapUsed,
+      rss: memory.rss,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+    });
   }
   if (message.cmd === 'exit') process.exit(0);
 });

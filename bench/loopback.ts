@@ -10,6 +10,10 @@ export interface LoopbackResult {
   lost: number;
   heapPerConnection: number;
   rssPerConnection: number;
+  /** Server CPU per connection while connecting (handshake included), µs. */
+  connectCpuUs: number;
+  /** Server CPU per client for the disconnect storm and the reconnect storm together, µs. */
+  stormCpuUs: number;
 }
 
 type Reply = { type: string; [key: string]: unknown };
@@ -69,7 +73,17 @@ export async function runLoopback(
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     };
+    type Stats = Reply & {
+      connected: number;
+      disconnected: number;
+      active: number;
+      heap: number;
+      rss: number;
+      cpuMs: number;
+    };
+    const stats = async () => (await ask({ cmd: 'stats' })) as Stats;
     // connects, handshake included, at most 500 in flight
+    const cpuBefore = (await stats()).cpuMs;
     let t = performance.now();
     for (let i = 0; i < n; i += 500) {
       await Promise.all(
@@ -90,11 +104,15 @@ export async function runLoopback(
       );
     }
     const connectsPerSec = n / ((performance.now() - t) / 1000);
-    const connected = (await until((s) => s.connected === n, 'all connected')) as unknown as {
-      heap: number;
-      rss: number;
-    };
+    await until((s) => s.connected === n, 'all connected');
+    const connectCpuUs = (((await stats()).cpuMs - cpuBefore) * 1000) / n;
     onProgress(`    ${kind} ${n}: ${Math.round(connectsPerSec)} connects/s`);
+    // at rest: the supervisor passivates idle clients after passivateAfter (the Map has nothing to do)
+    const deadline = Date.now() + 30_000;
+    while ((await stats()).active > 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    const connected = await stats();
+    const stormCpuBefore = connected.cpuMs;
     // disconnect storm: every socket drops at once; time until the server processed each one
     t = performance.now();
     for (const socket of sockets) socket.disconnect();
@@ -119,6 +137,7 @@ export async function runLoopback(
     }
     const back = await until((s) => s.connected === n, 'the reconnect storm');
     const reconnectStormMs = performance.now() - t;
+    const stormCpuUs = (((await stats()).cpuMs - stormCpuBefore) * 1000) / n;
     return {
       connectsPerSec,
       disconnectStormMs,
@@ -126,6 +145,8 @@ export async function runLoopback(
       lost: n - back.connected,
       heapPerConnection: (connected.heap - baseline.heap) / n,
       rssPerConnection: (connected.rss - baseline.rss) / n,
+      connectCpuUs,
+      stormCpuUs,
     };
   } finally {
     for (const socket of sockets) socket.disconnect();

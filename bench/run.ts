@@ -53,14 +53,14 @@ const sizes: Array<{ n: number; runs: number; phases: string }> = quick
       { n: 1_000, runs: 3, phases: 'all' },
       { n: 10_000, runs: 3, phases: 'all' },
       { n: 100_000, runs: 3, phases: 'all' },
-      // a million clients: heap, register and delete only, once (minutes per phase otherwise)
-      { n: 1_000_000, runs: 1, phases: 'register' },
+      // a million clients: register, handshake, disconnect and delete (and the heap after each), once
+      { n: 1_000_000, runs: 1, phases: 'events' },
     ];
 
 const METRICS: Array<{ key: string; label: string; unit: string; higherIsBetter: boolean }> = [
-  { key: 'heapHandshaking', label: 'heap per handshaking client', unit: 'B', higherIsBetter: false },
-  { key: 'heapConnected', label: 'heap per connected client', unit: 'B', higherIsBetter: false },
-  { key: 'heapDisconnected', label: 'heap per disconnected client', unit: 'B', higherIsBetter: false },
+  { key: 'heapHandshaking', label: 'heap per idle handshaking client', unit: 'B', higherIsBetter: false },
+  { key: 'heapConnected', label: 'heap per idle connected client', unit: 'B', higherIsBetter: false },
+  { key: 'heapDisconnected', label: 'heap per idle disconnected client', unit: 'B', higherIsBetter: false },
   { key: 'registerPerSec', label: 'register', unit: '/s', higherIsBetter: true },
   { key: 'handshakePerSec', label: 'handshake events', unit: '/s', higherIsBetter: true },
   { key: 'disconnectPerSec', label: 'disconnects', unit: '/s', higherIsBetter: true },
@@ -130,7 +130,9 @@ const fmt = (value: number, unit: string) =>
     ? `${Math.round(value).toLocaleString('en')}/s`
     : unit === 'B'
       ? `${Math.round(value).toLocaleString('en')} B`
-      : `${value.toFixed(1)} ms`;
+      : unit === 'µs'
+        ? `${value.toFixed(1)} µs`
+        : `${value.toFixed(1)} ms`;
 const cell = (s: Stat | undefined, unit: string) =>
   s ? `${fmt(s.median, unit)} (${fmt(s.min, unit)}–${fmt(s.max, unit)})` : '—';
 const ratio = (a: Stat | undefined, b: Stat | undefined) => (a && b ? a.median / b.median : Number.NaN);
@@ -172,8 +174,10 @@ const LOOP: Array<{ key: keyof LoopbackResult; label: string; unit: string }> = 
   { key: 'disconnectStormMs', label: 'disconnect storm, all processed', unit: 'ms' },
   { key: 'reconnectStormMs', label: 'reconnect storm within grace', unit: 'ms' },
   { key: 'lost', label: 'clients lost in the reconnect storm', unit: '' },
-  { key: 'heapPerConnection', label: 'server heap per connection', unit: 'B' },
-  { key: 'rssPerConnection', label: 'server RSS per connection', unit: 'B' },
+  { key: 'heapPerConnection', label: 'server heap per idle connection', unit: 'B' },
+  { key: 'rssPerConnection', label: 'server RSS per idle connection', unit: 'B' },
+  { key: 'connectCpuUs', label: 'server CPU per connect', unit: 'µs' },
+  { key: 'stormCpuUs', label: 'server CPU per client, disconnect + reconnect storms', unit: 'µs' },
 ];
 for (const { key, label, unit } of LOOP) {
   for (const n of loopbackSizes) {
@@ -230,6 +234,8 @@ if (only === undefined) {
   };
   script(['bench/inspector-cost.ts', ...(quick ? ['--quick'] : [])], 600_000);
   script(['--expose-gc', 'bench/actor-heap.ts'], 300_000);
+  script(['bench/delivery.ts', ...(quick ? ['--quick'] : [])], 600_000);
+  script(['--expose-gc', 'bench/passivation.ts', ...(quick ? ['--quick'] : [])], 600_000);
   log(`\nall benchmarks done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
