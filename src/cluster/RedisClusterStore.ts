@@ -446,6 +446,15 @@ export class RedisClusterStore<TData = unknown> {
     return asString(reply[0]) === '' ? undefined : parseRecord<TData>(clientId, reply);
   }
 
+  /** Whether a tombstone says this client was deleted (less than `tombstoneTtl` ago). */
+  async isDeleted(clientId: string): Promise<boolean> {
+    const reply = await this.runner.command(
+      ['EXISTS', this.keys.tombstone(checkId('clientId', clientId))],
+      'isDeleted',
+    );
+    return Number(reply) === 1;
+  }
+
   /** One page of clients, cluster-wide, filtered by state and/or owning node. */
   async list(filter: ListFilter = {}): Promise<ListPage<TData>> {
     const limit = filter.limit ?? 100;

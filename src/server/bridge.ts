@@ -50,9 +50,10 @@ export function createSocketRegistry(): SocketRegistry {
       const binding = bindings.get(socket);
       if (why === 'handoff') {
         // cluster mode: this node let the client go; closing the connection itself (no DISCONNECT
-        // packet) makes socket.io-client reconnect, through the load balancer, to any node
+        // packet, which `disconnect(true)` still sends) makes socket.io-client see `transport
+        // close` and reconnect, through the load balancer, to any node
         if (binding) binding.released = true;
-        socket.disconnect(true);
+        socket.conn.close();
         return;
       }
       if (binding) {
