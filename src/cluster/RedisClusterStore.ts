@@ -531,6 +531,19 @@ export class RedisClusterStore<TData = unknown> {
     if (this.ownsClient) await closeClient(this.client);
   }
 
+  /**
+   * Releases now the sockets of this client's claims that got no answer (before a new claim of it
+   * from this node: otherwise the claim could find the client connected to a socket this node
+   * refused, and treat the new socket as a swap). One round-trip each; none when there is none.
+   */
+  async releaseUnansweredOf(clientId: string): Promise<void> {
+    for (const [key, entry] of [...this.unanswered]) {
+      if (entry.clientId !== clientId) continue;
+      await this.disconnect({ clientId, socketId: entry.socketId, fence: null });
+      this.unanswered.delete(key);
+    }
+  }
+
   private async releaseUnanswered(): Promise<void> {
     for (const [key, { clientId, socketId }] of [...this.unanswered]) {
       try {

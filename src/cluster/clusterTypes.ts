@@ -61,8 +61,12 @@ export interface ClusterListPage<TData = unknown> {
   cursor: string | null;
 }
 
-/** Why this node let a client go without running any hook for it. */
-export type LostWhy = 'replaced' | 'deleted' | 'fenced' | 'left';
+/**
+ * Why this node let a client go without running any hook for it: another node took it
+ * (`replaced`) or deleted it (`deleted`); this node was declared dead (`fenced`); it was released
+ * without this node noticing (`released`: a missed notice); this node left (`left`).
+ */
+export type LostWhy = 'replaced' | 'deleted' | 'fenced' | 'released' | 'left';
 
 /**
  * What happens to this node in the cluster (`supervisor.cluster$`): its incarnations, Redis

@@ -116,7 +116,7 @@ export async function createClusterSupervisor<TData = unknown>(
   const membership = createMembership(ctx, ownership, deletions, {
     heartbeat: heartbeatInterval,
     sweep: split.pruneInterval,
-    reconcile: 5 * heartbeatInterval,
+    reconcileEvery: 5,
   });
 
   const core = createSupervisorOn<TData>({ ...split.core, hooks: wrapHooks(userHooks, ownership) }, realClock, {

@@ -17,7 +17,7 @@ export function createMembership<TData>(
   ctx: ClusterContext<TData>,
   ownership: Ownership<TData>,
   deletions: Deletions<TData>,
-  intervals: { heartbeat: number; sweep: number; reconcile: number },
+  intervals: { heartbeat: number; sweep: number; reconcileEvery: number },
 ) {
   const { store, local, state } = ctx;
   const timers = new Set<NodeJS.Timeout>();
@@ -123,6 +123,7 @@ export function createMembership<TData>(
     if (state.needPending) await deletions.reconcilePending();
   }
 
+  let beats = 0;
   async function heartbeat(): Promise<void> {
     if (fencing) return fencing;
     const result = await store.heartbeat();
@@ -134,6 +135,12 @@ export function createMembership<TData>(
     }
     await onHeartbeat(result);
     ownership.forgetOldNotices();
+    // right after a heartbeat that found this incarnation alive: what it holds and no longer owns
+    // was lost through a missed notice, not by fencing
+    beats += 1;
+    if (beats % intervals.reconcileEvery === 0 && state.ready && !state.closing) {
+      await ownership.reconcile(store.options.batchSize);
+    }
   }
 
   /** After a `node-fenced` answer to any write: a heartbeat tells a dead incarnation from a reset. */
@@ -191,9 +198,6 @@ export function createMembership<TData>(
     every(intervals.heartbeat, reap);
     every(intervals.sweep, async () => {
       await sweep();
-    });
-    every(intervals.reconcile, async () => {
-      if (state.ready && !state.closing && !fencing) await ownership.reconcile(store.options.batchSize);
     });
   }
 

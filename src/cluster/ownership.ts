@@ -68,7 +68,7 @@ export function createOwnership<TData>(
     local.drop(record);
     if (socketId !== null) {
       // replaced: the client has a newer socket elsewhere, this one must not fight back; deleted:
-      // the page must reload; fenced or left: the browser reconnects and resumes on any node
+      // the page must reload; fenced, released or left: the browser reconnects and resumes anywhere
       const close = why === 'replaced' ? 'replaced' : why === 'deleted' ? 'deleted' : 'handoff';
       ctx.core().bridge.disconnect(socketId, close);
     }
@@ -306,6 +306,7 @@ export function createOwnership<TData>(
     }
     let result: ClaimResult<TData>;
     try {
+      if (store.unansweredClaims > 0) await store.releaseUnansweredOf(clientId);
       result = await store.claim({ clientId, token, socketId: request.socketId, tabId: request.tabId });
     } catch (error) {
       if (isUnavailable(error)) return refuse('UNAVAILABLE', clientId);
@@ -361,7 +362,8 @@ export function createOwnership<TData>(
 
   /**
    * A notice can be missed (pub/sub delivers at most once): asks Redis which of the clients held
-   * here this incarnation still owns, in batches, and lets the others go.
+   * here this incarnation still owns, in batches, and lets the others go. Called right after a
+   * heartbeat that found this incarnation alive, so "not owned" means lost, not fenced.
    */
   async function reconcile(batchSize: number): Promise<void> {
     const held = [...local.records()].filter((r) => r.state !== 'deleted' && r.cluster.expected.length === 0);
@@ -371,8 +373,15 @@ export function createOwnership<TData>(
       for (const record of batch) {
         if (!isCurrent(record) || record.cluster.expected.length > 0) continue;
         const mine = owned.get(record.clientId);
-        if (mine === undefined) lose(record, record.state === 'connected' ? 'replaced' : 'deleted');
-        else if (mine.fence > record.cluster.fence) lose(record, 'replaced');
+        if (mine !== undefined && mine.fence <= record.cluster.fence) continue;
+        if (mine !== undefined || record.state !== 'connected') {
+          lose(record, mine !== undefined ? 'replaced' : 'deleted');
+          continue;
+        }
+        // connected here, owned by nobody here: taken by another socket (it must not fight back),
+        // or released (its browser should reconnect and resume)
+        const now = await store.get(record.clientId);
+        lose(record, now === undefined ? 'deleted' : now.node === null ? 'released' : 'replaced');
       }
     }
   }
