@@ -219,6 +219,30 @@ describe('cluster mode with real processes', () => {
     await expect(online(n1, client)).rejects.toMatchObject({ code: 'CLIENT_DELETED' });
   });
 
+  it('should run onDelete again elsewhere, same deletionId and redelivered, only when its node dies during it', async () => {
+    const [client] = (await n1.register()) as [Credentials];
+    await online(n1, client);
+    await n2.command('slowDelete', { ms: 60_000 });
+    expect(await n2.command<boolean>('delete', { clientId: client.clientId })).toBe(true);
+    await waitFor('onDelete started on node-2', () => hooks(client.clientId, 'onDelete').length === 1);
+    await n2.kill();
+    await waitFor('redelivered', () => hooks(client.clientId, 'onDelete').length === 2);
+    const [first, again] = hooks(client.clientId, 'onDelete') as [LogEntry, LogEntry];
+    expect(first).toMatchObject({ node: 'node-2', redelivered: false, detail: 'kicked' });
+    expect(again).toMatchObject({
+      redelivered: true,
+      detail: 'kicked',
+      deletionId: first.deletionId,
+      fence: first.fence,
+    });
+    expect(again.node).not.toBe('node-2');
+    await waitFor('completed', () =>
+      cluster
+        .log()
+        .some((e) => e.type === 'deletion-completed' && e.clientId === client.clientId && e.outcome === 'completed'),
+    );
+  });
+
   it('should keep every client across a Redis restart from its AOF: same records, same fences, hooks after it', async () => {
     const clients = (await n1.register(3)) as [Credentials, Credentials, Credentials];
     const s1 = await online(n1, clients[0]);

@@ -1,3 +1,4 @@
+import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeSockets, connect, connected, type HookCall, startNode, type TestNode, waitFor } from './nodes.js';
 import { type RedisServer, startRedisServer } from './redisServer.js';
@@ -164,6 +165,33 @@ describe('cluster supervisor', () => {
     await connected(connect(b!.url, { clientId, token }));
     await waitFor('onConnect on n2', () => calls.length === 2);
     expect(hooksOf(clientId)).toEqual(['n1 onConnect {"reconnect":false}', 'n2 onConnect {"reconnect":true}']);
+  });
+
+  it('should write back the clients each node holds when Redis loses its data, and keep them working', async () => {
+    const [a, b] = await cluster(2, { reconnectTimeout: 5000 });
+    const one = await a!.supervisor.register({ data: { n: 1 } });
+    const two = await a!.supervisor.register();
+    const socket = connect(a!.url, { ...one });
+    await connected(socket);
+    await connected(connect(b!.url, { ...two }));
+    const fence = (await a!.supervisor.get(one.clientId))!.fence;
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    await admin.flushAll();
+    admin.destroy();
+    await waitFor('both restored', () =>
+      [a!, b!].every((node) => node.cluster.some((e) => e.type === 'restored' && e.restored === 1)),
+    );
+    expect(await b!.supervisor.get(one.clientId)).toMatchObject({
+      state: 'connected',
+      node: 'n1',
+      fence,
+      data: { n: 1 },
+    });
+    expect(await a!.supervisor.get(two.clientId)).toMatchObject({ state: 'connected', node: 'n2' });
+    socket.disconnect();
+    await waitFor('onDisconnect after the reset', () => calls.some((call) => call.hook === 'onDisconnect'));
+    expect(await a!.supervisor.counts()).toMatchObject({ connected: 1, disconnected: 1, nodes: 2 });
   });
 
   it('should refuse handshakes UNAVAILABLE while Redis is unreachable, and admit them once it is back', async () => {

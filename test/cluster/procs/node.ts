@@ -20,6 +20,7 @@ const config = JSON.parse(process.env.CLUSTER_NODE ?? '{}') as {
 };
 
 const now = () => performance.timeOrigin + performance.now();
+let onDeleteMs = config.onDeleteMs ?? 0;
 let incarnation = 0;
 function log(entry: Record<string, unknown>): void {
   appendFileSync(
@@ -70,6 +71,7 @@ type Command =
   | { id: number; cmd: 'get'; clientId: string }
   | { id: number; cmd: 'counts' }
   | { id: number; cmd: 'local' }
+  | { id: number; cmd: 'slowDelete'; ms: number }
   | { id: number; cmd: 'close' };
 
 async function run(command: Command): Promise<unknown> {
@@ -87,6 +89,9 @@ async function run(command: Command): Promise<unknown> {
       return supervisor.counts();
     case 'local':
       return supervisor.localCounts();
+    case 'slowDelete':
+      onDeleteMs = command.ms;
+      return true;
     case 'close':
       await supervisor.close();
       await new Promise<void>((resolve) => io.close(() => resolve()));
