@@ -39,8 +39,7 @@ function hook(name: 'onConnect' | 'onDisconnect' | 'onDelete') {
       ...cluster,
     };
     log({ ...entry, phase: 'start' });
-    if (name === 'onDelete' && config.onDeleteMs)
-      await new Promise((resolve) => setTimeout(resolve, config.onDeleteMs));
+    if (name === 'onDelete' && onDeleteMs > 0) await new Promise((resolve) => setTimeout(resolve, onDeleteMs));
     log({ ...entry, phase: 'end' });
   };
 }
