@@ -68,3 +68,5 @@ process.on('message', async (message: { cmd: string; n?: number }) => {
   }
 });
 process.send?.({ port: (http.address() as AddressInfo).port });
+// the parent went away (a test worker that died): so does this node
+process.on('disconnect', () => process.exit(0));

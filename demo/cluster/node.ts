@@ -72,6 +72,8 @@ supervisor.attach(io);
 io.on('connection', (socket) => socket.emit('demo:node', nodeId));
 await new Promise<void>((resolve) => http.listen(Number(port), '127.0.0.1', resolve));
 process.send?.({ ready: true });
+// the demo runner went away (Ctrl-C, or killed): so does this node
+process.on('disconnect', () => process.exit(0));
 
 let closing = false;
 process.on('SIGTERM', () => {

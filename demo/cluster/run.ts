@@ -101,7 +101,7 @@ process.on('SIGUSR1', async () => {
 });
 
 let stopping = false;
-process.on('SIGINT', async () => {
+async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   console.log('\nstopping: nodes, proxy, redis-server');
@@ -110,4 +110,6 @@ process.on('SIGINT', async () => {
   proxy.close();
   await redis.dispose();
   process.exit(0);
-});
+}
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

@@ -106,3 +106,5 @@ process.on('message', (command: Command) => {
   );
 });
 process.send?.({ ready: true, url, incarnation });
+// the parent went away (a test worker that died): so does this node
+process.on('disconnect', () => process.exit(0));
