@@ -112,7 +112,7 @@ export class ClusterLocalStore<TData = unknown> implements ClientStore<TData> {
   remove(clientId: string, now: number): void {
     const record = this.held.get(clientId);
     // a newer record of the same client (it came back to this node meanwhile) stays
-    if (!record || record.state !== 'deleted') return;
+    if (record?.state !== 'deleted') return;
     this.held.delete(clientId);
     if (this.options.tombstoneTtl > 0) this.tombstones.set(clientId, now + this.options.tombstoneTtl, undefined);
     this.expireTombstones(now);
