@@ -11,8 +11,11 @@ export interface RelayTarget<TData> {
   touch(record: ClientRecord<TData>): void;
   /** Closes a socket from the server side (socket.io adapter), telling the browser why. */
   disconnectSocket(socketId: string, why: 'replaced' | 'deleted', reason?: string): void;
-  /** Queues the user's hooks for this event, given the client's view at this instant, after `committed`. */
-  runHooks(event: LifecycleEvent, view: ClientView<TData>, committed: Commit): void;
+  /**
+   * Queues the user's hooks for this event, given the client's view at this instant, after
+   * `committed`; `context` (the store's {@link ClientStore.hookContext}) is their third argument.
+   */
+  runHooks(event: LifecycleEvent, view: ClientView<TData>, committed: Commit, context: unknown): void;
   /** Which event types have a hook (and so need a view). */
   wantsView: ReadonlySet<LifecycleEvent['type']>;
   /** Hands the event to `events$` (and counts it). */
@@ -61,7 +64,9 @@ export function createLifecycleRelay<TData>(target: RelayTarget<TData>) {
         target.armTimer();
         if (event.type === 'connected' || event.type === 'reconnected') target.flushOutbox(record);
     }
-    if (target.wantsView.has(event.type)) target.runHooks(event, target.toView(record), committed);
+    if (target.wantsView.has(event.type)) {
+      target.runHooks(event, target.toView(record), committed, store.hookContext?.(record, event));
+    }
     target.publish(event);
     if (event.type === 'deleted') target.dropOutbox(event.clientId, event.reason);
   };

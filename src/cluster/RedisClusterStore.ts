@@ -446,6 +446,15 @@ export class RedisClusterStore<TData = unknown> {
     return asString(reply[0]) === '' ? undefined : parseRecord<TData>(clientId, reply);
   }
 
+  /** Whether a tombstone says this client was deleted (less than `tombstoneTtl` ago). */
+  async isDeleted(clientId: string): Promise<boolean> {
+    const reply = await this.runner.command(
+      ['EXISTS', this.keys.tombstone(checkId('clientId', clientId))],
+      'isDeleted',
+    );
+    return Number(reply) === 1;
+  }
+
   /** One page of clients, cluster-wide, filtered by state and/or owning node. */
   async list(filter: ListFilter = {}): Promise<ListPage<TData>> {
     const limit = filter.limit ?? 100;
@@ -520,6 +529,19 @@ export class RedisClusterStore<TData = unknown> {
   async close(): Promise<void> {
     await Promise.all(this.subscribers.splice(0).map(closeClient));
     if (this.ownsClient) await closeClient(this.client);
+  }
+
+  /**
+   * Releases now the sockets of this client's claims that got no answer (before a new claim of it
+   * from this node: otherwise the claim could find the client connected to a socket this node
+   * refused, and treat the new socket as a swap). One round-trip each; none when there is none.
+   */
+  async releaseUnansweredOf(clientId: string): Promise<void> {
+    for (const [key, entry] of [...this.unanswered]) {
+      if (entry.clientId !== clientId) continue;
+      await this.disconnect({ clientId, socketId: entry.socketId, fence: null });
+      this.unanswered.delete(key);
+    }
   }
 
   private async releaseUnanswered(): Promise<void> {

@@ -2,7 +2,19 @@
  * `socket.io-supervisor/cluster`: cluster mode on Redis (DESIGN.md, "Cluster mode on Redis").
  * Needs the optional peer `redis` (node-redis 6); the package's main entry never imports this.
  */
+export type { ClusterSupervisorOptions } from './clusterOptions.js';
+export type {
+  ClusterClientView,
+  ClusterEvent,
+  ClusterHookContext,
+  ClusterHooks,
+  ClusterListOptions,
+  ClusterListPage,
+  ClusterSupervisor,
+  LostWhy,
+} from './clusterTypes.js';
 export { type ClusterLogger, clusterClientOptions, type NodeRedisClient } from './connection.js';
+export { createClusterSupervisor } from './createClusterSupervisor.js';
 export { type ClusterKeys, clusterKeys } from './keys.js';
 export { defaultClusterStoreOptions, type RedisClusterStoreOptions } from './options.js';
 export { hashToken, RedisClusterStore, randomId } from './RedisClusterStore.js';

@@ -37,6 +37,8 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
   const idle = new ExpiryQueue();
   /** Where close() is in the records, across its batches. */
   let closing: Iterator<ClientRecord<TData>> | null = null;
+  /** Actors taken off their records by {@link release}, for the supervisor to stop with the idle ones. */
+  const released: ClientActor[] = [];
 
   function bind(record: ClientRecord<TData>, actor: ClientActor): ClientActor {
     record.actor = actor;
@@ -97,7 +99,7 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
    * caller (the supervisor, their parent) stops them. Their records keep their snapshot.
    */
   function passivateIdle(limit: number): ClientActor[] {
-    const actors: ClientActor[] = [];
+    const actors = released.splice(0, limit);
     const at = now();
     while (actors.length < limit) {
       const head = idle.peek();
@@ -110,6 +112,19 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
       }
     }
     return actors;
+  }
+
+  /**
+   * Takes a client's actor off its record at once, without any transition (cluster mode: the node
+   * let the client go, or resets it to what the shared store holds); the record keeps its snapshot.
+   * Only the parent may stop a child actor, so the supervisor stops it in its next passivation step
+   * (the caller sends `clients.passivate`).
+   */
+  function release(record: ClientRecord<TData>): void {
+    if (record.actor === null) return;
+    released.push(record.actor);
+    record.actor = null;
+    idle.delete(record.clientId);
   }
 
   /** Delivers a DESIGN event: to the client's actor if it is live, else to the supervisor. */
@@ -138,13 +153,14 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
   return {
     spawn,
     activate,
+    release,
     touch,
     passivateIdle,
     dispatch,
     nextToClose,
     /** When the next client may be passivated, if any is active. */
     nextPassivation: (): number | undefined => idle.peek()?.at,
-    hasIdle: (): boolean => (idle.peek()?.at ?? Number.POSITIVE_INFINITY) <= now(),
+    hasIdle: (): boolean => released.length > 0 || (idle.peek()?.at ?? Number.POSITIVE_INFINITY) <= now(),
     /** How many clients have a live actor (leak checks, benchmarks). */
     activeCount(): number {
       let active = 0;

@@ -19,7 +19,7 @@ import { createDelivery, type OutboxLimits } from './delivery.js';
 import { describeThrown } from './describe.js';
 import { SupervisorError } from './errors.js';
 import { newClientId, newToken } from './ids.js';
-import { bindInternals, type SocketBridge, type SupervisorInternals } from './internals.js';
+import { bindInternals, type SocketBridge, type SupervisorInternals, type SupervisorSeams } from './internals.js';
 import { type ResolvedOptions, resolveOptions, type SupervisorOptions } from './options.js';
 import { createStats } from './stats.js';
 import type { RegisterOptions, Registration, Supervisor } from './supervisor.js';
@@ -55,6 +55,9 @@ function eventProblem(event: unknown): string | null {
   return null;
 }
 
+/** A hook called with the store's hook context as a third argument (cluster mode). */
+type ThreeArgs = (client: unknown, second: unknown, context: unknown) => unknown;
+
 /** Creates a supervisor; see DESIGN.md for the lifecycle it enforces. */
 export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TData>): Supervisor<TData> {
   return createSupervisorOn(options, realClock);
@@ -80,14 +83,16 @@ function viewOf<TData>(record: ClientRecord<TData>, outbox: ClientView['outbox']
 /**
  * {@link createSupervisor} on the given timers: the testing kit passes a fake clock (with a
  * matching `now` option), so deadlines, passivation, prune ticks and hook timeouts all follow it.
+ * Cluster mode passes `seams`: its own store and an asynchronous admission.
  */
 export function createSupervisorOn<TData = unknown>(
   options: SupervisorOptions<TData> | undefined,
   clock: Clock,
+  seams: SupervisorSeams<TData> = {},
 ): Supervisor<TData> {
   const resolved = resolveOptions(options) as ResolvedOptions<TData, unknown>;
   const { hooks, now } = resolved;
-  const store = new MemoryStore<TData>(resolved.tombstoneTtl, resolved.maxTombstones);
+  const store = seams.store ?? new MemoryStore<TData>(resolved.tombstoneTtl, resolved.maxTombstones);
   const stats = createStats();
   const cleanups = new Set<() => void>();
   const bridge: SocketBridge = { resolve: () => undefined, disconnect: () => {}, send: () => {}, resume: () => {} };
@@ -123,8 +128,11 @@ export function createSupervisorOn<TData = unknown>(
   if (hooks.onDisconnect) wantsView.add('disconnected');
   if (hooks.onDelete) wantsView.add('deleted');
 
-  function runHooks(event: LifecycleEvent, client: ClientView<TData>, committed: Commit): void {
+  function runHooks(event: LifecycleEvent, client: ClientView<TData>, committed: Commit, context: unknown): void {
     const after = committed ?? undefined;
+    // a third argument only from a store that gives one (cluster mode), so hooks on a single node
+    // are called exactly as before
+    const withContext = context !== undefined;
     switch (event.type) {
       case 'connected':
       case 'reconnected': {
@@ -132,18 +140,28 @@ export function createSupervisorOn<TData = unknown>(
         if (!onConnect) return;
         const socket = bridge.resolve(event.socketId);
         const reconnect = event.type === 'reconnected';
-        hookRunner.run(event.clientId, 'onConnect', () => onConnect(client, { socket, reconnect }), after);
+        const call = withContext
+          ? () => (onConnect as ThreeArgs)(client, { socket, reconnect }, context)
+          : () => onConnect(client, { socket, reconnect });
+        hookRunner.run(event.clientId, 'onConnect', call, after);
         return;
       }
       case 'disconnected': {
         const { onDisconnect } = hooks;
-        if (onDisconnect)
-          hookRunner.run(event.clientId, 'onDisconnect', () => onDisconnect(client, event.reason), after);
+        if (!onDisconnect) return;
+        const call = withContext
+          ? () => (onDisconnect as ThreeArgs)(client, event.reason, context)
+          : () => onDisconnect(client, event.reason);
+        hookRunner.run(event.clientId, 'onDisconnect', call, after);
         return;
       }
       case 'deleted': {
         const { onDelete } = hooks;
-        if (onDelete) hookRunner.run(event.clientId, 'onDelete', () => onDelete(client, event.reason), after);
+        if (!onDelete) return;
+        const call = withContext
+          ? () => (onDelete as ThreeArgs)(client, event.reason, context)
+          : () => onDelete(client, event.reason);
+        hookRunner.run(event.clientId, 'onDelete', call, after);
         return;
       }
     }
@@ -395,6 +413,7 @@ export function createSupervisorOn<TData = unknown>(
     dispatch: host.dispatch,
     send,
     authenticate: (clientId, token) => authenticate(store, now(), clientId, token),
+    ...(seams.admitRemote ? { admitRemote: seams.admitRemote } : {}),
     isClosing: () => closing !== null,
     onClose: (cleanup) => {
       cleanups.add(cleanup);

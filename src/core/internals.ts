@@ -5,21 +5,58 @@ import type { Authentication } from './authenticate.js';
 import type { ClientHost } from './clientHost.js';
 import type { ResolvedOptions } from './options.js';
 import type { RegisterOptions, Registration, Supervisor } from './supervisor.js';
-import type { ClientView, SupervisorEvent } from './types.js';
+import type { ClientView, RejectCode, SupervisorEvent } from './types.js';
 
 /** Where the adapter plugs in: the core never touches a socket itself. */
 export interface SocketBridge {
   /** The live socket for `onConnect`'s context, if any. */
   resolve(socketId: string): unknown;
   /**
-   * Closes a socket from the server side: `replaced` (another socket of its client took over) or
-   * `deleted` (its client was deleted, for `reason`, which the browser is told).
+   * Closes a socket from the server side: `replaced` (another socket of its client took over) and
+   * `deleted` (its client was deleted, for `reason`, which the browser is told) tell the browser
+   * not to reconnect; `handoff` (cluster mode: this node let the client go) closes the connection
+   * itself, so the browser reconnects, to any node, and resumes.
    */
-  disconnect(socketId: string, why: 'replaced' | 'deleted', reason?: string): void;
+  disconnect(socketId: string, why: 'replaced' | 'deleted' | 'handoff', reason?: string): void;
   /** Sends a message of `to(clientId).emit()` on the client's current socket. */
   send(socketId: string, seq: number, event: string, args: unknown[]): void;
   /** Tells a new socket where its client's message stream resumes (everything up to `acked` is done). */
   resume(socketId: string, acked: number): void;
+}
+
+/** A handshake to decide against a shared store (cluster mode), with the socket it would bind. */
+export interface RemoteAdmissionRequest {
+  /** `null`: the socket brought no credentials (autoRegister, already allowed and rate-limited). */
+  clientId: string | null;
+  token: string | null;
+  tabId: string | null;
+  socketId: string;
+}
+
+export type RemoteVerdict =
+  | {
+      ok: true;
+      clientId: string;
+      /** Credentials to send as `supervisor:client` (a client made for this socket). */
+      issued: Registration | null;
+      /** Undoes what the admission committed if the socket never connects (its connection closed first). */
+      release: () => void;
+    }
+  | { ok: false; clientId: string | null; code: RejectCode; message: string };
+
+/**
+ * The seams cluster mode builds its nodes on; a single-node supervisor uses none of them, so its
+ * hot path keeps a synchronous handshake and the memory store.
+ */
+export interface SupervisorSeams<TData = unknown> {
+  /** Where the node keeps its records (cluster mode: a mirror of the clients it owns). @default a MemoryStore */
+  store?: ClientStore<TData>;
+  /**
+   * Decides handshakes against the shared store in one round-trip instead of the local records;
+   * the handshake middleware waits for it. It never rejects: an unreachable store is a verdict
+   * (`UNAVAILABLE`).
+   */
+  admitRemote?: (request: RemoteAdmissionRequest) => Promise<RemoteVerdict>;
 }
 
 /**
@@ -36,6 +73,8 @@ export interface SupervisorInternals<TData = unknown> {
   /** An event to the supervisor actor, unless it has stopped. */
   send(event: SupervisorMachineEvent): void;
   authenticate(clientId: string, token: string): Authentication;
+  /** Cluster mode's asynchronous admission ({@link SupervisorSeams.admitRemote}); absent on a single node. */
+  admitRemote?: SupervisorSeams<TData>['admitRemote'];
   isClosing(): boolean;
   /** Runs `cleanup` when the supervisor closes; returns a function that unregisters it. */
   onClose(cleanup: () => void): () => void;

@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io';
 import { isSupervisorError } from '../core/errors.js';
-import type { SupervisorInternals } from '../core/internals.js';
+import type { RemoteVerdict, SupervisorInternals } from '../core/internals.js';
 import type { RejectCode } from '../core/types.js';
 import type { Binding } from './bridge.js';
 import { createRateLimiter, type RateLimiter } from './rateLimiter.js';
@@ -64,10 +64,25 @@ export function createAdmission<TData>(internals: SupervisorInternals<TData>) {
     return refuse(code, message, clientId);
   }
 
-  function decide(socket: Socket, address: string): Verdict {
+  /** Cluster mode: the shared store's verdict, counted against the address as a local one would be. */
+  function remote(verdict: RemoteVerdict, address: string, tabId: string | null): Verdict {
+    if (verdict.ok) {
+      const { clientId, issued, release } = verdict;
+      return { ok: true, binding: { clientId, tabId, issued, address, release } };
+    }
+    if (verdict.code === 'BAD_TOKEN') return failed(address, verdict.code, verdict.message, verdict.clientId);
+    return refuse(verdict.code, verdict.message, verdict.clientId);
+  }
+
+  function decide(socket: Socket, address: string): Verdict | Promise<Verdict> {
     if (internals.isClosing()) return refuse('SHUTTING_DOWN', SHUTTING_DOWN);
     const parsed = parseAuth(socket.handshake.auth);
     if (!parsed.ok) return failed(address, 'INVALID_HANDSHAKE', parsed.message, null);
+    const { admitRemote } = internals;
+    if (admitRemote && parsed.clientId !== null) {
+      const request = { clientId: parsed.clientId, token: parsed.token, tabId: parsed.tabId, socketId: socket.id };
+      return admitRemote(request).then((verdict) => remote(verdict, address, parsed.tabId));
+    }
     if (parsed.clientId !== null) {
       const verdict = internals.authenticate(parsed.clientId, parsed.token);
       if (verdict.ok)
@@ -86,6 +101,10 @@ export function createAdmission<TData>(internals: SupervisorInternals<TData>) {
     if (autoRegisterLimiter && !autoRegisterLimiter.hit(address)) {
       return refuse('RATE_LIMITED', 'too many new clients from this address; wait and retry');
     }
+    if (admitRemote) {
+      const request = { clientId: null, token: null, tabId: parsed.tabId, socketId: socket.id };
+      return admitRemote(request).then((verdict) => remote(verdict, address, parsed.tabId));
+    }
     try {
       const issued = internals.register(parsed.tabId === null ? {} : { tabId: parsed.tabId });
       return { ok: true, binding: { clientId: issued.clientId, tabId: parsed.tabId, issued, address } };
@@ -102,15 +121,22 @@ export function createAdmission<TData>(internals: SupervisorInternals<TData>) {
     }
   }
 
-  /** The verdict on a handshake; never throws, whatever the socket carries. */
-  function admit(socket: Socket): Verdict {
+  /**
+   * The verdict on a handshake; never throws, whatever the socket carries. Synchronous on a single
+   * node; a promise (that never rejects) only when the supervisor admits remotely (cluster mode).
+   */
+  function admit(socket: Socket): Verdict | Promise<Verdict> {
     let address = '';
-    try {
-      address = addressOf(socket);
-      return decide(socket, address);
-    } catch (error) {
+    const unprocessable = (error: unknown): Verdict => {
       logger.warn({ err: error }, 'socket.io-supervisor: a handshake could not be processed');
       return failed(address, 'INVALID_HANDSHAKE', 'the handshake could not be processed', null);
+    };
+    try {
+      address = addressOf(socket);
+      const verdict = decide(socket, address);
+      return verdict instanceof Promise ? verdict.catch(unprocessable) : verdict;
+    } catch (error) {
+      return unprocessable(error);
     }
   }
 

@@ -139,26 +139,60 @@ function addNamespace<TData>(nsp: Namespace, adapter: Adapter, internals: Superv
     next(error);
   }
 
+  function admitted(socket: Socket, verdict: Verdict, next: (err?: Error) => void): void {
+    if (!verdict.ok) {
+      reject(verdict, next);
+      return;
+    }
+    const { binding } = verdict;
+    registry.bindings.set(socket, binding);
+    (socket.data as SupervisedSocketData).clientId = binding.clientId;
+    // cluster mode: the shared store already connected the client to this socket; if the socket
+    // never connects, that must be undone. Otherwise (autoRegister) a client made for this socket:
+    // if the socket never connects (the browser went away mid-handshake), nobody will ever hold
+    // its credentials: delete it now rather than let it wait out handshakeTimeout
+    const abandon =
+      binding.release ??
+      (binding.issued
+        ? () => internals.dispatch({ type: 'client.delete', clientId: binding.clientId, reason: 'handshake-aborted' })
+        : null);
+    if (abandon) {
+      socket.conn.once('close', abandon);
+      binding.abandon = () => socket.conn.off('close', abandon);
+    }
+    next();
+  }
+
+  /** Cluster mode: the verdict came back after a round-trip, during which anything may have changed. */
+  function admittedLater(socket: Socket, verdict: Verdict, next: (err?: Error) => void): void {
+    if (!verdict.ok) {
+      reject(verdict, next);
+      return;
+    }
+    if (state.mode !== 'attached' || internals.isClosing()) {
+      verdict.binding.release?.();
+      reject(admission.shuttingDown() as Extract<Verdict, { ok: false }>, next);
+      return;
+    }
+    // the browser went away during the round-trip: socket.io drops the socket without a
+    // `connection`, and the connection's `close` has already fired
+    if (socket.conn.readyState !== 'open') {
+      verdict.binding.release?.();
+      next();
+      return;
+    }
+    admitted(socket, verdict, next);
+  }
+
   nsp.use(function supervisorHandshake(socket, next) {
     if (state.mode === 'admitting') return void next();
     if (state.mode === 'refusing' || internals.isClosing()) {
       return reject(admission.shuttingDown() as Extract<Verdict, { ok: false }>, next);
     }
     const verdict = admission.admit(socket);
-    if (!verdict.ok) return reject(verdict, next);
-    const { binding } = verdict;
-    registry.bindings.set(socket, binding);
-    (socket.data as SupervisedSocketData).clientId = binding.clientId;
-    if (binding.issued) {
-      // a client made for this socket by autoRegister: if the socket never connects (the
-      // browser went away mid-handshake), nobody will ever hold its credentials: delete it now
-      // rather than let it wait out handshakeTimeout
-      const abandon = () =>
-        internals.dispatch({ type: 'client.delete', clientId: binding.clientId, reason: 'handshake-aborted' });
-      socket.conn.once('close', abandon);
-      binding.abandon = () => socket.conn.off('close', abandon);
-    }
-    next();
+    // a promise only in cluster mode: a single node decides synchronously
+    if (verdict instanceof Promise) return void verdict.then((later) => admittedLater(socket, later, next));
+    admitted(socket, verdict, next);
   });
   adapter.namespaces.set(nsp, state);
   return state;

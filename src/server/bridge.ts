@@ -16,6 +16,8 @@ export interface Binding {
   released?: boolean;
   /** Undoes what the handshake prepared if the socket never connects (autoRegister). */
   abandon?: () => void;
+  /** Cluster mode: undoes the claim the shared store committed, if the socket never connects. */
+  release?: () => void;
 }
 
 /** Every live supervised socket of one supervisor, across the namespaces it is attached to. */
@@ -29,7 +31,8 @@ export interface SocketRegistry extends SocketBridge {
  * The socket bridge the core calls: `resolve` hands `onConnect` its socket; `disconnect` closes a
  * socket from the server side. The browser is told why first (`supervisor:replaced` or
  * `supervisor:deleted`), then the namespace disconnects it, so it sees `io server disconnect` and
- * socket.io-client does not reconnect on its own: a replaced tab must not fight back.
+ * socket.io-client does not reconnect on its own: a replaced tab must not fight back. A `handoff`
+ * (cluster mode) is the exception: the browser should reconnect, to another node.
  */
 export function createSocketRegistry(): SocketRegistry {
   const sockets = new Map<string, Socket>();
@@ -51,6 +54,14 @@ export function createSocketRegistry(): SocketRegistry {
       const socket = sockets.get(socketId);
       if (!socket?.connected) return;
       const binding = bindings.get(socket);
+      if (why === 'handoff') {
+        // cluster mode: this node let the client go; closing the connection itself (no DISCONNECT
+        // packet, which `disconnect(true)` still sends) makes socket.io-client see `transport
+        // close` and reconnect, through the load balancer, to any node
+        if (binding) binding.released = true;
+        socket.conn.close();
+        return;
+      }
       if (binding) {
         if (why === 'replaced') binding.replaced = true;
         else binding.released = true;

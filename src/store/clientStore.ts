@@ -1,4 +1,4 @@
-import type { ClientCounts, ClientState } from '../core/types.js';
+import type { ClientCounts, ClientState, LifecycleEvent } from '../core/types.js';
 import type { ClientActor } from '../machines/client.machine.js';
 import type { ClientSnapshot } from '../machines/clientSnapshot.js';
 import type { DeadlineIndex } from './deadlineIndex.js';
@@ -66,4 +66,10 @@ export interface ClientStore<TData = unknown> {
   expireTombstones(now: number): number;
   clearTombstones(): void;
   readonly tombstoneCount: number;
+  /**
+   * What the hooks of this transition get as their third argument, taken when the machine
+   * decided it (cluster mode: `{ fence, deletionId?, redelivered? }`). Absent on the memory store,
+   * whose hooks get two arguments.
+   */
+  hookContext?(record: ClientRecord<TData>, event: LifecycleEvent): unknown;
 }

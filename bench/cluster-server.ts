@@ -1,0 +1,72 @@
+// One server process of `npm run bench:cluster`: a socket.io server on loopback with either the
+// single-node supervisor (`memory`) or a cluster node on Redis (`redis <url> <nodeId>`). The bench
+// process drives it over IPC: register clients, read its counts and Redis round-trips.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import { clusterInternalsOf } from '../src/cluster/createClusterSupervisor.js';
+import { createClusterSupervisor } from '../src/cluster/index.js';
+import { createSupervisor } from '../src/index.js';
+
+const [mode, redis, nodeId] = process.argv.slice(2);
+const http = createServer();
+const io = new Server(http);
+const hooks = { onConnect: () => {}, onDisconnect: () => {}, onDelete: () => {} };
+
+interface Node {
+  register(): Promise<{ clientId: string; token: string }> | { clientId: string; token: string };
+  connected(): number | Promise<number>;
+  roundTrips(): number;
+  close(): Promise<void>;
+}
+
+async function start(): Promise<Node> {
+  if (mode === 'memory') {
+    const supervisor = createSupervisor({ rateLimit: false, hooks, reconnectTimeout: 60_000 });
+    supervisor.attach(io);
+    return {
+      register: () => supervisor.register(),
+      connected: () => supervisor.counts().connected,
+      roundTrips: () => 0,
+      close: () => supervisor.close(),
+    };
+  }
+  const supervisor = await createClusterSupervisor({
+    redis: redis!,
+    nodeId: nodeId!,
+    rateLimit: false,
+    hooks,
+    reconnectTimeout: 60_000,
+  });
+  supervisor.attach(io);
+  const { store } = clusterInternalsOf(supervisor);
+  return {
+    register: () => supervisor.register(),
+    connected: () => supervisor.localCounts().connected,
+    roundTrips: () => store.roundTrips,
+    close: () => supervisor.close(),
+  };
+}
+
+const node = await start();
+await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+process.on('message', async (message: { cmd: string; n?: number }) => {
+  if (message.cmd === 'register') {
+    const credentials = [];
+    for (let i = 0; i < (message.n ?? 0); i += 200) {
+      const batch = Math.min(200, (message.n ?? 0) - i);
+      credentials.push(...(await Promise.all(Array.from({ length: batch }, () => node.register()))));
+    }
+    process.send?.({ credentials });
+  } else if (message.cmd === 'stats') {
+    process.send?.({ connected: await node.connected(), roundTrips: node.roundTrips() });
+  } else if (message.cmd === 'close') {
+    await node.close();
+    io.close();
+    process.send?.({ closed: true });
+    process.exit(0);
+  }
+});
+process.send?.({ port: (http.address() as AddressInfo).port });
+// the parent went away (a test worker that died): so does this node
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,116 @@
+import type { HookTiming } from '../actors/hookRunner.js';
+import { type ClusterContext, recordFrom } from './context.js';
+import { untilAnswered } from './retry.js';
+import type { Deletion } from './types.js';
+
+/**
+ * The deletions this node runs: those Redis assigned to it (a kick from here, a sweep, a
+ * redelivery after another node died) and those its own machines decided. Each runs its onDelete
+ * once through the client's machine and the hook runner, then is completed in Redis; if this
+ * node dies before, another node runs it again (`redelivered`).
+ */
+export function createDeletions<TData>(ctx: ClusterContext<TData>) {
+  const { store, local, state } = ctx;
+  /** Deletion ids this node is running, by client (one deletion per client at a time). */
+  const running = new Map<string, string>();
+  const byClient = new Map<string, string>();
+
+  function track(deletion: Deletion<TData>): boolean {
+    if (running.has(deletion.deletionId)) return false;
+    running.set(deletion.deletionId, deletion.clientId);
+    byClient.set(deletion.clientId, deletion.deletionId);
+    ctx.emit({
+      type: 'deletion-started',
+      at: ctx.core().options.now(),
+      clientId: deletion.clientId,
+      deletionId: deletion.deletionId,
+      fence: deletion.fence,
+      reason: deletion.reason,
+      redelivered: deletion.redelivered,
+    });
+    return true;
+  }
+
+  /** After its onDelete settled (or at once without one): this node's run is recorded in Redis. */
+  function complete(deletionId: string, clientId: string): void {
+    const epoch = state.lossEpoch;
+    untilAnswered(
+      () => store.completeDeletion(deletionId),
+      () => epoch === state.lossEpoch,
+    ).then(
+      (outcome) => {
+        running.delete(deletionId);
+        if (byClient.get(clientId) === deletionId) byClient.delete(clientId);
+        ctx.emit({ type: 'deletion-completed', at: ctx.core().options.now(), clientId, deletionId, outcome });
+      },
+      (error) => {
+        running.delete(deletionId);
+        if (byClient.get(clientId) === deletionId) byClient.delete(clientId);
+        ctx.logger.debug({ err: error, clientId }, 'socket.io-supervisor/cluster: a deletion was not completed');
+      },
+    );
+  }
+
+  /** A deletion this node's own machine decided, committed in Redis: completed once its onDelete settled. */
+  function trackDeletion(deletion: Deletion<TData>): void {
+    if (track(deletion) && !ctx.hasOnDelete) complete(deletion.deletionId, deletion.clientId);
+  }
+
+  /**
+   * A deletion Redis assigned to this node: the client's machine (re-created from the snapshot
+   * the deletion carries, if this node did not hold it) goes to `deleted`, so `deleted` is on
+   * events$ and onDelete runs through the hook runner, after the client's earlier hooks here.
+   */
+  function runDeletion(deletion: Deletion<TData>): void {
+    if (!track(deletion)) return;
+    const { clientId } = deletion;
+    let record = local.get(clientId);
+    if (!record || record.state === 'deleted') {
+      record = recordFrom(deletion.client, '', '');
+      local.add(record);
+    }
+    record.cluster.deletion = {
+      deletionId: deletion.deletionId,
+      fence: deletion.fence,
+      redelivered: deletion.redelivered,
+    };
+    record.cluster.expected = [];
+    ctx.core().dispatch({ type: 'client.delete', clientId, reason: deletion.reason });
+    if (!ctx.hasOnDelete) complete(deletion.deletionId, clientId);
+  }
+
+  /** The hook runner's report: an onDelete settled (done, failed or timed out). */
+  function onHookSettled(timing: HookTiming): void {
+    if (timing.hook !== 'onDelete') return;
+    const deletionId = byClient.get(timing.clientId);
+    if (deletionId !== undefined) complete(deletionId, timing.clientId);
+  }
+
+  /** After lost replies: the deletions Redis assigned to this node that it is not running. */
+  async function reconcilePending(): Promise<void> {
+    state.needPending = false;
+    try {
+      for (const deletion of await store.pendingDeletions()) runDeletion(deletion);
+    } catch (error) {
+      state.needPending = true;
+      throw error;
+    }
+  }
+
+  /** This node was fenced: its deletions are redelivered to others; it forgets them. */
+  function forgetAll(): void {
+    running.clear();
+    byClient.clear();
+  }
+
+  return {
+    runDeletion,
+    trackDeletion,
+    onHookSettled,
+    reconcilePending,
+    forgetAll,
+    running: () => running.size,
+  };
+}
+
+export type Deletions<TData> = ReturnType<typeof createDeletions<TData>>;

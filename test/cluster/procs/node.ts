@@ -1,0 +1,110 @@
+// One cluster node in its own process, for the multi-process tests, the soak and the benchmark: a
+// real socket.io server on loopback with a cluster supervisor attached. It appends every hook call
+// (start and end) and every cluster event to its log file with appendFileSync, so the record
+// survives kill -9, and answers commands from its parent over the IPC channel.
+import { appendFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import { type ClusterHookContext, createClusterSupervisor } from '../../../src/cluster/index.js';
+
+const config = JSON.parse(process.env.CLUSTER_NODE ?? '{}') as {
+  nodeId: string;
+  redis: string;
+  keyPrefix: string;
+  log: string;
+  /** How long onDelete takes (to kill a node during it). */
+  onDeleteMs?: number;
+  port?: number;
+  options?: Record<string, unknown>;
+};
+
+const now = () => performance.timeOrigin + performance.now();
+let onDeleteMs = config.onDeleteMs ?? 0;
+let incarnation = 0;
+function log(entry: Record<string, unknown>): void {
+  appendFileSync(
+    config.log,
+    `${JSON.stringify({ t: now(), node: config.nodeId, pid: process.pid, inc: incarnation, ...entry })}\n`,
+  );
+}
+
+function hook(name: 'onConnect' | 'onDisconnect' | 'onDelete') {
+  return async (client: { clientId: string }, detail: unknown, cluster: ClusterHookContext) => {
+    const entry = {
+      kind: 'hook',
+      hook: name,
+      clientId: client.clientId,
+      detail: typeof detail === 'string' ? detail : String((detail as { reconnect?: boolean }).reconnect),
+      ...cluster,
+    };
+    log({ ...entry, phase: 'start' });
+    if (name === 'onDelete' && onDeleteMs > 0) await new Promise((resolve) => setTimeout(resolve, onDeleteMs));
+    log({ ...entry, phase: 'end' });
+  };
+}
+
+const http = createServer();
+const io = new Server(http);
+const supervisor = await createClusterSupervisor({
+  redis: config.redis,
+  nodeId: config.nodeId,
+  keyPrefix: config.keyPrefix,
+  rateLimit: false,
+  hooks: { onConnect: hook('onConnect'), onDisconnect: hook('onDisconnect'), onDelete: hook('onDelete') },
+  ...config.options,
+});
+incarnation = supervisor.incarnation;
+supervisor.cluster$.subscribe((event) => {
+  if (event.type === 'joined') incarnation = event.incarnation;
+  log({ kind: 'cluster', ...event });
+});
+log({ kind: 'cluster', type: 'started' });
+supervisor.attach(io);
+await new Promise<void>((resolve) => http.listen(config.port ?? 0, '127.0.0.1', resolve));
+const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+
+type Command =
+  | { id: number; cmd: 'register'; count?: number }
+  | { id: number; cmd: 'delete'; clientId: string; reason?: string }
+  | { id: number; cmd: 'get'; clientId: string }
+  | { id: number; cmd: 'counts' }
+  | { id: number; cmd: 'local' }
+  | { id: number; cmd: 'slowDelete'; ms: number }
+  | { id: number; cmd: 'close' };
+
+async function run(command: Command): Promise<unknown> {
+  switch (command.cmd) {
+    case 'register': {
+      const out = [];
+      for (let i = 0; i < (command.count ?? 1); i++) out.push(await supervisor.register());
+      return out;
+    }
+    case 'delete':
+      return supervisor.delete(command.clientId, command.reason ?? 'kicked');
+    case 'get':
+      return (await supervisor.get(command.clientId)) ?? null;
+    case 'counts':
+      return supervisor.counts();
+    case 'local':
+      return supervisor.localCounts();
+    case 'slowDelete':
+      onDeleteMs = command.ms;
+      return true;
+    case 'close':
+      await supervisor.close();
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      log({ kind: 'cluster', type: 'closed' });
+      return true;
+  }
+}
+
+process.on('message', (command: Command) => {
+  run(command).then(
+    (result) => process.send?.({ id: command.id, result }),
+    (error: Error & { code?: string }) => process.send?.({ id: command.id, error: error.message, code: error.code }),
+  );
+});
+process.send?.({ ready: true, url, incarnation });
+// the parent went away (a test worker that died): so does this node
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { runClusterSoak } from './procs/soak.js';
+
+// The short version of `npm run soak:cluster`: 3 node processes and Redis under random faults,
+// then every client deleted exactly once and the invariants on the nodes' logs.
+describe('cluster soak (short)', () => {
+  it('should keep the invariants under random faults and delete every client exactly once in the end', async () => {
+    const result = await runClusterSoak({ seconds: 12, browsers: 24 });
+    expect(result.report.violations, `seed ${result.seed}`).toEqual([]);
+    expect(result.undeleted, `seed ${result.seed}`).toBe(0);
+    expect(result.doubleCompleted, `seed ${result.seed}`).toBe(0);
+    // it did something
+    expect(result.clients).toBeGreaterThan(20);
+    expect(Object.values(result.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  }, 120_000);
+});
