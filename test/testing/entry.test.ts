@@ -40,6 +40,7 @@ describe('the testing entry point', () => {
       outside.filter(({ spec }) => /testing|^fast-check$/.test(spec) && !/testing\/recordingToTest\.js$/.test(spec)),
     ).toEqual([]);
     const recorder = testing.filter(({ file }) => file === 'src/testing/recordingToTest.ts');
+    expect(recorder.length).toBeGreaterThan(0);
     expect(recorder.filter(({ typeOnly }) => !typeOnly)).toEqual([]);
   });
 
