@@ -31,3 +31,4 @@ export { clientMachine } from './machines/client.machine.js';
 export type { ClientSnapshot } from './machines/clientSnapshot.js';
 export type { SupervisorActor } from './machines/supervisor.machine.js';
 export { supervisorMachine } from './machines/supervisor.machine.js';
+export type { SupervisedSocketData } from './server/attach.js';
