@@ -2,8 +2,8 @@
 // in the same process. Answers "can a client fit in 2 KB while it is an XState actor?".
 //   npm run bench:actor-heap
 import { createActor, setup } from 'xstate';
-import { createSupervisor } from '../src/core/createSupervisor.js';
-import { clientMachine } from '../src/machines/client.machine.js';
+import { createSupervisor } from '../dist/core/createSupervisor.js';
+import { clientMachine } from '../dist/machines/client.machine.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc (npm run bench:actor-heap does)');

@@ -4,9 +4,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
-import { clusterInternalsOf } from '../src/cluster/createClusterSupervisor.js';
-import { createClusterSupervisor } from '../src/cluster/index.js';
-import { createSupervisor } from '../src/index.js';
+import { createSupervisor } from 'socket.io-supervisor';
+import { createClusterSupervisor } from 'socket.io-supervisor/cluster';
+import { clusterInternalsOf } from '../dist/cluster/createClusterSupervisor.js';
 
 const [mode, redis, nodeId] = process.argv.slice(2);
 const http = createServer();

@@ -7,8 +7,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
-import { createSupervisor } from '../src/index.js';
-import type { SupervisedSocketData } from '../src/server/attach.js';
+import type { SupervisedSocketData } from 'socket.io-supervisor';
+import { createSupervisor } from 'socket.io-supervisor';
 
 const http = createServer();
 const io = new Server<never, never, never, SupervisedSocketData>(http, { transports: ['websocket'] });
@@ -57,7 +57,8 @@ process.on('message', async (message: { cmd: string; n?: number; mode?: 'to' | '
     }
     process.send?.({ type: 'queued', outbox: supervisor.list().reduce((sum, view) => sum + view.outbox.depth, 0) });
   } else if (message.cmd === 'stats') {
-    process.send?.({ type: 'stats', counts: supervisor.counts(), delivery: supervisor.stats().delivery });
+    const outbox = supervisor.list().reduce((sum, view) => sum + view.outbox.depth, 0);
+    process.send?.({ type: 'stats', counts: supervisor.counts(), delivery: supervisor.stats().delivery, outbox });
   } else if (message.cmd === 'exit') {
     process.exit(0);
   }

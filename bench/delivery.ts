@@ -5,7 +5,7 @@
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { io as connectClient, type Socket } from 'socket.io-client';
-import { memoryStorage, supervise } from '../src/client/index.js';
+import { memoryStorage, supervise } from 'socket.io-supervisor/client';
 
 const quick = process.argv.includes('--quick');
 const CLIENTS = quick ? 50 : 200;
@@ -79,8 +79,14 @@ for (let run = 0; run < RUNS; run += 1) {
   }
 }
 
-// flush: every client away, 1,000 messages queued for each, then all come back
+// flush: every client away, 1,000 messages queued for each, then all come back. First every
+// message of the runs is acknowledged, so what is flushed is exactly what was queued.
 const FLUSH = 1000;
+for (;;) {
+  const { outbox } = (await ask({ cmd: 'stats' })) as Reply & { outbox: number };
+  if (outbox === 0) break;
+  await new Promise((resolve) => setTimeout(resolve, 20));
+}
 for (const socket of sockets) {
   socket.io.reconnection(false);
   socket.io.engine.close();

@@ -11,8 +11,8 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
-import { createSupervisor } from '../src/index.js';
-import { mountInspector } from '../src/inspector/index.js';
+import { createSupervisor } from 'socket.io-supervisor';
+import { mountInspector } from 'socket.io-supervisor/inspector';
 
 if (process.argv[2] === '--viewer') {
   // the viewer: connects, says when its snapshot arrived, stays until told to go

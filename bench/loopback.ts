@@ -41,7 +41,12 @@ export async function runLoopback(
 ): Promise<LoopbackResult> {
   const openAtStart = openDescriptors();
   const server = fork(new URL('./loopback-server.ts', import.meta.url), [kind], {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
+    execArgv: [
+      '--expose-gc',
+      '--import',
+      'tsx',
+      ...(process.env.PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF_DIR}`] : []),
+    ],
     env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -60,7 +65,7 @@ export async function runLoopback(
   const url = `http://127.0.0.1:${ready.port as number}`;
   const sockets: Socket[] = [];
   try {
-    const baseline = (await ask({ cmd: 'stats' })) as Reply & { heap: number; rss: number };
+    const baseline = (await ask({ cmd: 'memory' })) as Reply & { heap: number; rss: number };
     const { credentials } = (await ask({ cmd: 'register', n })) as Reply & {
       credentials: Array<{ clientId: string; token: string }>;
     };
@@ -109,10 +114,10 @@ export async function runLoopback(
     onProgress(`    ${kind} ${n}: ${Math.round(connectsPerSec)} connects/s`);
     // at rest: the supervisor passivates idle clients after passivateAfter (the Map has nothing to do)
     const deadline = Date.now() + 30_000;
-    while ((await stats()).active > 0 && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    const connected = await stats();
-    const stormCpuBefore = connected.cpuMs;
+    const activeNow = async () => ((await ask({ cmd: 'stats', active: true })) as Stats).active;
+    while ((await activeNow()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    const connected = (await ask({ cmd: 'memory' })) as Stats;
+    const stormCpuBefore = (await stats()).cpuMs;
     // disconnect storm: every socket drops at once; time until the server processed each one
     t = performance.now();
     for (const socket of sockets) socket.disconnect();

@@ -6,8 +6,9 @@
 //      passivateAfter values: CPU for the whole blip (activations included) and the heap right
 //      after it, against passivateAfter: false (actors always live) in the same run.
 // In-process, NODE_ENV=production, one supervisor per measurement, real timers.
-import { internalsOf } from '../src/core/internals.js';
-import { createSupervisor, type Supervisor } from '../src/index.js';
+
+import { createSupervisor, type Supervisor } from 'socket.io-supervisor';
+import { internalsOf } from '../dist/core/internals.js';
 
 const quick = process.argv.includes('--quick');
 const N = quick ? 5_000 : 20_000;

@@ -1,5 +1,5 @@
-import { internalsOf } from '../src/core/internals.js';
-import { createSupervisor, defaultOptions } from '../src/index.js';
+import { createSupervisor, defaultOptions } from 'socket.io-supervisor';
+import { internalsOf } from '../dist/core/internals.js';
 
 /**
  * The two registries the benchmarks compare, behind one small interface: the supervisor, and
