@@ -106,9 +106,9 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
         `to(${clientId}).emit(${JSON.stringify(event)}): ${(error as Error).message}`,
       );
     }
-    const status = store.status(clientId, now());
-    const record = status === 'live' ? store.get(clientId) : undefined;
-    if (!record) {
+    const record = store.get(clientId);
+    if (record === undefined || record.state === 'deleted') {
+      const status = store.status(clientId, now());
       undelivered(clientId, 1, status === 'deleted' ? 'already-deleted' : 'unknown-client');
       return false;
     }
@@ -118,16 +118,17 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
       outboxes.set(clientId, outbox);
     }
     const depth = outbox.queue.length - outbox.head;
+    const at = now();
     if (depth + 1 > limits.maxMessages || outbox.bytes + bytes > limits.maxBytes) {
       // a gap would break "once, in order": the page must start over, so the client goes,
       // and this message with the others it never acknowledged
       outbox.bytes += bytes;
-      outbox.queue.push({ seq: outbox.seq + 1, event, args, bytes, at: now() });
+      outbox.queue.push({ seq: outbox.seq + 1, event, args, bytes, at });
       deps.deleteClient(clientId, 'outbox-overflow');
       return false;
     }
     outbox.seq += 1;
-    const message: Pending = { seq: outbox.seq, event, args, bytes, at: now() };
+    const message: Pending = { seq: outbox.seq, event, args, bytes, at };
     outbox.queue.push(message);
     outbox.bytes += bytes;
     stats.sent += 1;
