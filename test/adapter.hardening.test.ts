@@ -7,6 +7,7 @@ import { internalsOf } from '../src/core/internals.js';
 import type { SupervisorOptions } from '../src/core/options.js';
 import { createSupervisor, type LifecycleEvent, type Supervisor } from '../src/index.js';
 import type { SupervisedSocketData } from '../src/server/attach.js';
+import { eventually } from './helpers/eventually.js';
 import { type Harness, once, rejection, startHarness } from './helpers/io.js';
 
 let h: Harness | undefined;
@@ -17,20 +18,6 @@ afterEach(async () => {
   for (const step of cleanup.reverse()) await step();
   cleanup = [];
 });
-
-/** Waits (real time) until `check` passes, up to 5 s. */
-async function eventually(check: () => void): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-}
 
 describe('adapter: after close() and detach()', () => {
   it('should refuse every socket with SHUTTING_DOWN once close() has resolved, and let none reach the app', async () => {

@@ -1,19 +1,16 @@
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Demo, startDemo } from '../demo/app.js';
+import { launchChromium } from './helpers/browser.js';
 
 // supervisor.to(clientId).emit() to the demo page in Debian's chromium: the browser helper as the
 // demo serves it, a real socket.io server, a connection cut while messages are on their way.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let browser: Browser;
 let demo: Demo;
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
   demo = await startDemo({ port: 0, reconnectTimeout: 10_000 });
 }, 60_000);
 

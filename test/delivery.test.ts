@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { memoryStorage, type SupervisedState, supervise } from '../src/client/index.js';
 import { internalsOf } from '../src/core/internals.js';
 import type { LifecycleEvent } from '../src/index.js';
+import { eventually } from './helpers/eventually.js';
 import { type Harness, once, startHarness } from './helpers/io.js';
 
 // supervisor.to(clientId).emit(): messages to a client, once and in order through drops, swaps
@@ -16,20 +17,6 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-/** Waits (real time) until `check` passes, up to 5 s. */
-async function eventually(check: () => void): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  }
-}
 
 /** A page: a socket.io-client socket under the browser helper, recording the `n` of every `tick` it processes. */
 function page(credentials: { clientId: string; token: string }, ackDelay = 20) {

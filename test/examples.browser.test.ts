@@ -1,21 +1,18 @@
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExpressExample, startExpressExample } from '../examples/express-ssr/server.js';
 import { type SpaExample, startSpaExample } from '../examples/spa/server.js';
+import { launchChromium } from './helpers/browser.js';
 
 // The examples' pages in Debian's chromium: the browser helper loaded from the package's
 // dist/client directory as the examples serve it, against the examples' real servers.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let browser: Browser;
 let ssr: ExpressExample;
 let spa: SpaExample;
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
   ssr = await startExpressExample({ port: 0 });
   spa = await startSpaExample({ port: 0 });
 }, 60_000);

@@ -2,32 +2,20 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Demo, startDemo } from '../demo/app.js';
+import { launchChromium } from './helpers/browser.js';
 import { once } from './helpers/io.js';
 
 // The inspector in a real browser (Debian's chromium, driven by playwright-core) against the
 // demo server: real socket.io, real socket.io-client sockets, real timers.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let browser: Browser;
 let demo: Demo;
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   // room for the 10,000-client test below (the demo's own default is 1,000)
   demo = await startDemo({ port: 0, reconnectTimeout: 1500, maxClients: 20_000 });
 }, 60_000);

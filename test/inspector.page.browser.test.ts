@@ -1,18 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Server } from 'socket.io';
 import { type Socket as ClientSocket, io as connectClient } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSupervisor, type Supervisor } from '../src/index.js';
 import { type Inspector, mountInspector } from '../src/inspector/index.js';
+import { launchChromium } from './helpers/browser.js';
 import { once } from './helpers/io.js';
 
 // The inspector page in Debian's chromium, measured: where its boxes are, how big its text is,
 // what a viewer can read and do. Against a real server with real socket.io-client clients.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const LONG_MESSAGE =
   'the session store refused the write because the connection pool was exhausted after 30 s; ' +
   'every later write for this client was dropped and will be retried by the nightly job, see runbook 42';
@@ -35,10 +35,7 @@ async function connectedClient(data: unknown, tabId: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
   http = createServer((_req, res) => {
     res.writeHead(404);
     res.end();

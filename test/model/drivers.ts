@@ -2,6 +2,7 @@ import { expect, vi } from 'vitest';
 import type { LifecycleEvent } from '../../src/core/types.js';
 import type { Supervisor } from '../../src/index.js';
 import type { ModelEvent, ModelSnapshot } from '../../src/testing/lifecycleModel.js';
+import { eventually } from '../helpers/eventually.js';
 import type { Harness } from '../helpers/io.js';
 import { once, rejection } from '../helpers/io.js';
 
@@ -35,20 +36,6 @@ function label(event: LifecycleEvent): string {
   return event.type;
 }
 
-/** Waits (real time) until `check` passes, up to 3 s. */
-async function eventually(check: () => void): Promise<void> {
-  const deadline = Date.now() + 3000;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  }
-}
-
 /**
  * The checks after every step: state, socket, hook counts, registry size, and what the
  * supervisor reported, all against the model's snapshot.
@@ -73,7 +60,7 @@ export async function checkStep(
       onDelete: context.deletes,
     });
   };
-  if (driver.lenient) await eventually(verify);
+  if (driver.lenient) await eventually(verify, 3000);
   else {
     for (let i = 0; i < 50; i += 1) await Promise.resolve();
     verify();
