@@ -25,6 +25,9 @@ const state = {
   log: [],
   counts: { handshaking: 0, connected: 0, disconnected: 0, total: 0 },
   stats: { ignored: {}, deleted: {}, rejected: {}, hookErrors: 0 },
+  // cluster mode: the live nodes, and this inspector's own node
+  nodes: [],
+  nodeId: null,
   chart: null,
   clockOffset: 0,
   selected: null,
@@ -80,6 +83,8 @@ socket.on('snapshot', (snap) => {
     if (!state.since.has(c.clientId)) state.since.set(c.clientId, c.disconnectedAt ?? c.connectedAt ?? c.createdAt);
   state.counts = snap.counts;
   state.stats = snap.stats;
+  state.nodes = snap.nodes ?? [];
+  state.nodeId = snap.nodeId ?? null;
   state.chart = snap.chart;
   state.log = snap.recent.slice(-LOG_SIZE);
   for (const event of snap.recent) remember(event);
@@ -93,6 +98,7 @@ socket.on('update', (update) => {
   for (const id of update.removed) state.clients.delete(id);
   state.counts = update.counts;
   state.stats = update.stats;
+  if (config.cluster) state.nodes = update.nodes ?? state.nodes;
   for (const event of update.events) remember(event);
   if (!state.paused) {
     state.log.push(...update.events);
@@ -119,6 +125,10 @@ function zoneLabel() {
 const timeOf = (ms) =>
   el('time', { datetime: new Date(ms).toISOString(), title: new Date(ms).toISOString() }, clock(ms));
 $('log-zone').textContent = `times in ${zoneLabel()}`;
+if (config.cluster) {
+  const tabHeader = document.querySelector('th[data-sort="tabId"]');
+  if (tabHeader) tabHeader.textContent = 'node';
+}
 
 // ------------------------------------------------------------------ counters
 function counter(title, entries) {
@@ -135,6 +145,17 @@ function renderCounters() {
       ['connected', counts.connected],
       ['disconnected', counts.disconnected],
     ]),
+    ...(config.cluster
+      ? [
+          counter(
+            `nodes (this page: ${state.nodeId ?? '?'}; counters below are its own)`,
+            state.nodes.map((n) => [
+              `${n.node} #${n.incarnation}${n.state === 'alive' ? '' : ` (${n.state})`}`,
+              n.clients,
+            ]),
+          ),
+        ]
+      : []),
     counter('deleted by reason', Object.entries(stats.deleted)),
     counter('ignored by why', Object.entries(stats.ignored)),
     counter('rejected by code', Object.entries(stats.rejected)),
@@ -149,9 +170,10 @@ function sortValue(c, key) {
   if (key === 'since') return state.since.get(c.clientId) ?? 0;
   if (key === 'expiresAt') return c.expiresAt ?? Number.POSITIVE_INFINITY;
   if (key === 'outbox') return c.outbox?.depth ?? 0;
+  if (key === 'tabId' && config.cluster) return c.node ?? '';
   return c[key] ?? '';
 }
-const searchable = (c) => [c.clientId, c.state, c.socketId, c.tabId, c.address, c.data];
+const searchable = (c) => [c.clientId, c.state, c.socketId, c.tabId, c.address, c.data, c.node];
 function visibleClients() {
   const f = state.filter.toLowerCase();
   const list = [...state.clients.values()].filter(
@@ -232,7 +254,9 @@ function renderTable() {
     setCell(row, 1, c.state, () => el('span', { class: `state ${c.state}` }, c.state));
     setCell(row, 2, c.socketId ?? '', (id) => el('code', {}, id || '—'));
     setCell(row, 3, c.address ?? '', (address) => address || '—');
-    setCell(row, 4, c.tabId ?? '', (tab) => tab || '—');
+    // cluster mode: the tab column shows the owning node instead (the tab is in the details)
+    if (config.cluster) setCell(row, 4, c.node ?? '', (node) => node || 'none');
+    else setCell(row, 4, c.tabId ?? '', (tab) => tab || '—');
     setCell(row, 5, c.data ?? '', (data) => (data ? el('code', { class: 'data' }, data) : '—'));
     setCell(row, 6, seconds(now - c.createdAt), (text) => text);
     setCell(row, 7, seconds(now - (state.since.get(c.clientId) ?? c.createdAt)), (text) => text);
@@ -284,6 +308,9 @@ function renderDetails() {
     ...item('socket', c.socketId),
     ...item('address', c.address),
     ...item('tab', c.tabId),
+    ...(config.cluster
+      ? [...item('node', c.node ?? 'none (waiting for a reconnect)'), ...item('fence', String(c.fence))]
+      : []),
     ...item('created', timeOf(c.createdAt)),
     ...item('outbox', outboxText(c, serverNow()) || 'empty'),
     ...item('data', c.data ? el('code', { class: 'data' }, c.data) : null),

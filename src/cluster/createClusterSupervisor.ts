@@ -30,6 +30,7 @@ import type {
 } from './clusterTypes.js';
 import { type ClusterContext, recordFrom, toClusterView } from './context.js';
 import { createDeletions } from './deletions.js';
+import { registerClusterInspectable } from './inspectable.js';
 import { ClusterLocalStore } from './localStore.js';
 import { createMembership } from './membership.js';
 import { createOwnership, type Ownership } from './ownership.js';
@@ -276,6 +277,7 @@ export async function createClusterSupervisor<TData = unknown>(
     close,
   };
   bindClusterInternals(supervisor, { core, store, local });
+  registerClusterInspectable(supervisor, core);
   return supervisor;
 }
 

@@ -19,6 +19,7 @@ import { createDelivery, type OutboxLimits } from './delivery.js';
 import { describeThrown } from './describe.js';
 import { SupervisorError } from './errors.js';
 import { newClientId, newToken } from './ids.js';
+import { registerInspectable } from './inspectable.js';
 import { bindInternals, type SocketBridge, type SupervisorInternals, type SupervisorSeams } from './internals.js';
 import { type ResolvedOptions, resolveOptions, type SupervisorOptions } from './options.js';
 import { createStats } from './stats.js';
@@ -435,5 +436,26 @@ export function createSupervisorOn<TData = unknown>(
     },
   };
   bindInternals(supervisor, internals);
+  registerInspectable(supervisor, {
+    cluster: false,
+    nodeId: null,
+    now,
+    settings: {
+      reconnectTimeout: resolved.reconnectTimeout,
+      handshakeTimeout: resolved.handshakeTimeout,
+      tombstoneTtl: resolved.tombstoneTtl,
+    },
+    logger: resolved.logger,
+    events$,
+    list: supervisor.list,
+    get,
+    counts: () => store.counts(),
+    localCounts: () => store.counts(),
+    nodes: () => [],
+    stats: supervisor.stats,
+    delete: deleteClient,
+    prune,
+    onHookSettled: internals.onHookSettled,
+  });
   return supervisor;
 }

@@ -1,3 +1,4 @@
+import type { InspectedClient } from '../core/inspectable.js';
 import type { ClientView } from '../core/types.js';
 
 /** How a client is shown to viewers: its view, its address, and its `data` as bounded text. */
@@ -6,6 +7,10 @@ export interface ClientRow extends Omit<ClientView, 'data'> {
   address: string | null;
   /** `data` as JSON text (after `redact`), cut at {@link MAX_DATA_TEXT} characters; `null` when hidden or absent. */
   data: string | null;
+  /** Cluster mode: the node that owns it (`null` while none does); always `null` on a single node. */
+  node: string | null;
+  /** Cluster mode: its fence; `null` on a single node. */
+  fence: number | null;
 }
 
 /** The longest `data` text sent per client: the table shows a line of it, the filter searches it. */
@@ -34,7 +39,7 @@ function dataText(view: ClientView, options: RowOptions): string | null {
 }
 
 /** The row of one client, as the page and `state.json` get it. Never the token (a view has none). */
-export function clientRow(view: ClientView, options: RowOptions): ClientRow {
+export function clientRow(view: InspectedClient, options: RowOptions): ClientRow {
   return {
     clientId: view.clientId,
     state: view.state,
@@ -46,6 +51,8 @@ export function clientRow(view: ClientView, options: RowOptions): ClientRow {
     expiresAt: view.expiresAt,
     address: view.address,
     outbox: view.outbox,
+    node: view.node ?? null,
+    fence: view.fence ?? null,
     data: dataText(view, options),
   };
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Namespace, Server, Socket } from 'socket.io';
-import { internalsOf } from '../core/internals.js';
+import type { ClusterSupervisor } from '../cluster/clusterTypes.js';
+import { inspectableOf } from '../core/inspectable.js';
 import type { Supervisor } from '../core/supervisor.js';
 import type { ClientView } from '../core/types.js';
 import { clientMachine } from '../machines/client.machine.js';
@@ -55,6 +56,12 @@ export interface InspectorOptions {
   flushInterval?: number;
   /** Events kept per batch (and for a new viewer's history); older ones are dropped and counted. @default 2000 */
   maxBufferedEvents?: number;
+  /**
+   * Cluster mode: how often every node's clients are read again from Redis (other nodes' changes
+   * do not come through this process's events).
+   * @default 2000 (ms)
+   */
+  refreshInterval?: number;
 }
 
 export interface Inspector {
@@ -81,19 +88,21 @@ const NO_STORE = { 'cache-control': 'no-store', 'x-content-type-options': 'nosni
  * fed over its own socket.io namespace. Off unless mounted; 401 without the token or
  * `authorize(req)`; never sends a client token.
  */
-export function mountInspector(supervisor: Supervisor, options: InspectorOptions): Inspector {
+export function mountInspector(supervisor: Supervisor | ClusterSupervisor, options: InspectorOptions): Inspector {
   const path = (options.path ?? '/supervisor').replace(/\/$/, '');
   const rule = {
     token: options.authorize ? null : (options.token ?? randomBytes(16).toString('base64url')),
     authorize: options.authorize,
   };
   const allowWrites = options.allowWrites ?? false;
-  const { logger } = internalsOf(supervisor).options;
+  const source = inspectableOf(supervisor);
+  const { logger } = source;
   const nsp: Namespace = options.io.of(options.namespace ?? '/supervisor-inspector');
   const socketPath = options.io.path();
-  const assets = loadAssets(path, { namespace: nsp.name, socketPath, allowWrites });
+  const assets = loadAssets(path, { namespace: nsp.name, socketPath, allowWrites, cluster: source.cluster });
   const feed = createLiveFeed({
-    supervisor,
+    source,
+    refreshInterval: options.refreshInterval ?? 2000,
     nsp,
     chart: statechartModel(clientMachine),
     rows: { showData: options.showData ?? true, redact: options.redact },
@@ -120,8 +129,17 @@ export function mountInspector(supervisor: Supervisor, options: InspectorOptions
     const headers: Record<string, string | string[]> = { ...NO_STORE };
     if (rule.token && fromQuery) headers['set-cookie'] = accessCookies(rule.token, [path, socketPath]);
     if (rest === '/state.json') {
-      res.writeHead(200, { ...headers, 'content-type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify(feed.snapshot()));
+      feed
+        .snapshot()
+        .then((state) => {
+          res.writeHead(200, { ...headers, 'content-type': 'application/json; charset=utf-8' });
+          res.end(JSON.stringify(state));
+        })
+        .catch((error: unknown) => {
+          logger.warn({ err: error }, 'socket.io-supervisor inspector: state.json failed');
+          if (!res.headersSent) res.writeHead(500, { ...NO_STORE, 'content-type': 'text/plain; charset=utf-8' });
+          res.end();
+        });
       return;
     }
     const asset = assets.get(rest)!;

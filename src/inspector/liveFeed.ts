@@ -1,7 +1,6 @@
 import type { Subscription } from 'rxjs';
 import type { Namespace, Socket } from 'socket.io';
-import { internalsOf } from '../core/internals.js';
-import type { Supervisor } from '../core/supervisor.js';
+import type { Inspectable, InspectedClient } from '../core/inspectable.js';
 import type { LifecycleEvent, Logger } from '../core/types.js';
 import { recordingToTest } from '../testing/recordingToTest.js';
 import { type ClientRow, clientRow, type RowOptions } from './clientRow.js';
@@ -9,56 +8,71 @@ import type { ChartModel } from './statechart.js';
 import { parseDelete, parseExport, parsePrune, splitArgs } from './viewerMessages.js';
 
 export interface LiveFeedOptions {
-  supervisor: Supervisor;
+  source: Inspectable;
   nsp: Namespace;
   chart: ChartModel;
   rows: RowOptions;
   allowWrites: boolean;
   flushInterval: number;
   maxBuffered: number;
+  /** Cluster mode: how often the whole cluster's clients are read again from Redis. */
+  refreshInterval: number;
   logger: Logger;
 }
 
 export interface LiveFeed {
   /** Everything a new viewer starts from (also served as `state.json`). */
-  snapshot(): object;
+  snapshot(): Promise<object>;
   close(): void;
 }
 
 const READ_ONLY = 'this inspector is read-only (mount it with allowWrites: true)';
 
+/** What tells a client row's change without comparing its data: the fields the table shows. */
+function signature(client: InspectedClient): string {
+  return `${client.state}|${client.socketId}|${client.expiresAt}|${client.outbox.depth}|${client.node ?? ''}|${client.fence ?? ''}`;
+}
+
 /**
  * The inspector's live data: lifecycle events batched every `flushInterval` to the viewers of
- * its namespace, a snapshot for each new viewer, and the viewers' `delete` and `prune` requests.
+ * its namespace, a snapshot for each new viewer, and the viewers' `delete`, `prune` and `export`
+ * requests. It reads the supervisor through its {@link Inspectable}: at once for a single
+ * process; by promises from Redis for a cluster node, whose rows (every node's clients) are also
+ * read again every `refreshInterval`, since other nodes' changes come through Redis, not this
+ * process's events.
  */
 export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
-  const { supervisor, nsp, allowWrites, maxBuffered, logger } = options;
-  const { options: settings } = internalsOf(supervisor);
+  const { source, nsp, allowWrites, maxBuffered, logger } = options;
   let pending: LifecycleEvent[] = [];
   let dropped = 0;
   const recent: LifecycleEvent[] = [];
   const touched = new Set<string>();
   const stale = new WeakSet<Socket>();
-  const row = (view: Parameters<typeof clientRow>[0]): ClientRow => clientRow(view, options.rows);
+  /** Cluster mode: what each row looked like at the last refresh. */
+  let known = new Map<string, string>();
+  let lastRefresh = 0;
+  let flushing = false;
+  const row = (client: InspectedClient): ClientRow => clientRow(client, options.rows);
 
-  function snapshot() {
+  async function snapshot() {
+    const [clients, counts, nodes] = await Promise.all([source.list(), source.counts(), source.nodes()]);
+    if (source.cluster) known = new Map(clients.map((client) => [client.clientId, signature(client)]));
     return {
-      serverNow: settings.now(),
-      clients: supervisor.list().map(row),
-      counts: supervisor.counts(),
-      stats: supervisor.stats(),
-      options: {
-        reconnectTimeout: settings.reconnectTimeout,
-        handshakeTimeout: settings.handshakeTimeout,
-        tombstoneTtl: settings.tombstoneTtl,
-      },
+      serverNow: source.now(),
+      cluster: source.cluster,
+      nodeId: source.nodeId,
+      clients: clients.map(row),
+      counts,
+      nodes,
+      stats: source.stats(),
+      options: source.settings,
       chart: options.chart,
       allowWrites,
       recent,
     };
   }
 
-  const subscription: Subscription = supervisor.events$.subscribe(function bufferEvent(event) {
+  const subscription: Subscription = source.events$.subscribe(function bufferEvent(event) {
     pending.push(event);
     if (pending.length > maxBuffered) {
       pending.shift();
@@ -69,8 +83,41 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     if (event.clientId) touched.add(event.clientId);
   });
 
-  function flush(): void {
-    if (pending.length === 0 && touched.size === 0) return;
+  /** The rows that changed: the clients this process's events touched, and in cluster mode a periodic diff of the whole list. */
+  async function changes(): Promise<{ changed: ClientRow[]; removed: string[] }> {
+    const changed: ClientRow[] = [];
+    const removed: string[] = [];
+    if (source.cluster && source.now() - lastRefresh >= options.refreshInterval) {
+      lastRefresh = source.now();
+      const clients = await source.list();
+      const next = new Map<string, string>();
+      for (const client of clients) {
+        const sig = signature(client);
+        next.set(client.clientId, sig);
+        if (known.get(client.clientId) !== sig || touched.has(client.clientId)) changed.push(row(client));
+      }
+      for (const clientId of known.keys()) if (!next.has(clientId)) removed.push(clientId);
+      known = next;
+      return { changed, removed };
+    }
+    const views = await Promise.all(
+      [...touched].map(async (clientId) => [clientId, await source.get(clientId)] as const),
+    );
+    for (const [clientId, view] of views) {
+      if (view) {
+        changed.push(row(view));
+        if (source.cluster) known.set(clientId, signature(view));
+      } else {
+        removed.push(clientId);
+        known.delete(clientId);
+      }
+    }
+    return { changed, removed };
+  }
+
+  async function flush(): Promise<void> {
+    const due = source.cluster && source.now() - lastRefresh >= options.refreshInterval;
+    if (pending.length === 0 && touched.size === 0 && !due) return;
     if (nsp.sockets.size === 0) {
       // nobody watching: nothing to build; a viewer that comes starts from a snapshot anyway
       pending = [];
@@ -78,25 +125,22 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
       touched.clear();
       return;
     }
-    const changed: ClientRow[] = [];
-    const removed: string[] = [];
-    for (const clientId of touched) {
-      const view = supervisor.get(clientId);
-      if (view) changed.push(row(view));
-      else removed.push(clientId);
-    }
-    const update = {
-      serverNow: settings.now(),
-      events: pending,
-      changed,
-      removed,
-      counts: supervisor.counts(),
-      stats: supervisor.stats(),
-      dropped,
-    };
+    const events = pending;
+    const lost = dropped;
     pending = [];
     dropped = 0;
+    const { changed, removed } = await changes();
     touched.clear();
+    const update = {
+      serverNow: source.now(),
+      events,
+      changed,
+      removed,
+      counts: await source.counts(),
+      nodes: source.cluster ? await source.nodes() : [],
+      stats: source.stats(),
+      dropped: lost,
+    };
     for (const socket of nsp.sockets.values()) {
       // a viewer that cannot keep up gets no more batches; once its buffer drains it gets a
       // fresh snapshot instead, so memory stays bounded whatever the viewer's speed
@@ -107,36 +151,42 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
       }
       if (stale.has(socket)) {
         stale.delete(socket);
-        socket.emit('snapshot', snapshot());
+        socket.emit('snapshot', await snapshot());
       } else {
         socket.emit('update', update);
       }
     }
   }
+
   const timer = setInterval(function flushSafely() {
-    try {
-      flush();
-    } catch (error) {
-      // a timer callback that throws is fatal to the process; a lost batch is not
-      logger.warn({ err: error }, 'socket.io-supervisor inspector: a batch to viewers failed');
-    }
+    // one batch at a time: in cluster mode a batch waits for Redis
+    if (flushing) return;
+    flushing = true;
+    flush()
+      .catch((error: unknown) => {
+        // a timer callback that throws is fatal to the process; a lost batch is not
+        logger.warn({ err: error }, 'socket.io-supervisor inspector: a batch to viewers failed');
+      })
+      .finally(() => {
+        flushing = false;
+      });
   }, options.flushInterval);
   timer.unref?.();
 
-  function onDelete(...args: unknown[]): void {
+  async function onDelete(...args: unknown[]): Promise<void> {
     const { payload, ack } = splitArgs(args);
     if (!allowWrites) return void ack?.({ error: READ_ONLY });
     const request = parseDelete(payload);
     if (!request.ok) return void ack?.({ error: request.error });
-    ack?.({ deleted: supervisor.delete(request.clientId, 'inspector') });
+    ack?.({ deleted: await source.delete(request.clientId, 'inspector') });
   }
 
-  function onPrune(...args: unknown[]): void {
+  async function onPrune(...args: unknown[]): Promise<void> {
     const { payload, ack } = splitArgs(args);
     if (!allowWrites) return void ack?.({ error: READ_ONLY });
     const request = parsePrune(payload);
     if (!request.ok) return void ack?.({ error: request.error });
-    ack?.({ pruned: supervisor.prune() });
+    ack?.({ pruned: await source.prune() });
   }
 
   /**
@@ -144,11 +194,11 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
    * that replays it through the testing kit and asserts what was observed. Read-only: allowed to
    * every viewer. The client's data goes in as the viewer sees it (after `redact`).
    */
-  function onExport(...args: unknown[]): void {
+  async function onExport(...args: unknown[]): Promise<void> {
     const { payload, ack } = splitArgs(args);
     const request = parseExport(payload);
     if (!request.ok) return void ack?.({ error: request.error });
-    const view = supervisor.get(request.clientId);
+    const view = await source.get(request.clientId);
     const text = view ? row(view).data : null;
     let data: unknown;
     try {
@@ -156,12 +206,10 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     } catch {
       data = undefined; // cut at the row's bound: not worth replaying
     }
-    let source: string;
+    let testFile: string;
     try {
-      source = recordingToTest(request.events as LifecycleEvent[], {
-        handshakeTimeout: settings.handshakeTimeout,
-        reconnectTimeout: settings.reconnectTimeout,
-        tombstoneTtl: settings.tombstoneTtl,
+      testFile = recordingToTest(request.events as LifecycleEvent[], {
+        ...source.settings,
         ...(data === undefined ? {} : { data }),
       });
     } catch (error) {
@@ -169,27 +217,32 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
         error: error instanceof TypeError ? error.message : 'the history could not be turned into a test',
       });
     }
-    ack?.({ source, filename: `client-${request.clientId.slice(0, 8)}.test.ts` });
+    ack?.({ source: testFile, filename: `client-${request.clientId.slice(0, 8)}.test.ts` });
   }
 
   /** Runs a viewer's request; whatever goes wrong is answered, never thrown into socket.io. */
-  function guarded(handler: (...args: unknown[]) => void) {
+  function guarded(handler: (...args: unknown[]) => Promise<void>) {
     return function viewerRequest(...args: unknown[]): void {
-      try {
-        handler(...args);
-      } catch (error) {
+      const fail = (error: unknown) => {
         logger.warn({ err: error }, 'socket.io-supervisor inspector: a viewer request failed');
         try {
           splitArgs(args).ack?.({ error: 'the request failed on the server' });
         } catch {
           // the viewer is gone; nothing left to tell
         }
+      };
+      try {
+        handler(...args).catch(fail);
+      } catch (error) {
+        fail(error);
       }
     };
   }
 
   function onConnection(socket: Socket): void {
-    socket.emit('snapshot', snapshot());
+    snapshot()
+      .then((state) => socket.emit('snapshot', state))
+      .catch((error: unknown) => logger.warn({ err: error }, 'socket.io-supervisor inspector: a snapshot failed'));
     socket.on('delete', guarded(onDelete));
     socket.on('prune', guarded(onPrune));
     socket.on('export', guarded(onExport));

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { internalsOf } from '../core/internals.js';
+import type { ClusterSupervisor } from '../cluster/clusterTypes.js';
+import { inspectableOf } from '../core/inspectable.js';
 import type { Supervisor } from '../core/supervisor.js';
 
 export interface MetricsOptions {
@@ -15,20 +16,44 @@ export interface MetricsOptions {
  * rejections by code and hook errors, and histograms of hook duration and time to reconnect.
  * Returns a function that stops collecting and unregisters the metrics.
  */
-export function collectMetrics(supervisor: Supervisor, options: MetricsOptions): () => void {
+export function collectMetrics(supervisor: Supervisor | ClusterSupervisor, options: MetricsOptions): () => void {
   const { registry } = options;
   const prefix = options.prefix ?? 'socketio_supervisor_';
   const registers = [registry];
+  const source = inspectableOf(supervisor);
+  const STATES = ['handshaking', 'connected', 'disconnected'] as const;
   new Gauge({
     name: `${prefix}clients`,
-    help: 'Clients by lifecycle state',
+    help: "Clients this process holds, by lifecycle state (in cluster mode: this node's share)",
     labelNames: ['state'] as const,
     registers,
     collect() {
-      const counts = supervisor.counts();
-      for (const state of ['handshaking', 'connected', 'disconnected'] as const) this.set({ state }, counts[state]);
+      const counts = source.localCounts();
+      for (const state of STATES) this.set({ state }, counts[state]);
     },
   });
+  const clusterMetrics = source.cluster ? ['cluster_clients', 'cluster_nodes'] : [];
+  if (source.cluster) {
+    // read from Redis at scrape time: the whole cluster, as any node sees it
+    new Gauge({
+      name: `${prefix}cluster_nodes`,
+      help: 'Live nodes of the cluster (from Redis)',
+      registers,
+      async collect() {
+        this.set((await source.counts()).nodes ?? 0);
+      },
+    });
+    new Gauge({
+      name: `${prefix}cluster_clients`,
+      help: 'Clients of the whole cluster by lifecycle state (from Redis)',
+      labelNames: ['state'] as const,
+      registers,
+      async collect() {
+        const counts = await source.counts();
+        for (const state of STATES) this.set({ state }, counts[state]);
+      },
+    });
+  }
   const events = new Counter({
     name: `${prefix}events_total`,
     help: 'Lifecycle events by type (transitions and reports)',
@@ -80,7 +105,7 @@ export function collectMetrics(supervisor: Supervisor, options: MetricsOptions):
     labelNames: ['outcome'] as const,
     registers,
     collect() {
-      const { sent, resent, acked, undelivered, ignoredAcks } = supervisor.stats().delivery;
+      const { sent, resent, acked, undelivered, ignoredAcks } = source.stats().delivery;
       const totals = { sent, resent, acked, undelivered, ignored_ack: ignoredAcks };
       for (const [outcome, total] of Object.entries(totals)) {
         const counted = seen.get(outcome) ?? 0;
@@ -89,7 +114,7 @@ export function collectMetrics(supervisor: Supervisor, options: MetricsOptions):
       }
     },
   });
-  const subscription = supervisor.events$.subscribe((event) => {
+  const subscription = source.events$.subscribe((event) => {
     events.inc({ type: event.type });
     if (event.type === 'deleted') deletes.inc({ reason: event.reason });
     else if (event.type === 'ignored') ignored.inc({ why: event.why });
@@ -97,7 +122,7 @@ export function collectMetrics(supervisor: Supervisor, options: MetricsOptions):
     else if (event.type === 'hook-error') hookErrors.inc({ hook: event.hook });
     else if (event.type === 'reconnected') reconnect.observe(event.downtime / 1000);
   });
-  const stopTimings = internalsOf(supervisor).onHookSettled((timing) => {
+  const stopTimings = source.onHookSettled((timing) => {
     hookDuration.observe({ hook: timing.hook, outcome: timing.ok ? 'ok' : 'error' }, timing.ms / 1000);
   });
   return function stopMetrics(): void {
@@ -113,6 +138,7 @@ export function collectMetrics(supervisor: Supervisor, options: MetricsOptions):
       'hook_duration_seconds',
       'time_to_reconnect_seconds',
       'messages_total',
+      ...clusterMetrics,
     ]) {
       registry.removeSingleMetric(`${prefix}${name}`);
     }
