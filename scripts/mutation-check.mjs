@@ -41,8 +41,8 @@ const mutations = [
   [
     'onDelete hook runs twice',
     RELAY,
-    'if (target.wantsView.has(event.type)) target.runHooks(event, target.toView(record), committed);',
-    "if (target.wantsView.has(event.type)) target.runHooks(event, target.toView(record), committed);\n    if (event.type === 'deleted') target.runHooks(event, target.toView(record), committed);",
+    'target.runHooks(event, target.toView(record), committed, store.hookContext?.(record, event));',
+    "target.runHooks(event, target.toView(record), committed, store.hookContext?.(record, event));\n      if (event.type === 'deleted') target.runHooks(event, target.toView(record), committed, undefined);",
   ],
   [
     'the deadline is kept once the client is connected again',
