@@ -345,6 +345,8 @@ export function createOwnership<TData>(
   /** Another node took (`replaced`) or deleted a client this incarnation owned. */
   function onNotice(notice: ClusterNotice): void {
     if (notice.incarnation !== store.incarnation) return;
+    // messages queued by other nodes: nobody sends them from here yet
+    if (notice.type === 'message') return;
     const record = local.get(notice.clientId);
     if (!record || record.state === 'deleted' || record.cluster.expected.length > 0) {
       // its claim's reply may still be on the way (notices come on another connection)
