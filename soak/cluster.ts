@@ -19,10 +19,12 @@ console.log(
     `faults           ${JSON.stringify(result.faults)}`,
     `hooks checked    ${report.hooks} on ${report.clients} clients; onDelete runs ${result.onDeletes}, redelivered ${report.redeliveries}`,
     `deleted          ${report.deletedClients} clients; not deleted at the end: ${result.undeleted}; completed twice: ${result.doubleCompleted}`,
+    `messages         ${result.emitted} emitted from random nodes; outboxes left after every client was deleted: ${result.outboxesLeft}`,
     `violations       ${report.violations.length}`,
     ...report.violations.slice(0, 20).map((v) => `  ${v}`),
   ].join('\n'),
 );
-const ok = report.violations.length === 0 && result.undeleted === 0 && result.doubleCompleted === 0;
+const ok =
+  report.violations.length === 0 && result.undeleted === 0 && result.doubleCompleted === 0 && result.outboxesLeft === 0;
 console.log(ok ? 'cluster soak passed' : 'cluster soak FAILED');
 process.exit(ok ? 0 : 1);

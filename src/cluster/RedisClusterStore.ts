@@ -3,17 +3,21 @@ import { SupervisorError } from '../core/errors.js';
 import { closeClient, clusterClientOptions, connectWithin, type NodeRedisClient } from './connection.js';
 import { type ClusterKeys, clusterKeys } from './keys.js';
 import {
+  ackLua,
   claimLua,
   completeDeletionLua,
   countsLua,
   deleteLua,
   disconnectLua,
+  emitLua,
   heartbeatLua,
   joinLua,
   type LuaScript,
   leaveLua,
   listLua,
   nodesLua,
+  OUTBOX_FIELDS,
+  outboxLua,
   ownedLua,
   pendingDeletionsLua,
   reapLua,
@@ -30,9 +34,10 @@ import {
   type ResolvedStoreOptions,
   resolveStoreOptions,
 } from './options.js';
-import { asArray, asString, parseDeletion, parseRecord } from './parse.js';
+import { asArray, asString, parseDeletion, parseOutbox, parseRecord } from './parse.js';
 import { ScriptRunner } from './scriptRunner.js';
 import type {
+  AckResult,
   ClaimRejectCode,
   ClaimResult,
   ClusterClientRecord,
@@ -42,10 +47,13 @@ import type {
   DeleteResult,
   Deletion,
   DisconnectResult,
+  EmitResult,
   HeartbeatResult,
   JoinResult,
   ListFilter,
   ListPage,
+  OutboxRead,
+  OutboxSummary,
   OwnedClient,
   ReapResult,
   RegisterResult,
@@ -71,7 +79,13 @@ const SCRIPTS: readonly LuaScript[] = [
   countsLua,
   nodesLua,
   ownedLua,
+  emitLua,
+  ackLua,
+  outboxLua,
 ];
+
+/** The outbox fields a view reads besides the snapshot. */
+const VIEW_OUTBOX_FIELDS = [OUTBOX_FIELDS[0], OUTBOX_FIELDS[1], OUTBOX_FIELDS[3]];
 
 const STATES: readonly string[] = ['handshaking', 'connected', 'disconnected'];
 
@@ -303,11 +317,13 @@ export class RedisClusterStore<TData = unknown> {
       return { outcome: 'rejected', code: 'CLIENT_DELETED', reason: asString(reply[1]) };
     const previous = parseRecord<TData>(clientId, reply[1]);
     const client = parseRecord<TData>(clientId, reply[2]);
+    const [seq, acked] = asArray(reply[3] ?? [], 'claim').map((value) => Number(asString(value) || 0));
     return {
       outcome: outcome as 'connected' | 'reconnected' | 'swapped' | 'replay',
       client,
       previous,
       ownerChanged: previous.node !== client.node || previous.incarnation !== client.incarnation,
+      outbox: { seq: seq ?? 0, acked: acked ?? 0 },
     };
   }
 
@@ -413,6 +429,7 @@ export class RedisClusterStore<TData = unknown> {
           String(record.generation),
           JSON.stringify(record.data ?? null),
           String(record.fence),
+          String(record.seq ?? 0),
         ];
         const args = [node, inc, clientId, record.tokenHash, ...values];
         const reply = asString(await this.run(restoreLua, [this.keys.client(clientId)], args));
@@ -423,18 +440,117 @@ export class RedisClusterStore<TData = unknown> {
 
   /** Which of these clients this incarnation still owns (a fenced one: none). */
   async owned(clientIds: readonly string[]): Promise<OwnedClient[]> {
+    return (await this.ownedWithSeq(clientIds)).map(({ seq: _seq, ...owned }) => owned);
+  }
+
+  /** {@link owned}, with the last sequence number of each one's outbox (what its owner should have sent). */
+  async ownedWithSeq(clientIds: readonly string[]): Promise<Array<OwnedClient & { seq: number }>> {
     const [node, inc] = this.self();
     const ids = clientIds.map((id) => checkId('clientId', id));
     const reply = asArray(await this.run(ownedLua, [this.keys.meta], [node, inc, ...ids]), 'owned');
     return reply.map((row) => {
-      const [clientId, fence, state, socketId] = asArray(row, 'owned').map(asString) as [
+      const [clientId, fence, state, socketId, seq] = asArray(row, 'owned').map(asString) as [
+        string,
         string,
         string,
         string,
         string,
       ];
-      return { clientId, fence: Number(fence), state: state as OwnedClient['state'], socketId: socketId || null };
+      return {
+        clientId,
+        fence: Number(fence),
+        state: state as OwnedClient['state'],
+        socketId: socketId || null,
+        seq: Number(seq || 0),
+      };
     });
+  }
+
+  // ---- delivery -----------------------------------------------------------------------------
+
+  /**
+   * Queues a message for a client, from any node (see `lua/delivery.ts`): its sequence number, the
+   * bounds (past them the client is deleted `outbox-overflow`, the deletion assigned to this
+   * node), and who sends it. `payload` is `[event, ...args]` as JSON. Pass the same `emitId` to
+   * repeat a call whose reply was lost: it is queued once (`replay`).
+   */
+  async emit(input: {
+    clientId: string;
+    emitId: string;
+    payload: string;
+    maxMessages: number;
+    maxBytes: number;
+  }): Promise<EmitResult<TData>> {
+    const [node, inc] = this.self();
+    const clientId = checkId('clientId', input.clientId);
+    const emitId = checkId('emitId', input.emitId);
+    const args = [
+      clientId,
+      emitId,
+      input.payload,
+      String(input.maxMessages),
+      String(input.maxBytes),
+      node,
+      inc,
+      randomId(),
+      String(this.options.tombstoneTtl),
+      String(this.replayWindow),
+    ];
+    const reply = asArray(await this.run(emitLua, [this.keys.client(clientId)], args), 'emit');
+    const outcome = asString(reply[0]);
+    if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    if (outcome === 'overflow') return { outcome, deletion: parseDeletion<TData>(reply[1]) };
+    if (outcome === 'queued' || outcome === 'replay') {
+      const seq = asString(reply[1]);
+      const member = asString(reply[2]);
+      const socketId = asString(reply[3]);
+      return {
+        outcome,
+        seq: seq === '' ? null : Number(seq),
+        deliver: member !== '' && socketId !== '' ? { socketId, member } : null,
+      };
+    }
+    return { outcome: outcome as 'already-deleted' | 'unknown-client' };
+  }
+
+  /**
+   * How long the ids of queued messages are kept to recognise a repeated emit: longer than any
+   * retry of one (a few command timeouts), counted on Redis's clock from when the first attempt ran.
+   */
+  get replayWindow(): number {
+    return Math.max(30_000, 15 * this.options.commandTimeout);
+  }
+
+  /** The page processed every message up to `upTo`: they leave the outbox. From any node; safe to repeat. */
+  async ack(clientId: string, upTo: number): Promise<AckResult> {
+    const id = checkId('clientId', clientId);
+    if (!Number.isSafeInteger(upTo) || upTo < 0) throw invalid('`upTo` must be an integer ≥ 0');
+    const reply = asArray(await this.run(ackLua, [this.keys.client(id)], [id, String(upTo)]), 'ack').map(asString);
+    const outcome = reply[0];
+    if (outcome === 'acked') {
+      return {
+        outcome,
+        trimmed: Number(reply[1]),
+        acked: Number(reply[2]),
+        oldestAt: reply[3] ? Number(reply[3]) : null,
+      };
+    }
+    if (outcome === 'stale') return { outcome, acked: Number(reply[1]) };
+    if (outcome === 'ignored') return { outcome, seq: Number(reply[1]) };
+    return { outcome: 'gone' };
+  }
+
+  /** Every unacknowledged message of a client numbered above `after`, in order (members as queued). */
+  async readOutbox(clientId: string, after = 0): Promise<OutboxRead> {
+    const id = checkId('clientId', clientId);
+    const reply = asArray(await this.run(outboxLua, [this.keys.client(id)], [id, String(after)]), 'outbox');
+    if (asString(reply[0]) !== 'ok') return { outcome: 'gone' };
+    return {
+      outcome: 'ok',
+      acked: Number(asString(reply[1])),
+      seq: Number(asString(reply[2])),
+      members: asArray(reply[3], 'outbox').map(asString),
+    };
   }
 
   // ---- reads --------------------------------------------------------------------------------
@@ -444,6 +560,18 @@ export class RedisClusterStore<TData = unknown> {
     const key = this.keys.client(checkId('clientId', clientId));
     const reply = asArray(await this.runner.command(['HMGET', key, ...SNAPSHOT_FIELDS], 'get'), 'get');
     return asString(reply[0]) === '' ? undefined : parseRecord<TData>(clientId, reply);
+  }
+
+  /** {@link get}, with the client's outbox (depth and when its oldest message was queued), in one command. */
+  async view(clientId: string): Promise<{ client: ClusterClientRecord<TData>; outbox: OutboxSummary } | undefined> {
+    const key = this.keys.client(checkId('clientId', clientId));
+    const fields = [...SNAPSHOT_FIELDS, ...VIEW_OUTBOX_FIELDS];
+    const reply = asArray(await this.runner.command(['HMGET', key, ...fields], 'get'), 'get');
+    if (asString(reply[0]) === '') return undefined;
+    return {
+      client: parseRecord<TData>(clientId, reply),
+      outbox: parseOutbox(reply.slice(SNAPSHOT_FIELDS.length)),
+    };
   }
 
   /** Whether a tombstone says this client was deleted (less than `tombstoneTtl` ago). */
@@ -457,6 +585,15 @@ export class RedisClusterStore<TData = unknown> {
 
   /** One page of clients, cluster-wide, filtered by state and/or owning node. */
   async list(filter: ListFilter = {}): Promise<ListPage<TData>> {
+    const page = await this.listViews(filter);
+    return { clients: page.clients.map((view) => view.client), cursor: page.cursor };
+  }
+
+  /** {@link list}, with each client's outbox. */
+  async listViews(filter: ListFilter = {}): Promise<{
+    clients: Array<{ client: ClusterClientRecord<TData>; outbox: OutboxSummary }>;
+    cursor: string | null;
+  }> {
     const limit = filter.limit ?? 100;
     if (!Number.isSafeInteger(limit) || limit < 1) throw invalid('`limit` must be a positive integer');
     const state = filter.state ?? '';
@@ -465,7 +602,10 @@ export class RedisClusterStore<TData = unknown> {
     const reply = asArray(await this.run(listLua, [this.keys.meta], args), 'list');
     const clients = asArray(reply[1], 'list').map((row) => {
       const [clientId, ...snapshot] = asArray(row, 'list');
-      return parseRecord<TData>(asString(clientId), snapshot);
+      return {
+        client: parseRecord<TData>(asString(clientId), snapshot),
+        outbox: parseOutbox(snapshot.slice(SNAPSHOT_FIELDS.length)),
+      };
     });
     const cursor = asString(reply[0]);
     return { clients, cursor: cursor === '' ? null : cursor };
@@ -495,7 +635,8 @@ export class RedisClusterStore<TData = unknown> {
   }
 
   /**
-   * Listens for notices to this node (a client it owned was taken over or deleted elsewhere), on a
+   * Listens for notices to this node (a client it owned was taken over or deleted elsewhere, a
+   * message queued elsewhere for a client it owns), on a
    * second connection (pub/sub needs its own). Returns the function that stops listening.
    */
   async subscribe(listener: (notice: ClusterNotice) => void): Promise<() => Promise<void>> {
@@ -507,6 +648,17 @@ export class RedisClusterStore<TData = unknown> {
     this.subscribers.push(subscriber);
     await subscriber.subscribe(this.keys.notices(this.nodeId), (message) => {
       const raw = JSON.parse(message) as Record<string, string>;
+      if (raw.type === 'message') {
+        listener({
+          type: 'message',
+          clientId: raw.clientId ?? '',
+          incarnation: Number(raw.inc),
+          socketId: raw.socketId || null,
+          seq: Number(raw.seq),
+          member: raw.m ?? '',
+        });
+        return;
+      }
       const common = {
         clientId: raw.clientId ?? '',
         incarnation: Number(raw.inc),

@@ -11,6 +11,7 @@ import type {
 } from '../core/types.js';
 import type { ClientActor } from '../machines/client.machine.js';
 import type { SupervisorActor } from '../machines/supervisor.machine.js';
+import type { ClusterChannel } from './delivery.js';
 import type { ClusterClientState, ClusterCounts, ClusterNode } from './types.js';
 
 /**
@@ -138,8 +139,19 @@ export interface ClusterSupervisor<TData = unknown> {
   localCounts(): ClientCounts;
   /** The live nodes with their heartbeat and client count. */
   nodes(): Promise<ClusterNode[]>;
-  /** This node's counters (the single-node ones). */
+  /**
+   * This node's counters (the single-node ones). `delivery`: `sent` counts the emits this node
+   * queued, `undelivered` what it reported (its emits to gone clients, the outboxes of the
+   * deletions it ran), `resent`, `acked` and `ignoredAcks` what it did as an owner.
+   */
   stats(): SupervisorStats;
+  /**
+   * Messages to a client wherever it is connected: `await to(clientId).emit(event, ...args)` queues
+   * the message in the client's outbox in Redis (one round-trip) and its owner sends it, once and
+   * in order across reconnects, socket swaps, handoffs and the death of its node. Arguments must
+   * be JSON (binary data is refused `INVALID_ARGUMENT`: encode it first).
+   */
+  to(clientId: string): ClusterChannel;
   /** This node's supervisor actor (inspection of the clients it holds). */
   readonly actor: SupervisorActor;
   /** The actor of a client this node holds; `undefined` for a client held elsewhere. */

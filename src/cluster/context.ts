@@ -2,9 +2,10 @@ import type { SupervisorInternals } from '../core/internals.js';
 import type { Logger } from '../core/types.js';
 import type { ClientSnapshot } from '../machines/clientSnapshot.js';
 import type { ClusterClientView, ClusterEvent } from './clusterTypes.js';
+import type { ClusterDelivery } from './delivery.js';
 import type { ClusterLocalStore, ClusterRecord } from './localStore.js';
 import type { RedisClusterStore } from './RedisClusterStore.js';
-import type { ClusterClientRecord } from './types.js';
+import type { ClusterClientRecord, OutboxSummary } from './types.js';
 
 /** What the parts of a cluster node share: the Redis store, the local mirror, the core, its state. */
 export interface ClusterContext<TData> {
@@ -12,6 +13,8 @@ export interface ClusterContext<TData> {
   readonly local: ClusterLocalStore<TData>;
   /** The node's core supervisor (set once it exists). */
   core(): SupervisorInternals<TData>;
+  /** The node's delivery (set with the core). */
+  delivery(): ClusterDelivery<TData>;
   emit(event: ClusterEvent): void;
   readonly logger: Logger;
   readonly hasOnDelete: boolean;
@@ -59,12 +62,17 @@ export function recordFrom<TData>(
     data: redis.data,
     address: null,
     actor: null,
-    cluster: { fence: redis.fence, tokenHash, expected: [], lost: null, deletion: null },
+    cluster: { fence: redis.fence, tokenHash, expected: [], lost: null, deletion: null, outbox: null },
   };
 }
 
-/** What `get()` and `list()` return. */
-export function toClusterView<TData>(record: ClusterClientRecord<TData>): ClusterClientView<TData> {
+const EMPTY_OUTBOX: OutboxSummary = { depth: 0, oldestAt: null };
+
+/** What `get()` and `list()` return: the record and its outbox, as Redis holds them. */
+export function toClusterView<TData>(
+  record: ClusterClientRecord<TData>,
+  outbox: OutboxSummary = EMPTY_OUTBOX,
+): ClusterClientView<TData> {
   return {
     clientId: record.clientId,
     state: record.state,
@@ -75,8 +83,7 @@ export function toClusterView<TData>(record: ClusterClientRecord<TData>): Cluste
     disconnectedAt: record.disconnectedAt,
     expiresAt: record.expiresAt,
     address: null,
-    // cluster mode keeps no outbox yet (to(clientId).emit() is single-node for now)
-    outbox: { depth: 0, oldestAt: null },
+    outbox: { ...outbox },
     data: record.data,
     node: record.node,
     fence: record.fence,

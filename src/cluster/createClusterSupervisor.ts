@@ -30,6 +30,7 @@ import type {
 } from './clusterTypes.js';
 import { type ClusterContext, recordFrom, toClusterView } from './context.js';
 import { createDeletions } from './deletions.js';
+import { type ClusterDelivery, createClusterDelivery } from './delivery.js';
 import { registerClusterInspectable } from './inspectable.js';
 import { ClusterLocalStore } from './localStore.js';
 import { createMembership } from './membership.js';
@@ -91,6 +92,7 @@ export async function createClusterSupervisor<TData = unknown>(
   const clusterEvents = new Subject<ClusterEvent>();
   const closed = new Subject<void>();
   let internals: SupervisorInternals<TData> | undefined;
+  let delivery: ClusterDelivery<TData> | undefined;
 
   const local = new ClusterLocalStore<TData>({
     tombstoneTtl: store.options.tombstoneTtl,
@@ -101,6 +103,7 @@ export async function createClusterSupervisor<TData = unknown>(
     store,
     local,
     core: () => internals!,
+    delivery: () => delivery!,
     emit: (event) => clusterEvents.next(event),
     logger: store.options.logger,
     hasOnDelete: typeof userHooks.onDelete === 'function',
@@ -123,6 +126,14 @@ export async function createClusterSupervisor<TData = unknown>(
   const core = createSupervisorOn<TData>({ ...split.core, hooks: wrapHooks(userHooks, ownership) }, realClock, {
     store: local,
     admitRemote: (request) => ownership.admitRemote(request),
+    // outboxes live in Redis: emit from any node, sent by the owner
+    delivery: (deps) => {
+      delivery = createClusterDelivery(ctx, deps, {
+        runDeletion: (deletion) => deletions.runDeletion(deletion),
+        checkFenced: () => membership.checkFenced(),
+      });
+      return delivery;
+    },
   });
   internals = internalsOf(core);
   const inside = internals;
@@ -160,8 +171,8 @@ export async function createClusterSupervisor<TData = unknown>(
 
   async function get(clientId: string): Promise<ClusterClientView<TData> | undefined> {
     if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId)) return undefined;
-    const record = await store.get(clientId);
-    return record === undefined ? undefined : toClusterView(record);
+    const view = await store.view(clientId);
+    return view === undefined ? undefined : toClusterView(view.client, view.outbox);
   }
 
   async function deleteClient(clientId: string, reason = 'manual'): Promise<boolean> {
@@ -258,8 +269,8 @@ export async function createClusterSupervisor<TData = unknown>(
     register,
     get,
     list: async (listOptions: ClusterListOptions = {}) => {
-      const page = await store.list(listOptions);
-      return { clients: page.clients.map(toClusterView), cursor: page.cursor };
+      const page = await store.listViews(listOptions);
+      return { clients: page.clients.map((view) => toClusterView(view.client, view.outbox)), cursor: page.cursor };
     },
     delete: deleteClient,
     prune: () => membership.sweep(),
@@ -271,12 +282,13 @@ export async function createClusterSupervisor<TData = unknown>(
     localCounts: () => core.counts(),
     nodes: () => store.nodes(),
     stats: () => core.stats(),
+    to: (clientId) => delivery!.to(clientId),
     actor: core.actor,
     actorOf: (clientId) => core.actorOf(clientId),
     attach: (target, attachOptions) => core.attach(target, attachOptions),
     close,
   };
-  bindClusterInternals(supervisor, { core, store, local });
+  bindClusterInternals(supervisor, { core, store, local, delivery: delivery! });
   registerClusterInspectable(supervisor, core);
   return supervisor;
 }
@@ -287,6 +299,7 @@ export interface ClusterInternals<TData = unknown> {
   core: ReturnType<typeof createSupervisorOn<TData>>;
   store: RedisClusterStore<TData>;
   local: ClusterLocalStore<TData>;
+  delivery: ClusterDelivery<TData>;
 }
 
 const clusterInternals = new WeakMap<object, ClusterInternals<never>>();

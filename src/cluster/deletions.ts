@@ -53,7 +53,10 @@ export function createDeletions<TData>(ctx: ClusterContext<TData>) {
 
   /** A deletion this node's own machine decided, committed in Redis: completed once its onDelete settled. */
   function trackDeletion(deletion: Deletion<TData>): void {
-    if (track(deletion) && !ctx.hasOnDelete) complete(deletion.deletionId, deletion.clientId);
+    if (!track(deletion)) return;
+    // the machine published `deleted` already; the outbox dropped with it is known now
+    ctx.delivery().reportDeletion(deletion);
+    if (!ctx.hasOnDelete) complete(deletion.deletionId, deletion.clientId);
   }
 
   /**
@@ -76,6 +79,8 @@ export function createDeletions<TData>(ctx: ClusterContext<TData>) {
     };
     record.cluster.expected = [];
     ctx.core().dispatch({ type: 'client.delete', clientId, reason: deletion.reason });
+    // after `deleted`, as on a single node
+    ctx.delivery().reportDeletion(deletion);
     if (!ctx.hasOnDelete) complete(deletion.deletionId, clientId);
   }
 

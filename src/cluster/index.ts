@@ -15,10 +15,12 @@ export type {
 } from './clusterTypes.js';
 export { type ClusterLogger, clusterClientOptions, type NodeRedisClient } from './connection.js';
 export { createClusterSupervisor } from './createClusterSupervisor.js';
+export type { ClusterChannel } from './delivery.js';
 export { type ClusterKeys, clusterKeys } from './keys.js';
 export { defaultClusterStoreOptions, type RedisClusterStoreOptions } from './options.js';
 export { hashToken, RedisClusterStore, randomId } from './RedisClusterStore.js';
 export type {
+  AckResult,
   ClaimRejectCode,
   ClaimResult,
   ClientSnapshot,
@@ -30,12 +32,17 @@ export type {
   DeleteResult,
   Deletion,
   DisconnectResult,
+  EmitResult,
   HeartbeatResult,
   JoinResult,
   ListFilter,
   ListPage,
   NodeIncarnation,
+  OutboxCounters,
+  OutboxRead,
+  OutboxSummary,
   OwnedClient,
+  QueuedMessage,
   ReapResult,
   RegisterResult,
   RestoreInput,

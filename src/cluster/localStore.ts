@@ -3,6 +3,7 @@ import type { ClientRecord, ClientSnapshot, ClientStatus, ClientStore, Commit } 
 import { DeadlineIndex } from '../store/deadlineIndex.js';
 import { ExpiryQueue } from '../store/expiryQueue.js';
 import type { LostWhy } from './clusterTypes.js';
+import type { OutboxCounters } from './types.js';
 
 /** A transition Redis has already committed, which the client's machine is about to decide too. */
 export interface Expected {
@@ -31,6 +32,8 @@ export interface ClusterPart {
   /** Set when the node let it go; `deleted`: queued hooks must not run (its onDelete runs elsewhere). */
   lost: LostWhy | null;
   deletion: DeletionTicket | null;
+  /** The outbox counters the last claim here answered, until the new socket is flushed (how much waits for it). */
+  outbox: OutboxCounters | null;
 }
 
 /** A record of the local mirror. */

@@ -93,6 +93,7 @@ export function createMembership<TData>(
       disconnectedAt: record.disconnectedAt,
       expiresAt: record.expiresAt,
       generation: record.generation,
+      seq: ctx.delivery().knownSeq(record.clientId, record.cluster.outbox?.seq ?? 0),
     }));
     const outcomes = await untilAnswered(
       () => store.restore(inputs),
@@ -101,8 +102,10 @@ export function createMembership<TData>(
     const tally = { restored: 0, kept: 0, deleted: 0 };
     outcomes.forEach((outcome, i) => {
       const record = held[i]!;
-      if (outcome === 'restored') tally.restored += 1;
-      else if (outcome === 'kept') {
+      if (outcome === 'restored') {
+        tally.restored += 1;
+        ctx.delivery().restored(record.clientId, inputs[i]!.seq ?? 0);
+      } else if (outcome === 'kept') {
         tally.kept += 1;
         ownership.lose(record, 'replaced');
       } else if (outcome === 'deleted') {

@@ -66,6 +66,8 @@ export function createOwnership<TData>(
     const socketId = record.state === 'connected' ? record.socketId : null;
     stopActor(ctx, record);
     local.drop(record);
+    // its messages go out from its new owner now (or nowhere: deleted)
+    ctx.delivery().forget(record.clientId, why === 'deleted');
     if (socketId !== null) {
       // replaced: the client has a newer socket elsewhere, this one must not fight back; deleted:
       // the page must reload; fenced, released or left: the browser reconnects and resumes anywhere
@@ -94,6 +96,8 @@ export function createOwnership<TData>(
     local.overwrite(record, snapshotOf(redis));
     // a socket this node still had for it, which Redis no longer counts as the client's
     if (orphan !== null && orphan !== redis.socketId) ctx.core().bridge.disconnect(orphan, 'handoff');
+    // connected here on another socket than the machine knew: its messages go out on that one
+    if (record.state === 'connected' && record.socketId !== orphan) ctx.delivery().flush(record);
   }
 
   function refused(record: ClusterRecord<TData>, result: DisconnectResult<TData>): never {
@@ -253,6 +257,8 @@ export function createOwnership<TData>(
     record.cluster.fence = client.fence;
     record.data = client.data;
     record.cluster.lost = null;
+    // what waits in the outbox for the new socket (sent when the machine connects it here)
+    record.cluster.outbox = result.outbox;
     record.cluster.expected.push({ state: 'connected', socketId });
     const clientId = client.clientId;
     // after the socket's `connection` (socket.io emits it on the next tick): a notice that
@@ -345,6 +351,11 @@ export function createOwnership<TData>(
   /** Another node took (`replaced`) or deleted a client this incarnation owned. */
   function onNotice(notice: ClusterNotice): void {
     if (notice.incarnation !== store.incarnation) return;
+    if (notice.type === 'message') {
+      // queued by another node for a client this incarnation owned then: sent once its socket is here
+      ctx.delivery().receive(notice.clientId, notice.member);
+      return;
+    }
     const record = local.get(notice.clientId);
     if (!record || record.state === 'deleted' || record.cluster.expected.length > 0) {
       // its claim's reply may still be on the way (notices come on another connection)
@@ -366,14 +377,19 @@ export function createOwnership<TData>(
    * heartbeat that found this incarnation alive, so "not owned" means lost, not fenced.
    */
   async function reconcile(batchSize: number): Promise<void> {
+    ctx.delivery().sweepStray();
     const held = [...local.records()].filter((r) => r.state !== 'deleted' && r.cluster.expected.length === 0);
     for (let i = 0; i < held.length; i += batchSize) {
       const batch = held.slice(i, i + batchSize);
-      const owned = new Map((await store.owned(batch.map((r) => r.clientId))).map((o) => [o.clientId, o]));
+      const owned = new Map((await store.ownedWithSeq(batch.map((r) => r.clientId))).map((o) => [o.clientId, o]));
       for (const record of batch) {
         if (!isCurrent(record) || record.cluster.expected.length > 0) continue;
         const mine = owned.get(record.clientId);
-        if (mine !== undefined && mine.fence <= record.cluster.fence) continue;
+        if (mine !== undefined && mine.fence <= record.cluster.fence) {
+          // a message notice may have been missed too (pub/sub is at most once)
+          ctx.delivery().check(record.clientId, mine.seq);
+          continue;
+        }
         if (mine !== undefined || record.state !== 'connected') {
           lose(record, mine !== undefined ? 'replaced' : 'deleted');
           continue;

@@ -1,5 +1,5 @@
 import { DELETION_FIELDS, SNAPSHOT_FIELDS } from './lua/index.js';
-import type { ClusterClientRecord, ClusterClientState, Deletion } from './types.js';
+import type { ClusterClientRecord, ClusterClientState, Deletion, OutboxSummary, QueuedMessage } from './types.js';
 
 /**
  * Script replies are arrays of strings (every number is written by the script as a decimal
@@ -78,5 +78,33 @@ export function parseDeletion<TData>(reply: Reply): Deletion<TData> {
     attempts: Number(entry.attempts),
     previousOwner: entry.prevNode === '' ? null : { node: entry.prevNode, incarnation: Number(entry.prevInc) },
     client: parseRecord<TData>(entry.clientId, snapshot),
+    undelivered: Number(entry.undelivered || 0),
   };
+}
+
+/** An outbox member, `<seq>|<at>|<emitId>|<payload>` with the payload `[event, ...args]` as JSON. */
+export function parseMember(member: string): QueuedMessage {
+  const first = member.indexOf('|');
+  const second = member.indexOf('|', first + 1);
+  const third = member.indexOf('|', second + 1);
+  const [event, ...args] = JSON.parse(member.slice(third + 1)) as [string, ...unknown[]];
+  return { seq: Number(member.slice(0, first)), at: Number(member.slice(first + 1, second)), event, args };
+}
+
+/** The sequence number of an outbox member, without parsing its payload. */
+export function memberSeq(member: string): number {
+  return Number(member.slice(0, member.indexOf('|')));
+}
+
+/** When an outbox member was queued (Redis TIME, ms), without parsing its payload. */
+export function memberAt(member: string): number {
+  const first = member.indexOf('|');
+  return Number(member.slice(first + 1, member.indexOf('|', first + 1)));
+}
+
+/** `seq`, `acked`, `oldestAt` (as Redis keeps them, '' for none) as a view's outbox. */
+export function parseOutbox(values: readonly unknown[]): OutboxSummary {
+  const [seq, acked, oldestAt] = values.map(asString);
+  const depth = Math.max(0, Number(seq || 0) - Number(acked || 0));
+  return { depth, oldestAt: depth === 0 || !oldestAt ? null : Number(oldestAt) };
 }

@@ -63,6 +63,8 @@ export interface Deletion<TData = unknown> {
   previousOwner: NodeIncarnation | null;
   /** The client as it was just before its deletion (its fence there is the previous one). */
   client: ClusterClientRecord<TData>;
+  /** Messages of `to(clientId).emit()` its page never acknowledged, dropped with it. */
+  undelivered: number;
 }
 
 /** Handshake rejections a claim can answer (the adapter forwards them as `connect_error`). */
@@ -82,6 +84,8 @@ export type ClaimResult<TData = unknown> =
       previous: ClusterClientRecord<TData>;
       /** True when the owner changed (the fence rose and the previous owner was notified). */
       ownerChanged: boolean;
+      /** The client's outbox counters: messages `acked + 1 .. seq` wait to be sent on the new socket. */
+      outbox: OutboxCounters;
     }
   | { outcome: 'rejected'; code: ClaimRejectCode /** the deletion's reason, for CLIENT_DELETED */; reason?: string }
   | { outcome: 'node-fenced' };
@@ -148,6 +152,8 @@ export interface RestoreInput<TData = unknown> extends ClientSnapshot {
   tokenHash: string;
   data: TData;
   fence: number;
+  /** The last sequence number of its outbox the node knows of (the outbox itself is lost). @default 0 */
+  seq?: number;
 }
 
 export interface ClusterCounts {
@@ -189,6 +195,49 @@ export interface OwnedClient {
   socketId: string | null;
 }
 
+/** A client's outbox counters in Redis: the last sequence number handed out, the last one acknowledged. */
+export interface OutboxCounters {
+  seq: number;
+  acked: number;
+}
+
+/** A client's outbox as views show it: unacknowledged messages and when the oldest was queued (Redis TIME). */
+export interface OutboxSummary {
+  depth: number;
+  oldestAt: number | null;
+}
+
+/** One queued message as Redis keeps it: `<seq>|<at>|<emitId>|<payload>`, payload `[event, ...args]` as JSON. */
+export interface QueuedMessage {
+  seq: number;
+  at: number;
+  event: string;
+  args: unknown[];
+}
+
+export type EmitResult<TData = unknown> =
+  | {
+      /**
+       * `queued`: the message has its sequence number; `replay`: an earlier attempt of this emit id
+       * queued it already. `deliver`: the caller owns the connected client and must send it on
+       * `socketId` (another owner was told by a notice instead).
+       */
+      outcome: 'queued' | 'replay';
+      seq: number | null;
+      deliver: { socketId: string; member: string } | null;
+    }
+  /** The outbox was full: the client was deleted `outbox-overflow` by this call; the caller runs the deletion. */
+  | { outcome: 'overflow'; deletion: Deletion<TData> }
+  | { outcome: 'already-deleted' | 'unknown-client' | 'node-fenced' };
+
+export type AckResult =
+  | { outcome: 'acked'; trimmed: number; acked: number; oldestAt: number | null }
+  | { outcome: 'stale'; acked: number }
+  | { outcome: 'ignored'; seq: number }
+  | { outcome: 'gone' };
+
+export type OutboxRead = { outcome: 'ok'; acked: number; seq: number; members: string[] } | { outcome: 'gone' };
+
 /** Published on `{prefix}:notice:<node>` to the owner of a client another node took or deleted. */
 export type ClusterNotice =
   | {
@@ -201,4 +250,6 @@ export type ClusterNotice =
       /** The socket to close with reason `replaced`, if it was connected. */
       socketId: string | null;
     }
-  | { type: 'deleted'; clientId: string; incarnation: number; fence: number; socketId: string | null; reason: string };
+  | { type: 'deleted'; clientId: string; incarnation: number; fence: number; socketId: string | null; reason: string }
+  /** A message queued for a connected client by another node: the owner sends it on `socketId`. */
+  | { type: 'message'; clientId: string; incarnation: number; socketId: string | null; seq: number; member: string };

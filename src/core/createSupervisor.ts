@@ -15,7 +15,13 @@ import { authenticate } from './authenticate.js';
 import { createClientHost } from './clientHost.js';
 import { type Clock, realClock } from './clock.js';
 import { waitForConnected } from './connected.js';
-import { createDelivery, type OutboxLimits } from './delivery.js';
+import {
+  type ClientChannel,
+  createDelivery,
+  type DeliveryDeps,
+  type DeliveryPort,
+  type OutboxLimits,
+} from './delivery.js';
 import { describeThrown } from './describe.js';
 import { SupervisorError } from './errors.js';
 import { newClientId, newToken } from './ids.js';
@@ -209,14 +215,22 @@ export function createSupervisorOn<TData = unknown>(
     });
   }
 
-  const delivery = createDelivery<TData>({
+  const deliveryDeps: DeliveryDeps<TData> = {
     store,
     now,
     bridge,
     limits: resolved.outbox as OutboxLimits,
     publish,
     deleteClient: (clientId, reason) => host.dispatch({ type: 'client.delete', clientId, reason }),
-  });
+  };
+  // one or the other, chosen once: a single node's to() is the in-memory delivery's own
+  const inMemory = seams.delivery ? null : createDelivery<TData>(deliveryDeps);
+  const delivery: DeliveryPort<TData> = inMemory ?? seams.delivery!(deliveryDeps);
+  const to: (clientId: string) => ClientChannel =
+    inMemory?.to ??
+    (() => {
+      throw new SupervisorError('INVALID_ARGUMENT', 'to(): this supervisor delivers through its cluster node');
+    });
   const toView = (record: ClientRecord<TData>) => viewOf(record, delivery.outboxOf(record.clientId));
 
   const relay = createLifecycleRelay<TData>({
@@ -393,7 +407,7 @@ export function createSupervisorOn<TData = unknown>(
     counts$,
     counts: () => store.counts(),
     stats: () => ({ ...stats.snapshot(), delivery: delivery.stats() }),
-    to: delivery.to,
+    to,
     actor,
     actorOf: (clientId) => {
       const record = store.get(clientId);

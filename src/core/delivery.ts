@@ -58,6 +58,22 @@ export interface ClientChannel {
   emit(event: string, ...args: unknown[]): boolean;
 }
 
+/**
+ * What the supervisor's core needs of delivery: the relay flushes and drops outboxes, the adapter
+ * hands it acknowledgements, views and stats read it. {@link createDelivery} is the single-node
+ * one (with `to()`); cluster mode plugs in its own, whose outboxes live in Redis.
+ */
+export interface DeliveryPort<TData = unknown> {
+  /** The client has a new socket: every unacknowledged message goes out on it, oldest first. */
+  flush(record: ClientRecord<TData>): void;
+  /** The page of `clientId` (from a socket bound to it) processed every message up to `seq`. */
+  acknowledge(clientId: string, seq: unknown): void;
+  /** The client was deleted for `reason`. */
+  drop(clientId: string, reason: DeleteReason): void;
+  outboxOf(clientId: string): { depth: number; oldestAt: number | null };
+  stats(): DeliveryStats;
+}
+
 export interface DeliveryDeps<TData> {
   store: ClientStore<TData>;
   now: () => number;

@@ -3,6 +3,7 @@ import type { SupervisorMachineEvent } from '../machines/supervisor.machine.js';
 import type { ClientStore } from '../store/clientStore.js';
 import type { Authentication } from './authenticate.js';
 import type { ClientHost } from './clientHost.js';
+import type { DeliveryDeps, DeliveryPort } from './delivery.js';
 import type { ResolvedOptions } from './options.js';
 import type { RegisterOptions, Registration, Supervisor } from './supervisor.js';
 import type { ClientView, RejectCode, SupervisorEvent } from './types.js';
@@ -57,6 +58,12 @@ export interface SupervisorSeams<TData = unknown> {
    * (`UNAVAILABLE`).
    */
   admitRemote?: (request: RemoteAdmissionRequest) => Promise<RemoteVerdict>;
+  /**
+   * Makes the delivery the core drives (flush on a new socket, acknowledgements, drops, views).
+   * Cluster mode keeps outboxes in Redis and has its own `to()`; the core's `to()` then refuses.
+   * @default the single-node outboxes in memory
+   */
+  delivery?: (deps: DeliveryDeps<TData>) => DeliveryPort<TData>;
 }
 
 /**

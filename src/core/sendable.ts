@@ -17,9 +17,10 @@ function isBinary(value: object): value is ArrayBufferView | ArrayBuffer {
  * anywhere in them) and returns their approximate encoded size in bytes (what the outbox's
  * `maxBytes` counts), in one walk. Throws a `TypeError` naming the argument and the path of
  * what cannot be sent: a function, a symbol, a BigInt, a cycle, a Map or Set (JSON sends them
- * as `{}`), `undefined` in an array, nesting deeper than 64.
+ * as `{}`), `undefined` in an array, nesting deeper than 64; with `binary: false` (cluster mode,
+ * whose outbox is JSON in Redis), binary data too.
  */
-export function sendableSize(args: readonly unknown[]): number {
+export function sendableSize(args: readonly unknown[], options?: { binary: boolean }): number {
   const stack = new Set<object>();
   function walk(value: unknown, path: string, depth: number): number {
     switch (typeof value) {
@@ -38,7 +39,14 @@ export function sendableSize(args: readonly unknown[]): number {
     }
     if (value === null) return 4;
     const object = value as object;
-    if (isBinary(object)) return object.byteLength + 16;
+    if (isBinary(object)) {
+      if (options?.binary === false) {
+        throw new TypeError(
+          `${path} is binary data (${describe(object)}), which cluster mode cannot keep in its Redis outbox (JSON): encode it first, as base64 for example`,
+        );
+      }
+      return object.byteLength + 16;
+    }
     if (depth >= MAX_DEPTH) throw new TypeError(`${path} is nested deeper than ${MAX_DEPTH} levels`);
     if (stack.has(object)) throw new TypeError(`${path} refers back to itself (a cycle)`);
     if (object instanceof Map || object instanceof Set || object instanceof WeakMap || object instanceof WeakSet) {

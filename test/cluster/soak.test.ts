@@ -9,6 +9,9 @@ describe('cluster soak (short)', () => {
     expect(result.report.violations, `seed ${result.seed}`).toEqual([]);
     expect(result.undeleted, `seed ${result.seed}`).toBe(0);
     expect(result.doubleCompleted, `seed ${result.seed}`).toBe(0);
+    // every outbox went with its client
+    expect(result.outboxesLeft, `seed ${result.seed}`).toBe(0);
+    expect(result.emitted).toBeGreaterThan(0);
     // it did something
     expect(result.clients).toBeGreaterThan(20);
     expect(Object.values(result.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);

@@ -1,7 +1,7 @@
 import { defineLua } from './prelude.js';
 
 /**
- * claim(clientId, tokenHash, socketId, tabId, nodeId, inc) → {outcome, before, after} | {code, reason?}
+ * claim(clientId, tokenHash, socketId, tabId, nodeId, inc) → {outcome, before, after, outbox} | {code, reason?}
  *
  * The handshake column of the lifecycle table, in one step, on the node the socket reached:
  * - handshaking → connected(s): `connected`; disconnected → connected(s): `reconnected`;
@@ -11,7 +11,8 @@ import { defineLua } from './prelude.js';
  * incarnation's owned set and the previous owner is told on `{P}:notice:<node>` (`replaced`).
  * Rejections: `UNKNOWN_CLIENT`, `BAD_TOKEN` (the token hash differs), `CLIENT_DELETED` (a
  * tombstone, with the deletion's reason), `NODE_FENCED` (this incarnation is not alive).
- * `before`/`after` are snapshots (SNAPSHOT_FIELDS order).
+ * `before`/`after` are snapshots (SNAPSHOT_FIELDS order); `outbox` is `{seq, acked}`, so the node
+ * the socket reached knows at once whether it has messages to send on it.
  */
 export const claimLua = defineLua(
   'claim',
@@ -29,7 +30,11 @@ if tokenHash ~= th then return {'BAD_TOKEN'} end
 local r = read(rec)
 local before = flat(r)
 local sameOwner = r.node == nodeId and r.inc == inc
-if r.state == 'connected' and r.socketId == sid and sameOwner then return {'replay', before, before} end
+local function counters()
+  local v = redis.call('HMGET', rec, 'seq', 'acked')
+  return {v[1] or '0', v[2] or '0'}
+end
+if r.state == 'connected' and r.socketId == sid and sameOwner then return {'replay', before, before, counters()} end
 local outcome = 'swapped'
 if r.state == 'handshaking' then outcome = 'connected' elseif r.state == 'disconnected' then outcome = 'reconnected' end
 local changes = {'state', 'connected', 'socketId', sid, 'expiresAt', ''}
@@ -50,6 +55,6 @@ end
 redis.call('HSET', rec, unpack(changes))
 redis.call('ZREM', k('deadlines'), id)
 moveState(id, r.state, 'connected')
-return {outcome, before, flat(read(rec))}
+return {outcome, before, flat(read(rec)), counters()}
 `,
 );

@@ -43,7 +43,15 @@ export const DELETION_FIELDS = [
   'expiresAt',
   'generation',
   'data',
+  'undelivered',
 ] as const;
+
+/**
+ * The outbox counters a client record keeps besides its snapshot (cluster delivery): the last
+ * sequence number handed out, the highest one the page acknowledged, the size of the messages
+ * kept, and when the oldest of them was queued (Redis TIME, ms; '' when none). Absent: 0.
+ */
+export const OUTBOX_FIELDS = ['seq', 'acked', 'obytes', 'oldestAt'] as const;
 
 const luaList = (names: readonly string[]): string => `{${names.map((name) => `'${name}'`).join(', ')}}`;
 
@@ -113,11 +121,14 @@ local function notify(nodeId, msg)
   if nodeId ~= '' then redis.call('PUBLISH', k('notice', nodeId), cjson.encode(msg)) end
 end
 
--- Deletes a live client in one step: record, indexes, tombstone, and a deletion journal entry
--- assigned to the node that will run onDelete. Returns the entry (DEL order).
-local function deleteClient(id, r, reason, deletionId, nodeId, inc, ttl)
+-- Deletes a live client in one step: record, indexes, outbox, tombstone, and a deletion journal
+-- entry assigned to the node that will run onDelete, with the number of messages its page never
+-- acknowledged (plus \`extra\`: an overflowing message that was not queued). Returns the entry
+-- (DEL order).
+local function deleteClient(id, r, reason, deletionId, nodeId, inc, ttl, extra)
   local fence = s(nextFence(r.fence))
-  redis.call('DEL', k('c', id))
+  local undelivered = redis.call('ZCARD', k('o', id)) + (extra or 0)
+  redis.call('DEL', k('c', id), k('o', id), k('e', id))
   redis.call('ZREM', k('deadlines'), id)
   moveState(id, r.state, nil)
   moveOwner(id, r.node, r.inc, '', '')
@@ -127,7 +138,7 @@ local function deleteClient(id, r, reason, deletionId, nodeId, inc, ttl)
     'fence', fence, 'at', s(nowMs), 'redelivered', '0', 'attempts', '1', 'prevNode', r.node, 'prevInc', r.inc,
     'prevFence', r.fence, 'state', r.state, 'socketId', r.socketId, 'tabId', r.tabId, 'createdAt', r.createdAt,
     'connectedAt', r.connectedAt, 'disconnectedAt', r.disconnectedAt, 'expiresAt', r.expiresAt,
-    'generation', r.generation, 'data', r.data)
+    'generation', r.generation, 'data', r.data, 'undelivered', s(undelivered))
   redis.call('SADD', k('dels', nodeId, inc), deletionId)
   if r.node ~= nodeId or r.inc ~= inc then
     notify(r.node, {type = 'deleted', clientId = id, inc = r.inc, fence = fence, socketId = r.socketId, reason = reason})

@@ -1,7 +1,7 @@
 import { defineLua } from './prelude.js';
 
 /**
- * list(state, node, cursor, limit) → {nextCursor, {clientId, ...snapshot}...}
+ * list(state, node, cursor, limit) → {nextCursor, {clientId, ...snapshot, seq, acked, oldestAt}...}
  *
  * One page of clients, read from the state sets (`{P}:state:<state>`), or from a node's owned
  * set (its current incarnation) when `node` is given. About `limit` per page (SSCAN's COUNT is
@@ -33,6 +33,7 @@ while phase <= #sets and #views < limit do
     if r and (state == '' or r.state == state) then
       local v = flat(r)
       table.insert(v, 1, id)
+      for _, x in ipairs(redis.call('HMGET', k('c', id), 'seq', 'acked', 'oldestAt')) do table.insert(v, x or '') end
       table.insert(views, v)
     end
   end
@@ -72,9 +73,10 @@ return out
 );
 
 /**
- * owned(nodeId, inc, clientId...) → {{clientId, fence, state, socketId}...}
+ * owned(nodeId, inc, clientId...) → {{clientId, fence, state, socketId, seq}...}
  *
- * Which of these clients this incarnation still owns, at which fence. A node that learns it was
+ * Which of these clients this incarnation still owns, at which fence, and the last sequence number
+ * of its outbox (a node that missed a `message` notice sends what it has not sent). A node that learns it was
  * fenced, or misses notices, asks this to find the clients it lost.
  */
 export const ownedLua = defineLua(
@@ -83,8 +85,8 @@ export const ownedLua = defineLua(
 local nodeId, inc = ARGV[2], ARGV[3]
 local out = {}
 for i = 4, #ARGV do
-  local v = redis.call('HMGET', k('c', ARGV[i]), 'node', 'inc', 'fence', 'state', 'socketId')
-  if v[1] == nodeId and v[2] == inc then table.insert(out, {ARGV[i], v[3], v[4], v[5]}) end
+  local v = redis.call('HMGET', k('c', ARGV[i]), 'node', 'inc', 'fence', 'state', 'socketId', 'seq')
+  if v[1] == nodeId and v[2] == inc then table.insert(out, {ARGV[i], v[3], v[4], v[5], v[6] or '0'}) end
 end
 return out
 `,

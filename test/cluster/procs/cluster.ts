@@ -139,7 +139,7 @@ export interface LogEntry {
   node: string;
   pid: number;
   inc: number;
-  kind: 'hook' | 'cluster';
+  kind: 'hook' | 'cluster' | 'delivery';
   type?: string;
   hook?: 'onConnect' | 'onDisconnect' | 'onDelete';
   phase?: 'start' | 'end';
@@ -151,6 +151,8 @@ export interface LogEntry {
   outcome?: string;
   why?: string;
   incarnation?: number;
+  count?: number;
+  reason?: string;
 }
 
 export async function startCluster(

@@ -60,6 +60,11 @@ supervisor.cluster$.subscribe((event) => {
   log({ kind: 'cluster', ...event });
 });
 log({ kind: 'cluster', type: 'started' });
+supervisor.events$.subscribe((event) => {
+  if (event.type === 'undelivered') {
+    log({ kind: 'delivery', type: 'undelivered', clientId: event.clientId, count: event.count, reason: event.reason });
+  }
+});
 supervisor.attach(io);
 await new Promise<void>((resolve) => http.listen(config.port ?? 0, '127.0.0.1', resolve));
 const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
@@ -71,6 +76,8 @@ type Command =
   | { id: number; cmd: 'counts' }
   | { id: number; cmd: 'local' }
   | { id: number; cmd: 'slowDelete'; ms: number }
+  | { id: number; cmd: 'emit'; clientId: string; event: string; args: unknown[] }
+  | { id: number; cmd: 'stats' }
   | { id: number; cmd: 'close' };
 
 async function run(command: Command): Promise<unknown> {
@@ -88,6 +95,10 @@ async function run(command: Command): Promise<unknown> {
       return supervisor.counts();
     case 'local':
       return supervisor.localCounts();
+    case 'emit':
+      return supervisor.to(command.clientId).emit(command.event, ...command.args);
+    case 'stats':
+      return supervisor.stats().delivery;
     case 'slowDelete':
       onDeleteMs = command.ms;
       return true;

@@ -1,3 +1,4 @@
+import { createClient } from 'redis';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import {
   type Credentials,
@@ -22,6 +23,10 @@ export interface ClusterSoakResult {
   /** Clients whose onDelete completed more than once (must be 0). */
   doubleCompleted: number;
   onDeletes: number;
+  /** Messages queued with to(clientId).emit() from random nodes during the run. */
+  emitted: number;
+  /** Outbox keys (and emit-id keys) left in Redis once every client was deleted (must be 0). */
+  outboxesLeft: number;
 }
 
 /** A small seeded PRNG (mulberry32), so a failing run can be replayed with its seed. */
@@ -65,6 +70,7 @@ export async function runClusterSoak(options: {
   };
   const registered: Credentials[] = [];
   let handshakes = 0;
+  let emitted = 0;
   try {
     const live = () => cluster.nodes.filter((node) => node.alive && !node.paused);
 
@@ -107,6 +113,14 @@ export async function runClusterSoak(options: {
             });
           }
           await sleep(100 + rand() * 900);
+          // a message to this client from any node: its outbox lives (and dies) with it in Redis
+          const sender = live();
+          if (sender.length > 0 && credentials !== null) {
+            const queued = await pick(sender)
+              .command<boolean>('emit', { clientId: credentials.clientId, event: 'note', args: [emitted] })
+              .catch(() => false);
+            if (queued) emitted += 1;
+          }
           const roll = rand();
           if (roll < 0.25) {
             socket.disconnect();
@@ -218,6 +232,11 @@ export async function runClusterSoak(options: {
     ).catch(() => {});
     const done = completedOnce();
     const report = checkInvariants(cluster.log());
+    const admin = createClient({ url: cluster.redis.url });
+    admin.on('error', () => {});
+    await admin.connect();
+    const outboxesLeft = (await admin.keys('{sup}:o:*')).length + (await admin.keys('{sup}:e:*')).length;
+    admin.destroy();
     return {
       seconds: options.seconds,
       seed,
@@ -228,6 +247,8 @@ export async function runClusterSoak(options: {
       undeleted: registered.filter((c) => !done.has(c.clientId)).length,
       doubleCompleted: [...done.values()].filter((n) => n > 1).length,
       onDeletes: cluster.log().filter((e) => e.kind === 'hook' && e.hook === 'onDelete' && e.phase === 'start').length,
+      emitted,
+      outboxesLeft,
     };
   } finally {
     await cluster.stop();
