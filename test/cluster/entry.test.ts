@@ -29,7 +29,8 @@ describe('the cluster entry point', () => {
     for (const { file, spec, typeOnly } of found) {
       const where = relative(root, file);
       // the inspector and the metrics accept a cluster node: they name its type, erased at runtime
-      const namesTheType = typeOnly && /^src\/(inspector|metrics)\//.test(where) && spec === '../cluster/clusterTypes.js';
+      const namesTheType =
+        typeOnly && /^src\/(inspector|metrics)\//.test(where) && spec === '../cluster/clusterTypes.js';
       if (!namesTheType) expect(spec, where).not.toMatch(/cluster|^redis$|^@redis\//);
     }
   });

@@ -5,7 +5,7 @@ import { runClusterSoak } from './procs/soak.js';
 // then every client deleted exactly once and the invariants on the nodes' logs.
 describe('cluster soak (short)', () => {
   it('should keep the invariants under random faults and delete every client exactly once in the end', async () => {
-    const result = await runClusterSoak({ seconds: 12, browsers: 24 });
+    const result = await runClusterSoak({ seconds: 8, browsers: 24 });
     expect(result.report.violations, `seed ${result.seed}`).toEqual([]);
     expect(result.undeleted, `seed ${result.seed}`).toBe(0);
     expect(result.doubleCompleted, `seed ${result.seed}`).toBe(0);
