@@ -140,6 +140,9 @@ const silentLogger: Logger = {
   warn() {},
 };
 
+/** `passivateAfter`'s default, by name (the test projects set and restore it). */
+export const PASSIVATE_AFTER = 5000;
+
 /** The defaults, merged once by {@link resolveOptions}. */
 export const defaultOptions = {
   reconnectTimeout: 3000,
@@ -150,7 +153,7 @@ export const defaultOptions = {
   maxTombstones: 100000,
   maxClients: Number.POSITIVE_INFINITY,
   autoRegister: false,
-  passivateAfter: 5000 as number | false,
+  passivateAfter: PASSIVATE_AFTER as number | false,
   outbox: { maxMessages: 1000, maxBytes: 1048576 } as { maxMessages?: number; maxBytes?: number },
   rateLimit: {
     autoRegister: { limit: 600, window: 60000 },
