@@ -1,5 +1,6 @@
 import type { SupervisorInternals } from '../core/internals.js';
 import type { Logger } from '../core/types.js';
+import { viewOf } from '../core/view.js';
 import type { ClientSnapshot } from '../machines/clientSnapshot.js';
 import type { ClusterClientView, ClusterEvent } from './clusterTypes.js';
 import type { ClusterDelivery } from './delivery.js';
@@ -73,21 +74,7 @@ export function toClusterView<TData>(
   record: ClusterClientRecord<TData>,
   outbox: OutboxSummary = EMPTY_OUTBOX,
 ): ClusterClientView<TData> {
-  return {
-    clientId: record.clientId,
-    state: record.state,
-    socketId: record.socketId,
-    tabId: record.tabId,
-    createdAt: record.createdAt,
-    connectedAt: record.connectedAt,
-    disconnectedAt: record.disconnectedAt,
-    expiresAt: record.expiresAt,
-    address: null,
-    outbox: { ...outbox },
-    data: record.data,
-    node: record.node,
-    fence: record.fence,
-  };
+  return { ...viewOf(record, { ...outbox }), node: record.node, fence: record.fence };
 }
 
 /** Stops a record's actor without any transition: its record keeps the snapshot (like passivation). */

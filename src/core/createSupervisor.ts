@@ -9,7 +9,7 @@ import {
   supervisorMachine,
 } from '../machines/supervisor.machine.js';
 import { attach } from '../server/attach.js';
-import type { ClientRecord, Commit } from '../store/clientStore.js';
+import type { ClientRecord, ClientStore } from '../store/clientStore.js';
 import { MemoryStore } from '../store/memoryStore.js';
 import { authenticate } from './authenticate.js';
 import { createClientHost } from './clientHost.js';
@@ -24,67 +24,21 @@ import {
 } from './delivery.js';
 import { describeThrown } from './describe.js';
 import { SupervisorError } from './errors.js';
+import { createHookDispatch } from './hookDispatch.js';
 import { newClientId, newToken } from './ids.js';
 import { registerInspectable } from './inspectable.js';
 import { bindInternals, type SocketBridge, type SupervisorInternals, type SupervisorSeams } from './internals.js';
 import { type ResolvedOptions, resolveOptions, type SupervisorOptions } from './options.js';
 import { createStats } from './stats.js';
 import type { RegisterOptions, Registration, Supervisor } from './supervisor.js';
+import { createTimerControl } from './timerControl.js';
 import type { ClientView, DeleteReason, LifecycleEvent, SupervisorEvent } from './types.js';
-import { tabIdProblem } from './validate.js';
-
-const EVENT_TYPES: ReadonlySet<string> = new Set([
-  'socket.handshake',
-  'socket.disconnect',
-  'client.delete',
-  'client.prune',
-]);
-
-/** Why `event` is not a DESIGN event `send()` can deliver; `null` if it is. */
-function eventProblem(event: unknown): string | null {
-  if (typeof event !== 'object' || event === null) return 'the event must be an object';
-  const { type, clientId, socketId, reason, now } = event as Record<string, unknown>;
-  if (typeof type !== 'string' || !EVENT_TYPES.has(type)) {
-    return `unknown event type ${JSON.stringify(String(type).slice(0, 40))}; expected one of ${[...EVENT_TYPES].join(', ')}`;
-  }
-  if (clientId !== undefined && typeof clientId !== 'string') return `${type}: clientId must be a string`;
-  if (clientId === undefined && type !== 'client.prune') return `${type}: clientId is required`;
-  if ((type === 'socket.handshake' || type === 'socket.disconnect') && typeof socketId !== 'string') {
-    return `${type}: socketId must be a string`;
-  }
-  if (type === 'socket.disconnect' && typeof reason !== 'string') return 'socket.disconnect: reason must be a string';
-  if (type === 'client.delete' && reason !== undefined && typeof reason !== 'string') {
-    return 'client.delete: reason must be a string';
-  }
-  if (type === 'client.prune' && now !== undefined && (typeof now !== 'number' || !Number.isFinite(now))) {
-    return 'client.prune: now must be a finite number';
-  }
-  return null;
-}
-
-/** A hook called with the store's hook context as a third argument (cluster mode). */
-type ThreeArgs = (client: unknown, second: unknown, context: unknown) => unknown;
+import { eventProblem, tabIdProblem } from './validate.js';
+import { viewOf } from './view.js';
 
 /** Creates a supervisor; see DESIGN.md for the lifecycle it enforces. */
 export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TData>): Supervisor<TData> {
   return createSupervisorOn(options, realClock);
-}
-
-/** The client's view, from its record and its outbox; never contains the token. */
-function viewOf<TData>(record: ClientRecord<TData>, outbox: ClientView['outbox']): ClientView<TData> {
-  return {
-    clientId: record.clientId,
-    state: record.state,
-    socketId: record.socketId,
-    tabId: record.tabId,
-    createdAt: record.createdAt,
-    connectedAt: record.connectedAt,
-    disconnectedAt: record.disconnectedAt,
-    expiresAt: record.expiresAt,
-    address: record.address,
-    outbox,
-    data: record.data,
-  };
 }
 
 /**
@@ -130,90 +84,17 @@ export function createSupervisorOn<TData = unknown>(
     },
   });
 
-  const wantsView = new Set<LifecycleEvent['type']>();
-  if (hooks.onConnect) wantsView.add('connected').add('reconnected');
-  if (hooks.onDisconnect) wantsView.add('disconnected');
-  if (hooks.onDelete) wantsView.add('deleted');
+  const { wantsView, runHooks } = createHookDispatch(hooks, hookRunner, (socketId) => bridge.resolve(socketId));
 
-  function runHooks(event: LifecycleEvent, client: ClientView<TData>, committed: Commit, context: unknown): void {
-    const after = committed ?? undefined;
-    // a third argument only from a store that gives one (cluster mode), so hooks on a single node
-    // are called exactly as before
-    const withContext = context !== undefined;
-    switch (event.type) {
-      case 'connected':
-      case 'reconnected': {
-        const { onConnect } = hooks;
-        if (!onConnect) return;
-        const socket = bridge.resolve(event.socketId);
-        const reconnect = event.type === 'reconnected';
-        const call = withContext
-          ? () => (onConnect as ThreeArgs)(client, { socket, reconnect }, context)
-          : () => onConnect(client, { socket, reconnect });
-        hookRunner.run(event.clientId, 'onConnect', call, after);
-        return;
-      }
-      case 'disconnected': {
-        const { onDisconnect } = hooks;
-        if (!onDisconnect) return;
-        const call = withContext
-          ? () => (onDisconnect as ThreeArgs)(client, event.reason, context)
-          : () => onDisconnect(client, event.reason);
-        hookRunner.run(event.clientId, 'onDisconnect', call, after);
-        return;
-      }
-      case 'deleted': {
-        const { onDelete } = hooks;
-        if (!onDelete) return;
-        const call = withContext
-          ? () => (onDelete as ThreeArgs)(client, event.reason, context)
-          : () => onDelete(client, event.reason);
-        hookRunner.run(event.clientId, 'onDelete', call, after);
-        return;
-      }
-    }
-  }
-
-  let armedAt: number | null = null;
-  let passivationQueued = false;
-  /**
-   * Arms the host timer for the earliest deadline or passivation. A timer armed for an earlier
-   * time is left alone: it fires, finds less due than expected, and re-arms (`fired`) for what is
-   * left; re-arming on every change cost a clearTimeout/setTimeout pair per event in a storm.
-   */
-  function armTimer(fired = false): void {
-    if (fired) armedAt = null;
-    const deadline = store.deadlines.peek()?.at;
-    const passivation = passivateAfter === 0 ? undefined : host.nextPassivation();
-    const next =
-      deadline === undefined ? passivation : passivation === undefined ? deadline : Math.min(deadline, passivation);
+  const { armTimer, onIdle } = createTimerControl({
+    store: store as ClientStore<unknown>,
+    now,
+    passivateAfter,
+    nextPassivation: () => host.nextPassivation(),
     // the timer actor lives only while the supervisor is `running`
-    const timer = actor.getSnapshot().children.hostTimer;
-    if (next === undefined) {
-      // nothing left to wait for: leave no timer behind
-      if (armedAt !== null || fired) timer?.send({ type: 'timer.arm', delay: null });
-      armedAt = null;
-      return;
-    }
-    if (armedAt !== null && armedAt <= next) return;
-    armedAt = next;
-    timer?.send({ type: 'timer.arm', delay: Math.max(0, next - now()) });
-  }
-
-  function onIdle(): void {
-    if (passivateAfter !== 0) {
-      armTimer();
-      return;
-    }
-    // passivateAfter 0: as soon as the current synchronous work is done, when no actor is in
-    // the middle of a step (a promise job rather than queueMicrotask, which fake timers replace)
-    if (passivationQueued) return;
-    passivationQueued = true;
-    void Promise.resolve().then(() => {
-      passivationQueued = false;
-      send({ type: 'clients.passivate' });
-    });
-  }
+    timer: () => actor.getSnapshot().children.hostTimer,
+    passivate: () => send({ type: 'clients.passivate' }),
+  });
 
   const deliveryDeps: DeliveryDeps<TData> = {
     store,

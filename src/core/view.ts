@@ -1,0 +1,24 @@
+import type { ClientView } from './types.js';
+
+/** What a client's view is made of: a node's record, or (cluster mode) the record in Redis. */
+export type ViewSource<TData> = Pick<
+  ClientView<TData>,
+  'clientId' | 'state' | 'socketId' | 'tabId' | 'createdAt' | 'connectedAt' | 'disconnectedAt' | 'expiresAt' | 'data'
+> & { address?: string | null };
+
+/** The client's view: a plain object, never the token. */
+export function viewOf<TData>(source: ViewSource<TData>, outbox: ClientView['outbox']): ClientView<TData> {
+  return {
+    clientId: source.clientId,
+    state: source.state,
+    socketId: source.socketId,
+    tabId: source.tabId,
+    createdAt: source.createdAt,
+    connectedAt: source.connectedAt,
+    disconnectedAt: source.disconnectedAt,
+    expiresAt: source.expiresAt,
+    address: source.address ?? null,
+    outbox,
+    data: source.data,
+  };
+}
