@@ -45,6 +45,7 @@ export async function runLoopback(
       '--expose-gc',
       '--import',
       'tsx',
+      // PROF_DIR=dir: the server writes its CPU profile there (where its time goes)
       ...(process.env.PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF_DIR}`] : []),
     ],
     env: { ...process.env, NODE_ENV: 'production' },
