@@ -1,7 +1,6 @@
-import type { ClientCounts, LifecycleEvent, LiveState } from '../core/types.js';
-import type { ClientRecord, ClientSnapshot, ClientStatus, ClientStore, Commit } from '../store/clientStore.js';
-import { DeadlineIndex } from '../store/deadlineIndex.js';
-import { ExpiryQueue } from '../store/expiryQueue.js';
+import type { LifecycleEvent, LiveState } from '../core/types.js';
+import type { ClientRecord, ClientSnapshot, Commit } from '../store/clientStore.js';
+import { MemoryStore } from '../store/memoryStore.js';
 import type { LostWhy } from './clusterTypes.js';
 import type { OutboxCounters } from './types.js';
 
@@ -53,53 +52,17 @@ export interface LocalStoreOptions<TData> {
 }
 
 /**
- * A node's mirror of the clients it owns (cluster mode): the records its client actors run on,
- * the same as the memory store's, but with no deadlines (Redis holds them and every node sweeps
- * them) and with every transition committed to Redis before its hooks run.
+ * A node's mirror of the clients it owns (cluster mode): the memory store's records, counts and
+ * tombstones, but no deadlines (Redis holds them and every node sweeps them), and every
+ * transition committed to Redis before its hooks run.
  */
-export class ClusterLocalStore<TData = unknown> implements ClientStore<TData> {
-  private readonly held = new Map<string, ClusterRecord<TData>>();
-  private readonly tombstones = new ExpiryQueue();
-  /** Always empty: the core arms no deadline timer on a node. */
-  readonly deadlines = new DeadlineIndex();
-  private readonly byState: Record<LiveState, number> = { handshaking: 0, connected: 0, disconnected: 0 };
-
-  constructor(private readonly options: LocalStoreOptions<TData>) {}
-
-  get size(): number {
-    return this.held.size;
+export class ClusterLocalStore<TData = unknown> extends MemoryStore<TData, ClusterRecord<TData>> {
+  constructor(private readonly options: LocalStoreOptions<TData>) {
+    // tombstones bounded by their time only: Redis keeps the cluster's
+    super(options.tombstoneTtl, Number.POSITIVE_INFINITY);
   }
 
-  get(clientId: string): ClusterRecord<TData> | undefined {
-    return this.held.get(clientId);
-  }
-
-  status(clientId: string, now: number): ClientStatus {
-    const record = this.held.get(clientId);
-    if (record) return record.state === 'deleted' ? 'deleted' : 'live';
-    const expiresAt = this.tombstones.get(clientId)?.at;
-    return expiresAt !== undefined && expiresAt > now ? 'deleted' : 'unknown';
-  }
-
-  counts(): ClientCounts {
-    const { handshaking, connected, disconnected } = this.byState;
-    return { handshaking, connected, disconnected, total: handshaking + connected + disconnected };
-  }
-
-  records(): IterableIterator<ClusterRecord<TData>> {
-    return this.held.values();
-  }
-
-  add(record: ClientRecord<TData>): void {
-    const clusterRecord = record as ClusterRecord<TData>;
-    const existing = this.held.get(record.clientId);
-    if (existing && existing.state !== 'deleted') this.byState[existing.state] -= 1;
-    this.held.set(record.clientId, clusterRecord);
-    this.tombstones.delete(record.clientId);
-    if (record.state !== 'deleted') this.byState[record.state] += 1;
-  }
-
-  commit(record: ClientRecord<TData>, snapshot: ClientSnapshot | null): Commit {
+  override commit(record: ClientRecord<TData>, snapshot: ClientSnapshot | null): Commit {
     const clusterRecord = record as ClusterRecord<TData>;
     const previousSocketId = record.socketId;
     this.apply(clusterRecord, snapshot);
@@ -112,13 +75,10 @@ export class ClusterLocalStore<TData = unknown> implements ClientStore<TData> {
   }
 
   /** Forgets a deleted client (the supervisor, once its actor is done), keeping a tombstone. */
-  remove(clientId: string, now: number): void {
-    const record = this.held.get(clientId);
+  override remove(clientId: string, now: number): void {
     // a newer record of the same client (it came back to this node meanwhile) stays
-    if (record?.state !== 'deleted') return;
-    this.held.delete(clientId);
-    if (this.options.tombstoneTtl > 0) this.tombstones.set(clientId, now + this.options.tombstoneTtl, undefined);
-    this.expireTombstones(now);
+    if (this.held.get(clientId)?.state !== 'deleted') return;
+    super.remove(clientId, now);
   }
 
   /** Forgets a client this node let go (no tombstone: it lives on elsewhere, or Redis has one). */
@@ -128,43 +88,10 @@ export class ClusterLocalStore<TData = unknown> implements ClientStore<TData> {
     if (record.state !== 'deleted') this.byState[record.state] -= 1;
   }
 
-  expireTombstones(now: number): number {
-    let expired = 0;
-    while ((this.tombstones.peek()?.at ?? Number.POSITIVE_INFINITY) <= now) {
-      this.tombstones.shift();
-      expired += 1;
-    }
-    return expired;
-  }
-
-  get tombstoneCount(): number {
-    return this.tombstones.size;
-  }
-
-  clearTombstones(): void {
-    this.tombstones.clear();
-  }
-
   hookContext(record: ClientRecord<TData>, event: LifecycleEvent): unknown {
     return this.options.hookContext(record as ClusterRecord<TData>, event);
   }
 
-  private apply(record: ClusterRecord<TData>, snapshot: ClientSnapshot | null): void {
-    const held = this.held.get(record.clientId) === record;
-    if (held && record.state !== 'deleted') this.byState[record.state] -= 1;
-    if (snapshot === null) {
-      record.state = 'deleted';
-      record.expiresAt = null;
-      return;
-    }
-    record.state = snapshot.state;
-    record.socketId = snapshot.socketId;
-    record.tabId = snapshot.tabId;
-    record.createdAt = snapshot.createdAt;
-    record.connectedAt = snapshot.connectedAt;
-    record.disconnectedAt = snapshot.disconnectedAt;
-    record.expiresAt = snapshot.expiresAt;
-    record.generation = snapshot.generation;
-    if (held) this.byState[snapshot.state] += 1;
-  }
+  /** Redis holds every deadline and every node sweeps them: the core arms no deadline timer on a node. */
+  protected override setDeadline(): void {}
 }

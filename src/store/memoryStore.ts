@@ -3,13 +3,18 @@ import type { ClientRecord, ClientSnapshot, ClientStatus, ClientStore, Commit } 
 import { DeadlineIndex } from './deadlineIndex.js';
 import { ExpiryQueue } from './expiryQueue.js';
 
-/** The in-memory client store: one process's records, deadlines and tombstones. */
-export class MemoryStore<TData = unknown> implements ClientStore<TData> {
-  private readonly held = new Map<string, ClientRecord<TData>>();
+/**
+ * The in-memory client store: one process's records, deadlines and tombstones. Cluster mode's
+ * node mirror extends it (its records carry more, its deadlines live in Redis).
+ */
+export class MemoryStore<TData = unknown, R extends ClientRecord<TData> = ClientRecord<TData>>
+  implements ClientStore<TData>
+{
+  protected readonly held = new Map<string, R>();
   /** Deleted ids and when their tombstone expires (every one is `now + tombstoneTtl`). */
-  private readonly tombstones = new ExpiryQueue();
+  protected readonly tombstones = new ExpiryQueue();
   readonly deadlines = new DeadlineIndex();
-  private readonly byState: Record<LiveState, number> = { handshaking: 0, connected: 0, disconnected: 0 };
+  protected readonly byState: Record<LiveState, number> = { handshaking: 0, connected: 0, disconnected: 0 };
 
   constructor(
     private readonly tombstoneTtl: number,
@@ -20,7 +25,7 @@ export class MemoryStore<TData = unknown> implements ClientStore<TData> {
     return this.held.size;
   }
 
-  get(clientId: string): ClientRecord<TData> | undefined {
+  get(clientId: string): R | undefined {
     return this.held.get(clientId);
   }
 
@@ -36,32 +41,22 @@ export class MemoryStore<TData = unknown> implements ClientStore<TData> {
     return { handshaking, connected, disconnected, total: handshaking + connected + disconnected };
   }
 
-  records(): IterableIterator<ClientRecord<TData>> {
+  records(): IterableIterator<R> {
     return this.held.values();
   }
 
   add(record: ClientRecord<TData>): void {
-    this.held.set(record.clientId, record);
+    // a record of the same id replaced (cluster mode: a client back on this node) stops counting
+    const existing = this.held.get(record.clientId);
+    if (existing && existing.state !== 'deleted') this.byState[existing.state] -= 1;
+    this.held.set(record.clientId, record as R);
+    this.tombstones.delete(record.clientId);
     if (record.state !== 'deleted') this.byState[record.state] += 1;
     this.setDeadline(record);
   }
 
   commit(record: ClientRecord<TData>, snapshot: ClientSnapshot | null): Commit {
-    if (record.state !== 'deleted') this.byState[record.state] -= 1;
-    if (snapshot === null) {
-      record.state = 'deleted';
-      record.expiresAt = null;
-    } else {
-      record.state = snapshot.state;
-      record.socketId = snapshot.socketId;
-      record.tabId = snapshot.tabId;
-      record.createdAt = snapshot.createdAt;
-      record.connectedAt = snapshot.connectedAt;
-      record.disconnectedAt = snapshot.disconnectedAt;
-      record.expiresAt = snapshot.expiresAt;
-      record.generation = snapshot.generation;
-      this.byState[snapshot.state] += 1;
-    }
+    this.apply(record, snapshot);
     this.setDeadline(record);
     return undefined;
   }
@@ -99,8 +94,30 @@ export class MemoryStore<TData = unknown> implements ClientStore<TData> {
     this.tombstones.clear();
   }
 
+  /** Writes what the machine decided into the record (`null`: deleted), keeping the counts right. */
+  protected apply(record: ClientRecord<TData>, snapshot: ClientSnapshot | null): void {
+    // a record no longer held (cluster mode: a client this node let go) is not counted
+    const held = this.held.get(record.clientId) === record;
+    if (held && record.state !== 'deleted') this.byState[record.state] -= 1;
+    if (snapshot === null) {
+      // the view onDelete gets keeps the socket the client had (ClientView.socketId)
+      record.state = 'deleted';
+      record.expiresAt = null;
+      return;
+    }
+    record.state = snapshot.state;
+    record.socketId = snapshot.socketId;
+    record.tabId = snapshot.tabId;
+    record.createdAt = snapshot.createdAt;
+    record.connectedAt = snapshot.connectedAt;
+    record.disconnectedAt = snapshot.disconnectedAt;
+    record.expiresAt = snapshot.expiresAt;
+    record.generation = snapshot.generation;
+    if (held) this.byState[snapshot.state] += 1;
+  }
+
   /** The deadline follows the snapshot: set while handshaking or disconnected, gone otherwise. */
-  private setDeadline(record: ClientRecord<TData>): void {
+  protected setDeadline(record: ClientRecord<TData>): void {
     if (record.expiresAt === null || record.state === 'connected' || record.state === 'deleted') {
       this.deadlines.delete(record.clientId);
     } else {
