@@ -2,6 +2,7 @@ import type { SupervisorInternals } from '../core/internals.js';
 import type { Logger } from '../core/types.js';
 import { viewOf } from '../core/view.js';
 import type { ClientSnapshot } from '../machines/clientSnapshot.js';
+import { snapshotFields } from '../machines/clientSnapshot.js';
 import type { ClusterClientView, ClusterEvent } from './clusterTypes.js';
 import type { ClusterDelivery } from './delivery.js';
 import type { ClusterLocalStore, ClusterRecord } from './localStore.js';
@@ -38,16 +39,7 @@ export interface ClusterContext<TData> {
 
 /** The snapshot fields of a Redis record. */
 export function snapshotOf(record: ClusterClientRecord<unknown>): ClientSnapshot {
-  return {
-    state: record.state,
-    socketId: record.socketId,
-    tabId: record.tabId,
-    createdAt: record.createdAt,
-    connectedAt: record.connectedAt,
-    disconnectedAt: record.disconnectedAt,
-    expiresAt: record.expiresAt,
-    generation: record.generation,
-  };
+  return snapshotFields(record);
 }
 
 /** A new local record for a client as Redis holds it. `token` is '' for a client only being deleted here. */

@@ -1,4 +1,5 @@
 import { describeThrown } from '../core/describe.js';
+import { type ClientSnapshot, snapshotFields } from '../machines/clientSnapshot.js';
 import type { ClusterContext } from './context.js';
 import type { Deletions } from './deletions.js';
 import type { ClusterRecord } from './localStore.js';
@@ -85,14 +86,7 @@ export function createMembership<TData>(
       tokenHash: record.cluster.tokenHash,
       data: record.data,
       fence: record.cluster.fence,
-      state: record.state as RestoreInput<TData>['state'],
-      socketId: record.socketId,
-      tabId: record.tabId,
-      createdAt: record.createdAt,
-      connectedAt: record.connectedAt,
-      disconnectedAt: record.disconnectedAt,
-      expiresAt: record.expiresAt,
-      generation: record.generation,
+      ...(snapshotFields(record) as Pick<RestoreInput<TData>, keyof ClientSnapshot>),
       seq: ctx.delivery().knownSeq(record.clientId, record.cluster.outbox?.seq ?? 0),
     }));
     const outcomes = await untilAnswered(

@@ -22,6 +22,23 @@ export interface ClientSnapshot {
   generation: number;
 }
 
+/**
+ * The snapshot fields of anything that holds them (a node's record, a record read from Redis),
+ * copied into a snapshot of its own. The caller vouches that `state` is a live state.
+ */
+export function snapshotFields(source: Omit<ClientSnapshot, 'state'> & { state: string }): ClientSnapshot {
+  return {
+    state: source.state as LiveState,
+    socketId: source.socketId,
+    tabId: source.tabId,
+    createdAt: source.createdAt,
+    connectedAt: source.connectedAt,
+    disconnectedAt: source.disconnectedAt,
+    expiresAt: source.expiresAt,
+    generation: source.generation,
+  };
+}
+
 /** What every client of one supervisor shares, so it is not kept per client. */
 export interface ClientTimeouts {
   handshakeTimeout: number;
