@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { internalsOf } from '../src/core/internals.js';
 import { createSupervisor } from '../src/index.js';
+import { prng } from '../test/helpers/prng.js';
 
 /**
  * The lifecycle soak: many full client lifecycles in-process with random interleavings, real
@@ -38,18 +39,6 @@ export interface SoakResult {
     hookChains: number;
     eventSubscribers: number;
     activeTimers: number;
-  };
-}
-
-/** mulberry32: a small seeded PRNG so a failing soak can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -165,6 +165,23 @@ function drop(socket: ClientSocket): void {
   socket.io.engine.close();
 }
 
+/**
+ * Registers a client and connects it, lets its session see one broadcast (so it has an offset to
+ * recover from), then drops the transport with automatic reconnection off and waits until the
+ * client is disconnected.
+ */
+async function connectThenDrop(rig: RecoveryRig) {
+  const { clientId, token } = rig.supervisor.register();
+  const socket = rig.connect({ clientId, token });
+  await once(socket, 'connect');
+  rig.io.emit('tick', 0);
+  await once(socket, 'tick');
+  socket.io.reconnection(false);
+  drop(socket);
+  await eventually(() => expect(rig.supervisor.get(clientId)?.state).toBe('disconnected'));
+  return { clientId, socket };
+}
+
 describe("adapter: socket.io's connection state recovery", () => {
   for (const skipMiddlewares of [true, false]) {
     describe(`skipMiddlewares: ${skipMiddlewares}`, () => {
@@ -216,14 +233,7 @@ describe("adapter: socket.io's connection state recovery", () => {
 
       it('should refuse a recovered socket whose client was deleted while it was away', async () => {
         const rig = await recoveryRig({ maxDisconnectionDuration: 2000, skipMiddlewares });
-        const { clientId, token } = rig.supervisor.register();
-        const socket = rig.connect({ clientId, token });
-        await once(socket, 'connect');
-        rig.io.emit('tick', 0);
-        await once(socket, 'tick');
-        socket.io.reconnection(false);
-        drop(socket);
-        await eventually(() => expect(rig.supervisor.get(clientId)?.state).toBe('disconnected'));
+        const { clientId, socket } = await connectThenDrop(rig);
         rig.supervisor.delete(clientId, 'kicked');
         const answers: string[] = [];
         socket.on('tick', () => answers.push('tick'));
@@ -247,14 +257,7 @@ describe("adapter: socket.io's connection state recovery", () => {
 
   it('should accept the pid and offset socket.io-client adds when recovery fails, and resume the client', async () => {
     const rig = await recoveryRig({ maxDisconnectionDuration: 50 });
-    const { clientId, token } = rig.supervisor.register();
-    const socket = rig.connect({ clientId, token });
-    await once(socket, 'connect');
-    rig.io.emit('tick', 0);
-    await once(socket, 'tick');
-    socket.io.reconnection(false);
-    drop(socket);
-    await eventually(() => expect(rig.supervisor.get(clientId)?.state).toBe('disconnected'));
+    const { clientId, socket } = await connectThenDrop(rig);
     // past maxDisconnectionDuration: the session is gone, and the handshake carries pid and offset
     await new Promise((resolve) => setTimeout(resolve, 150));
     socket.io.reconnection(true);

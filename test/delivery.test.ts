@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { type Socket as ClientSocket, io } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { memoryStorage, type SupervisedState, supervise } from '../src/client/index.js';
 import { internalsOf } from '../src/core/internals.js';
 import type { LifecycleEvent } from '../src/index.js';
 import { eventually } from './helpers/eventually.js';
 import { type Harness, once, startHarness } from './helpers/io.js';
+import { range, tickPage } from './helpers/page.js';
 
 // supervisor.to(clientId).emit(): messages to a client, once and in order through drops, swaps
 // and reconnects, with real sockets and the real browser helper.
@@ -28,16 +28,8 @@ function page(credentials: { clientId: string; token: string }, ackDelay = 20) {
     reconnectionDelayMax: 20,
   });
   opened.push(socket);
-  const client = supervise(socket, { storage: memoryStorage(), credentials, ackDelay });
-  const received: number[] = [];
-  client.on('tick', (n: number) => received.push(n));
-  const states: SupervisedState[] = [];
-  client.subscribe((state) => states.push(state));
-  socket.connect();
-  return { socket, client, received, states };
+  return tickPage(socket, credentials, ackDelay);
 }
-
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('to(clientId).emit()', () => {
   it('should deliver at once while connected, and let the server forget what the page acknowledged', async () => {

@@ -1,6 +1,6 @@
 import { type Socket as ClientSocket, io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryStorage, type SupervisedState, supervise } from '../../src/client/index.js';
+import { range, tickPage } from '../helpers/page.js';
 import { type Balancer, startBalancer } from './procs/balancer.js';
 import { type Credentials, type NodeProcess, startCluster, type TestCluster, waitFor } from './procs/cluster.js';
 import { checkInvariants } from './procs/invariants.js';
@@ -41,16 +41,8 @@ function page(credentials: Credentials) {
     reconnectionDelayMax: 200,
   });
   sockets.push(socket);
-  const client = supervise(socket, { storage: memoryStorage(), credentials, ackDelay: 20 });
-  const received: number[] = [];
-  client.on('tick', (n: number) => received.push(n));
-  const states: SupervisedState[] = [];
-  client.subscribe((state) => states.push(state));
-  socket.connect();
-  return { socket, client, received, states };
+  return tickPage(socket, credentials, 20);
 }
-
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 const record = (credentials: Credentials) =>
   n1.command<{ state: string; node: string | null; outbox: { depth: number } } | null>('get', {

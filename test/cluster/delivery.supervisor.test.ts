@@ -1,9 +1,9 @@
 import { type Socket as ClientSocket, io } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { memoryStorage, type SupervisedState, supervise } from '../../src/client/index.js';
 import { clusterInternalsOf } from '../../src/cluster/createClusterSupervisor.js';
 import type { LifecycleEvent } from '../../src/index.js';
-import { closeSockets, connect, connected, type HookCall, startNode, type TestNode, waitFor } from './nodes.js';
+import { range, tickPage } from '../helpers/page.js';
+import { closeSockets, connect, connected, type HookCall, startNodes, type TestNode, waitFor } from './nodes.js';
 import { type RedisServer, startRedisServer } from './redisServer.js';
 
 // to(clientId).emit() on cluster nodes in this process (real socket.io servers, real Redis, real
@@ -30,11 +30,12 @@ afterAll(async () => {
 
 async function cluster(count: number, options: Record<string, unknown> = {}): Promise<TestNode[]> {
   prefix += 1;
-  const started = await Promise.all(
-    Array.from({ length: count }, (_, i) =>
-      startNode(`n${i + 1}`, calls, { redis: redis.url, keyPrefix: `d${prefix}`, reconnectTimeout: 5000, ...options }),
-    ),
-  );
+  const started = await startNodes(count, calls, {
+    redis: redis.url,
+    keyPrefix: `d${prefix}`,
+    reconnectTimeout: 5000,
+    ...options,
+  });
   nodes.push(...started);
   return started;
 }
@@ -42,16 +43,8 @@ async function cluster(count: number, options: Record<string, unknown> = {}): Pr
 function page(url: string, credentials: { clientId: string; token: string }) {
   const socket = io(url, { autoConnect: false, forceNew: true, transports: ['websocket'], reconnection: false });
   pages.push(socket);
-  const client = supervise(socket, { storage: memoryStorage(), credentials, ackDelay: 10 });
-  const received: number[] = [];
-  client.on('tick', (n: number) => received.push(n));
-  const states: SupervisedState[] = [];
-  client.subscribe((state) => states.push(state));
-  socket.connect();
-  return { socket, client, received, states };
+  return tickPage(socket, credentials, 10);
 }
-
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('to(clientId).emit() on a cluster node', () => {
   it('should queue from any node while the client is away and deliver on its socket, then show an empty outbox', async () => {

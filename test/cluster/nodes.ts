@@ -85,6 +85,15 @@ export async function startNode(
   };
 }
 
+/** Nodes n1…n`count` on one Redis key prefix, started at once. */
+export function startNodes(
+  count: number,
+  calls: HookCall[],
+  options: Partial<ClusterSupervisorOptions> & { redis: string },
+): Promise<TestNode[]> {
+  return Promise.all(Array.from({ length: count }, (_, i) => startNode(`n${i + 1}`, calls, options)));
+}
+
 const sockets: ClientSocket[] = [];
 
 /** A socket.io-client socket (websocket, no automatic reconnection) with these credentials. */

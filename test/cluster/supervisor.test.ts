@@ -1,6 +1,6 @@
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { closeSockets, connect, connected, type HookCall, startNode, type TestNode, waitFor } from './nodes.js';
+import { closeSockets, connect, connected, type HookCall, startNodes, type TestNode, waitFor } from './nodes.js';
 import { type RedisServer, startRedisServer } from './redisServer.js';
 
 // Two cluster nodes in this process (real socket.io servers, real Redis, real sockets): the
@@ -26,11 +26,7 @@ afterAll(async () => {
 
 async function cluster(count: number, options: Record<string, unknown> = {}): Promise<TestNode[]> {
   prefix += 1;
-  const started = await Promise.all(
-    Array.from({ length: count }, (_, i) =>
-      startNode(`n${i + 1}`, calls, { redis: redis.url, keyPrefix: `s${prefix}`, ...options }),
-    ),
-  );
+  const started = await startNodes(count, calls, { redis: redis.url, keyPrefix: `s${prefix}`, ...options });
   nodes.push(...started);
   return started;
 }

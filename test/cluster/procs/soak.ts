@@ -1,5 +1,6 @@
 import { createClient } from 'redis';
 import type { Socket as ClientSocket } from 'socket.io-client';
+import { prng } from '../../helpers/prng.js';
 import {
   type Credentials,
   connected,
@@ -29,18 +30,6 @@ export interface ClusterSoakResult {
   outboxesLeft: number;
 }
 
-/** A small seeded PRNG (mulberry32), so a failing run can be replayed with its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -57,7 +46,7 @@ export async function runClusterSoak(options: {
   onProgress?: (line: string) => void;
 }): Promise<ClusterSoakResult> {
   const seed = options.seed ?? Date.now() % 100_000;
-  const rand = random(seed);
+  const rand = prng(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
   const progress = options.onProgress ?? (() => {});
   const cluster: TestCluster = await startCluster(3, {
