@@ -2,7 +2,7 @@
 // in the same process. Answers "can a client fit in 2 KB while it is an XState actor?".
 //   npm run bench:actor-heap
 import { createActor, setup } from 'xstate';
-import { createSupervisor } from '../dist/core/createSupervisor.js';
+import { createSupervisor } from '../dist/createSupervisor.js';
 import { clientMachine } from '../dist/machines/client.machine.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;

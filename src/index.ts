@@ -1,11 +1,8 @@
-export type { ServerEventName } from './client/protocol.js';
-export { REJECT_CODES, SERVER_EVENTS } from './client/protocol.js';
 export type { Authentication } from './core/authenticate.js';
-export { createSupervisor } from './core/createSupervisor.js';
 export { isSupervisorError, SupervisorError } from './core/errors.js';
 export type { RateLimit, RateLimitOptions, SupervisorOptions } from './core/options.js';
 export { defaultOptions } from './core/options.js';
-export type { AttachOptions, AttachTarget, RegisterOptions, Registration, Supervisor } from './core/supervisor.js';
+export type { RegisterOptions, Registration } from './core/supervisor.js';
 export type {
   ClientCounts,
   ClientState,
@@ -26,9 +23,13 @@ export type {
   SupervisorHooks,
   SupervisorStats,
 } from './core/types.js';
+export type { Supervisor } from './createSupervisor.js';
+export { createSupervisor } from './createSupervisor.js';
 export type { ClientActor, ClientContext, ClientEvent, ClientMachineInput } from './machines/client.machine.js';
 export { clientMachine } from './machines/client.machine.js';
 export type { ClientSnapshot } from './machines/clientSnapshot.js';
 export type { SupervisorActor } from './machines/supervisor.machine.js';
 export { supervisorMachine } from './machines/supervisor.machine.js';
-export type { SupervisedSocketData } from './server/attach.js';
+export type { ServerEventName } from './protocol.js';
+export { REJECT_CODES, SERVER_EVENTS } from './protocol.js';
+export type { AttachOptions, AttachTarget, SupervisedSocketData } from './server/attach.js';

@@ -3,10 +3,11 @@
  * is handed to the app once and in order, whatever reconnects and socket swaps re-send, and what
  * was processed is acknowledged in batches so the server can forget it.
  *
- * No runtime import but `./protocol.js`: served to the browser as it is.
+ * No runtime import but the wire protocol (`../protocol.js`, copied beside it by the build):
+ * served to the browser as it is.
  */
 import type { Socket } from 'socket.io-client';
-import { CLIENT_EVENTS, SERVER_EVENTS } from './protocol.js';
+import { CLIENT_EVENTS, SERVER_EVENTS } from '../protocol.js';
 
 /** Messages held while an earlier one is missing (only a misbehaving transport reorders them). */
 const MAX_EARLY = 10_000;

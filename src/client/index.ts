@@ -3,15 +3,14 @@
  * connection attempt presents the page's credentials, remembers what an `autoRegister` server
  * hands out, and tells the app what the server made of it.
  *
- * No Node built-ins, and no runtime import but `./protocol.js` beside it (itself import-free):
- * socket.io-client is only referenced for its types, so the directory can be served to a browser
- * as it is.
+ * No Node built-ins, and no runtime import outside this directory but the wire protocol
+ * (`../protocol.js`, itself import-free, which the build copies beside `index.js` as
+ * `./protocol.js`): socket.io-client is only referenced for its types, so the directory can be
+ * served to a browser as it is.
  */
 import type { Socket } from 'socket.io-client';
+import { CLIENT_GONE_CODES, REFUSED_CODES, RETRY_LATER_CODES, SERVER_EVENTS } from '../protocol.js';
 import { createInbox, type MessageHandler } from './inbox.js';
-import { CLIENT_GONE_CODES, REFUSED_CODES, RETRY_LATER_CODES, SERVER_EVENTS } from './protocol.js';
-
-export type { MessageHandler } from './inbox.js';
 
 export {
   CLIENT_EVENTS,
@@ -21,7 +20,8 @@ export {
   RETRY_LATER_CODES,
   type RejectCode,
   SERVER_EVENTS,
-} from './protocol.js';
+} from '../protocol.js';
+export type { MessageHandler } from './inbox.js';
 
 /** What the page holds to resume its client. */
 export interface Credentials {

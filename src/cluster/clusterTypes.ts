@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { AttachOptions, AttachTarget, RegisterOptions, Registration } from '../core/supervisor.js';
+import type { RegisterOptions, Registration } from '../core/supervisor.js';
 import type {
   ClientCounts,
   ClientView,
@@ -11,6 +11,7 @@ import type {
 } from '../core/types.js';
 import type { ClientActor } from '../machines/client.machine.js';
 import type { SupervisorActor } from '../machines/supervisor.machine.js';
+import type { AttachOptions, AttachTarget } from '../server/attach.js';
 import type { ClusterChannel } from './delivery.js';
 import type { ClusterClientState, ClusterCounts, ClusterNode } from './types.js';
 

@@ -15,11 +15,11 @@ import {
   throttleTime,
 } from 'rxjs';
 import { realClock } from '../core/clock.js';
-import { createSupervisorOn } from '../core/createSupervisor.js';
 import { SupervisorError } from '../core/errors.js';
 import { internalsOf, type SupervisorInternals } from '../core/internals.js';
 import type { RegisterOptions, Registration } from '../core/supervisor.js';
 import type { SupervisorHooks } from '../core/types.js';
+import { createSupervisorOn } from '../createSupervisor.js';
 import { type ClusterSupervisorOptions, splitClusterOptions } from './clusterOptions.js';
 import type {
   ClusterClientView,

@@ -1,5 +1,5 @@
 import { type InspectedClient, inspectableOf, registerInspectable } from '../core/inspectable.js';
-import type { Supervisor } from '../core/supervisor.js';
+import type { Supervisor } from '../createSupervisor.js';
 import type { ClusterSupervisor } from './clusterTypes.js';
 
 /** The most clients one inspector snapshot reads from Redis (pages of 500). */

@@ -1,7 +1,7 @@
 import type { ClientRecord, ClientStore } from '../store/clientStore.js';
 import { SupervisorError } from './errors.js';
-import type { SocketBridge } from './internals.js';
 import { sendableSize } from './sendable.js';
+import type { SocketBridge } from './socketBridge.js';
 import type { DeleteReason, LifecycleEvent } from './types.js';
 
 /** Bounds of one client's outbox. */

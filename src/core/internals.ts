@@ -5,25 +5,9 @@ import type { Authentication } from './authenticate.js';
 import type { ClientHost } from './clientHost.js';
 import type { DeliveryDeps, DeliveryPort } from './delivery.js';
 import type { ResolvedOptions } from './options.js';
-import type { RegisterOptions, Registration, Supervisor } from './supervisor.js';
+import type { SocketBridge } from './socketBridge.js';
+import type { RegisterOptions, Registration, SupervisorCore } from './supervisor.js';
 import type { ClientView, RejectCode, SupervisorEvent } from './types.js';
-
-/** Where the adapter plugs in: the core never touches a socket itself. */
-export interface SocketBridge {
-  /** The live socket for `onConnect`'s context, if any. */
-  resolve(socketId: string): unknown;
-  /**
-   * Closes a socket from the server side: `replaced` (another socket of its client took over) and
-   * `deleted` (its client was deleted, for `reason`, which the browser is told) tell the browser
-   * not to reconnect; `handoff` (cluster mode: this node let the client go) closes the connection
-   * itself, so the browser reconnects, to any node, and resumes.
-   */
-  disconnect(socketId: string, why: 'replaced' | 'deleted' | 'handoff', reason?: string): void;
-  /** Sends a message of `to(clientId).emit()` on the client's current socket. */
-  send(socketId: string, seq: number, event: string, args: unknown[]): void;
-  /** Tells a new socket where its client's message stream resumes (everything up to `acked` is done). */
-  resume(socketId: string, acked: number): void;
-}
 
 /** A handshake to decide against a shared store (cluster mode), with the socket it would bind. */
 export interface RemoteAdmissionRequest {
@@ -103,13 +87,16 @@ export interface SupervisorInternals<TData = unknown> {
 
 const internals = new WeakMap<object, SupervisorInternals<never>>();
 
-/** Binds a supervisor to its internals (createSupervisor only). */
-export function bindInternals<TData>(supervisor: Supervisor<TData>, inside: SupervisorInternals<TData>): void {
+/** Binds a supervisor to its internals (createSupervisorCore only). */
+export function bindInternals<TData>(supervisor: SupervisorCore<TData>, inside: SupervisorInternals<TData>): void {
   internals.set(supervisor, inside as unknown as SupervisorInternals<never>);
 }
 
-/** The internals of a supervisor made by `createSupervisor()`. */
-export function internalsOf<TData>(supervisor: Supervisor<TData>): SupervisorInternals<TData> {
+/**
+ * The internals of a supervisor made by `createSupervisor()` (any {@link SupervisorCore}: the
+ * public `Supervisor` is one, with `attach()` added by the adapter).
+ */
+export function internalsOf<TData>(supervisor: SupervisorCore<TData>): SupervisorInternals<TData> {
   const inside = internals.get(supervisor);
   if (!inside) throw new TypeError('socket.io-supervisor: not a supervisor made by createSupervisor()');
   return inside as unknown as SupervisorInternals<TData>;

@@ -1,5 +1,4 @@
 import type { Observable } from 'rxjs';
-import type { Namespace, Server } from 'socket.io';
 import type { ClientActor } from '../machines/client.machine.js';
 import type { SupervisorActor } from '../machines/supervisor.machine.js';
 import type { ClientChannel } from './delivery.js';
@@ -24,23 +23,12 @@ export interface RegisterOptions<TData> {
   data?: TData;
 }
 
-/** A socket.io `Server` or `Namespace` the supervisor can be attached to. */
-export type AttachTarget = Server | Namespace;
-
-/** Options of {@link Supervisor.attach}. */
-export interface AttachOptions {
-  /**
-   * What happens to sockets that arrive on the namespace after `detach()`: `'refuse'` rejects
-   * them with `SHUTTING_DOWN` (so nothing reaches your `connection` handlers unsupervised),
-   * `'admit'` lets them through unsupervised (backing a gradual rollout out). After `close()`
-   * sockets are always refused.
-   * @default 'refuse'
-   */
-  afterDetach?: 'refuse' | 'admit';
-}
-
-/** The public API of a supervisor; see DESIGN.md for the lifecycle it enforces. */
-export interface Supervisor<TData = unknown> {
+/**
+ * A supervisor as the core makes it: the whole public API but `attach()`, which the socket.io
+ * adapter adds ({@link Supervisor} in `src/createSupervisor.ts` composes both). The core knows no
+ * socket.io; the adapter reaches what it needs through `internalsOf()`.
+ */
+export interface SupervisorCore<TData = unknown> {
   /** Creates a client in `handshaking` (for a page the server renders) and returns its credentials. */
   register(options?: RegisterOptions<TData>): Registration;
   /** The client's current view, or `undefined` if it is unknown or deleted. */
@@ -83,11 +71,6 @@ export interface Supervisor<TData = unknown> {
    * `passivateAfter` without events): ask again rather than keeping it.
    */
   actorOf(clientId: string): ClientActor | undefined;
-  /**
-   * Attaches the supervisor to a socket.io `Server` or `Namespace` (several may be attached, each
-   * once); returns `detach()`.
-   */
-  attach(target: AttachTarget, options?: AttachOptions): () => void;
   /** Deletes every client with reason `shutdown`, awaits their hooks, stops every timer. */
   close(): Promise<void>;
 }

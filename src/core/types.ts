@@ -1,5 +1,5 @@
 import type { DisconnectReason as SocketIoDisconnectReason } from 'socket.io';
-import type { RejectCode } from '../client/protocol.js';
+import type { RejectCode } from '../protocol.js';
 
 /** Codes of rejected handshakes, as the browser sees them in `connect_error.data.code`. */
 export type { RejectCode };

@@ -3,8 +3,8 @@ import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { ClusterSupervisor } from '../cluster/clusterTypes.js';
 import { inspectableOf } from '../core/inspectable.js';
-import type { Supervisor } from '../core/supervisor.js';
 import type { ClientView } from '../core/types.js';
+import type { Supervisor } from '../createSupervisor.js';
 import { clientMachine } from '../machines/client.machine.js';
 import { accessCookies, isAuthorized } from './access.js';
 import { createLiveFeed } from './liveFeed.js';

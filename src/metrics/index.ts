@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ClusterSupervisor } from '../cluster/clusterTypes.js';
 import { inspectableOf } from '../core/inspectable.js';
-import type { Supervisor } from '../core/supervisor.js';
+import type { Supervisor } from '../createSupervisor.js';
 
 export interface MetricsOptions {
   /** The prom-client registry to register in (yours, so /metrics serves it with the rest). */

@@ -1,11 +1,25 @@
 import type { Namespace, Server, Socket } from 'socket.io';
-import { CLIENT_EVENTS, SERVER_EVENTS } from '../client/protocol.js';
 import { SupervisorError } from '../core/errors.js';
 import type { SupervisorInternals } from '../core/internals.js';
-import type { AttachOptions, AttachTarget } from '../core/supervisor.js';
 import type { DisconnectReason, RejectCode } from '../core/types.js';
+import { CLIENT_EVENTS, SERVER_EVENTS } from '../protocol.js';
 import { type Admission, createAdmission, type Verdict } from './admission.js';
 import { type Binding, createSocketRegistry, type SocketRegistry } from './bridge.js';
+
+/** A socket.io `Server` or `Namespace` the supervisor can be attached to. */
+export type AttachTarget = Server | Namespace;
+
+/** Options of `supervisor.attach()`. */
+export interface AttachOptions {
+  /**
+   * What happens to sockets that arrive on the namespace after `detach()`: `'refuse'` rejects
+   * them with `SHUTTING_DOWN` (so nothing reaches your `connection` handlers unsupervised),
+   * `'admit'` lets them through unsupervised (backing a gradual rollout out). After `close()`
+   * sockets are always refused.
+   * @default 'refuse'
+   */
+  afterDetach?: 'refuse' | 'admit';
+}
 
 /** The error socket.io hands to the browser as `connect_error`. */
 export interface HandshakeError extends Error {

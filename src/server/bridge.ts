@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io';
-import { SERVER_EVENTS } from '../client/protocol.js';
-import type { SocketBridge } from '../core/internals.js';
+import type { SocketBridge } from '../core/socketBridge.js';
+import { SERVER_EVENTS } from '../protocol.js';
 
 /** What a socket is bound to at its handshake, for its whole life. */
 export interface Binding {

@@ -1,6 +1,6 @@
-import { AUTH_KEYS } from '../client/protocol.js';
 import { ID_LENGTH, isBase64Url } from '../core/ids.js';
 import { tabIdProblem } from '../core/validate.js';
+import { AUTH_KEYS } from '../protocol.js';
 
 export { MAX_TAB_ID, tabIdProblem } from '../core/validate.js';
 

@@ -1,7 +1,6 @@
-import { createSupervisorOn } from '../core/createSupervisor.js';
 import { internalsOf } from '../core/internals.js';
 import { resolveOptions, type SupervisorOptions } from '../core/options.js';
-import type { RegisterOptions, Supervisor } from '../core/supervisor.js';
+import type { RegisterOptions } from '../core/supervisor.js';
 import type {
   ClientState,
   ClientView,
@@ -10,6 +9,7 @@ import type {
   LifecycleEvent,
   SupervisorHooks,
 } from '../core/types.js';
+import { createSupervisorOn, type Supervisor } from '../createSupervisor.js';
 import { createFakeClock, type FakeClock } from './fakeClock.js';
 
 /** Options of {@link createTestSupervisor}: a supervisor's, except `now` (the kit owns the clock). */

@@ -8,12 +8,11 @@ import {
   type SupervisorPorts,
   supervisorMachine,
 } from '../machines/supervisor.machine.js';
-import { attach } from '../server/attach.js';
 import type { ClientRecord, ClientStore } from '../store/clientStore.js';
 import { MemoryStore } from '../store/memoryStore.js';
 import { authenticate } from './authenticate.js';
 import { createClientHost } from './clientHost.js';
-import { type Clock, realClock } from './clock.js';
+import type { Clock } from './clock.js';
 import { waitForConnected } from './connected.js';
 import {
   type ClientChannel,
@@ -27,30 +26,29 @@ import { SupervisorError } from './errors.js';
 import { createHookDispatch } from './hookDispatch.js';
 import { newClientId, newToken } from './ids.js';
 import { registerInspectable } from './inspectable.js';
-import { bindInternals, type SocketBridge, type SupervisorInternals, type SupervisorSeams } from './internals.js';
+import { bindInternals, type SupervisorInternals, type SupervisorSeams } from './internals.js';
 import { type ResolvedOptions, resolveOptions, type SupervisorOptions } from './options.js';
+import type { SocketBridge } from './socketBridge.js';
 import { createStats } from './stats.js';
-import type { RegisterOptions, Registration, Supervisor } from './supervisor.js';
+import type { RegisterOptions, Registration, SupervisorCore } from './supervisor.js';
 import { createTimerControl } from './timerControl.js';
 import type { ClientView, DeleteReason, LifecycleEvent, SupervisorEvent } from './types.js';
 import { eventProblem, tabIdProblem } from './validate.js';
 import { viewOf } from './view.js';
 
-/** Creates a supervisor; see DESIGN.md for the lifecycle it enforces. */
-export function createSupervisor<TData = unknown>(options?: SupervisorOptions<TData>): Supervisor<TData> {
-  return createSupervisorOn(options, realClock);
-}
-
 /**
- * {@link createSupervisor} on the given timers: the testing kit passes a fake clock (with a
- * matching `now` option), so deadlines, passivation, prune ticks and hook timeouts all follow it.
- * Cluster mode passes `seams`: its own store and an asynchronous admission.
+ * The supervisor without its socket.io adapter, on the given timers: every client's actor, the
+ * store, deadlines, hooks, delivery and the public API but `attach()`. `src/createSupervisor.ts`
+ * composes it with the adapter; the adapter, the inspector and the metrics reach it through
+ * `internalsOf()`. The testing kit passes a fake clock (with a matching `now` option), so
+ * deadlines, passivation, prune ticks and hook timeouts all follow it. Cluster mode passes
+ * `seams`: its own store and an asynchronous admission.
  */
-export function createSupervisorOn<TData = unknown>(
+export function createSupervisorCore<TData = unknown>(
   options: SupervisorOptions<TData> | undefined,
   clock: Clock,
   seams: SupervisorSeams<TData> = {},
-): Supervisor<TData> {
+): SupervisorCore<TData> {
   const resolved = resolveOptions(options) as ResolvedOptions<TData, unknown>;
   const { hooks, now } = resolved;
   const store = seams.store ?? new MemoryStore<TData>(resolved.tombstoneTtl, resolved.maxTombstones);
@@ -271,7 +269,7 @@ export function createSupervisorOn<TData = unknown>(
     return closing;
   }
 
-  const supervisor: Supervisor<TData> = {
+  const supervisor: SupervisorCore<TData> = {
     register,
     get,
     list: () => {
@@ -297,7 +295,6 @@ export function createSupervisorOn<TData = unknown>(
       host.touch(record);
       return clientActor;
     },
-    attach: (target, attachOptions) => attach(target, internals, attachOptions),
     close,
   };
 

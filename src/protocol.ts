@@ -1,8 +1,9 @@
 /**
  * The wire protocol between the server adapter and the browser helper: event names, reject
- * codes, the handshake's `auth` keys. One module both sides import (as socket.io shares its
- * packet types and reasons), kept free of any import so the browser can load it as it is,
- * beside `client/index.js`.
+ * codes, the handshake's `auth` keys. One module both sides import (as socket.io keeps its
+ * packet types and reasons in a parser of their own), kept free of any import. The browser
+ * helper is served as a directory (`dist/client/`), so the build puts a copy of this module's
+ * output there, beside `client/index.js` (scripts/build.mjs).
  */
 
 /** Events the server sends to a supervised socket. */
