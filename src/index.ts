@@ -5,6 +5,7 @@ export { defaultOptions } from './core/options.js';
 export type { RegisterOptions, Registration } from './core/supervisor.js';
 export type {
   ClientCounts,
+  ClientSnapshot,
   ClientState,
   ClientView,
   ConnectContext,
@@ -27,7 +28,6 @@ export type { Supervisor } from './createSupervisor.js';
 export { createSupervisor } from './createSupervisor.js';
 export type { ClientActor, ClientContext, ClientEvent, ClientMachineInput } from './machines/client.machine.js';
 export { clientMachine } from './machines/client.machine.js';
-export type { ClientSnapshot } from './machines/clientSnapshot.js';
 export type { SupervisorActor } from './machines/supervisor.machine.js';
 export { supervisorMachine } from './machines/supervisor.machine.js';
 export type { ServerEventName } from './protocol.js';

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { SupervisorError } from '../core/errors.js';
+import { LIVE_STATES, SNAPSHOT_KEYS } from '../machines/clientSnapshot.js';
 import { closeClient, clusterClientOptions, connectWithin, type NodeRedisClient } from './connection.js';
 import { type ClusterKeys, clusterKeys } from './keys.js';
 import {
@@ -20,10 +21,10 @@ import {
   outboxLua,
   ownedLua,
   pendingDeletionsLua,
+  RECORD_FIELDS,
   reapLua,
   registerLua,
   restoreLua,
-  SNAPSHOT_FIELDS,
   sweepLua,
 } from './lua/index.js';
 import {
@@ -34,7 +35,7 @@ import {
   type ResolvedStoreOptions,
   resolveStoreOptions,
 } from './options.js';
-import { asArray, asString, parseDeletion, parseOutbox, parseRecord } from './parse.js';
+import { asArray, asString, formatField, parseDeletion, parseOutbox, parseRecord } from './parse.js';
 import { ScriptRunner } from './scriptRunner.js';
 import type {
   AckResult,
@@ -87,7 +88,7 @@ const SCRIPTS: readonly LuaScript[] = [
 /** The outbox fields a view reads besides the snapshot. */
 const VIEW_OUTBOX_FIELDS = [OUTBOX_FIELDS[0], OUTBOX_FIELDS[1], OUTBOX_FIELDS[3]];
 
-const STATES: readonly string[] = ['handshaking', 'connected', 'disconnected'];
+const STATES: readonly string[] = LIVE_STATES;
 
 /** SHA-256 hex of a resume token: all Redis ever holds of it (and all a script compares). */
 export function hashToken(token: string): string {
@@ -419,14 +420,7 @@ export class RedisClusterStore<TData = unknown> {
           throw invalid(`restore: ${clientId} needs an integer fence and the token's SHA-256 hex (hashToken)`);
         }
         const values = [
-          record.state,
-          record.socketId ?? '',
-          record.tabId ?? '',
-          String(record.createdAt),
-          record.connectedAt === null ? '' : String(record.connectedAt),
-          record.disconnectedAt === null ? '' : String(record.disconnectedAt),
-          record.expiresAt === null ? '' : String(record.expiresAt),
-          String(record.generation),
+          ...SNAPSHOT_KEYS.map((key) => formatField(record[key])),
           JSON.stringify(record.data ?? null),
           String(record.fence),
           String(record.seq ?? 0),
@@ -558,19 +552,19 @@ export class RedisClusterStore<TData = unknown> {
   /** A client's record from any node, or `undefined` (never the token or its hash). */
   async get(clientId: string): Promise<ClusterClientRecord<TData> | undefined> {
     const key = this.keys.client(checkId('clientId', clientId));
-    const reply = asArray(await this.runner.command(['HMGET', key, ...SNAPSHOT_FIELDS], 'get'), 'get');
+    const reply = asArray(await this.runner.command(['HMGET', key, ...RECORD_FIELDS], 'get'), 'get');
     return asString(reply[0]) === '' ? undefined : parseRecord<TData>(clientId, reply);
   }
 
   /** {@link get}, with the client's outbox (depth and when its oldest message was queued), in one command. */
   async view(clientId: string): Promise<{ client: ClusterClientRecord<TData>; outbox: OutboxSummary } | undefined> {
     const key = this.keys.client(checkId('clientId', clientId));
-    const fields = [...SNAPSHOT_FIELDS, ...VIEW_OUTBOX_FIELDS];
+    const fields = [...RECORD_FIELDS, ...VIEW_OUTBOX_FIELDS];
     const reply = asArray(await this.runner.command(['HMGET', key, ...fields], 'get'), 'get');
     if (asString(reply[0]) === '') return undefined;
     return {
       client: parseRecord<TData>(clientId, reply),
-      outbox: parseOutbox(reply.slice(SNAPSHOT_FIELDS.length)),
+      outbox: parseOutbox(reply.slice(RECORD_FIELDS.length)),
     };
   }
 
@@ -604,7 +598,7 @@ export class RedisClusterStore<TData = unknown> {
       const [clientId, ...snapshot] = asArray(row, 'list');
       return {
         client: parseRecord<TData>(asString(clientId), snapshot),
-        outbox: parseOutbox(snapshot.slice(SNAPSHOT_FIELDS.length)),
+        outbox: parseOutbox(snapshot.slice(RECORD_FIELDS.length)),
       };
     });
     const cursor = asString(reply[0]);

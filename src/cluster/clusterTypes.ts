@@ -7,13 +7,14 @@ import type {
   DeleteReason,
   DisconnectReason,
   LifecycleEvent,
+  LiveState,
   SupervisorStats,
 } from '../core/types.js';
 import type { ClientActor } from '../machines/client.machine.js';
 import type { SupervisorActor } from '../machines/supervisor.machine.js';
 import type { AttachOptions, AttachTarget } from '../server/attach.js';
 import type { ClusterChannel } from './delivery.js';
-import type { ClusterClientState, ClusterCounts, ClusterNode } from './types.js';
+import type { ClusterCounts, ClusterNode } from './types.js';
 
 /**
  * The third argument of every hook in cluster mode. `fence` orders the hooks of one client across
@@ -48,7 +49,7 @@ export interface ClusterClientView<TData = unknown> extends ClientView<TData> {
 }
 
 export interface ClusterListOptions {
-  state?: ClusterClientState;
+  state?: LiveState;
   /** Only the clients this node id owns (its current incarnation). */
   node?: string;
   /** About this many per page. @default 100 */

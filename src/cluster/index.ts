@@ -2,6 +2,7 @@
  * `socket.io-supervisor/cluster`: cluster mode on Redis (DESIGN.md, "Cluster mode on Redis").
  * Needs the optional peer `redis` (node-redis 6); the package's main entry never imports this.
  */
+export type { ClientSnapshot } from '../core/types.js';
 export type { ClusterSupervisorOptions } from './clusterOptions.js';
 export type {
   ClusterClientView,
@@ -23,9 +24,7 @@ export type {
   AckResult,
   ClaimRejectCode,
   ClaimResult,
-  ClientSnapshot,
   ClusterClientRecord,
-  ClusterClientState,
   ClusterCounts,
   ClusterNode,
   ClusterNotice,

@@ -1,5 +1,7 @@
-import { DELETION_FIELDS, SNAPSHOT_FIELDS } from './lua/index.js';
-import type { ClusterClientRecord, ClusterClientState, Deletion, OutboxSummary, QueuedMessage } from './types.js';
+import type { SnapshotFieldKind } from '../machines/clientSnapshot.js';
+import { SNAPSHOT_FIELDS } from '../machines/clientSnapshot.js';
+import { DELETION_FIELDS, RECORD_FIELDS } from './lua/index.js';
+import type { ClusterClientRecord, Deletion, OutboxSummary, QueuedMessage } from './types.js';
 
 /**
  * Script replies are arrays of strings (every number is written by the script as a decimal
@@ -17,44 +19,55 @@ export function asString(reply: Reply): string {
   return typeof reply === 'string' ? reply : String(reply);
 }
 
-function nullableNumber(value: string): number | null {
-  return value === '' ? null : Number(value);
+type RecordField = (typeof RECORD_FIELDS)[number];
+
+/**
+ * How each field of a record a script returns is parsed: the snapshot's fields by their kind
+ * (the one table, `SNAPSHOT_FIELDS`), then the data (JSON), the owner and the fence.
+ */
+const RECORD_KINDS = {
+  ...SNAPSHOT_FIELDS,
+  data: 'json',
+  node: 'string?',
+  inc: 'number?',
+  fence: 'number',
+} as const satisfies Record<RecordField, SnapshotFieldKind | 'json'>;
+
+/** The record's property for a field: Redis calls the owner's incarnation `inc`. */
+const propertyOf = (field: RecordField) => (field === 'inc' ? 'incarnation' : field);
+type Unparsed = Exclude<keyof ClusterClientRecord, 'clientId' | ReturnType<typeof propertyOf>>;
+/** Compile-time: every property of a record but its id is parsed from a field (else this names it). */
+const _everyPropertyParsed: [Unparsed] extends [never] ? true : Unparsed = true;
+
+function parseField(kind: SnapshotFieldKind | 'json', text: string): unknown {
+  switch (kind) {
+    case 'state':
+      return text;
+    case 'number':
+      return Number(text);
+    case 'number?':
+      return text === '' ? null : Number(text);
+    case 'string?':
+      return text === '' ? null : text;
+    case 'json':
+      return text === '' ? null : JSON.parse(text);
+  }
 }
 
-function nullable(value: string): string | null {
-  return value === '' ? null : value;
+/** A snapshot field as a script takes it: text, '' for `null`. */
+export function formatField(value: string | number | null): string {
+  return value === null ? '' : String(value);
 }
 
-function parseData<TData>(json: string): TData {
-  return (json === '' ? null : JSON.parse(json)) as TData;
-}
-
-const SNAPSHOT_INDEX = Object.fromEntries(SNAPSHOT_FIELDS.map((field, i) => [field, i])) as Record<
-  (typeof SNAPSHOT_FIELDS)[number],
-  number
->;
-
-/** A snapshot in SNAPSHOT_FIELDS order (and the client id) as a record. */
+/** A record in RECORD_FIELDS order (and the client id) as a record. */
 export function parseRecord<TData>(clientId: string, reply: Reply): ClusterClientRecord<TData> {
   const values = asArray(reply, 'a snapshot').map(asString);
-  const get = (field: (typeof SNAPSHOT_FIELDS)[number]): string => values[SNAPSHOT_INDEX[field]] ?? '';
-  return {
-    clientId,
-    state: get('state') as ClusterClientState,
-    socketId: nullable(get('socketId')),
-    tabId: nullable(get('tabId')),
-    createdAt: Number(get('createdAt')),
-    connectedAt: nullableNumber(get('connectedAt')),
-    disconnectedAt: nullableNumber(get('disconnectedAt')),
-    expiresAt: nullableNumber(get('expiresAt')),
-    generation: Number(get('generation')),
-    data: parseData<TData>(get('data')),
-    node: nullable(get('node')),
-    incarnation: nullableNumber(get('inc')),
-    fence: Number(get('fence')),
-  };
+  const record: Record<string, unknown> = { clientId };
+  RECORD_FIELDS.forEach((field, i) => {
+    record[propertyOf(field)] = parseField(RECORD_KINDS[field], values[i] ?? '');
+  });
+  return record as unknown as ClusterClientRecord<TData>;
 }
-
 /** A deletion journal entry in DELETION_FIELDS order. */
 export function parseDeletion<TData>(reply: Reply): Deletion<TData> {
   const values = asArray(reply, 'a deletion').map(asString);
@@ -62,7 +75,7 @@ export function parseDeletion<TData>(reply: Reply): Deletion<TData> {
     (typeof DELETION_FIELDS)[number],
     string
   >;
-  const snapshot = SNAPSHOT_FIELDS.map((field) => {
+  const snapshot = RECORD_FIELDS.map((field) => {
     if (field === 'node') return entry.prevNode;
     if (field === 'inc') return entry.prevInc;
     if (field === 'fence') return entry.prevFence;

@@ -1,29 +1,4 @@
-/** The states a client record can be in; `deleted` is not a record but a tombstone. */
-export type ClusterClientState = 'handshaking' | 'connected' | 'disconnected';
-
-/**
- * A client's persisted form, the same in memory and in Redis (DESIGN.md, "Virtual client
- * actors": the same snapshot is what cluster mode stores). Absent values are `null`.
- */
-export interface ClientSnapshot {
-  state: ClusterClientState;
-  /** The current socket while `connected`, otherwise `null`. */
-  socketId: string | null;
-  tabId: string | null;
-  createdAt: number;
-  /** When the current (or last) socket connected; a socket swap does not change it. */
-  connectedAt: number | null;
-  /** When the client last lost its socket. */
-  disconnectedAt: number | null;
-  /**
-   * The deadline: createdAt + handshakeTimeout while handshaking, disconnectedAt +
-   * reconnectTimeout while disconnected (or later, after an outage's fresh grace period), null
-   * while connected.
-   */
-  expiresAt: number | null;
-  /** Bumped each time a reconnect deadline is armed (or pushed back after an outage). */
-  generation: number;
-}
+import type { ClientSnapshot, LiveState } from '../core/types.js';
 
 /** A node incarnation: the node id, and which of its runs (a node that rejoins gets a new one). */
 export interface NodeIncarnation {
@@ -32,8 +7,9 @@ export interface NodeIncarnation {
 }
 
 /**
- * A client as Redis holds it: its snapshot, data, owner and fence. Never the token (Redis holds
- * only its SHA-256).
+ * A client as Redis holds it: its snapshot (the one {@link ClientSnapshot}, kept as the same
+ * fields in its hash: DESIGN.md, "Virtual client actors"), data, owner and fence. Never the token
+ * (Redis holds only its SHA-256).
  */
 export interface ClusterClientRecord<TData = unknown> extends ClientSnapshot {
   clientId: string;
@@ -174,7 +150,7 @@ export interface ClusterNode extends NodeIncarnation {
 }
 
 export interface ListFilter {
-  state?: ClusterClientState;
+  state?: LiveState;
   node?: string;
   /** @default 100 */
   limit?: number;
@@ -191,7 +167,7 @@ export interface ListPage<TData = unknown> {
 export interface OwnedClient {
   clientId: string;
   fence: number;
-  state: ClusterClientState;
+  state: LiveState;
   socketId: string | null;
 }
 

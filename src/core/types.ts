@@ -39,12 +39,16 @@ export type DisconnectReason = SocketIoDisconnectReason | SupervisorDisconnectRe
 export type SupervisorErrorCode = RejectCode | 'CLOSED' | 'TIMEOUT' | 'INVALID_ARGUMENT';
 
 /**
- * A plain, serialisable snapshot of one client. Never contains the token.
- * Absent values are `null` so the object survives `JSON.stringify` unchanged.
+ * A client's lifecycle in compact form: the state its machine is in and the fields of its
+ * context that change, minus its id (the key) and what every client of a supervisor shares (the
+ * timeouts). The one definition of these fields: a passivated client is kept as this and its
+ * actor re-created from it, a node's record holds it, cluster mode stores it in Redis, and a
+ * {@link ClientView} shows it. Its keys are listed once, in `SNAPSHOT_KEYS`
+ * (`src/machines/clientSnapshot.ts`), which every copy and Redis script follows. Absent values
+ * are `null`, so it survives `JSON.stringify` unchanged.
  */
-export interface ClientView<TData = unknown> {
-  clientId: string;
-  state: ClientState;
+export interface ClientSnapshot {
+  state: LiveState;
   /**
    * The current socket's id while `connected`, `null` while `handshaking` or `disconnected`. In
    * the view `onDelete` gets, the socket the client still had when it was deleted from
@@ -53,16 +57,33 @@ export interface ClientView<TData = unknown> {
   socketId: string | null;
   tabId: string | null;
   createdAt: number;
-  /** When the current (or last) socket connected. */
+  /** When the current (or last) socket connected; a socket swap does not change it. */
   connectedAt: number | null;
   /** When the client last lost its socket. */
   disconnectedAt: number | null;
   /**
    * When the client will be deleted unless something happens: `createdAt + handshakeTimeout`
-   * while `handshaking`, `disconnectedAt + reconnectTimeout` while `disconnected`, otherwise
-   * `null`. An addition to DESIGN.md's list, used by the inspector's countdown.
+   * while `handshaking`, `disconnectedAt + reconnectTimeout` while `disconnected` (or later in
+   * cluster mode, after an outage's fresh grace period), otherwise `null`. In a view, an addition
+   * to DESIGN.md's list, used by the inspector's countdown.
    */
   expiresAt: number | null;
+  /**
+   * Bumped each time a reconnect deadline is armed (or pushed back after an outage); a timeout
+   * must carry the current one. Not in a view.
+   */
+  generation: number;
+}
+
+/**
+ * A plain, serialisable snapshot of one client: its {@link ClientSnapshot} fields but the
+ * generation, its id, address, outbox and data. Never contains the token. Absent values are
+ * `null` so the object survives `JSON.stringify` unchanged.
+ */
+export interface ClientView<TData = unknown> extends Omit<ClientSnapshot, 'state' | 'generation'> {
+  clientId: string;
+  /** `deleted` only in the view `onDelete` gets. */
+  state: ClientState;
   /**
    * The remote address of the client's latest socket, as the rate limits count it
    * (`rateLimit.address`); `null` before its first socket. An addition to DESIGN.md's list.

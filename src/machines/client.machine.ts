@@ -1,5 +1,6 @@
 import { type ActorRefFrom, assign, emit, type SnapshotFrom, setup } from 'xstate';
 import type {
+  ClientSnapshot,
   ClientState,
   DeleteReason,
   DisconnectReason,
@@ -24,17 +25,12 @@ export interface ClientMachineInput {
   reconnectTimeout: number;
 }
 
-export interface ClientContext {
+/**
+ * A client's context: the fields of its {@link ClientSnapshot} (its state is the machine's value),
+ * its id, the timeouts every client of its supervisor shares, and how it was deleted.
+ */
+export interface ClientContext extends Omit<ClientSnapshot, 'state'> {
   clientId: string;
-  tabId: string | null;
-  socketId: string | null;
-  createdAt: number;
-  connectedAt: number | null;
-  disconnectedAt: number | null;
-  /** When this client is deleted unless something happens; `null` while connected. */
-  expiresAt: number | null;
-  /** Bumped each time a deadline is armed; `client.timeout` must carry the current one. */
-  generation: number;
   handshakeTimeout: number;
   reconnectTimeout: number;
   deleted: { reason: DeleteReason; at: number; from: LiveState; socketId: string | null } | null;

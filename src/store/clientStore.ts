@@ -1,6 +1,5 @@
-import type { ClientCounts, ClientState, LifecycleEvent } from '../core/types.js';
+import type { ClientCounts, ClientSnapshot, ClientState, LifecycleEvent } from '../core/types.js';
 import type { ClientActor } from '../machines/client.machine.js';
-import type { ClientSnapshot } from '../machines/clientSnapshot.js';
 import type { DeadlineIndex } from './deadlineIndex.js';
 
 export type { ClientSnapshot };

@@ -11,7 +11,7 @@ import { defineLua } from './prelude.js';
  * incarnation's owned set and the previous owner is told on `{P}:notice:<node>` (`replaced`).
  * Rejections: `UNKNOWN_CLIENT`, `BAD_TOKEN` (the token hash differs), `CLIENT_DELETED` (a
  * tombstone, with the deletion's reason), `NODE_FENCED` (this incarnation is not alive).
- * `before`/`after` are snapshots (SNAPSHOT_FIELDS order); `outbox` is `{seq, acked}`, so the node
+ * `before`/`after` are snapshots (RECORD_FIELDS order); `outbox` is `{seq, acked}`, so the node
  * the socket reached knows at once whether it has messages to send on it.
  */
 export const claimLua = defineLua(

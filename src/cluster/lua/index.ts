@@ -6,7 +6,7 @@ export { disconnectLua } from './disconnect.js';
 export { heartbeatLua } from './heartbeat.js';
 export { joinLua } from './join.js';
 export { leaveLua } from './leave.js';
-export { DELETION_FIELDS, defineLua, type LuaScript, OUTBOX_FIELDS, SNAPSHOT_FIELDS } from './prelude.js';
+export { DELETION_FIELDS, defineLua, type LuaScript, OUTBOX_FIELDS, RECORD_FIELDS } from './prelude.js';
 export { countsLua, listLua, nodesLua, ownedLua } from './reads.js';
 export { reapLua } from './reap.js';
 export { registerLua } from './register.js';

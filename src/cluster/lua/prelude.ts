@@ -1,26 +1,19 @@
 import { createHash } from 'node:crypto';
+import { SNAPSHOT_KEYS } from '../../machines/clientSnapshot.js';
 
 /**
- * The fields of a client record that make up its snapshot, in the order every script returns
- * them (`HMGET rec ...SNAPSHOT_FIELDS`). `inc` is the owner's incarnation; `tokenHash` and
- * `lastSocketId` are kept in the record but never returned.
+ * The fields of a client record every script returns (`HMGET rec ...RECORD_FIELDS`), in this
+ * order: the snapshot's (`SNAPSHOT_KEYS`, the one list), then `data`, the owner (`node` and `inc`,
+ * its incarnation) and `fence`. `tokenHash` and `lastSocketId` are kept in the record but never
+ * returned.
  */
-export const SNAPSHOT_FIELDS = [
-  'state',
-  'socketId',
-  'tabId',
-  'createdAt',
-  'connectedAt',
-  'disconnectedAt',
-  'expiresAt',
-  'generation',
-  'data',
-  'node',
-  'inc',
-  'fence',
-] as const;
+export const RECORD_FIELDS = [...SNAPSHOT_KEYS, 'data', 'node', 'inc', 'fence'] as const;
 
-/** The fields of a deletion journal entry, in the order scripts return them. */
+/**
+ * The fields of a deletion journal entry, in the order scripts return them: the deletion, the
+ * owner before it (`prevNode`, `prevInc`, `prevFence`), the client's snapshot and data as they
+ * were, and how many messages were dropped with it.
+ */
 export const DELETION_FIELDS = [
   'deletionId',
   'clientId',
@@ -34,14 +27,7 @@ export const DELETION_FIELDS = [
   'prevNode',
   'prevInc',
   'prevFence',
-  'state',
-  'socketId',
-  'tabId',
-  'createdAt',
-  'connectedAt',
-  'disconnectedAt',
-  'expiresAt',
-  'generation',
+  ...SNAPSHOT_KEYS,
   'data',
   'undelivered',
 ] as const;
@@ -73,7 +59,8 @@ end
 local t = redis.call('TIME')
 local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local SNAP = ${luaList(SNAPSHOT_FIELDS)}
+local SNAPSHOT = ${luaList(SNAPSHOT_KEYS)}
+local SNAP = ${luaList(RECORD_FIELDS)}
 local DEL = ${luaList(DELETION_FIELDS)}
 
 local function read(rec)
@@ -134,11 +121,14 @@ local function deleteClient(id, r, reason, deletionId, nodeId, inc, ttl, extra)
   moveOwner(id, r.node, r.inc, '', '')
   redis.call('SET', k('t', id), deletionId .. ' ' .. reason, 'PX', ttl)
   local d = k('d', deletionId)
-  redis.call('HSET', d, 'deletionId', deletionId, 'clientId', id, 'reason', reason, 'node', nodeId, 'inc', inc,
+  local entry = {'deletionId', deletionId, 'clientId', id, 'reason', reason, 'node', nodeId, 'inc', inc,
     'fence', fence, 'at', s(nowMs), 'redelivered', '0', 'attempts', '1', 'prevNode', r.node, 'prevInc', r.inc,
-    'prevFence', r.fence, 'state', r.state, 'socketId', r.socketId, 'tabId', r.tabId, 'createdAt', r.createdAt,
-    'connectedAt', r.connectedAt, 'disconnectedAt', r.disconnectedAt, 'expiresAt', r.expiresAt,
-    'generation', r.generation, 'data', r.data, 'undelivered', s(undelivered))
+    'prevFence', r.fence, 'data', r.data, 'undelivered', s(undelivered)}
+  for _, f in ipairs(SNAPSHOT) do
+    table.insert(entry, f)
+    table.insert(entry, r[f])
+  end
+  redis.call('HSET', d, unpack(entry))
   redis.call('SADD', k('dels', nodeId, inc), deletionId)
   if r.node ~= nodeId or r.inc ~= inc then
     notify(r.node, {type = 'deleted', clientId = id, inc = r.inc, fence = fence, socketId = r.socketId, reason = reason})

@@ -1,7 +1,7 @@
 import { defineLua } from './prelude.js';
 
 /**
- * restore(nodeId, inc, clientId, tokenHash, ...snapshot, fence, seq) → 'restored' | 'kept' | 'deleted' | 'NODE_FENCED'
+ * restore(nodeId, inc, clientId, tokenHash, ...snapshot (SNAPSHOT_KEYS order), data, fence, seq) → 'restored' | 'kept' | 'deleted' | 'NODE_FENCED'
  *
  * After Redis lost its data (heartbeat answered `RESET`), each node rewrites the live clients
  * it holds, owned by its new incarnation, at the fence it knows. `kept`: Redis already holds the
@@ -15,9 +15,10 @@ export const restoreLua = defineLua(
   'restore',
   `
 local nodeId, inc, id, th = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local state, sid, tab, createdAt, connectedAt = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
-local disconnectedAt, exp, generation, data, fence = ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15]
-local seq = ARGV[16] or '0'
+local snap = {}
+for i, f in ipairs(SNAPSHOT) do snap[f] = ARGV[5 + i] end
+local n = 5 + #SNAPSHOT
+local data, fence, seq = ARGV[n + 1], ARGV[n + 2], ARGV[n + 3] or '0'
 local rec = KEYS[1]
 if nodeStatus(nodeId, inc) ~= 'alive' then return 'NODE_FENCED' end
 if redis.call('EXISTS', k('t', id)) == 1 then return 'deleted' end
@@ -28,14 +29,17 @@ if r then
   moveOwner(id, r.node, r.inc, '', '')
   redis.call('ZREM', k('deadlines'), id)
 end
-redis.call('HSET', rec, 'tokenHash', th, 'state', state, 'socketId', sid, 'lastSocketId', '', 'tabId', tab,
-  'createdAt', createdAt, 'connectedAt', connectedAt, 'disconnectedAt', disconnectedAt, 'expiresAt', exp,
-  'generation', generation, 'data', data, 'node', nodeId, 'inc', inc, 'fence', fence,
-  'seq', seq, 'acked', seq, 'obytes', '0', 'oldestAt', '')
+local fields = {'tokenHash', th, 'lastSocketId', '', 'data', data, 'node', nodeId, 'inc', inc, 'fence', fence,
+  'seq', seq, 'acked', seq, 'obytes', '0', 'oldestAt', ''}
+for _, f in ipairs(SNAPSHOT) do
+  table.insert(fields, f)
+  table.insert(fields, snap[f])
+end
+redis.call('HSET', rec, unpack(fields))
 redis.call('DEL', k('o', id), k('e', id))
-moveState(id, nil, state)
+moveState(id, nil, snap.state)
 moveOwner(id, '', '', nodeId, inc)
-if exp ~= '' then redis.call('ZADD', k('deadlines'), exp, id) end
+if snap.expiresAt ~= '' then redis.call('ZADD', k('deadlines'), snap.expiresAt, id) end
 return 'restored'
 `,
 );
