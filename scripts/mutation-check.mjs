@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 const CLIENT = 'src/machines/client.machine.ts';
 const SUPERVISOR = 'src/machines/supervisor.machine.ts';
-const RELAY = 'src/actors/lifecycleRelay.ts';
+const RELAY = 'src/core/lifecycleRelay.ts';
 const SNAPSHOT = 'src/machines/clientSnapshot.ts';
 const STORE = 'src/store/memoryStore.ts';
 const DEADLINES = 'src/store/deadlineIndex.ts';

@@ -6,7 +6,7 @@ import type { SupervisorCore } from './core/supervisor.js';
 import { type AttachOptions, type AttachTarget, attach } from './server/attach.js';
 
 /**
- * The public API of a supervisor; see DESIGN.md for the lifecycle it enforces. The core's API
+ * The public API of a supervisor; see docs/design.md for the lifecycle it enforces. The core's API
  * ({@link SupervisorCore}) plus `attach()`, which the socket.io adapter provides.
  */
 export interface Supervisor<TData = unknown> extends SupervisorCore<TData> {
@@ -18,7 +18,7 @@ export interface Supervisor<TData = unknown> extends SupervisorCore<TData> {
 }
 
 /**
- * Creates a supervisor; see DESIGN.md for the lifecycle it enforces.
+ * Creates a supervisor; see docs/design.md for the lifecycle it enforces.
  * @example
  * ```ts
  * const supervisor = createSupervisor({ reconnectTimeout: 3000, hooks: { onDelete } });

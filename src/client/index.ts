@@ -66,7 +66,7 @@ export interface SuperviseOptions {
   credentials?: Credentials;
   /**
    * Where the tab id is kept, so it survives reloads of the tab. Credentials are never stored:
-   * they live as long as this page instance, because a reload is a new client (DESIGN.md).
+   * they live as long as this page instance, because a reload is a new client (docs/design.md).
    * @default globalThis.sessionStorage
    */
   storage?: CredentialStorage;

@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { SupervisorError } from '../core/errors.js';
+import { hashToken, randomId } from '../core/ids.js';
 import { LIVE_STATES, SNAPSHOT_KEYS } from '../machines/clientSnapshot.js';
 import { closeClient, clusterClientOptions, connectWithin, type NodeRedisClient } from './connection.js';
 import { type ClusterKeys, clusterKeys } from './keys.js';
@@ -89,16 +89,6 @@ const SCRIPTS: readonly LuaScript[] = [
 const VIEW_OUTBOX_FIELDS = [OUTBOX_FIELDS[0], OUTBOX_FIELDS[1], OUTBOX_FIELDS[3]];
 
 const STATES: readonly string[] = LIVE_STATES;
-
-/** SHA-256 hex of a resume token: all Redis ever holds of it (and all a script compares). */
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
-}
-
-/** 128 random bits, base64url (22 characters): client ids, tokens, deletion ids. */
-export function randomId(): string {
-  return randomBytes(16).toString('base64url');
-}
 
 /**
  * Cluster mode's Redis layer: one method per Lua script (each one atomic step, see

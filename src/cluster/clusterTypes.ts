@@ -111,7 +111,7 @@ export type ClusterEvent =
 /** `counts()` and `counts$` in cluster mode: cluster-wide, plus the live nodes. */
 export type { ClusterCounts };
 
-/** The API of a cluster node (DESIGN.md, "Cluster mode on Redis"): the single-node names, asynchronous where Redis is involved. */
+/** The API of a cluster node (docs/design.md, "Cluster mode"): the single-node names, asynchronous where Redis is involved. */
 export interface ClusterSupervisor<TData = unknown> {
   /** This process's node id. */
   readonly nodeId: string;

@@ -16,6 +16,7 @@ import {
 } from 'rxjs';
 import { realClock } from '../core/clock.js';
 import { SupervisorError } from '../core/errors.js';
+import { hashToken, isId, randomId } from '../core/ids.js';
 import { internalsOf, type SupervisorInternals } from '../core/internals.js';
 import type { RegisterOptions, Registration } from '../core/supervisor.js';
 import type { SupervisorHooks } from '../core/types.js';
@@ -35,11 +36,10 @@ import { registerClusterInspectable } from './inspectable.js';
 import { ClusterLocalStore } from './localStore.js';
 import { createMembership } from './membership.js';
 import { createOwnership, type Ownership } from './ownership.js';
-import { hashToken, RedisClusterStore, randomId } from './RedisClusterStore.js';
+import { RedisClusterStore } from './RedisClusterStore.js';
 import { isUnavailable, sleep } from './retry.js';
 import type { ClusterCounts, DeleteResult } from './types.js';
 
-const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const COUNTED = new Set(['registered', 'connected', 'reconnected', 'disconnected', 'deleted']);
 
 function unavailable(what: string): SupervisorError {
@@ -72,8 +72,8 @@ async function until(condition: () => boolean, within: number): Promise<void> {
 }
 
 /**
- * Creates one node of a cluster that shares its clients through Redis (DESIGN.md, "Cluster mode
- * on Redis"): connects, joins as a new incarnation, subscribes to its notices, and starts its
+ * Creates one node of a cluster that shares its clients through Redis (docs/design.md, "Cluster
+ * mode"): connects, joins as a new incarnation, subscribes to its notices, and starts its
  * heartbeat, sweep and reap. Rejects `UNAVAILABLE` when Redis cannot be reached.
  *
  * @example
@@ -170,7 +170,7 @@ export async function createClusterSupervisor<TData = unknown>(
   }
 
   async function get(clientId: string): Promise<ClusterClientView<TData> | undefined> {
-    if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId)) return undefined;
+    if (!isId(clientId)) return undefined;
     const view = await store.view(clientId);
     return view === undefined ? undefined : toClusterView(view.client, view.outbox);
   }
@@ -179,7 +179,7 @@ export async function createClusterSupervisor<TData = unknown>(
     if (typeof reason !== 'string') {
       throw new SupervisorError('INVALID_ARGUMENT', `delete(): reason must be a string, not ${typeof reason}`);
     }
-    if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId)) return false;
+    if (!isId(clientId)) return false;
     if (!state.ready) throw unavailable('delete()');
     // one deletion id for every attempt: a retry of an attempt that ran answers `replay`
     const deletionId = randomId();
@@ -212,7 +212,7 @@ export async function createClusterSupervisor<TData = unknown>(
       const view = await get(clientId);
       if (view?.state === 'connected') return view;
       if (!view) {
-        if (CLIENT_ID.test(clientId) && (await store.isDeleted(clientId))) {
+        if (isId(clientId) && (await store.isDeleted(clientId))) {
           throw new SupervisorError('CLIENT_DELETED', `connected(): client ${clientId} was deleted`);
         }
         throw new SupervisorError('UNKNOWN_CLIENT', `connected(): no client ${clientId}`);

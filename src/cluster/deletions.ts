@@ -1,4 +1,4 @@
-import type { HookTiming } from '../actors/hookRunner.js';
+import type { HookTiming } from '../core/hookRunner.js';
 import { type ClusterContext, recordFrom } from './context.js';
 import { untilAnswered } from './retry.js';
 import type { Deletion } from './types.js';

@@ -1,15 +1,14 @@
 import type { DeliveryDeps, DeliveryPort, DeliveryStats } from '../core/delivery.js';
 import { SupervisorError } from '../core/errors.js';
+import { isId, randomId } from '../core/ids.js';
 import { sendableSize } from '../core/sendable.js';
 import type { ClientRecord } from '../store/clientStore.js';
 import type { ClusterContext } from './context.js';
 import type { ClusterRecord } from './localStore.js';
 import { memberAt, memberSeq, parseMember } from './parse.js';
-import { randomId } from './RedisClusterStore.js';
 import { isUnavailable, sleep } from './retry.js';
 import type { Deletion, EmitResult } from './types.js';
 
-const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** How long a stream of a client this node does not hold is kept (a notice that came before its claim's reply). */
 const STRAY_STREAM_MS = 30_000;
 /** How long a gap in the messages that came waits for the missing notice before they are read from Redis. */
@@ -53,7 +52,7 @@ interface Stream {
 }
 
 /**
- * Delivery in cluster mode (DESIGN.md, "Delivery across reconnects"): outboxes live in Redis with
+ * Delivery in cluster mode (docs/design.md, "Delivery across reconnects"): outboxes live in Redis with
  * the client records, so `to(clientId).emit()` works from any node and an outbox survives a
  * handoff and the death of the owner. Emit is one script (`emit`); the client's owner sends what
  * is queued for it: its own emits from the script's reply, other nodes' from a `message` notice,
@@ -237,7 +236,7 @@ export function createClusterDelivery<TData>(
   }
 
   function acknowledge(clientId: string, seq: unknown): void {
-    if (!Number.isSafeInteger(seq) || (seq as number) < 0 || !CLIENT_ID.test(clientId)) {
+    if (!Number.isSafeInteger(seq) || (seq as number) < 0 || !isId(clientId)) {
       stats.ignoredAcks += 1;
       return;
     }
@@ -309,7 +308,7 @@ export function createClusterDelivery<TData>(
         `to(${clientId}).emit(${JSON.stringify(event)}): ${(error as Error).message}`,
       );
     }
-    if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId)) {
+    if (!isId(clientId)) {
       undelivered(String(clientId), 1, 'unknown-client');
       return false;
     }

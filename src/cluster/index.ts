@@ -1,7 +1,9 @@
 /**
- * `socket.io-supervisor/cluster`: cluster mode on Redis (DESIGN.md, "Cluster mode on Redis").
+ * `socket.io-supervisor/cluster`: cluster mode on Redis (docs/design.md, "Cluster mode").
  * Needs the optional peer `redis` (node-redis 6); the package's main entry never imports this.
  */
+
+export { hashToken, randomId } from '../core/ids.js';
 export type { ClientSnapshot } from '../core/types.js';
 export type { ClusterSupervisorOptions } from './clusterOptions.js';
 export type {
@@ -19,7 +21,7 @@ export { createClusterSupervisor } from './createClusterSupervisor.js';
 export type { ClusterChannel } from './delivery.js';
 export { type ClusterKeys, clusterKeys } from './keys.js';
 export { defaultClusterStoreOptions, type RedisClusterStoreOptions } from './options.js';
-export { hashToken, RedisClusterStore, randomId } from './RedisClusterStore.js';
+export { RedisClusterStore } from './RedisClusterStore.js';
 export type {
   AckResult,
   ClaimRejectCode,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { SupervisorError } from '../core/errors.js';
+import { isId } from '../core/ids.js';
 import { type ClusterLogger, type NodeRedisClient, silentClusterLogger } from './connection.js';
 
 /**
@@ -58,7 +59,6 @@ export const defaultClusterStoreOptions = {
 
 const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const PREFIX = /^[A-Za-z0-9._-]{1,32}$/;
-const BASE64URL = /^[A-Za-z0-9_-]{1,64}$/;
 const PRINTABLE = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
 
 export function invalid(message: string): SupervisorError {
@@ -104,7 +104,7 @@ export function resolveStoreOptions(options: RedisClusterStoreOptions): Resolved
 }
 
 export function checkId(name: string, value: unknown): string {
-  if (typeof value !== 'string' || !BASE64URL.test(value)) throw invalid(`\`${name}\` must be base64url, 1-64 chars`);
+  if (!isId(value)) throw invalid(`\`${name}\` must be base64url, 1-64 chars`);
   return value;
 }
 

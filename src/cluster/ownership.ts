@@ -1,4 +1,5 @@
 import { SupervisorError } from '../core/errors.js';
+import { hashToken, randomId } from '../core/ids.js';
 import type { RemoteAdmissionRequest, RemoteVerdict } from '../core/internals.js';
 import type { LifecycleEvent } from '../core/types.js';
 import type { ClientSnapshot } from '../machines/clientSnapshot.js';
@@ -6,7 +7,6 @@ import type { Commit } from '../store/clientStore.js';
 import type { ClusterHookContext, LostWhy } from './clusterTypes.js';
 import { type ClusterContext, recordFrom, snapshotOf, stopActor } from './context.js';
 import type { ClusterRecord, DeletionTicket } from './localStore.js';
-import { hashToken, randomId } from './RedisClusterStore.js';
 import { isUnavailable, untilAnswered } from './retry.js';
 import type { ClaimResult, ClusterClientRecord, ClusterNotice, Deletion, DisconnectResult } from './types.js';
 

@@ -8,7 +8,7 @@ export interface NodeIncarnation {
 
 /**
  * A client as Redis holds it: its snapshot (the one {@link ClientSnapshot}, kept as the same
- * fields in its hash: DESIGN.md, "Virtual client actors"), data, owner and fence. Never the token
+ * fields in its hash: docs/design.md, "Virtual client actors"), data, owner and fence. Never the token
  * (Redis holds only its SHA-256).
  */
 export interface ClusterClientRecord<TData = unknown> extends ClientSnapshot {

@@ -1,8 +1,5 @@
 import { Subject } from 'rxjs';
 import { createActor } from 'xstate';
-import { createCountStream, createEventStream } from '../actors/eventStreams.js';
-import { createHookRunner, type HookTiming } from '../actors/hookRunner.js';
-import { createLifecycleRelay } from '../actors/lifecycleRelay.js';
 import {
   type SupervisorMachineEvent,
   type SupervisorPorts,
@@ -23,10 +20,13 @@ import {
 } from './delivery.js';
 import { describeThrown } from './describe.js';
 import { SupervisorError } from './errors.js';
+import { createCountStream, createEventStream } from './eventStreams.js';
 import { createHookDispatch } from './hookDispatch.js';
-import { newClientId, newToken } from './ids.js';
+import { createHookRunner, type HookTiming } from './hookRunner.js';
+import { randomId } from './ids.js';
 import { registerInspectable } from './inspectable.js';
 import { bindInternals, type SupervisorInternals, type SupervisorSeams } from './internals.js';
+import { createLifecycleRelay } from './lifecycleRelay.js';
 import { type ResolvedOptions, resolveOptions, type SupervisorOptions } from './options.js';
 import type { SocketBridge } from './socketBridge.js';
 import { createStats } from './stats.js';
@@ -204,9 +204,9 @@ export function createSupervisorCore<TData = unknown>(
     }
     const createdAt = now();
     const record: ClientRecord<TData> = {
-      clientId: newClientId(),
+      clientId: randomId(),
       state: 'handshaking',
-      token: newToken(),
+      token: randomId(),
       data: registerOptions.data as TData,
       address: null,
       actor: null,

@@ -1,5 +1,5 @@
-import type { HookRunner } from '../actors/hookRunner.js';
 import type { Commit } from '../store/clientStore.js';
+import type { HookRunner } from './hookRunner.js';
 import type { ClientView, LifecycleEvent, SupervisorHooks } from './types.js';
 
 /** A hook called with the store's hook context as a third argument (cluster mode). */

@@ -1,8 +1,20 @@
-import { randomFillSync, timingSafeEqual } from 'node:crypto';
+import { createHash, randomFillSync, timingSafeEqual } from 'node:crypto';
 
-/** 128 bits, base64url: 22 characters. */
+/**
+ * Ids and secrets, once for the whole library: how they are made (128 random bits, base64url),
+ * which strings pass for one, how a token is hashed (cluster mode) and compared.
+ */
+
+/** 128 bits, base64url: 22 characters. Every id and token the library makes has this length. */
 export const ID_LENGTH = 22;
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * An id or token as the API, the inspector and the cluster's store accept one: base64url, 1 to 64
+ * characters (the bound the project's contract sets for a handshake's `clientId`; the handshake
+ * itself asks for exactly {@link ID_LENGTH}, see {@link isIssuedId}). The bound keeps a megabyte
+ * string out of lookups.
+ */
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 // One CSPRNG call per 256 ids instead of one per id: randomBytes(16) per id was the single most
 // expensive part of register(). Each id still gets its own 16 fresh bytes, never reused.
@@ -10,7 +22,11 @@ const POOL_IDS = 256;
 const pool = Buffer.alloc(16 * POOL_IDS);
 let poolOffset = pool.length;
 
-function random128(): string {
+/**
+ * A new id: 128 random bits from the CSPRNG, base64url ({@link ID_LENGTH} characters). Client ids,
+ * resume tokens, and in cluster mode deletion and message ids.
+ */
+export function randomId(): string {
   if (poolOffset === pool.length) {
     randomFillSync(pool);
     poolOffset = 0;
@@ -22,18 +38,22 @@ function random128(): string {
   return id;
 }
 
-/** A new public client id: 128 random bits from the CSPRNG, base64url. */
-export function newClientId(): string {
-  return random128();
+/** Whether `value` passes for an id or token (base64url, 1 to 64 characters). */
+export function isId(value: unknown): value is string {
+  return typeof value === 'string' && ID.test(value);
 }
 
-/** A new private resume token: 128 random bits from the CSPRNG, base64url. */
-export function newToken(): string {
-  return random128();
+/**
+ * Whether `value` has the exact form of an id or token the library issues ({@link randomId}): what
+ * a handshake must present, so anything else is refused before any lookup.
+ */
+export function isIssuedId(value: unknown): value is string {
+  return typeof value === 'string' && value.length === ID_LENGTH && ID.test(value);
 }
 
-export function isBase64Url(value: string): boolean {
-  return BASE64URL.test(value);
+/** SHA-256 hex of a resume token: all cluster mode's Redis ever holds of it (and all a script compares). */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
 /**

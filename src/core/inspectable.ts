@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { HookTiming } from '../actors/hookRunner.js';
+import type { HookTiming } from './hookRunner.js';
 import type { ClientCounts, ClientView, DeleteReason, LifecycleEvent, Logger, SupervisorStats } from './types.js';
 
 /** A client as the inspector shows it: the view, plus its node in cluster mode. */

@@ -1,9 +1,9 @@
-import type { HookTiming } from '../actors/hookRunner.js';
 import type { SupervisorMachineEvent } from '../machines/supervisor.machine.js';
 import type { ClientStore } from '../store/clientStore.js';
 import type { Authentication } from './authenticate.js';
 import type { ClientHost } from './clientHost.js';
 import type { DeliveryDeps, DeliveryPort } from './delivery.js';
+import type { HookTiming } from './hookRunner.js';
 import type { ResolvedOptions } from './options.js';
 import type { SocketBridge } from './socketBridge.js';
 import type { RegisterOptions, Registration, SupervisorCore } from './supervisor.js';

@@ -35,7 +35,7 @@ export interface RateLimitOptions {
   address?: (handshake: HandshakeInfo) => string;
 }
 
-/** Options of {@link createSupervisor}. Every default lives in {@link defaultOptions}. */
+/** Options of `createSupervisor()`. Every default lives in {@link defaultOptions}. */
 export interface SupervisorOptions<TData = unknown, TSocket = unknown> {
   /**
    * How long a disconnected client is kept, waiting for its browser to reconnect, before it is

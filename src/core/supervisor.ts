@@ -25,8 +25,8 @@ export interface RegisterOptions<TData> {
 
 /**
  * A supervisor as the core makes it: the whole public API but `attach()`, which the socket.io
- * adapter adds ({@link Supervisor} in `src/createSupervisor.ts` composes both). The core knows no
- * socket.io; the adapter reaches what it needs through `internalsOf()`.
+ * adapter adds (the public `Supervisor`, in `src/createSupervisor.ts`, composes both). The core
+ * knows no socket.io; the adapter reaches what it needs through `internalsOf()`.
  */
 export interface SupervisorCore<TData = unknown> {
   /** Creates a client in `handshaking` (for a page the server renders) and returns its credentials. */

@@ -4,7 +4,7 @@ import type { RejectCode } from '../protocol.js';
 /** Codes of rejected handshakes, as the browser sees them in `connect_error.data.code`. */
 export type { RejectCode };
 
-/** The four states of a client's lifecycle (DESIGN.md, "The lifecycle contract"). */
+/** The four states of a client's lifecycle (docs/design.md, "The lifecycle contract"). */
 export type ClientState = 'handshaking' | 'connected' | 'disconnected' | 'deleted';
 
 /** The states a client can be in while it exists. */
@@ -65,7 +65,7 @@ export interface ClientSnapshot {
    * When the client will be deleted unless something happens: `createdAt + handshakeTimeout`
    * while `handshaking`, `disconnectedAt + reconnectTimeout` while `disconnected` (or later in
    * cluster mode, after an outage's fresh grace period), otherwise `null`. In a view, an addition
-   * to DESIGN.md's list, used by the inspector's countdown.
+   * to docs/design.md's list, used by the inspector's countdown.
    */
   expiresAt: number | null;
   /**
@@ -86,7 +86,7 @@ export interface ClientView<TData = unknown> extends Omit<ClientSnapshot, 'state
   state: ClientState;
   /**
    * The remote address of the client's latest socket, as the rate limits count it
-   * (`rateLimit.address`); `null` before its first socket. An addition to DESIGN.md's list.
+   * (`rateLimit.address`); `null` before its first socket. An addition to docs/design.md's list.
    */
   address: string | null;
   /**

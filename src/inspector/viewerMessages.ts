@@ -4,6 +4,7 @@
  * the acknowledgement slot, called as one, threw out of the listener and crashed the process
  * (issue 15), even on a read-only inspector.
  */
+import { isId } from '../core/ids.js';
 
 /** The reply function of a socket.io event, if the sender asked for one. */
 export type Ack = (reply: object) => void;
@@ -14,9 +15,6 @@ export function splitArgs(args: unknown[]): { payload: unknown; ack: Ack | null 
   const ack = args.length > 1 && typeof last === 'function' ? (last as Ack) : null;
   return { payload: args[0], ack };
 }
-
-// client ids are base64url; a bound keeps a megabyte string out of the lookup
-const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
@@ -32,7 +30,7 @@ export function parseDelete(payload: unknown): DeleteRequest {
     return { ok: false, error: 'delete needs { clientId }' };
   }
   const { clientId } = payload;
-  if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId)) {
+  if (!isId(clientId)) {
     return { ok: false, error: 'delete needs { clientId } with a client id (base64url, at most 64 characters)' };
   }
   return { ok: true, clientId };
@@ -56,7 +54,7 @@ export type ExportRequest = { ok: true; clientId: string; events: unknown[] } | 
 export function parseExport(payload: unknown): ExportRequest {
   if (!isPlainObject(payload)) return { ok: false, error: 'export needs { clientId, events }' };
   const { clientId, events } = payload;
-  if (typeof clientId !== 'string' || !CLIENT_ID.test(clientId)) {
+  if (!isId(clientId)) {
     return { ok: false, error: 'export needs a client id (base64url, at most 64 characters)' };
   }
   if (!Array.isArray(events) || events.length === 0 || events.length > MAX_EXPORT_EVENTS) {

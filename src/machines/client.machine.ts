@@ -10,7 +10,7 @@ import type {
 } from '../core/types.js';
 
 /**
- * The lifecycle of one client, exactly DESIGN.md's state × event table. Pure: no socket.io, no
+ * The lifecycle of one client, exactly docs/design.md's state × event table. Pure: no socket.io, no
  * clock, no I/O. Time arrives in events (`at`, `now`) stamped by the supervisor, and deadlines
  * are fired by the supervisor's one timer as `client.timeout` events carrying the generation
  * they were armed for, so a timeout armed for an earlier disconnect can never delete a client

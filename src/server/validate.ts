@@ -1,4 +1,4 @@
-import { ID_LENGTH, isBase64Url } from '../core/ids.js';
+import { ID_LENGTH, isIssuedId } from '../core/ids.js';
 import { tabIdProblem } from '../core/validate.js';
 import { AUTH_KEYS } from '../protocol.js';
 
@@ -70,8 +70,4 @@ export function parseAuth(auth: unknown): ParsedAuth {
     return { ok: false, message: `handshake auth.token must be a ${ID_LENGTH}-character base64url string` };
   }
   return { ok: true, clientId, token, tabId: parsedTab };
-}
-
-function isIssuedId(value: unknown): value is string {
-  return typeof value === 'string' && value.length === ID_LENGTH && isBase64Url(value);
 }

@@ -2,7 +2,7 @@ import { assign, getInitialSnapshot, getNextSnapshot, setup } from 'xstate';
 import { getShortestPaths, getSimplePaths } from 'xstate/graph';
 
 /**
- * A model of DESIGN.md's lifecycle, independent of the implementation (the one model behind the
+ * A model of docs/design.md's lifecycle, independent of the implementation (the one model behind the
  * library's own model-based tests and the testing kit's `lifecyclePaths()`): abstract events (which
  * socket, whether a prune is due) and timeouts as explicit events, because xstate/graph cannot
  * traverse delayed transitions. Its context is the reference the system under test is checked
@@ -115,7 +115,7 @@ export const lifecycleModel = setup({
 });
 
 /**
- * Every cell of DESIGN.md's state × event table, with the sub-cases the table spells out. The
+ * Every cell of docs/design.md's state × event table, with the sub-cases the table spells out. The
  * timer column has no cell for `connected` and `deleted` (marked — in the table).
  */
 export const DESIGN_CELLS = [
@@ -143,7 +143,7 @@ export const DESIGN_CELLS = [
   'deleted × client.delete',
 ] as const;
 
-/** A cell of DESIGN.md's state × event table. */
+/** A cell of docs/design.md's state × event table. */
 export type DesignCell = (typeof DESIGN_CELLS)[number];
 
 export type ModelSnapshot = ReturnType<typeof getInitialSnapshot<typeof lifecycleModel>>;

@@ -10,7 +10,7 @@ export interface LifecycleStep {
   event: ModelEvent['type'];
   from: ClientState;
   to: ClientState;
-  /** The cell of DESIGN.md's table it exercises, e.g. `disconnected × socket.handshake`. */
+  /** The cell of docs/design.md's table it exercises, e.g. `disconnected × socket.handshake`. */
   cell: DesignCell;
   story: string;
   /**
@@ -99,7 +99,7 @@ let modelPaths: ReturnType<typeof generatePaths> | undefined;
  * Every path of the lifecycle model, the same model (and by default the same 47 paths) the
  * library's own model-based tests run: the shortest path to each state, every simple path, and
  * each of those extended by every event the model accepts at its end; with `maxSteps`, every path
- * of up to that many steps. Either way they exercise every cell of DESIGN.md's table, races
+ * of up to that many steps. Either way they exercise every cell of docs/design.md's table, races
  * included (a second disconnect, a late prune, a stale socket, a socket swap, a delete during the
  * handshake, a timer against a prune).
  *
@@ -227,7 +227,7 @@ const show = (list: string[]) => `[${list.join(', ')}]`;
 
 /**
  * A timeout that falls on a tick of the periodic prune sweep may be taken by the sweep instead:
- * both are due at that instant, and DESIGN.md lets either delete the client (`onDelete` runs
+ * both are due at that instant, and docs/design.md lets either delete the client (`onDelete` runs
  * once either way). A timeout step moves the clock to the deadline and prunes nothing itself, so
  * a `pruned` delete at the deadline is that sweep's.
  */

@@ -28,7 +28,10 @@ export interface Import {
   specifier: string;
   /** The imported file (absolute, `.ts`) for a relative specifier, else `null`. */
   target: string | null;
-  /** Erased at runtime: `import type`, `export type`, `{ type A, type B }`, `typeof import()`. */
+  /**
+   * Erased at runtime: `import type`, `export type`, `typeof import()`. Not `import { type A }`:
+   * with `verbatimModuleSyntax` it compiles to `import {} from '...'`, which still loads the module.
+   */
   typeOnly: boolean;
   /** An `import()` call (loaded when it runs, not with the module). */
   dynamic: boolean;
@@ -36,30 +39,20 @@ export interface Import {
 
 // statements at the start of a line (not the generated source in recordingToTest's strings), and
 // import() calls, `typeof import()` being a type
-const IMPORT = /^(?:import|export)\s+(type\s+)?([^'";]*?)\s*from\s+'([^']+)'|(typeof\s+)?\bimport\(\s*'([^']+)'\s*\)/gm;
-
-/** `{ type A, type B }`: a statement whose every name is a type is erased too. */
-function inlineTypesOnly(names: string): boolean {
-  const list = names.trim();
-  if (!/^\{[^}]*\}$/.test(list)) return false;
-  return list
-    .replace(/[{}\s]/g, '')
-    .split(',')
-    .every((name) => name === '' || name.startsWith('type'));
-}
+const IMPORT = /^(?:import|export)\s+(type\s+)?[^'";]*?\s*from\s+'([^']+)'|(typeof\s+)?\bimport\(\s*'([^']+)'\s*\)/gm;
 
 /** Every import, re-export and `import()` of a file. */
 export function importsOf(file: string): Import[] {
   const text = readFileSync(file, 'utf8');
   return [...text.matchAll(IMPORT)].map((match) => {
-    const dynamic = match[5] !== undefined;
-    const specifier = (dynamic ? match[5] : match[3])!;
+    const dynamic = match[4] !== undefined;
+    const specifier = (dynamic ? match[4] : match[2])!;
     return {
       file,
       specifier,
       target: specifier.startsWith('.') ? resolve(file, '..', specifier.replace(/\.js$/, '.ts')) : null,
-      typeOnly: dynamic ? match[4] !== undefined : match[1] !== undefined || inlineTypesOnly(match[2]!),
-      dynamic: dynamic && match[4] === undefined,
+      typeOnly: dynamic ? match[3] !== undefined : match[1] !== undefined,
+      dynamic: dynamic && match[3] === undefined,
     };
   });
 }

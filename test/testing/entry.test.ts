@@ -1,38 +1,19 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { importsOf, inRepo, ROOT as root, SRC, sourceFiles } from '../helpers/imports.js';
 
 // socket.io-supervisor/testing: its own entry, fast-check only where it is needed, no test runner.
 
-const root = join(import.meta.dirname, '..', '..');
+/** Every import of these files, named by file (from the repository) and specifier. */
+const importsIn = (files: string[]) =>
+  files.flatMap(importsOf).map((found) => ({ ...found, file: inRepo(found.file), spec: found.specifier }));
 
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
-  );
-}
-
-// statements at the start of a line (not the generated source in recordingToTest's strings), and
-// import() calls, `typeof import()` being a type
-const IMPORT = /^(?:import|export)\s[^'";]*?from\s+'([^']+)'|(typeof\s+)?\bimport\(\s*'([^']+)'\s*\)/gm;
-
-function imports(file: string): Array<{ file: string; spec: string; typeOnly: boolean; dynamic: boolean }> {
-  const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(IMPORT)].map((match) => ({
-    file: relative(root, file),
-    spec: match[1] ?? match[3] ?? '',
-    typeOnly: /^(?:import|export)\s+type\s/.test(match[0]) || match[2] !== undefined,
-    dynamic: match[3] !== undefined && match[2] === undefined,
-  }));
-}
-
-const testing = sources(join(root, 'src', 'testing')).flatMap(imports);
+const testing = importsIn(sourceFiles(join(SRC, 'testing')));
 
 describe('the testing entry point', () => {
   it('should stay out of every other entry: nothing outside src/testing imports it but the self-contained recordingToTest', () => {
-    const outside = sources(join(root, 'src'))
-      .filter((file) => !file.includes(join('src', 'testing')))
-      .flatMap(imports);
+    const outside = importsIn(sourceFiles(SRC).filter((file) => !file.includes(join('src', 'testing'))));
     expect(outside.length).toBeGreaterThan(50);
     // the inspector's "export as test" turns a history into a file with recordingToTest, which
     // imports nothing at runtime (checked below); the kit itself and fast-check stay out

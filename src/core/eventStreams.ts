@@ -9,7 +9,7 @@ import {
   type Subscription,
   startWith,
 } from 'rxjs';
-import type { ClientCounts, LifecycleEvent } from '../core/types.js';
+import type { ClientCounts, LifecycleEvent } from './types.js';
 
 /**
  * `events$`: every lifecycle event, as one stream that completes when the supervisor has closed.

@@ -1,5 +1,5 @@
-import type { Clock } from '../core/clock.js';
-import type { HookName } from '../core/types.js';
+import type { Clock } from './clock.js';
+import type { HookName } from './types.js';
 
 export interface HookFailure {
   clientId: string;

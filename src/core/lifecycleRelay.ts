@@ -1,6 +1,6 @@
-import type { ClientView, LifecycleEvent } from '../core/types.js';
 import { compactSnapshot } from '../machines/clientSnapshot.js';
 import type { ClientRecord, ClientStore, Commit } from '../store/clientStore.js';
+import type { ClientView, LifecycleEvent } from './types.js';
 
 /** What the relay needs from the supervisor runtime. */
 export interface RelayTarget<TData> {
