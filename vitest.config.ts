@@ -36,6 +36,7 @@ export default defineConfig({
           exclude: [
             'test/cluster/**',
             'test/architecture.test.ts',
+            'test/exports.test.ts',
             'test/packaging.test.ts',
             'test/validate.test.ts',
             'test/rateLimiter.test.ts',

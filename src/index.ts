@@ -1,4 +1,3 @@
-export type { Authentication } from './core/authenticate.js';
 export { isSupervisorError, SupervisorError } from './core/errors.js';
 export type { RateLimit, RateLimitOptions, SupervisorOptions } from './core/options.js';
 export { defaultOptions } from './core/options.js';
@@ -29,7 +28,6 @@ export { createSupervisor } from './createSupervisor.js';
 export type { ClientActor, ClientContext, ClientEvent, ClientMachineInput } from './machines/client.machine.js';
 export { clientMachine } from './machines/client.machine.js';
 export type { SupervisorActor } from './machines/supervisor.machine.js';
-export { supervisorMachine } from './machines/supervisor.machine.js';
 export type { ServerEventName } from './protocol.js';
 export { REJECT_CODES, SERVER_EVENTS } from './protocol.js';
 export type { AttachOptions, AttachTarget, SupervisedSocketData } from './server/attach.js';

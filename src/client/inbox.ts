@@ -19,6 +19,7 @@ export interface InboxOptions {
   onError?: (error: unknown, event: string) => void;
 }
 
+/** A handler of `supervised.on(event, handler)`: called with the arguments the server emitted. */
 export type MessageHandler = (...args: any[]) => void;
 
 function reportAsync(error: unknown): void {

@@ -61,6 +61,7 @@ export interface CredentialStorage {
   removeItem(key: string): void;
 }
 
+/** Options of {@link supervise}. */
 export interface SuperviseOptions {
   /** Credentials rendered into the page by `supervisor.register()`; they win over stored ones. */
   credentials?: Credentials;
@@ -89,6 +90,7 @@ export interface SuperviseOptions {
   onError?: (error: unknown, event: string) => void;
 }
 
+/** What {@link supervise} returns: the page's client as the server sees it, and its messages. */
 export interface Supervised {
   /** The current state. */
   readonly state: SupervisedState;

@@ -18,6 +18,7 @@ export interface Registration {
   token: string;
 }
 
+/** Options of `register()`: the page's tab, if known, and the client's application data. */
 export interface RegisterOptions<TData> {
   tabId?: string;
   data?: TData;

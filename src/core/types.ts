@@ -1,7 +1,6 @@
 import type { DisconnectReason as SocketIoDisconnectReason } from 'socket.io';
 import type { RejectCode } from '../protocol.js';
 
-/** Codes of rejected handshakes, as the browser sees them in `connect_error.data.code`. */
 export type { RejectCode };
 
 /** The four states of a client's lifecycle (docs/design.md, "The lifecycle contract"). */
@@ -166,6 +165,7 @@ export type LifecycleEvent =
       error: unknown;
     });
 
+/** The `type` of a {@link LifecycleEvent}: `registered`, `connected`, ... */
 export type LifecycleEventType = LifecycleEvent['type'];
 
 /** Client counts by state; `total` is their sum. */

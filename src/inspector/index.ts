@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { ClusterSupervisor } from '../cluster/clusterTypes.js';
+import { randomId } from '../core/ids.js';
 import { inspectableOf } from '../core/inspectable.js';
 import type { ClientView } from '../core/types.js';
 import type { Supervisor } from '../createSupervisor.js';
@@ -64,6 +64,7 @@ export interface InspectorOptions {
   refreshInterval?: number;
 }
 
+/** A mounted inspector: where it is served, its token, and how to unmount it. */
 export interface Inspector {
   readonly path: string;
   /** The token that opens it (`null` with `authorize`). */
@@ -91,7 +92,7 @@ const NO_STORE = { 'cache-control': 'no-store', 'x-content-type-options': 'nosni
 export function mountInspector(supervisor: Supervisor | ClusterSupervisor, options: InspectorOptions): Inspector {
   const path = (options.path ?? '/supervisor').replace(/\/$/, '');
   const rule = {
-    token: options.authorize ? null : (options.token ?? randomBytes(16).toString('base64url')),
+    token: options.authorize ? null : (options.token ?? randomId()),
     authorize: options.authorize,
   };
   const allowWrites = options.allowWrites ?? false;

@@ -19,6 +19,7 @@ export interface ChartTransition {
   timer: string | null;
 }
 
+/** A machine's states and transitions, as the inspector draws them ({@link statechartModel}). */
 export interface ChartModel {
   id: string;
   states: ChartState[];

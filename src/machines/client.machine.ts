@@ -9,14 +9,7 @@ import type {
   LiveState,
 } from '../core/types.js';
 
-/**
- * The lifecycle of one client, exactly docs/design.md's state × event table. Pure: no socket.io, no
- * clock, no I/O. Time arrives in events (`at`, `now`) stamped by the supervisor, and deadlines
- * are fired by the supervisor's one timer as `client.timeout` events carrying the generation
- * they were armed for, so a timeout armed for an earlier disconnect can never delete a client
- * that has since reconnected and disconnected again.
- */
-
+/** What `createActor(clientMachine, { input })` needs to start a client in `handshaking`. */
 export interface ClientMachineInput {
   clientId: string;
   tabId: string | null;
@@ -36,6 +29,11 @@ export interface ClientContext extends Omit<ClientSnapshot, 'state'> {
   deleted: { reason: DeleteReason; at: number; from: LiveState; socketId: string | null } | null;
 }
 
+/**
+ * The events a client's actor receives: the DESIGN events without their `clientId` (the actor is
+ * the client), stamped with the supervisor's clock, and `client.timeout` (a deadline firing,
+ * carrying the generation it was armed for).
+ */
 export type ClientEvent =
   | { type: 'socket.handshake'; socketId: string; tabId?: string | null; at: number }
   | { type: 'socket.disconnect'; socketId: string; reason: DisconnectReason; at: number }
@@ -56,6 +54,17 @@ function eventSocket(event: ClientEvent): string | null {
   return event.type === 'socket.handshake' || event.type === 'socket.disconnect' ? event.socketId : null;
 }
 
+/**
+ * The lifecycle of one client, exactly docs/design.md's state × event table. Pure: no socket.io, no
+ * clock, no I/O. Time arrives in events (`at`, `now`) stamped by the supervisor, and deadlines
+ * are fired by the supervisor's one timer as `client.timeout` events carrying the generation
+ * they were armed for, so a timeout armed for an earlier disconnect can never delete a client
+ * that has since reconnected and disconnected again.
+ *
+ * Exported for tools: `createActor(clientMachine, { input })` runs one client alone (model-based
+ * tests), and the inspector's `statechartModel(clientMachine)` or Stately's editor draw it. A
+ * supervisor creates these actors itself.
+ */
 export const clientMachine = setup({
   types: {
     input: {} as ClientMachineInput,
@@ -262,5 +271,6 @@ export const clientMachine = setup({
   output: ({ context }) => ({ clientId: context.clientId, reason: context.deleted?.reason ?? 'manual' }),
 });
 
+/** A running client actor (`supervisor.actorOf(clientId)`). */
 export type ClientActor = ActorRefFrom<typeof clientMachine>;
 export type ClientMachineSnapshot = SnapshotFrom<typeof clientMachine>;

@@ -313,4 +313,5 @@ export const supervisorMachine = setup({
   },
 });
 
+/** The supervisor's running actor (`supervisor.actor`; its machine is `supervisor.actor.logic`). */
 export type SupervisorActor = ActorRefFrom<typeof supervisorMachine>;

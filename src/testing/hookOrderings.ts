@@ -33,6 +33,7 @@ export interface OrderingApp<TData> {
   check?(t: TestSupervisor<TData>): void | Promise<void>;
 }
 
+/** Options of {@link hookOrderings}. */
 export interface HookOrderingsOptions {
   /** How many orderings to try. @default 100 */
   runs?: number;
