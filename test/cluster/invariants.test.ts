@@ -128,6 +128,12 @@ describe('cluster invariants: nothing served outside a lease', () => {
     ]);
   });
 
+  it('should not blame a restarted process for serving after its predecessor had started', () => {
+    const log = [started('n1', 1), echo('n1', 1, 1, 'a'), started('n1', 7)];
+    log.push({ ...echo('n1', 7, 1, 'a'), t: clock + 5000 });
+    expect(checkInvariants(log).violations).toEqual([]);
+  });
+
   it('should check hook starts too with the lease option only', () => {
     const hook = (t: number): LogEntry => ({
       ...line('n1', 1, 1, {

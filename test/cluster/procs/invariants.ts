@@ -290,8 +290,9 @@ function checkLease(entries: readonly LogEntry[], options: InvariantOptions, vio
     }
   }
   for (const started of starts.filter((e) => e.type === 'started')) {
+    // only processes that were there before this one joined: a restart is not replaced by its predecessor
     const others = [...groups.values()].filter(
-      (file) => file[0]!.node === started.node && file[0]!.pid !== started.pid,
+      (file) => file[0]!.node === started.node && file[0]!.pid !== started.pid && file[0]!.t < started.t,
     );
     for (const file of others) {
       const late = file.filter((e) => e.t > started.t + SKEW_MS && serves(e));
