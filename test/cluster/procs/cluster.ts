@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Socket as ClientSocket, io as connectClient } from 'socket.io-client';
 import { type RedisServer, type RedisServerOptions, startRedisServer } from '../redisServer.js';
+import { type FaultProxy, startFaultProxy } from './faultProxy.js';
 
 const NODE_SCRIPT = join(import.meta.dirname, 'node.ts');
 
@@ -45,6 +46,11 @@ export class NodeProcess {
     return this.child?.pid ?? 0;
   }
 
+  /** The file this process (and every restart of it) appends its log to. */
+  get logFile(): string {
+    return String(this.config.log);
+  }
+
   async start(): Promise<void> {
     const child = fork(NODE_SCRIPT, [], {
       execArgv: ['--import', 'tsx'],
@@ -74,9 +80,17 @@ export class NodeProcess {
       },
     );
     this.url = await new Promise<string>((resolve, reject) => {
-      child.on('message', (message: { ready?: boolean; url?: string }) => {
-        if (message.ready) resolve(message.url!);
-      });
+      child.on(
+        'message',
+        (message: { ready?: boolean; url?: string; failed?: { name: string; message: string; code?: string } }) => {
+          if (message.ready) resolve(message.url!);
+          // createClusterSupervisor() rejected: the error as the node saw it (name, code, message)
+          if (message.failed) {
+            const { name, code } = message.failed;
+            reject(Object.assign(new Error(message.failed.message), { errorName: name, code }));
+          }
+        },
+      );
       child.once('exit', (code) => reject(new Error(`${this.nodeId} exited (${code}) before it was ready: ${stderr}`)));
     });
   }
@@ -127,6 +141,16 @@ export interface TestCluster {
   redis: RedisServer;
   nodes: NodeProcess[];
   dir: string;
+  /** The options every node runs with (FAST and the cluster's own). */
+  nodeOptions: typeof FAST & Record<string, unknown>;
+  /** The fault proxy between this node and Redis (only for the nodes started with `proxied`). */
+  proxy(node: NodeProcess): FaultProxy;
+  /**
+   * Another node process (not started, not in `nodes`), logging to `<file>.log` in the cluster's
+   * dir; `log()` reads it too and `stop()` kills it. A second process with a running node's id is
+   * how a duplicate `nodeId` is made.
+   */
+  spawn(nodeId: string, options?: { file?: string; node?: Record<string, unknown>; proxied?: boolean }): NodeProcess;
   /** A socket.io-client socket to a node (websocket, no automatic reconnection). */
   connect(node: NodeProcess, credentials: Credentials): ClientSocket;
   /** Every line every node logged so far. */
@@ -134,14 +158,15 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
+/** One line of a node's log (the formats are described in invariants.ts). */
 export interface LogEntry {
   t: number;
   node: string;
   pid: number;
   inc: number;
-  kind: 'hook' | 'cluster' | 'delivery';
+  kind: 'hook' | 'cluster' | 'delivery' | 'app' | 'socket' | 'ownership';
   type?: string;
-  hook?: 'onConnect' | 'onDisconnect' | 'onDelete';
+  hook?: 'onConnect' | 'onDisconnect' | 'onDelete' | 'onAcquire' | 'onRelease';
   phase?: 'start' | 'end';
   clientId?: string;
   detail?: string;
@@ -153,32 +178,50 @@ export interface LogEntry {
   incarnation?: number;
   count?: number;
   reason?: string;
+  /** `socket` and `app` lines: the socket. */
+  socketId?: string;
+  /** `nodes-dead`: the node ids declared dead. */
+  nodes?: string[];
+  code?: string;
+  message?: string;
 }
 
 export async function startCluster(
   count: number,
-  options: { redis?: RedisServerOptions; node?: Record<string, unknown>; onDeleteMs?: number; prefix?: string } = {},
+  options: {
+    redis?: RedisServerOptions;
+    node?: Record<string, unknown>;
+    onDeleteMs?: number;
+    prefix?: string;
+    /** Indexes of the nodes that reach Redis through a fault proxy of their own (see `proxy()`). */
+    proxied?: readonly number[];
+  } = {},
 ): Promise<TestCluster> {
   const redis = await startRedisServer(options.redis);
   const dir = mkdtempSync(join(tmpdir(), 'sup-cluster-'));
   const running = new Set<ChildProcess>();
   const sockets: ClientSocket[] = [];
-  const nodes = Array.from(
-    { length: count },
-    (_, i) =>
-      new NodeProcess(
-        `node-${i + 1}`,
-        {
-          nodeId: `node-${i + 1}`,
-          redis: redis.url,
-          keyPrefix: options.prefix ?? 'sup',
-          log: join(dir, `node-${i + 1}.log`),
-          onDeleteMs: options.onDeleteMs ?? 0,
-          options: { ...FAST, ...options.node },
-        },
-        running,
-      ),
-  );
+  const proxies = new Map<string, FaultProxy>();
+  const extras: NodeProcess[] = [];
+  const nodeOptions = { ...FAST, ...options.node };
+  for (const i of options.proxied ?? []) proxies.set(`node-${i + 1}`, await startFaultProxy({ port: redis.port }));
+  const makeNode = (nodeId: string, file: string, url: string, node: Record<string, unknown> = {}) =>
+    new NodeProcess(
+      nodeId,
+      {
+        nodeId,
+        redis: url,
+        keyPrefix: options.prefix ?? 'sup',
+        log: join(dir, `${file}.log`),
+        onDeleteMs: options.onDeleteMs ?? 0,
+        options: { ...nodeOptions, ...node },
+      },
+      running,
+    );
+  const nodes = Array.from({ length: count }, (_, i) => {
+    const nodeId = `node-${i + 1}`;
+    return makeNode(nodeId, nodeId, proxies.get(nodeId)?.url ?? redis.url);
+  });
   const killAll = () => {
     for (const child of running) child.kill('SIGKILL');
   };
@@ -187,6 +230,7 @@ export async function startCluster(
     await Promise.all(nodes.map((node) => node.start()));
   } catch (error) {
     killAll();
+    await Promise.all([...proxies.values()].map((proxy) => proxy.close()));
     await redis.dispose();
     throw error;
   }
@@ -194,6 +238,18 @@ export async function startCluster(
     redis,
     nodes,
     dir,
+    nodeOptions,
+    proxy(node) {
+      const proxy = proxies.get(node.nodeId);
+      if (!proxy) throw new Error(`${node.nodeId} was not started behind a fault proxy`);
+      return proxy;
+    },
+    spawn(nodeId, spawnOptions = {}) {
+      const proxy = spawnOptions.proxied ? proxies.get(nodeId) : undefined;
+      const node = makeNode(nodeId, spawnOptions.file ?? `${nodeId}.extra`, proxy?.url ?? redis.url, spawnOptions.node);
+      extras.push(node);
+      return node;
+    },
     connect(node, credentials) {
       const socket = connectClient(node.url, {
         transports: ['websocket'],
@@ -205,10 +261,11 @@ export async function startCluster(
       return socket;
     },
     log() {
-      return nodes.flatMap((node) => {
+      const files = new Set([...nodes, ...extras].map((node) => node.logFile));
+      return [...files].flatMap((file) => {
         let text = '';
         try {
-          text = readFileSync(join(dir, `${node.nodeId}.log`), 'utf8');
+          text = readFileSync(file, 'utf8');
         } catch {
           return [];
         }
@@ -220,9 +277,10 @@ export async function startCluster(
     },
     async stop() {
       for (const socket of sockets.splice(0)) socket.disconnect();
-      for (const node of nodes) if (node.paused) node.resume();
-      await Promise.all(nodes.map((node) => node.kill()));
+      for (const node of [...nodes, ...extras]) if (node.paused) node.resume();
+      await Promise.all([...nodes, ...extras].map((node) => node.kill()));
       process.off('exit', killAll);
+      await Promise.all([...proxies.values()].map((proxy) => proxy.close()));
       await redis.dispose();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -1,7 +1,14 @@
 // One cluster node in its own process, for the multi-process tests, the soak and the benchmark: a
 // real socket.io server on loopback with a cluster supervisor attached. It appends every hook call
-// (start and end) and every cluster event to its log file with appendFileSync, so the record
-// survives kill -9, and answers commands from its parent over the IPC channel.
+// (start and end), every cluster event, every socket it serves and every app event it answers to
+// its log file with appendFileSync, so the record survives kill -9, and answers commands from its
+// parent over the IPC channel. The log's line formats are described in invariants.ts.
+//
+// The app: `app:echo` (x, ack) is answered with `ack({ node, pid, inc, x })` and logged, so a test
+// can tell which node served an event and when. With SUPERVISOR_OWNERSHIP_HOOKS=1 the node also
+// passes the ownership hooks `onAcquire(view, ctx)` and `onRelease(view, ctx, why)` (DESIGN.md,
+// "Turn 3"), logged as `kind: 'ownership'`; off by default, since a supervisor without them
+// refuses unknown hooks.
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -44,16 +51,49 @@ function hook(name: 'onConnect' | 'onDisconnect' | 'onDelete') {
   };
 }
 
+/** The per-node hooks of issue 19, logged when they are called (phase `start` only: they are synchronous here). */
+function ownershipHooks(): Record<string, unknown> {
+  if (process.env.SUPERVISOR_OWNERSHIP_HOOKS !== '1') return {};
+  const entry = (client: { clientId: string }, ctx: unknown) => ({
+    kind: 'ownership',
+    clientId: client.clientId,
+    phase: 'start',
+    ...(typeof (ctx as { fence?: unknown } | undefined)?.fence === 'number'
+      ? { fence: (ctx as { fence: number }).fence }
+      : {}),
+  });
+  return {
+    onAcquire: (client: { clientId: string }, ctx: unknown) => log({ ...entry(client, ctx), hook: 'onAcquire' }),
+    onRelease: (client: { clientId: string }, ctx: unknown, why: unknown) =>
+      log({ ...entry(client, ctx), hook: 'onRelease', why: String(why) }),
+  };
+}
+
 const http = createServer();
 const io = new Server(http);
-const supervisor = await createClusterSupervisor({
-  redis: config.redis,
-  nodeId: config.nodeId,
-  keyPrefix: config.keyPrefix,
-  rateLimit: false,
-  hooks: { onConnect: hook('onConnect'), onDisconnect: hook('onDisconnect'), onDelete: hook('onDelete') },
-  ...config.options,
-});
+let created: Awaited<ReturnType<typeof createClusterSupervisor>>;
+try {
+  created = await createClusterSupervisor({
+    redis: config.redis,
+    nodeId: config.nodeId,
+    keyPrefix: config.keyPrefix,
+    rateLimit: false,
+    hooks: {
+      onConnect: hook('onConnect'),
+      onDisconnect: hook('onDisconnect'),
+      onDelete: hook('onDelete'),
+      ...ownershipHooks(),
+    },
+    ...config.options,
+  });
+} catch (error) {
+  // the parent reads why (a duplicate nodeId must be refused with a SupervisorError that says so)
+  const { name, message, code } = error as Error & { code?: string };
+  log({ kind: 'cluster', type: 'start-failed', name, code, message });
+  process.send?.({ failed: { name, message, code } }, () => process.exit(1));
+  await new Promise(() => {});
+}
+const supervisor = created!;
 incarnation = supervisor.incarnation;
 supervisor.cluster$.subscribe((event) => {
   if (event.type === 'joined') incarnation = event.incarnation;
@@ -66,6 +106,17 @@ supervisor.events$.subscribe((event) => {
   }
 });
 supervisor.attach(io);
+io.on('connection', (socket) => {
+  const clientId = String((socket.handshake.auth as { clientId?: unknown }).clientId ?? '');
+  log({ kind: 'socket', type: 'connect', clientId, socketId: socket.id });
+  socket.on('disconnect', (reason) =>
+    log({ kind: 'socket', type: 'disconnect', clientId, socketId: socket.id, reason }),
+  );
+  socket.on('app:echo', (x: unknown, ack: unknown) => {
+    log({ kind: 'app', type: 'echo', clientId, socketId: socket.id, x });
+    if (typeof ack === 'function') ack({ node: config.nodeId, pid: process.pid, inc: incarnation, x });
+  });
+});
 await new Promise<void>((resolve) => http.listen(config.port ?? 0, '127.0.0.1', resolve));
 const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
 
@@ -78,6 +129,8 @@ type Command =
   | { id: number; cmd: 'slowDelete'; ms: number }
   | { id: number; cmd: 'emit'; clientId: string; event: string; args: unknown[] }
   | { id: number; cmd: 'stats' }
+  | { id: number; cmd: 'list'; state?: 'handshaking' | 'connected' | 'disconnected' }
+  | { id: number; cmd: 'sockets' }
   | { id: number; cmd: 'close' };
 
 async function run(command: Command): Promise<unknown> {
@@ -99,6 +152,25 @@ async function run(command: Command): Promise<unknown> {
       return supervisor.to(command.clientId).emit(command.event, ...command.args);
     case 'stats':
       return supervisor.stats().delivery;
+    case 'list': {
+      const clients = [];
+      let cursor: string | null | undefined;
+      do {
+        const page = await supervisor.list({
+          limit: 500,
+          ...(command.state ? { state: command.state } : {}),
+          ...(cursor ? { cursor } : {}),
+        });
+        clients.push(...page.clients);
+        cursor = page.cursor;
+      } while (cursor);
+      return clients;
+    }
+    case 'sockets':
+      return [...io.of('/').sockets.values()].map((socket) => ({
+        id: socket.id,
+        clientId: (socket.handshake.auth as { clientId?: unknown }).clientId ?? null,
+      }));
     case 'slowDelete':
       onDeleteMs = command.ms;
       return true;

@@ -38,20 +38,29 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * from any node, Redis restarts from its AOF, Redis paused, rolling restarts. At the end every
  * socket goes away, every grace period runs out, and the invariants are checked on the nodes' logs;
  * every client must then have exactly one completed onDelete.
+ *
+ * `networkFaults` (issue 19; off until its fix lands, since today's code breaks under them): every
+ * node reaches Redis through a fault proxy, browsers send app events (`app:echo`), and the faults
+ * add partitions shorter and longer than nodeTtl, late replies (held past commandTimeout), a slow
+ * link, and Redis rolled back to a snapshot taken seconds before; the invariants then include
+ * "nothing served outside a lease" on hooks too, and the ownership hooks' pairing at rest.
  */
 export async function runClusterSoak(options: {
   seconds: number;
   seed?: number;
   browsers?: number;
+  networkFaults?: boolean;
   onProgress?: (line: string) => void;
 }): Promise<ClusterSoakResult> {
   const seed = options.seed ?? Date.now() % 100_000;
   const rand = prng(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
   const progress = options.onProgress ?? (() => {});
+  const networkFaults = options.networkFaults === true;
   const cluster: TestCluster = await startCluster(3, {
     redis: { appendonly: true, appendfsync: 'always' },
     node: { handshakeTimeout: 4000 },
+    ...(networkFaults ? { proxied: [0, 1, 2] } : {}),
   });
   const faults: Record<string, number> = {};
   const count = (name: string) => {
@@ -102,6 +111,8 @@ export async function runClusterSoak(options: {
             });
           }
           await sleep(100 + rand() * 900);
+          // an app event: which node served it, and when, is in that node's log (invariant 5)
+          if (networkFaults && socket.connected) socket.emit('app:echo', handshakes);
           // a message to this client from any node: its outbox lives (and dies) with it in Redis
           const sender = live();
           if (sender.length > 0 && credentials !== null) {
@@ -129,11 +140,58 @@ export async function runClusterSoak(options: {
       socket?.disconnect();
     }
 
+    /**
+     * Issue 19's faults, between one node and Redis (through its proxy) or of Redis itself. They
+     * take turns (durations and victims stay random) and come first, so even a short run has the
+     * three that matter most: a partition past nodeTtl, late replies, a rollback.
+     */
+    let networkTurn = 0;
+    async function networkFault(victim: NodeProcess): Promise<void> {
+      const proxy = cluster.proxy(victim);
+      const { nodeTtl, commandTimeout } = cluster.nodeOptions;
+      const turn = networkTurn++ % 5;
+      if (turn === 0) {
+        count('partition past nodeTtl');
+        proxy.blackhole();
+        await sleep(nodeTtl + 500 + rand() * 1500);
+        // healed over a slow link: heartbeat, sweep and reap replies overlap
+        proxy.delay(100 + rand() * 200);
+        await sleep(1000);
+        proxy.pass();
+      } else if (turn === 1) {
+        count('late replies (held past commandTimeout)');
+        proxy.hold();
+        await sleep(commandTimeout + 100 + rand() * 500);
+        proxy.release();
+      } else if (turn === 2) {
+        count('Redis rollback (older AOF)');
+        const snapshot = await cluster.redis.snapshot();
+        await sleep(1000 + rand() * 2000);
+        await cluster.redis.restartFrom(snapshot);
+      } else if (turn === 3) {
+        count('short partition');
+        proxy.blackhole();
+        await sleep(300 + rand() * (nodeTtl - 800));
+        proxy.pass();
+      } else {
+        count('slow link');
+        proxy.delay(100 + rand() * 300);
+        await sleep(1000 + rand() * 2000);
+        proxy.pass();
+      }
+    }
+
     async function fault(): Promise<void> {
+      // drawn in the same order as without networkFaults, so a seed replays the same run
       const roll = rand();
       const nodes = live();
       if (nodes.length < 3) return;
       const victim = pick(nodes);
+      // the first three faults are network ones, then four in ten
+      if (networkFaults && (networkTurn < 3 || rand() < 0.4)) {
+        await networkFault(victim);
+        return;
+      }
       if (roll < 0.2) {
         count('kill -9');
         await victim.kill();
@@ -220,7 +278,7 @@ export async function runClusterSoak(options: {
       60_000,
     ).catch(() => {});
     const done = completedOnce();
-    const report = checkInvariants(cluster.log());
+    const report = checkInvariants(cluster.log(), { quiescent: true, lease: networkFaults });
     const admin = createClient({ url: cluster.redis.url });
     admin.on('error', () => {});
     await admin.connect();
