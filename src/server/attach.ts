@@ -5,7 +5,7 @@ import type { SupervisorInternals } from '../core/internals.js';
 import type { AttachOptions, AttachTarget } from '../core/supervisor.js';
 import type { DisconnectReason, RejectCode } from '../core/types.js';
 import { type Admission, createAdmission, type Verdict } from './admission.js';
-import { type Binding, createSocketRegistry, type SocketRegistry } from './bridge.js';
+import { type Binding, createSocketRegistry, deletedMessage, type SocketRegistry } from './bridge.js';
 
 /** The error socket.io hands to the browser as `connect_error`. */
 export interface HandshakeError extends Error {
@@ -273,7 +273,7 @@ function onConnection<TData>(
   if (record?.state !== 'connected' || record.socketId !== socketId) {
     // the client was deleted between the middleware and now: this socket speaks for no one
     binding.released = true;
-    socket.emit(SERVER_EVENTS.deleted, { clientId, reason: 'deleted' });
+    socket.emit(SERVER_EVENTS.deleted, { clientId, reason: 'deleted', message: deletedMessage(clientId, 'deleted') });
     socket.disconnect();
   }
 }
