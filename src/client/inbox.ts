@@ -18,6 +18,7 @@ export interface InboxOptions {
   onError?: (error: unknown, event: string) => void;
 }
 
+/** Handles one message of `to(clientId).emit(event, ...args)` in the page: called with its `args`. */
 export type MessageHandler = (...args: any[]) => void;
 
 function reportAsync(error: unknown): void {

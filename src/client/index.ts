@@ -62,11 +62,15 @@ export interface SupervisedDetail {
 
 /** The subset of the Web Storage API used; `sessionStorage` by default. */
 export interface CredentialStorage {
+  /** The value kept under `key`, or `null`. */
   getItem(key: string): string | null;
+  /** Keeps `value` under `key`. */
   setItem(key: string, value: string): void;
+  /** Forgets `key`. */
   removeItem(key: string): void;
 }
 
+/** Options of {@link supervise}. */
 export interface SuperviseOptions {
   /** Credentials rendered into the page by `supervisor.register()`; they win over stored ones. */
   credentials?: Credentials;
@@ -95,6 +99,7 @@ export interface SuperviseOptions {
   onError?: (error: unknown, event: string) => void;
 }
 
+/** What {@link supervise} returns: the page's client as the browser sees it. */
 export interface Supervised {
   /** The current state. */
   readonly state: SupervisedState;

@@ -34,6 +34,7 @@ export const CLIENT_EVENTS = {
   ack: 'supervisor:ack',
 } as const;
 
+/** The name of an event the server sends to a supervised socket (one of {@link SERVER_EVENTS}). */
 export type ServerEventName = (typeof SERVER_EVENTS)[keyof typeof SERVER_EVENTS];
 
 /**
@@ -51,6 +52,7 @@ export const REJECT_CODES = [
   'UNAVAILABLE',
 ] as const;
 
+/** The code of a rejected handshake (one of {@link REJECT_CODES}), in `connect_error.data.code`. */
 export type RejectCode = (typeof REJECT_CODES)[number];
 
 /** Rejections after which the page's client is gone for good: only a new page load (or a new client) helps. */

@@ -14,6 +14,7 @@ export class SupervisorError extends Error {
   }
 }
 
+/** Whether `value` is a {@link SupervisorError} (of this package), e.g. to read its `code` in a `catch`. */
 export function isSupervisorError(value: unknown): value is SupervisorError {
   return value instanceof SupervisorError;
 }

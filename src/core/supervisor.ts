@@ -19,6 +19,7 @@ export interface Registration {
   token: string;
 }
 
+/** What {@link Supervisor.register} takes: the page's tab id, if it knows it, and the client's data. */
 export interface RegisterOptions<TData> {
   tabId?: string;
   data?: TData;

@@ -1,5 +1,6 @@
 import type { InspectionEvent, Observer } from 'xstate';
 
+/** What {@link filterInspection} keeps of XState's inspection stream. */
 export interface InspectionFilter {
   /**
    * Keep only events about these clients (and the supervisor's events that name them). A `Set`

@@ -64,6 +64,7 @@ export interface InspectorOptions {
   refreshInterval?: number;
 }
 
+/** A mounted inspector (what {@link mountInspector} returns). */
 export interface Inspector {
   readonly path: string;
   /** The token that opens it (`null` with `authorize`). */

@@ -19,6 +19,7 @@ export interface ChartTransition {
   timer: string | null;
 }
 
+/** The client machine as the inspector draws it: its states and transitions, read from the machine itself. */
 export interface ChartModel {
   id: string;
   states: ChartState[];

@@ -24,6 +24,7 @@ export interface ClientMachineInput {
   reconnectTimeout: number;
 }
 
+/** A client actor's context: what its machine knows of the client (never the token). */
 export interface ClientContext {
   clientId: string;
   tabId: string | null;
@@ -40,6 +41,7 @@ export interface ClientContext {
   deleted: { reason: DeleteReason; at: number; from: LiveState; socketId: string | null } | null;
 }
 
+/** The events a client actor takes (DESIGN.md's table), each stamped with its time. */
 export type ClientEvent =
   | { type: 'socket.handshake'; socketId: string; tabId?: string | null; at: number }
   | { type: 'socket.disconnect'; socketId: string; reason: DisconnectReason; at: number }
@@ -60,12 +62,18 @@ function eventSocket(event: ClientEvent): string | null {
   return event.type === 'socket.handshake' || event.type === 'socket.disconnect' ? event.socketId : null;
 }
 
+/**
+ * The lifecycle of one client (`handshaking → connected → disconnected → deleted`), read as DESIGN.md's
+ * state × event table: every cell a transition or an `ignore` with its `why`. Pure: time comes in
+ * events, no I/O. Exported for inspection and tools (the inspector draws it); the supervisor runs it.
+ */
 export const clientMachine = setup({
   types: {
     input: {} as ClientMachineInput,
     context: {} as ClientContext,
     events: {} as ClientEvent,
     emitted: {} as LifecycleEvent,
+    /** What a deleted client's actor ends with: its id and why it was deleted. */
     output: {} as ClientOutput,
   },
   guards: {
@@ -263,8 +271,10 @@ export const clientMachine = setup({
       entry: 'emitDeleted',
     },
   },
+  /** The deleted client's id and delete reason, for its parent. */
   output: ({ context }) => ({ clientId: context.clientId, reason: context.deleted?.reason ?? 'manual' }),
 });
 
+/** A running client actor (see {@link clientMachine}). */
 export type ClientActor = ActorRefFrom<typeof clientMachine>;
 export type ClientMachineSnapshot = SnapshotFrom<typeof clientMachine>;

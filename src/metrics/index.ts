@@ -3,6 +3,7 @@ import type { ClusterSupervisor } from '../cluster/clusterTypes.js';
 import { inspectableOf } from '../core/inspectable.js';
 import type { Supervisor } from '../core/supervisor.js';
 
+/** Options of {@link collectMetrics}. */
 export interface MetricsOptions {
   /** The prom-client registry to register in (yours, so /metrics serves it with the rest). */
   registry: Registry;

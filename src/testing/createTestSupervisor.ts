@@ -36,6 +36,7 @@ export type HookCall<TData = unknown> =
   | { hook: 'onDisconnect'; clientId: string; at: number; client: ClientView<TData>; reason: DisconnectReason }
   | { hook: 'onDelete'; clientId: string; at: number; client: ClientView<TData>; reason: DeleteReason };
 
+/** The `hook-error` lifecycle event: a hook (or `events$` subscriber) threw, rejected or timed out. */
 export type HookErrorEvent = Extract<LifecycleEvent, { type: 'hook-error' }>;
 
 /** A hook failed while the test ran (`hookErrors: 'throw'`); `cause` is what it threw. */

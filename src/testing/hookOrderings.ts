@@ -33,6 +33,7 @@ export interface OrderingApp<TData> {
   check?(t: TestSupervisor<TData>): void | Promise<void>;
 }
 
+/** Options of {@link hookOrderings}: how many orderings, and the seed and path that replay one. */
 export interface HookOrderingsOptions {
   /** How many orderings to try. @default 100 */
   runs?: number;

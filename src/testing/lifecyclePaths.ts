@@ -52,6 +52,7 @@ export interface LifecyclePath<TData = unknown> {
   run(t: TestSupervisor<TData>, check?: PathCheck<TData>): Promise<void>;
 }
 
+/** Options of {@link lifecyclePaths}. */
 export interface LifecyclePathsOptions<TData = unknown> {
   /** How each path's client registers (its `tabId`, its `data`). */
   client?: RegisterOptions<TData>;

@@ -12,7 +12,12 @@ export interface RecordingToTestOptions {
    * The app's hooks to replay the client through, e.g. `{ from: '../src/hooks.js' }` for
    * `import { hooks } from '../src/hooks.js'`. Without them the file replays the lifecycle only.
    */
-  hooks?: { from: string; name?: string };
+  hooks?: {
+    /** The module the hooks are imported from, relative to the generated file. */
+    from: string;
+    /** The name they are exported as. @default 'hooks' */
+    name?: string;
+  };
   /** The client's `data` (its view has it), for hooks that read it. Plain JSON. */
   data?: unknown;
   /**
