@@ -46,6 +46,9 @@ export default defineConfig({
             'test/testing/runners.test.ts',
             'test/inspector.page.browser.test.ts',
             'test/inspector.browser.test.ts',
+            'test/export-as-test.browser.test.ts',
+            'test/docs.test.ts',
+            'test/quickstart.test.ts',
           ],
           // the real-socket churn runs its full 20,000 operations once (default project); here half
           env: { CHURN_OPS: '10000' },

@@ -7,7 +7,7 @@ import { type AttachOptions, type AttachTarget, attach } from './server/attach.j
 
 /**
  * The public API of a supervisor; see docs/design.md for the lifecycle it enforces. The core's API
- * ({@link SupervisorCore}) plus `attach()`, which the socket.io adapter provides.
+ * (`SupervisorCore`) plus `attach()`, which the socket.io adapter provides.
  */
 export interface Supervisor<TData = unknown> extends SupervisorCore<TData> {
   /**

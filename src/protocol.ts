@@ -13,9 +13,10 @@ export const SERVER_EVENTS = {
   /** `{ clientId, reason: 'replaced' }`: another socket of this client took over; this one is closed. */
   replaced: 'supervisor:replaced',
   /**
-   * `{ clientId, reason }`: the client was deleted (`reason`: why, e.g. `shutdown` or `kicked`; or a
-   * rejection code for a socket restored by connection state recovery); this socket is closed and
-   * speaks for no one.
+   * `{ clientId, reason, message }`: the client was deleted (`reason`: why, e.g. `shutdown` or
+   * `kicked`; or a rejection code, also given as `code`, for a socket restored by connection state
+   * recovery; `message`: what happened and what to do, for the page to show); this socket is
+   * closed and speaks for no one.
    */
   deleted: 'supervisor:deleted',
   /** `(seq, event, ...args)`: a message of `to(clientId).emit()`, numbered per client from 1. */

@@ -117,8 +117,12 @@ describe('adapter: lifecycle over real sockets', () => {
     const events: string[] = [];
     h.supervisor.events$.subscribe((e) => events.push(e.type === 'ignored' ? `ignored:${e.why}` : e.type));
     expect(h.supervisor.delete(clientId, 'kicked')).toBe(true);
-    // the page learns why its client went: a kick, not a restart
-    expect(await notice).toEqual({ clientId, reason: 'kicked' });
+    // the page learns why its client went (a kick, not a restart), in a sentence it can show
+    expect(await notice).toEqual({
+      clientId,
+      reason: 'kicked',
+      message: `client ${clientId} was deleted by the server (kicked); reload the page to get a new one`,
+    });
     expect(await gone).toBe('io server disconnect');
     // the socket the server closed itself is not reported back as an `ignored already-deleted`
     // race: nothing raced, the server decided (issue 15: the inspector showed every kick as one)

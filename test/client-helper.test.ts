@@ -2,6 +2,7 @@ import { io } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryStorage, type SupervisedState, supervise } from '../src/client/index.js';
 import { internalsOf } from '../src/core/internals.js';
+import { eventually } from './helpers/eventually.js';
 import { type Harness, startHarness } from './helpers/io.js';
 
 let h: Harness;
@@ -128,14 +129,68 @@ describe('browser helper (in Node, against the real server)', () => {
     expect(page.socket.connected).toBe(false);
   });
 
-  it('should report deleted when the server deletes the client', async () => {
+  it("should report deleted when the server deletes the client, with the server's sentence to show", async () => {
     h = await startHarness();
     const credentials = h.supervisor.register();
     const page = pageSocket(memoryStorage(), { credentials });
     page.socket.connect();
     await until(page.states, 'connected');
-    h.supervisor.delete(credentials.clientId);
+    h.supervisor.delete(credentials.clientId, 'kicked');
     await until(page.states, 'deleted');
     expect(page.client.clientId).toBeNull();
+    expect(page.client.detail).toEqual({
+      code: 'CLIENT_DELETED',
+      reason: 'kicked',
+      message: `client ${credentials.clientId} was deleted by the server (kicked); reload the page to get a new one`,
+    });
+  });
+
+  it('should say why a shutdown deleted the client', async () => {
+    h = await startHarness();
+    const credentials = h.supervisor.register();
+    const page = pageSocket(memoryStorage(), { credentials });
+    page.socket.connect();
+    await until(page.states, 'connected');
+    await h.supervisor.close();
+    await until(page.states, 'deleted');
+    expect(page.client.detail.message).toBe(
+      `client ${credentials.clientId} was deleted because the server shut down; reload the page to get a new one`,
+    );
+  });
+
+  it("should report disconnected after the page's own socket.disconnect() (nothing retries), then connected again", async () => {
+    h = await startHarness({ reconnectTimeout: 5000 });
+    const credentials = h.supervisor.register();
+    const page = pageSocket(memoryStorage(), { credentials });
+    page.socket.connect();
+    await until(page.states, 'connected');
+    page.socket.disconnect();
+    await until(page.states, 'disconnected');
+    expect(page.client.detail).toEqual({ reason: 'io client disconnect' });
+    // socket.io-client does not reconnect by itself after it: the state stays
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(page.socket.active).toBe(false);
+    expect(page.states.slice(-1)).toEqual(['disconnected']);
+    expect(page.states).not.toContain('reconnecting');
+    // the page connects again within the grace period: the same client
+    const reconnected = h.next((e) => e.type === 'reconnected');
+    page.socket.connect();
+    expect(await reconnected).toMatchObject({ clientId: credentials.clientId });
+    await eventually(() => expect(page.client.state).toBe('connected'));
+  });
+
+  it('should report disconnected, not reconnecting, after a drop when the socket does not reconnect', async () => {
+    h = await startHarness({ reconnectTimeout: 5000 });
+    const credentials = h.supervisor.register();
+    const socket = io(h.url, { autoConnect: false, forceNew: true, transports: ['websocket'], reconnection: false });
+    opened.push(socket);
+    const client = supervise(socket, { storage: memoryStorage(), credentials });
+    socket.connect();
+    await eventually(() => expect(client.state).toBe('connected'));
+    // the connection drops (the server's end closes it, as a proxy or the network would)
+    const socketId = h.supervisor.get(credentials.clientId)!.socketId!;
+    h.io.sockets.sockets.get(socketId)!.conn.close();
+    await eventually(() => expect(client.state).toBe('disconnected'));
+    expect(client.detail).toEqual({ reason: 'transport close' });
   });
 });

@@ -155,6 +155,7 @@ describe('the entries’ export lists', () => {
     ]);
     expect(found['./testing'].types).toEqual([
       'CheckPoint',
+      'ConnectOptions',
       'DesignCell',
       'FakeClock',
       'HookCall',

@@ -37,6 +37,12 @@ export type SupervisedState =
   /** the socket dropped, or the server asked to come back later; the helper or socket.io-client retries */
   | 'reconnecting'
   /**
+   * the socket is down and nothing retries: the page closed it (`socket.disconnect()`), or it
+   * dropped with socket.io-client's `reconnection: false`. `socket.connect()` resumes the same
+   * client while the server keeps it (its `reconnectTimeout`)
+   */
+  | 'disconnected'
+  /**
    * this page has no client any more (deleted, unknown to the server, or refused for good):
    * `detail` says why; unless the server auto-registers, only a reload helps
    */
@@ -56,8 +62,11 @@ export interface SupervisedDetail {
 
 /** The subset of the Web Storage API used; `sessionStorage` by default. */
 export interface CredentialStorage {
+  /** The value kept under `key`, or `null`. */
   getItem(key: string): string | null;
+  /** Keeps `value` under `key`. */
   setItem(key: string, value: string): void;
+  /** Forgets `key`. */
   removeItem(key: string): void;
 }
 
@@ -247,9 +256,13 @@ export function supervise(socket: Socket, options: SuperviseOptions = {}): Super
     set('replaced', { reason: (notice as { reason?: string } | null)?.reason ?? 'replaced' });
   });
   socket.on(SERVER_EVENTS.deleted, (notice: unknown) => {
-    const reason = (notice as { reason?: unknown } | null)?.reason;
+    const { reason, code, message } = (notice ?? {}) as { reason?: unknown; code?: unknown; message?: unknown };
     // the server closes this socket right after; a new client, if any, comes after a pause
-    gone({ code: 'CLIENT_DELETED', reason: typeof reason === 'string' ? reason : 'deleted' });
+    gone({
+      code: typeof code === 'string' && CLIENT_GONE_CODES.has(code) ? code : 'CLIENT_DELETED',
+      reason: typeof reason === 'string' ? reason : 'deleted',
+      ...(typeof message === 'string' ? { message } : {}),
+    });
   });
   function connected(): void {
     reregistered = false;
@@ -266,9 +279,19 @@ export function supervise(socket: Socket, options: SuperviseOptions = {}): Super
       if (state === 'connecting' && reason === 'io server disconnect') retryLater();
       return;
     }
-    // io server disconnect: socket.io-client will not retry; anything else it retries
-    set(reason === 'io server disconnect' ? 'deleted' : 'reconnecting', { reason });
+    set(afterDisconnect(reason), { reason });
   });
+  /**
+   * What socket.io-client does after a disconnect, as its documentation puts it: after `io server
+   * disconnect` (the server closed the socket without a notice) and `io client disconnect` (the
+   * page called `socket.disconnect()`) it does not reconnect; after anything else it does, unless
+   * the socket was made with `reconnection: false`.
+   */
+  function afterDisconnect(reason: string): SupervisedState {
+    if (reason === 'io server disconnect') return 'deleted';
+    if (reason === 'io client disconnect' || !socket.io.reconnection()) return 'disconnected';
+    return 'reconnecting';
+  }
   socket.on('connect_error', (error: Error & { data?: { code?: unknown } }) => {
     const code = typeof error.data?.code === 'string' ? error.data.code : undefined;
     const why: SupervisedDetail = code ? { code, message: error.message } : { message: error.message };

@@ -36,8 +36,11 @@ export interface ClusterHookContext {
 
 /** The hooks of {@link createClusterSupervisor}: the single-node ones, with a third argument. */
 export interface ClusterHooks<TData = unknown, TSocket = unknown> {
+  /** The client connected (or reconnected: `ctx.reconnect`) on this node, after the claim was committed. */
   onConnect?(client: ClientView<TData>, ctx: ConnectContext<TSocket>, cluster: ClusterHookContext): unknown;
+  /** The client's socket on this node went (`reason` is socket.io's), after it was committed. */
   onDisconnect?(client: ClientView<TData>, reason: DisconnectReason, cluster: ClusterHookContext): unknown;
+  /** The client was deleted, once cluster-wide (again, `redelivered`, only if its node died during it). */
   onDelete?(client: ClientView<TData>, reason: DeleteReason, cluster: ClusterHookContext): unknown;
 }
 
@@ -48,6 +51,7 @@ export interface ClusterClientView<TData = unknown> extends ClientView<TData> {
   fence: number;
 }
 
+/** What {@link ClusterSupervisor.list} reads: a filter and a page of it. */
 export interface ClusterListOptions {
   state?: LiveState;
   /** Only the clients this node id owns (its current incarnation). */
@@ -58,6 +62,7 @@ export interface ClusterListOptions {
   cursor?: string;
 }
 
+/** One page of {@link ClusterSupervisor.list}: its clients and the cursor of the next page. */
 export interface ClusterListPage<TData = unknown> {
   clients: Array<ClusterClientView<TData>>;
   /** Pass it back for the next page; `null` at the end. */
@@ -158,6 +163,7 @@ export interface ClusterSupervisor<TData = unknown> {
   readonly actor: SupervisorActor;
   /** The actor of a client this node holds; `undefined` for a client held elsewhere. */
   actorOf(clientId: string): ClientActor | undefined;
+  /** Drives this node from socket.io (a Server or a Namespace, each once); returns `detach()`. */
   attach(target: AttachTarget, options?: AttachOptions): () => void;
   /**
    * A rolling-deploy leave: stops taking handshakes, lets running hooks settle, releases every

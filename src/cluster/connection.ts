@@ -5,24 +5,35 @@ import { SupervisorError } from '../core/errors.js';
  * application's own copy of `redis` fits and node-redis's generic types stay out of ours.
  */
 export interface NodeRedisClient {
+  /** Sends one command (`['EVALSHA', ...]`) and resolves with Redis's reply. */
   sendCommand(args: ReadonlyArray<string>): Promise<unknown>;
   readonly isReady: boolean;
   readonly isOpen: boolean;
+  /** A new client with the same options (the subscriber connection). */
   duplicate(overrides?: Record<string, unknown>): NodeRedisClient;
+  /** Opens the connection. */
   connect(): Promise<unknown>;
+  /** Subscribes to a pub/sub channel (node-redis's own signature). */
   subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
+  /** Listens for connection errors (node-redis emits them while it reconnects). */
   on(event: 'error', listener: (error: unknown) => void): unknown;
+  /** Stops listening for connection errors. */
   off?(event: 'error', listener: (error: unknown) => void): unknown;
+  /** Closes at once, failing what is pending. */
   destroy(): void;
+  /** Closes after the pending replies (node-redis 5+). */
   close?(): Promise<unknown>;
 }
 
 /** Where the store logs (a pino-compatible subset). */
 export interface ClusterLogger {
+  /** Routine detail (a retried command, a notice). */
   debug(obj: object, msg?: string): void;
+  /** Something went wrong and was handled (Redis unreachable, a script refused). */
   warn(obj: object, msg?: string): void;
 }
 
+/** A {@link ClusterLogger} that drops everything (the default). */
 export const silentClusterLogger: ClusterLogger = { debug() {}, warn() {} };
 
 /**

@@ -23,14 +23,18 @@
 export interface ClusterKeys {
   /** `{prefix}`: ARGV[1] of every script. */
   readonly tag: string;
+  /** The key of a client's record (a hash). */
   client(clientId: string): string;
+  /** The key of a deleted client's tombstone. */
   tombstone(clientId: string): string;
   readonly deadlines: string;
   readonly nodes: string;
   readonly meta: string;
+  /** The pub/sub channel of a node's notices. */
   notices(nodeId: string): string;
 }
 
+/** The keys of a cluster under `keyPrefix` (every one under the hash tag `{prefix}`). */
 export function clusterKeys(prefix: string): ClusterKeys {
   const tag = `{${prefix}}`;
   return {

@@ -43,8 +43,10 @@ export interface RedisClusterStoreOptions {
   logger?: ClusterLogger;
 }
 
+/** A store's options with every default filled in. */
 export type ResolvedStoreOptions = Required<Omit<RedisClusterStoreOptions, 'redis'>>;
 
+/** The defaults of {@link RedisClusterStoreOptions}, in one place. */
 export const defaultClusterStoreOptions = {
   keyPrefix: 'sup',
   handshakeTimeout: 60_000,

@@ -46,6 +46,7 @@ export interface Deletion<TData = unknown> {
 /** Handshake rejections a claim can answer (the adapter forwards them as `connect_error`). */
 export type ClaimRejectCode = 'UNKNOWN_CLIENT' | 'BAD_TOKEN' | 'CLIENT_DELETED';
 
+/** What the `claim` script answers for a handshake: authentication and the lifecycle's handshake column in one step. */
 export type ClaimResult<TData = unknown> =
   | {
       /**
@@ -66,11 +67,13 @@ export type ClaimResult<TData = unknown> =
   | { outcome: 'rejected'; code: ClaimRejectCode /** the deletion's reason, for CLIENT_DELETED */; reason?: string }
   | { outcome: 'node-fenced' };
 
+/** What the `register` script answers: the new client and its token, or why there is none. */
 export type RegisterResult<TData = unknown> =
   | { outcome: 'registered' | 'replay'; clientId: string; token: string; client: ClusterClientRecord<TData> }
   | { outcome: 'id-taken' }
   | { outcome: 'node-fenced' };
 
+/** What the `disconnect` script answers for a socket's disconnect. */
 export type DisconnectResult<TData = unknown> =
   | { outcome: 'disconnected'; client: ClusterClientRecord<TData>; previous: ClusterClientRecord<TData> }
   | {
@@ -80,18 +83,21 @@ export type DisconnectResult<TData = unknown> =
     }
   | { outcome: 'already-deleted' | 'unknown-client' | 'node-fenced' };
 
+/** What the `delete` script answers: the journaled deletion, or why nothing was deleted. */
 export type DeleteResult<TData = unknown> =
   | { outcome: 'deleted'; deletion: Deletion<TData> }
   /** This deletion id already deleted it; `deletion` while it is not completed. */
   | { outcome: 'replay'; deletion?: Deletion<TData> }
   | { outcome: 'already-deleted' | 'unknown-client' | 'node-fenced' };
 
+/** What one deadline sweep answers: the deletions it made, or the grace it gave after an outage. */
 export type SweepResult<TData = unknown> =
   | { outcome: 'swept'; deletions: Array<Deletion<TData>>; more: boolean }
   /** After an outage: this many deadlines got a fresh grace period; nothing was deleted. */
   | { outcome: 'grace'; pushed: number; more: boolean }
   | { outcome: 'node-fenced' };
 
+/** What the `reap` script answers: nodes declared dead, their clients released, their deletions redelivered. */
 export type ReapResult<TData = unknown> =
   | {
       outcome: 'reaped';
@@ -105,6 +111,7 @@ export type ReapResult<TData = unknown> =
     }
   | { outcome: 'node-fenced' };
 
+/** What a node's heartbeat answers: alive, fenced, or Redis reset. */
 export type HeartbeatResult =
   | { outcome: 'ok'; at: number /** this tick found an outage (nobody ticked for `outageGap`) */; outage: boolean }
   /** Declared dead or left: every client this incarnation held is lost; join again. */
@@ -112,6 +119,7 @@ export type HeartbeatResult =
   /** Redis lost its data (its epoch changed): join again, then restore the clients held here. */
   | { outcome: 'reset' };
 
+/** What `join` answers: the node's new incarnation, Redis's epoch and time. */
 export interface JoinResult {
   incarnation: number;
   epoch: string;
@@ -120,6 +128,7 @@ export interface JoinResult {
   endedIncarnation: number | null;
 }
 
+/** What became of one record a node wrote back after Redis lost its data. */
 export type RestoreOutcome = 'restored' | 'kept' | 'deleted' | 'node-fenced';
 
 /** What a node rewrites after Redis lost its data: a record it holds and its token's hash. */
@@ -132,6 +141,7 @@ export interface RestoreInput<TData = unknown> extends ClientSnapshot {
   seq?: number;
 }
 
+/** Client counts by state across the cluster, and the live nodes. */
 export interface ClusterCounts {
   handshaking: number;
   connected: number;
@@ -149,6 +159,7 @@ export interface ClusterNode extends NodeIncarnation {
   clients: number;
 }
 
+/** Which clients a `list` reads (by state or owner node) and which page. */
 export interface ListFilter {
   state?: LiveState;
   node?: string;
@@ -158,12 +169,14 @@ export interface ListFilter {
   cursor?: string;
 }
 
+/** One page of a `list`: the records and the cursor of the next page. */
 export interface ListPage<TData = unknown> {
   clients: Array<ClusterClientRecord<TData>>;
   /** `null` at the end. */
   cursor: string | null;
 }
 
+/** A client an incarnation owns, as its owned set and records say (checked every fifth heartbeat). */
 export interface OwnedClient {
   clientId: string;
   fence: number;
@@ -191,6 +204,7 @@ export interface QueuedMessage {
   args: unknown[];
 }
 
+/** What the `emit` script answers for one message of `to(clientId).emit()`. */
 export type EmitResult<TData = unknown> =
   | {
       /**
@@ -206,12 +220,14 @@ export type EmitResult<TData = unknown> =
   | { outcome: 'overflow'; deletion: Deletion<TData> }
   | { outcome: 'already-deleted' | 'unknown-client' | 'node-fenced' };
 
+/** What the `ack` script answers for a page's acknowledgement. */
 export type AckResult =
   | { outcome: 'acked'; trimmed: number; acked: number; oldestAt: number | null }
   | { outcome: 'stale'; acked: number }
   | { outcome: 'ignored'; seq: number }
   | { outcome: 'gone' };
 
+/** A client's unacknowledged messages as the `outbox` script reads them, or `gone`. */
 export type OutboxRead = { outcome: 'ok'; acked: number; seq: number; members: string[] } | { outcome: 'gone' };
 
 /** Published on `{prefix}:notice:<node>` to the owner of a client another node took or deleted. */

@@ -4,7 +4,9 @@
  * `SimulatedClock` fits.
  */
 export interface Clock {
+  /** Calls `fn` once after `ms`; returns a handle for `clearTimeout`. */
   setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancels a timer `setTimeout` armed (a handle of a fired or cancelled timer is ignored). */
   clearTimeout(handle: unknown): void;
 }
 

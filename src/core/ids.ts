@@ -11,7 +11,7 @@ export const ID_LENGTH = 22;
 /**
  * An id or token as the API, the inspector and the cluster's store accept one: base64url, 1 to 64
  * characters (the bound the project's contract sets for a handshake's `clientId`; the handshake
- * itself asks for exactly {@link ID_LENGTH}, see {@link isIssuedId}). The bound keeps a megabyte
+ * itself asks for exactly `ID_LENGTH`, see {@link isIssuedId}). The bound keeps a megabyte
  * string out of lookups.
  */
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -23,7 +23,7 @@ const pool = Buffer.alloc(16 * POOL_IDS);
 let poolOffset = pool.length;
 
 /**
- * A new id: 128 random bits from the CSPRNG, base64url ({@link ID_LENGTH} characters). Client ids,
+ * A new id: 128 random bits from the CSPRNG, base64url (`ID_LENGTH` characters). Client ids,
  * resume tokens, and in cluster mode deletion and message ids.
  */
 export function randomId(): string {

@@ -143,7 +143,7 @@ const silentLogger: Logger = {
 /** `passivateAfter`'s default, by name (the test projects set and restore it). */
 export const PASSIVATE_AFTER = 5000;
 
-/** The defaults, merged once by {@link resolveOptions}. */
+/** The defaults of {@link SupervisorOptions}, merged once when a supervisor is created. */
 export const defaultOptions = {
   reconnectTimeout: 3000,
   handshakeTimeout: 60000,
@@ -161,7 +161,7 @@ export const defaultOptions = {
   } as RateLimitOptions | false,
   hooks: {},
   inspect: undefined,
-  // read Date.now at each call, not once at import, so fake timers installed later are honoured
+  /** `Date.now`, read at each call (not once at import), so fake timers installed later are honoured. */
   now: () => Date.now(),
   logger: silentLogger,
 } as const;

@@ -196,8 +196,11 @@ export interface ConnectContext<TSocket = unknown> {
  * past `hookTimeout` is reported as a `hook-error` event and changes nothing else.
  */
 export interface SupervisorHooks<TData = unknown, TSocket = unknown> {
+  /** The client connected (`ctx.reconnect: false`) or came back from `disconnected` (`true`). */
   onConnect?(client: ClientView<TData>, ctx: ConnectContext<TSocket>): unknown;
+  /** The client's socket went (`reason`: socket.io's); it has `reconnectTimeout` to come back. */
   onDisconnect?(client: ClientView<TData>, reason: DisconnectReason): unknown;
+  /** The client is gone: exactly once, last of its hooks, whatever raced. */
   onDelete?(client: ClientView<TData>, reason: DeleteReason): unknown;
 }
 
@@ -221,6 +224,8 @@ export interface SupervisorStats {
 
 /** A pino-compatible logger subset. The library never writes to `console`. */
 export interface Logger {
+  /** Routine detail. */
   debug(obj: object, msg?: string): void;
+  /** Something went wrong and was handled (a hook that failed, a viewer request refused). */
   warn(obj: object, msg?: string): void;
 }

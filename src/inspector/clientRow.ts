@@ -5,7 +5,7 @@ import type { ClientView } from '../core/types.js';
 export interface ClientRow extends Omit<ClientView, 'data'> {
   /** The remote address of its latest socket (`null` before its first socket). */
   address: string | null;
-  /** `data` as JSON text (after `redact`), cut at {@link MAX_DATA_TEXT} characters; `null` when hidden or absent. */
+  /** `data` as JSON text (after `redact`), cut at 1,000 characters; `null` when hidden or absent. */
   data: string | null;
   /** Cluster mode: the node that owns it (`null` while none does); always `null` on a single node. */
   node: string | null;

@@ -47,7 +47,7 @@ export interface InspectorOptions {
   /**
    * Maps a client's `data` before a viewer gets it, to leave out secrets or personal data.
    * Return `undefined` to show nothing for that client.
-   * @example redact: (data) => ({ ...data, email: undefined })
+   * @example redact: (data) => ({ ...(data as object), email: undefined })
    */
   redact?: (data: unknown, client: ClientView) => unknown;
   /** @default '/supervisor-inspector' */

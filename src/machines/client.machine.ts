@@ -71,6 +71,7 @@ export const clientMachine = setup({
     context: {} as ClientContext,
     events: {} as ClientEvent,
     emitted: {} as LifecycleEvent,
+    /** What a deleted client's actor ends with: its id and why it was deleted. */
     output: {} as ClientOutput,
   },
   guards: {
@@ -268,6 +269,7 @@ export const clientMachine = setup({
       entry: 'emitDeleted',
     },
   },
+  /** The deleted client's id and delete reason, for its parent. */
   output: ({ context }) => ({ clientId: context.clientId, reason: context.deleted?.reason ?? 'manual' }),
 });
 

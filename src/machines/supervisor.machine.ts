@@ -134,9 +134,15 @@ const targetedPrune = [
   { guard: 'isTargeted', actions: { type: 'ignore', params: { why: 'unknown-client' } } },
 ] as const;
 
+/**
+ * The parent of every client actor: routes DESIGN events to live clients, answers for unknown and
+ * deleted ones (`ignored`), runs the host timer and the prune ticker, and closes in batches.
+ * Exported for inspection (`supervisor.actor` runs it); applications do not run it themselves.
+ */
 export const supervisorMachine = setup({
   types: {
     input: {} as SupervisorPorts,
+    /** The ports the supervisor's actor reaches the store, the client actors and the clock through. */
     context: {} as SupervisorContext,
     events: {} as SupervisorMachineEvent,
     emitted: {} as LifecycleEvent,
@@ -261,15 +267,22 @@ export const supervisorMachine = setup({
   },
 }).createMachine({
   id: 'supervisor',
+  /** The ports it was created with, kept as they are. */
   context: ({ input }) => ({ ports: input }),
   initial: 'running',
   states: {
     running: {
       invoke: [
-        { id: 'hostTimer', src: 'hostTimer', input: ({ context }) => ({ clock: context.ports.clock() }) },
+        {
+          id: 'hostTimer',
+          src: 'hostTimer',
+          /** The clock the host timer arms its one timer on. */
+          input: ({ context }) => ({ clock: context.ports.clock() }),
+        },
         {
           id: 'pruneTicker',
           src: 'pruneTicker',
+          /** The prune sweep's period (`pruneInterval`, 0 = off) and its clock. */
           input: ({ context }) => ({ interval: context.ports.pruneInterval(), clock: context.ports.clock() }),
         },
       ],

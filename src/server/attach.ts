@@ -4,7 +4,7 @@ import type { SupervisorInternals } from '../core/internals.js';
 import type { DisconnectReason, RejectCode } from '../core/types.js';
 import { CLIENT_EVENTS, SERVER_EVENTS } from '../protocol.js';
 import { type Admission, createAdmission, type Verdict } from './admission.js';
-import { type Binding, createSocketRegistry, type SocketRegistry } from './bridge.js';
+import { type Binding, createSocketRegistry, deletedMessage, type SocketRegistry } from './bridge.js';
 
 /** A socket.io `Server` or `Namespace` the supervisor can be attached to. */
 export type AttachTarget = Server | Namespace;
@@ -287,7 +287,7 @@ function onConnection<TData>(
   if (record?.state !== 'connected' || record.socketId !== socketId) {
     // the client was deleted between the middleware and now: this socket speaks for no one
     binding.released = true;
-    socket.emit(SERVER_EVENTS.deleted, { clientId, reason: 'deleted' });
+    socket.emit(SERVER_EVENTS.deleted, { clientId, reason: 'deleted', message: deletedMessage(clientId, 'deleted') });
     socket.disconnect();
   }
 }

@@ -20,6 +20,20 @@ export interface Binding {
   release?: () => void;
 }
 
+/**
+ * The sentence `supervisor:deleted` carries, for the page to show: what happened to its client
+ * and what to do (the page's credentials name a client that is gone for good).
+ */
+export function deletedMessage(clientId: string, reason: string): string {
+  const what =
+    reason === 'shutdown'
+      ? 'because the server shut down'
+      : reason === 'outbox-overflow'
+        ? 'because the page fell too far behind on the messages sent to it'
+        : `by the server (${reason})`;
+  return `client ${clientId} was deleted ${what}; reload the page to get a new one`;
+}
+
 /** Every live supervised socket of one supervisor, across the namespaces it is attached to. */
 export interface SocketRegistry extends SocketBridge {
   bindings: WeakMap<Socket, Binding>;
@@ -66,11 +80,15 @@ export function createSocketRegistry(): SocketRegistry {
         if (why === 'replaced') binding.replaced = true;
         else binding.released = true;
       }
-      // `reason`: the delete reason (`shutdown`, `kicked`, ...), so the page can tell a restart from a kick
-      socket.emit(why === 'replaced' ? SERVER_EVENTS.replaced : SERVER_EVENTS.deleted, {
-        clientId: binding?.clientId ?? null,
-        reason: why === 'replaced' ? 'replaced' : (reason ?? 'deleted'),
-      });
+      const clientId = binding?.clientId ?? null;
+      if (why === 'replaced') socket.emit(SERVER_EVENTS.replaced, { clientId, reason: 'replaced' });
+      else {
+        // `reason`: the delete reason (`shutdown`, `kicked`, ...), so the page can tell a restart
+        // from a kick; `message`: the same in a sentence it can show
+        const deleted = reason ?? 'deleted';
+        const message = deletedMessage(clientId ?? 'of this page', deleted);
+        socket.emit(SERVER_EVENTS.deleted, { clientId, reason: deleted, message });
+      }
       socket.disconnect();
     },
   };

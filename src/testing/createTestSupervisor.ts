@@ -1,6 +1,7 @@
 import { internalsOf } from '../core/internals.js';
 import { resolveOptions, type SupervisorOptions } from '../core/options.js';
 import type { RegisterOptions } from '../core/supervisor.js';
+import { tabIdProblem } from '../core/validate.js';
 import type {
   ClientState,
   ClientView,
@@ -50,6 +51,12 @@ export class HookFailedError extends Error {
   }
 }
 
+/** What a test client's handshake carries besides its socket (see {@link TestClient.connect}). */
+export interface ConnectOptions {
+  /** The page's tab id (1 to 64 printable ASCII characters), as the handshake's `auth.tabId`. */
+  tabId?: string;
+}
+
 /**
  * One client of a {@link TestSupervisor}, driven as the socket.io adapter would drive it: each
  * method sends the DESIGN event at once (the lifecycle decides synchronously); the hooks it
@@ -71,8 +78,10 @@ export interface TestClient<TData = unknown> {
    * A socket's handshake (default: a new socket). Connects a `handshaking` client, reconnects a
    * `disconnected` one, swaps the socket of a `connected` one (or is a replay if it is its
    * current socket). Returns the socket id.
+   * @param options.tabId the tab id the page sends in its handshake's `auth`, as the browser
+   * helper does at every handshake (the client keeps it; without one it keeps the one it had)
    */
-  connect(socketId?: string): string;
+  connect(socketId?: string, options?: ConnectOptions): string;
   /**
    * A socket's disconnect (default: the current socket, else the last one used, so a second call
    * is a second disconnect of the same socket).
@@ -330,9 +339,14 @@ export function createTestSupervisor<TData = unknown>(
       },
       sockets,
       view: () => supervisor.get(clientId),
-      connect(socketId = newSocket()) {
+      connect(socketId = newSocket(), connectOptions = {}) {
+        const { tabId } = connectOptions;
+        if (tabId !== undefined) {
+          const problem = tabIdProblem(tabId, 'connect(): options.tabId');
+          if (problem) throw new TypeError(`socket.io-supervisor/testing: ${problem}`);
+        }
         if (!sockets.includes(socketId)) sockets.push(socketId);
-        supervisor.send({ type: 'socket.handshake', clientId, socketId });
+        supervisor.send({ type: 'socket.handshake', clientId, socketId, ...(tabId === undefined ? {} : { tabId }) });
         return socketId;
       },
       disconnect(socketId, reason = 'transport close') {

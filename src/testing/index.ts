@@ -1,4 +1,5 @@
 export {
+  type ConnectOptions,
   createTestSupervisor,
   type HookCall,
   type HookErrorEvent,

@@ -1,6 +1,8 @@
-// Pure and self-contained (type imports only): the inspector page loads the compiled module in
-// the browser as it is, to turn a client's history into a file to download.
-import type { ClientState, LifecycleEvent } from '../core/types.js';
+// The code-generation half of recordingToTest(): writes the vitest file that runs the replay
+// replayPlan.ts plans. Pure and self-contained (its only runtime import is the replay beside it):
+// the inspector's "export as test" turns a viewer's recorded history into a file with it.
+import type { LifecycleEvent } from '../core/types.js';
+import { planReplay, type ReplayCall, type ReplayPlan, type ReplayStep, storyOf } from './replayPlan.js';
 
 /** Options of {@link recordingToTest}. */
 export interface RecordingToTestOptions {
@@ -10,26 +12,30 @@ export interface RecordingToTestOptions {
    * The app's hooks to replay the client through, e.g. `{ from: '../src/hooks.js' }` for
    * `import { hooks } from '../src/hooks.js'`. Without them the file replays the lifecycle only.
    */
-  hooks?: { from: string; name?: string };
+  hooks?: {
+    /** The module the hooks are imported from, relative to the generated file. */
+    from: string;
+    /** The name they are exported as. @default 'hooks' */
+    name?: string;
+  };
   /** The client's `data` (its view has it), for hooks that read it. Plain JSON. */
   data?: unknown;
   /**
-   * The supervisor's timings when the history was recorded (the inspector's snapshot has them).
-   * Each defaults to what the history shows (a `registered` or `disconnected` event's
-   * `expiresAt`), else the supervisor's default.
+   * The supervisor's handshake timeout when the history was recorded (the inspector's snapshot
+   * has it). @default what the history shows (a `registered` event's `expiresAt`), else 60000
    */
   handshakeTimeout?: number;
+  /**
+   * The supervisor's reconnect timeout when the history was recorded. @default what the history
+   * shows (a `disconnected` event's `expiresAt`), else 3000
+   */
   reconnectTimeout?: number;
+  /** The supervisor's tombstone lifetime when the history was recorded. @default 60000 */
   tombstoneTtl?: number;
   /** The test's title. @default the client's id and what happened to it */
   title?: string;
 }
 
-type Recorded = LifecycleEvent;
-type Sim = { state: ClientState; socket: string | null; now: number; deadline: number | null };
-
-const DEFAULTS = { handshakeTimeout: 60000, reconnectTimeout: 3000, tombstoneTtl: 60000 };
-const BEFORE = 'socket-before-the-recording';
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
 /** A single-quoted JS string literal (JSON's escapes, its double quotes traded for single ones). */
@@ -64,101 +70,43 @@ function comment(text: string): string {
   return text.replace(/[\r\n\u2028\u2029]+/g, ' ');
 }
 
-function checkHistory(history: readonly Recorded[]): string {
-  if (!Array.isArray(history) || history.length === 0) {
-    throw new TypeError('recordingToTest: the history must be a non-empty array of lifecycle events');
-  }
-  const clientId = history[0]?.clientId;
-  let at = Number.NEGATIVE_INFINITY;
-  for (const event of history) {
-    if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
-      throw new TypeError('recordingToTest: every entry must be a lifecycle event');
-    }
-    if (event.clientId !== clientId) {
-      throw new TypeError(`recordingToTest: the history mixes clients (${clientId} and ${event.clientId})`);
-    }
-    if (typeof event.at !== 'number' || !Number.isFinite(event.at) || event.at < at) {
-      throw new TypeError(`recordingToTest: event times must be finite and in order (at ${String(event.at)})`);
-    }
-    at = event.at;
-  }
-  if (typeof clientId !== 'string') throw new TypeError('recordingToTest: events must carry a clientId');
-  return clientId;
-}
-
-const stateAfter: Partial<Record<Recorded['type'], ClientState>> = {
-  registered: 'handshaking',
-  connected: 'connected',
-  reconnected: 'connected',
-  'socket-replaced': 'connected',
-  disconnected: 'disconnected',
-  deleted: 'deleted',
-};
-
-/** Whether the kit can cause this event from outside (the others are recorded as comments). */
-function replayable(event: Recorded): boolean {
-  if (event.type === 'ignored') return event.event !== 'client.timeout';
-  return event.type in stateAfter;
-}
-
-function isTimeout(event: Recorded): boolean {
-  return event.type === 'deleted' && (event.reason === 'handshake-timeout' || event.reason === 'reconnect-timeout');
-}
-
-function storyOf(event: Recorded): string {
-  if (event.type === 'deleted') return `deleted (${event.reason})`;
-  if (event.type === 'ignored') return `ignored ${event.event} (${event.why})`;
-  if (event.type === 'disconnected') return `disconnected (${event.reason})`;
-  return event.type;
-}
+type Line = (line?: string) => void;
 
 /**
  * The source of a vitest file that replays one client's recorded lifecycle (the `LifecycleEvent`s
  * the inspector keeps per client, oldest first) through the testing kit, and asserts what was
  * observed: after each step the client's state, the events it was reported with (same times,
- * sockets, reasons) and the hooks the supervisor called. With `hooks`, the app's own hooks run
- * along, so a production incident becomes a regression test. Pure: no I/O, no imports.
+ * sockets, reasons, tab ids) and the hooks the supervisor called. With `hooks`, the app's own
+ * hooks run along, so a production incident becomes a regression test. Pure: no I/O.
  *
- * Events the kit cannot cause (`rejected` by the socket.io adapter, `hook-error`) are kept as
- * comments; a history whose first events were dropped starts by bringing the client into the
- * state its first event implies. A deadline the production timer met late is met on time.
+ * Every field of an event the kit can cause is replayed as recorded: the tab id a page sent at its
+ * handshake, each socket and reason, the messages a deletion dropped (`undelivered`, caused by
+ * sending that many messages no page acknowledges). Events the kit cannot cause (a socket
+ * `rejected` by the socket.io adapter, a `hook-error` of the app's hooks) are kept as comments; a
+ * history whose first events were dropped starts by bringing the client into the state its first
+ * event implies. A deadline the production timer met late is met on time.
+ *
+ * @example
+ * const source = recordingToTest(inspectorHistory, { hooks: { from: '../src/hooks.js' } });
+ * writeFileSync('test/incident-42.test.ts', source);
  */
 export function recordingToTest(history: readonly LifecycleEvent[], options: RecordingToTestOptions = {}): string {
-  const clientId = checkHistory(history);
+  const plan = planReplay(history, options);
   const importFrom = options.importFrom ?? 'socket.io-supervisor/testing';
   const hookName = options.hooks?.name ?? 'hooks';
   if (options.hooks && !IDENTIFIER.test(hookName)) {
     throw new TypeError(`recordingToTest: hooks.name must be an identifier, got ${hookName}`);
   }
-  const registered = history.find((e) => e.type === 'registered');
-  const disconnected = history.find((e) => e.type === 'disconnected');
-  const timings = {
-    handshakeTimeout:
-      options.handshakeTimeout ?? (registered ? registered.expiresAt - registered.at : DEFAULTS.handshakeTimeout),
-    reconnectTimeout:
-      options.reconnectTimeout ?? (disconnected ? disconnected.expiresAt - disconnected.at : DEFAULTS.reconnectTimeout),
-    tombstoneTtl: options.tombstoneTtl ?? DEFAULTS.tombstoneTtl,
-  };
-
-  const lines: string[] = [];
-  const body = (line = '') => lines.push(line === '' ? '' : `  ${line}`);
-  const sim: Sim = { state: 'handshaking', socket: null, now: 0, deadline: null };
-  const first = history.find(replayable);
-  const prefix =
-    first === undefined || first.type === 'registered'
-      ? []
-      : prefixFor(first, timings, socketBefore(history.slice(history.indexOf(first))));
-  const start = prefix[0]?.at ?? first?.at ?? history[0]!.at;
-  sim.now = start;
-
-  const stories = history.filter(replayable).map(storyOf);
   // the first steps and the last ones: how it started and how it ended
+  const { stories } = plan;
   const told = stories.length > 6 ? [...stories.slice(0, 3), '…', ...stories.slice(-2)] : stories;
-  const title = options.title ?? `client ${clientId.slice(0, 8)}: ${told.join(', ')}`;
+  const title = options.title ?? `client ${plan.clientId.slice(0, 8)}: ${told.join(', ')}`;
   const span = history.at(-1)!.at - history[0]!.at;
 
+  const lines: string[] = [];
+  const body: Line = (line = '') => lines.push(line === '' ? '' : `  ${line}`);
   lines.push(
-    `// Generated by recordingToTest() (socket.io-supervisor/testing) from client ${comment(clientId)}:`,
+    `// Generated by recordingToTest() (socket.io-supervisor/testing) from client ${comment(plan.clientId)}:`,
     `// ${history.length} recorded lifecycle events over ${span} ms. It replays them through the testing`,
     '// kit (the real supervisor on a fake clock, no sockets) and asserts what was observed: the',
     "// client's state after each step, the events it was reported with, the hooks that ran.",
@@ -167,16 +115,48 @@ export function recordingToTest(history: readonly LifecycleEvent[], options: Rec
   );
   if (options.hooks) lines.push(`import { ${hookName} } from ${quote(options.hooks.from)};`);
   lines.push('', `it(${quote(title)}, async () => {`);
-  const settings = Object.entries({ start, ...timings, pruneInterval: 0 }).map(
+  writeSetup(plan, options, hookName, body);
+
+  if (plan.prefix !== null) {
+    body();
+    body(`// The recording starts mid-life (its first events were dropped): first bring the client to`);
+    body(`// what its first recorded event implies.`);
+    for (const call of plan.prefix) body(callLine(call));
+    body('await t.settle();');
+    body('news();');
+  } else if (plan.registered !== null) {
+    body();
+    body('// registered');
+    body('await t.settle();');
+    writeExpect({ state: 'handshaking', events: [plan.registered], hooks: [] }, body);
+  }
+  for (const step of plan.steps) writeStep(step, plan.start, body);
+  lines.push('});', '');
+  return lines.join('\n');
+}
+
+function writeSetup(plan: ReplayPlan, options: RecordingToTestOptions, hookName: string, body: Line): void {
+  const settings = Object.entries({ start: plan.start, ...plan.timings, pruneInterval: 0 }).map(
     ([key, value]) => `${key}: ${literal(value)}`,
   );
+  if (plan.outboxMessages !== null) {
+    // room for the messages the recording says were dropped, without an overflow of their own
+    const bytes = Math.max(1048576, plan.outboxMessages * 64);
+    settings.push(`outbox: ${literal({ maxMessages: plan.outboxMessages, maxBytes: bytes })}`);
+  }
   if (options.hooks) settings.push(`hooks: ${hookName}`);
   body(`const t = createTestSupervisor({ ${settings.join(', ')} });`);
   const registration = {
-    ...(registered?.tabId ? { tabId: registered.tabId } : {}),
+    ...plan.registration,
     ...(options.data === undefined ? {} : { data: options.data }),
   };
   body(`const c = t.client(${Object.keys(registration).length > 0 ? literal(registration) : ''});`);
+  if (plan.steps.some((step) => step.calls?.some((call) => call.kind === 'emit'))) {
+    body('/** Messages sent to the client that no page acknowledges (what its `undelivered` events count). */');
+    body('const send = (count: number) => {');
+    body("  for (let i = 0; i < count; i++) t.supervisor.to(c.clientId).emit('message', i);");
+    body('};');
+  }
   body('let events = 0;');
   body('let calls = 0;');
   body('/** What happened to the client since the last look: its events and the hooks called. */');
@@ -193,236 +173,74 @@ export function recordingToTest(history: readonly LifecycleEvent[], options: Rec
   body('  calls = c.hookCalls.length;');
   body('  return seen;');
   body('};');
-  sim.deadline = start + timings.handshakeTimeout;
+}
 
-  if (prefix.length > 0) {
-    body();
-    body(`// The recording starts mid-life (its first events were dropped): first bring the client to`);
-    body(`// what its first recorded event implies.`);
-    for (const step of prefix.slice(1)) {
-      moveTo(step.at, sim, body);
-      apply(step.event, sim, body);
-      updateSim(step.event, sim, timings);
+function writeStep(step: ReplayStep, start: number, body: Line): void {
+  body();
+  if (step.calls === null) {
+    body(`// not replayed (the kit cannot cause it): ${comment(describe(step.event))}`);
+    return;
+  }
+  body(`// +${step.event.at - start} ms: ${comment(storyOf(step.event))}`);
+  if (step.lateBy !== 0) body(`// (in production its timer fired ${step.lateBy} ms later)`);
+  for (const call of step.calls) body(callLine(call));
+  body('await t.settle();');
+  writeExpect(step.expect, body);
+}
+
+/** The kit's call for one step of the replay. */
+function callLine(call: ReplayCall): string {
+  switch (call.kind) {
+    case 'advance':
+      return `await t.advance(${call.ms});`;
+    case 'stall':
+      return `t.stall(${call.ms}); // past the deadline: its timer is late, as it was in production`;
+    case 'connect': {
+      const tab = call.tabId === undefined ? '' : `, ${literal({ tabId: call.tabId })}`;
+      return `c.connect(${literal(call.socketId)}${tab});`;
     }
-    body('await t.settle();');
-    body('news();');
-  } else if (registered) {
-    body();
-    body('// registered');
-    body('await t.settle();');
-    expectStep(registered, 'handshaking', [], body);
-  }
-
-  for (const event of history) {
-    if (event === registered && prefix.length === 0) continue;
-    body();
-    if (!replayable(event)) {
-      body(`// not replayed (the kit cannot cause it): ${comment(describe(event))}`);
-      continue;
+    case 'disconnect': {
+      const reason = call.reason === undefined ? '' : `, ${literal(call.reason)}`;
+      return `c.disconnect(${literal(call.socketId)}${reason});`;
     }
-    body(`// +${event.at - start} ms: ${comment(storyOf(event))}`);
-    let expected: Recorded = event;
-    if (isTimeout(event)) {
-      // the replay's timer fires at the deadline, or at once if the clock already stalled past it
-      const fires = Math.max(sim.deadline ?? event.at, sim.now);
-      if (event.at !== fires) body(`// (in production its timer fired ${event.at - fires} ms later)`);
-      body(`await t.advance(${fires - sim.now});`);
-      sim.now = fires;
-      expected = { ...event, at: fires };
-    } else {
-      moveTo(event.at, sim, body);
-      apply(event, sim, body);
-    }
-    body('await t.settle();');
-    const state = stateAfter[event.type] ?? sim.state;
-    updateSim(event, sim, timings);
-    expectStep(expected, state, hookCallsFor(event), body);
+    case 'delete':
+      return `c.delete(${call.reason === undefined ? '' : literal(call.reason)});`;
+    case 'sweep':
+      return 't.prune();';
+    case 'prune':
+      return 'c.prune();';
+    case 'close':
+      return 'await t.close();';
+    case 'emit':
+      return `send(${call.count});`;
   }
-  lines.push('});', '');
-  return lines.join('\n');
-}
-
-/** Moves the replay's clock to `at`: a deadline the production timer met late must stay late. */
-function moveTo(at: number, sim: Sim, body: (line?: string) => void): void {
-  if (at <= sim.now) return;
-  const live = sim.state === 'handshaking' || sim.state === 'disconnected';
-  if (live && sim.deadline !== null && at >= sim.deadline) {
-    body(`t.stall(${at - sim.now}); // past the deadline: its timer is late, as it was in production`);
-  } else {
-    body(`await t.advance(${at - sim.now});`);
-  }
-  sim.now = at;
-}
-
-/** The call that causes `event`. */
-function apply(event: Recorded, sim: Sim, body: (line?: string) => void): void {
-  switch (event.type) {
-    case 'registered':
-      return;
-    case 'connected':
-    case 'reconnected':
-    case 'socket-replaced':
-      body(`c.connect(${literal(event.socketId)});`);
-      return;
-    case 'disconnected':
-      body(`c.disconnect(${literal(event.socketId)}, ${literal(event.reason)});`);
-      return;
-    case 'deleted':
-      if (event.reason === 'pruned') body('t.prune();');
-      else if (event.reason === 'shutdown') body('await t.close();');
-      else body(`c.delete(${literal(event.reason)});`);
-      return;
-    case 'ignored':
-      if (event.event === 'socket.handshake') body(`c.connect(${literal(event.socketId ?? sim.socket ?? BEFORE)});`);
-      else if (event.event === 'socket.disconnect') body(`c.disconnect(${literal(event.socketId ?? BEFORE)});`);
-      else if (event.event === 'client.prune') body('c.prune();');
-      else if (event.event === 'client.delete') body('c.delete();');
-      return;
-    default:
-      return;
-  }
-}
-
-function updateSim(event: Recorded, sim: Sim, timings: typeof DEFAULTS): void {
-  switch (event.type) {
-    case 'connected':
-    case 'reconnected':
-    case 'socket-replaced':
-      sim.state = 'connected';
-      sim.socket = event.socketId;
-      sim.deadline = null;
-      return;
-    case 'disconnected':
-      sim.state = 'disconnected';
-      sim.socket = null;
-      sim.deadline = event.at + timings.reconnectTimeout;
-      return;
-    case 'deleted':
-      sim.state = 'deleted';
-      sim.socket = null;
-      sim.deadline = null;
-      return;
-    default:
-      return;
-  }
-}
-
-function hookCallsFor(event: Recorded): object[] {
-  if (event.type === 'connected') return [{ hook: 'onConnect', reconnect: false }];
-  if (event.type === 'reconnected') return [{ hook: 'onConnect', reconnect: true }];
-  if (event.type === 'disconnected') return [{ hook: 'onDisconnect', reason: event.reason }];
-  if (event.type === 'deleted') return [{ hook: 'onDelete', reason: event.reason }];
-  return [];
 }
 
 /** The recorded event as the replay reports it (its clientId is the replayed client's). */
-function eventLiteral(event: Recorded): string {
-  const { type, clientId: _, at, ...rest } = event as Recorded & Record<string, unknown>;
+function eventLiteral(event: LifecycleEvent): string {
+  const { type, clientId: _, at, ...rest } = event as LifecycleEvent & Record<string, unknown>;
   const fields = Object.entries(rest).filter(([, value]) => value !== undefined);
   const tail = fields.map(([key, value]) => `, ${key}: ${literal(value)}`).join('');
   return `{ type: ${literal(type)}, clientId: c.clientId, at: ${literal(at)}${tail} }`;
 }
 
-function expectStep(event: Recorded, state: ClientState, hooks: object[], body: (line?: string) => void): void {
-  body(`expect(c.state).toBe(${literal(state)});`);
+function writeExpect(expected: ReplayStep['expect'], body: Line): void {
+  body(`expect(c.state).toBe(${literal(expected.state)});`);
   body('expect(news()).toEqual({');
-  body(`  events: [${eventLiteral(event)}],`);
-  body(`  hooks: ${literal(hooks)},`);
+  if (expected.events.length === 1) body(`  events: [${eventLiteral(expected.events[0]!)}],`);
+  else {
+    body('  events: [');
+    for (const event of expected.events) body(`    ${eventLiteral(event)},`);
+    body('  ],');
+  }
+  body(`  hooks: ${literal(expected.hooks)},`);
   body('});');
 }
 
-function describe(event: Recorded): string {
+function describe(event: LifecycleEvent): string {
   if (event.type === 'hook-error') return `${event.hook} failed: ${event.message}`;
   if (event.type === 'rejected') return `a socket was rejected ${event.code}: ${event.message}`;
   if (event.type === 'ignored') return `ignored ${event.event} (${event.why})`;
+  if (event.type === 'undelivered') return `${event.count} message(s) undelivered (${event.reason})`;
   return event.type;
-}
-
-/**
- * The socket a client was on when `events` begin, if one of them names it before a new socket
- * takes over: the replaced socket, the one that disconnects, the one it had when deleted.
- */
-function socketBefore(events: readonly Recorded[]): string {
-  for (const event of events) {
-    switch (event.type) {
-      case 'socket-replaced':
-        return event.previousSocketId;
-      case 'disconnected':
-        return event.socketId;
-      case 'deleted':
-        return event.socketId ?? BEFORE;
-      case 'ignored':
-        if (event.why === 'replay' && event.socketId !== null) return event.socketId;
-        break;
-      case 'connected':
-      case 'reconnected':
-        return BEFORE;
-      default:
-        break;
-    }
-  }
-  return BEFORE;
-}
-
-interface PrefixStep {
-  at: number;
-  event: Recorded;
-}
-
-/**
- * Steps that bring a newly registered client to the state `first` implies (the first step is
- * the registration, at the time the replay starts), timed so that a deadline `first` met falls
- * where it fell.
- */
-function prefixFor(first: Recorded, timings: typeof DEFAULTS, socket: string): PrefixStep[] {
-  const at = first.at;
-  const clientId = first.clientId;
-  const ev = (extra: Record<string, unknown>, when: number): PrefixStep => ({
-    at: when,
-    event: { clientId, at: when, ...extra } as Recorded,
-  });
-  const register = (when: number) => ev({ type: 'registered' }, when);
-  const connect = (socketId: string, when: number) => ev({ type: 'connected', socketId }, when);
-  const disconnect = (socketId: string, when: number) =>
-    ev({ type: 'disconnected', socketId, reason: 'transport close' }, when);
-  const into = (state: ClientState | null, socketId: string, deadlineAt: number | null): PrefixStep[] => {
-    switch (state) {
-      case 'handshaking': {
-        const when = deadlineAt === null ? at : deadlineAt - timings.handshakeTimeout;
-        return [register(when)];
-      }
-      case 'connected':
-        return [register(at), connect(socketId, at)];
-      case 'disconnected': {
-        const when = deadlineAt === null ? at : deadlineAt - timings.reconnectTimeout;
-        return [register(when), connect(socketId, when), disconnect(socketId, when)];
-      }
-      case 'deleted':
-        return [register(at), ev({ type: 'deleted', reason: 'manual' }, at)];
-      default: {
-        // unknown: deleted so long ago that its tombstone has expired
-        const when = at - timings.tombstoneTtl;
-        return [register(when), ev({ type: 'deleted', reason: 'manual' }, when)];
-      }
-    }
-  };
-  switch (first.type) {
-    case 'connected':
-      return [register(at)];
-    case 'reconnected': {
-      const when = at - first.downtime;
-      return [register(when), connect(BEFORE, when), disconnect(BEFORE, when)];
-    }
-    case 'socket-replaced':
-    case 'disconnected':
-      return into('connected', socket, null);
-    case 'deleted': {
-      const due = first.reason === 'pruned' || isTimeout(first) ? at : null;
-      return into(first.from, socket, due);
-    }
-    case 'ignored':
-      return into(first.state, socket, null);
-    default:
-      return [register(at)];
-  }
 }

@@ -16,13 +16,17 @@ describe('the testing entry point', () => {
     const outside = importsIn(sourceFiles(SRC).filter((file) => !file.includes(join('src', 'testing'))));
     expect(outside.length).toBeGreaterThan(50);
     // the inspector's "export as test" turns a history into a file with recordingToTest, which
-    // imports nothing at runtime (checked below); the kit itself and fast-check stay out
+    // imports at runtime only the replay planned beside it, and that nothing (checked below); the
+    // kit itself and fast-check stay out
     expect(
       outside.filter(({ spec }) => /testing|^fast-check$/.test(spec) && !/testing\/recordingToTest\.js$/.test(spec)),
     ).toEqual([]);
     const recorder = testing.filter(({ file }) => file === 'src/testing/recordingToTest.ts');
     expect(recorder.length).toBeGreaterThan(0);
-    expect(recorder.filter(({ typeOnly }) => !typeOnly)).toEqual([]);
+    expect(recorder.filter(({ typeOnly }) => !typeOnly).map(({ spec }) => spec)).toEqual(['./replayPlan.js']);
+    const replay = testing.filter(({ file }) => file === 'src/testing/replayPlan.ts');
+    expect(replay.length).toBeGreaterThan(0);
+    expect(replay.filter(({ typeOnly }) => !typeOnly)).toEqual([]);
   });
 
   it('should load fast-check only when hookOrderings runs (an optional peer)', () => {

@@ -49,6 +49,58 @@ async function incident(): Promise<LifecycleEvent[]> {
   return [...c.events];
 }
 
+/**
+ * A page as the browser helper makes it: registered by the server without a tab id, the tab id
+ * sent at every handshake; a reload in another tab takes the client over with another tab id
+ * (a socket swap, whose event does not show it), the next reconnect shows it.
+ */
+async function tabs(): Promise<LifecycleEvent[]> {
+  const t = createTestSupervisor({ start: 1000, reconnectTimeout: 2000 });
+  const c = t.client();
+  c.connect('s1', { tabId: 'tab-a' });
+  await t.advance(100);
+  c.disconnect();
+  c.connect('s2', { tabId: 'tab-b' });
+  await t.advance(100);
+  c.connect('s3', { tabId: 'tab-c' });
+  c.disconnect('s3', 'ping timeout');
+  await t.advance(500);
+  c.connect('s4', { tabId: 'tab-c' });
+  await t.settle();
+  c.delete('kicked');
+  await t.settle();
+  return [...c.events];
+}
+
+/**
+ * Messages to a client that never acknowledged them: dropped with it when its grace period ends
+ * (`undelivered` with the delete reason), then one sent to it once it is gone.
+ */
+async function undelivered(): Promise<LifecycleEvent[]> {
+  const t = createTestSupervisor({ start: 0, reconnectTimeout: 1000 });
+  const c = t.client({ tabId: 'tab-1' });
+  t.supervisor.to(c.clientId).emit('note', 'before the socket');
+  c.connect();
+  t.supervisor.to(c.clientId).emit('note', 'while connected');
+  c.disconnect();
+  await t.advance(300);
+  t.supervisor.to(c.clientId).emit('note', 'while away');
+  await t.advance(1000);
+  t.supervisor.to(c.clientId).emit('note', 'too late');
+  await t.settle();
+  return [...c.events];
+}
+
+/** A page that never acknowledges: its outbox overflows (1,001 messages, the default bound 1,000). */
+async function overflow(): Promise<LifecycleEvent[]> {
+  const t = createTestSupervisor({ start: 0 });
+  const c = t.client();
+  c.connect('s1', { tabId: 'tab-1' });
+  for (let i = 0; i <= 1000; i++) t.supervisor.to(c.clientId).emit('tick', i);
+  await t.settle();
+  return [...c.events];
+}
+
 const kit = (dir: string) => relative(dir, resolve('src/testing/index.js')).replaceAll('\\', '/');
 
 describe('recordingToTest', () => {
@@ -68,11 +120,23 @@ describe('recordingToTest', () => {
     expect(() => recordingToTest([at(1)], { data: () => 1 })).toThrow(/cannot write function/);
   });
 
-  it('should be pure and self-contained, so the inspector page can load it in a browser', () => {
-    const source = readFileSync('src/testing/recordingToTest.ts', 'utf8');
-    const imports = source.split('\n').filter((line) => /^\s*(import|export)\b.*\bfrom\b/.test(line));
-    expect(imports.every((line) => /^import type /.test(line))).toBe(true);
-    expect(source).not.toMatch(/\b(require|process|globalThis|window|document)\b|import\(/);
+  it('should be pure and self-contained: code generation and replay, each importing only types and the other', () => {
+    for (const [file, allowed] of [
+      [
+        'src/testing/recordingToTest.ts',
+        ["import { planReplay, type ReplayCall, type ReplayPlan, type ReplayStep, storyOf } from './replayPlan.js';"],
+      ],
+      ['src/testing/replayPlan.ts', []],
+    ] as const) {
+      const source = readFileSync(file, 'utf8');
+      const imports = source.split('\n').filter((line) => /^\s*(import|export)\b.*\bfrom\b/.test(line));
+      expect(imports.length, file).toBeGreaterThan(0);
+      expect(
+        imports.filter((line) => !/^import type /.test(line)),
+        file,
+      ).toEqual(allowed);
+      expect(source, file).not.toMatch(/\b(require|process|globalThis|window|document)\b|import\(/);
+    }
   });
 
   it('should write a vitest file that passes for every recorded path, and fails where a history was changed', async () => {
@@ -105,6 +169,31 @@ describe('recordingToTest', () => {
       const recorded = await incident();
       write('incident.test.ts', recordingToTest(recorded, { importFrom, data: { user: 'ada' } }), 'pass');
       write('incident-tail.test.ts', recordingToTest(recorded.slice(4), { importFrom }), 'pass');
+
+      // every field replayed: tab ids sent at handshakes, messages dropped with the client
+      const tabbed = await tabs();
+      expect(tabbed.filter((e) => e.type === 'registered')).toMatchObject([{ tabId: null }]);
+      expect(tabbed.filter((e) => e.type === 'reconnected').map((e) => e.tabId)).toEqual(['tab-b', 'tab-c']);
+      write('tabs.test.ts', recordingToTest(tabbed, { importFrom }), 'pass');
+      write('tabs-tail.test.ts', recordingToTest(tabbed.slice(3), { importFrom }), 'pass');
+      write(
+        'mutated-tab.test.ts',
+        recordingToTest(
+          tabbed.map((e) => (e.type === 'reconnected' && e.tabId === 'tab-b' ? { ...e, tabId: null } : e)),
+          { importFrom },
+        ),
+        // a client keeps its tab id once it has one: no handshake can take it back to none
+        { failsAt: 'tabId: null, downtime: 0' },
+      );
+      const dropped = await undelivered();
+      expect(dropped.filter((e) => e.type === 'undelivered')).toMatchObject([
+        { count: 3, reason: 'reconnect-timeout' },
+        { count: 1, reason: 'already-deleted' },
+      ]);
+      write('undelivered.test.ts', recordingToTest(dropped, { importFrom }), 'pass');
+      const overflowed = await overflow();
+      expect(overflowed.at(-1)).toMatchObject({ type: 'undelivered', count: 1001, reason: 'outbox-overflow' });
+      write('overflow.test.ts', recordingToTest(overflowed, { importFrom }), 'pass');
 
       // the app's own hooks replayed along: the sample app's pass, its broken onDelete fails
       const swap = histories.find(
