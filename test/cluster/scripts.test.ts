@@ -1,7 +1,10 @@
+import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
+import { defineScript } from '../../src/cluster/redis/lua/defineScript.js';
 import { clusterKeys, KEY_TABLE } from '../../src/cluster/redis/keys.js';
 import { FRAGMENT_ORDER, fragments } from '../../src/cluster/redis/lua/fragments.js';
 import { SCRIPTS } from '../../src/cluster/redis/lua/index.js';
+import { startRedisServer } from './redisServer.js';
 
 // The scripts as written (issue 18, item 6), checked without Redis: each one's source is its
 // contract, then only the fragments it needs, then its body; every key it builds is in the key table.
@@ -26,9 +29,9 @@ describe('the Lua scripts', () => {
         expect(FRAGMENT_ORDER.indexOf(dependency as never), `${name} uses ${dependency}`).toBeLessThan(index);
       }
       for (const local of fragments[name].provides) {
-        expect(code(fragments[name].source), `${name} provides ${local}`).toMatch(
-          new RegExp(`local (function )?${local}\\b`),
-        );
+        // assigned, not declared: the script declares every one on its first line
+        expect(code(fragments[name].source), `${name} provides ${local}`).toMatch(new RegExp(`^${local} = `, 'm'));
+        expect(code(fragments[name].source), `${name} declares ${local}`).not.toMatch(new RegExp(`local ${local}\\b`));
       }
       // what a fragment calls of another, it declares
       const called = [...provider].filter(([local, from]) => from !== name && uses(fragments[name].source, local));
@@ -70,15 +73,41 @@ describe('the Lua scripts', () => {
     }
   });
 
-  it('should put a script body within its own header and fragments of its first line, far below the old prelude', () => {
+  it('should put each body right after its header, so Redis error lines are its own plus the header', () => {
     for (const script of Object.values(SCRIPTS)) {
-      const offset = script.source.split('\n').indexOf(script.body.split('\n')[0]!);
-      const fragmentLines = script.fragments.reduce((sum, name) => sum + fragments[name].source.split('\n').length, 0);
+      const lines = script.source.split('\n');
       const headerLines = script.source.split('\n]]\n')[0]!.split('\n').length + 1;
-      expect(offset, script.name).toBe(headerLines + fragmentLines);
+      expect(lines.indexOf(script.body.split('\n')[0]!), script.name).toBe(headerLines + 2);
+      expect(lines[headerLines], script.name).toMatch(/^local [\w, ]+$/);
+      expect(lines.at(-2), script.name).toBe('return main()');
     }
     // the smallest scripts carry almost nothing: the old prelude alone was 142 lines
     expect(SCRIPTS.counts.source.split('\n').length).toBeLessThan(25);
+  });
+});
+
+describe("a script's errors in Redis", () => {
+  it("should name the body's own line, offset only by the header and two lines", async () => {
+    const failing = defineScript({
+      name: 'failing',
+      does: 'fails on the third line of its body, after using fragments',
+      keys: ['any key'],
+      argv: [],
+      reply: 'an error',
+      uses: ['read', 'tick', 'deleteClient'],
+      body: "local a = read(KEYS[1])\nlocal b = s(nowMs)\nerror('boom')",
+    });
+    const headerLines = failing.source.split('\n]]\n')[0]!.split('\n').length + 1;
+    const server = await startRedisServer();
+    const client = createClient({ url: server.url });
+    try {
+      await client.connect();
+      const error = await client.sendCommand(['EVAL', failing.source, '1', '{p}:x', '{p}']).catch((e: Error) => e);
+      expect(String((error as Error).message)).toContain(`user_script:${headerLines + 2 + 3}: boom`);
+    } finally {
+      client.destroy();
+      await server.dispose();
+    }
   });
 });
 

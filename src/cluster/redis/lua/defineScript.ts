@@ -57,14 +57,25 @@ function header(spec: ScriptSpec, included: readonly FragmentName[]): string {
 }
 
 /**
- * A script's source: its header (the first comment), then only the fragments it uses, then its
- * body, so an error's line number is near the body's own. Its SHA1 is computed here, as Redis
- * would.
+ * A script's source: its header (the first comment); one line declaring every local its fragments
+ * assign; its body, as the function `main`; only the fragments it uses, which assign those locals;
+ * then `return main()`. So the body comes right after the header, and a Redis error's line number
+ * is the body's own plus the header's length and two. The SHA1 is computed here, as Redis would.
  */
 export function defineScript(spec: ScriptSpec): LuaScript {
   const included = resolveFragments(spec.uses);
   const body = spec.body.trim();
-  const source = [header(spec, included), ...included.map((name) => fragments[name].source), body, ''].join('\n');
+  const locals = included.flatMap((name) => fragments[name].provides);
+  const source = [
+    header(spec, included),
+    `local ${locals.join(', ')}`,
+    'local function main()',
+    body,
+    'end',
+    ...included.map((name) => fragments[name].source),
+    'return main()',
+    '',
+  ].join('\n');
   return {
     name: spec.name,
     source,

@@ -2,9 +2,12 @@ import { SNAPSHOT_KEYS } from '../../../machines/clientSnapshot.js';
 import { DELETION_FIELDS, luaList, RECORD_FIELDS } from './fields.js';
 
 /**
- * One piece of Lua several scripts share: the locals it defines (`provides`), the fragments it
- * needs before it (`uses`), and its source. A script declares the fragments its body calls;
- * {@link resolveFragments} adds what those need, each once, in the order below.
+ * One piece of Lua several scripts share: the locals it assigns (`provides`), the fragments it
+ * needs (`uses`), and its source. A script declares the fragments its body calls;
+ * {@link resolveFragments} adds what those need, each once, in the order below. A fragment assigns
+ * its locals (`read = function(rec)`) rather than declaring them: the script declares them all on
+ * its first line and runs its body first (see `defineScript`), so the body's line numbers are
+ * nearly its own in Redis's errors.
  */
 export interface Fragment {
   readonly uses: readonly string[];
@@ -13,17 +16,17 @@ export interface Fragment {
 }
 
 /**
- * The fragments, each after the ones it uses. `ARGV[1]` is always the key prefix with its hash
- * tag (`{sup}`), so every key a script builds (`k('c', id)`) lives in the slot of the keys it
- * declares.
+ * The fragments, each after the ones it uses (the order they run in, before the body). `ARGV[1]`
+ * is always the key prefix with its hash tag (`{sup}`), so every key a script builds
+ * (`k('c', id)`) lives in the slot of the keys it declares.
  */
 const FRAGMENTS = {
   /** `k('c', id)` → `{sup}:c:<id>`: every script builds its keys with it. */
   key: {
     uses: [],
     provides: ['P', 'k'],
-    source: `local P = ARGV[1]
-local function k(...)
+    source: `P = ARGV[1]
+k = function(...)
   return P .. ':' .. table.concat({...}, ':')
 end`,
   },
@@ -34,7 +37,7 @@ end`,
   decimal: {
     uses: [],
     provides: ['s'],
-    source: `local function s(n)
+    source: `s = function(n)
   return string.format('%.0f', n)
 end`,
   },
@@ -43,34 +46,34 @@ end`,
     uses: [],
     provides: ['nowMs', 'nowUs'],
     source: `local t = redis.call('TIME')
-local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])`,
+nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])`,
   },
   /** The snapshot's fields (`SNAPSHOT_KEYS`), for scripts that write a snapshot field by field. */
   snapshotFields: {
     uses: [],
     provides: ['SNAPSHOT'],
-    source: `local SNAPSHOT = ${luaList(SNAPSHOT_KEYS)}`,
+    source: `SNAPSHOT = ${luaList(SNAPSHOT_KEYS)}`,
   },
   /** A deletion journal entry's fields (`DELETION_FIELDS`), in the order scripts return them. */
   deletionFields: {
     uses: [],
     provides: ['DEL'],
-    source: `local DEL = ${luaList(DELETION_FIELDS)}`,
+    source: `DEL = ${luaList(DELETION_FIELDS)}`,
   },
   /** A record as a table (`read`), or in `RECORD_FIELDS` order as a reply (`flat`). */
   read: {
     uses: [],
     provides: ['SNAP', 'read', 'flat'],
-    source: `local SNAP = ${luaList(RECORD_FIELDS)}
-local function read(rec)
+    source: `SNAP = ${luaList(RECORD_FIELDS)}
+read = function(rec)
   local v = redis.call('HMGET', rec, unpack(SNAP))
   if not v[1] then return nil end
   local r = {}
   for i, f in ipairs(SNAP) do r[f] = v[i] or '' end
   return r
 end
-local function flat(r)
+flat = function(r)
   local out = {}
   for i, f in ipairs(SNAP) do out[i] = r[f] or '' end
   return out
@@ -84,7 +87,7 @@ end`,
   fence: {
     uses: ['time'],
     provides: ['nextFence'],
-    source: `local function nextFence(prev)
+    source: `nextFence = function(prev)
   local p = tonumber(prev) or 0
   if nowUs > p then return nowUs end
   return p + 1
@@ -94,7 +97,7 @@ end`,
   nodeStatus: {
     uses: ['key'],
     provides: ['nodeStatus'],
-    source: `local function nodeStatus(nodeId, inc)
+    source: `nodeStatus = function(nodeId, inc)
   local r = redis.call('HMGET', k('node', nodeId), 'inc', 'state')
   if not r[1] or r[1] ~= inc then return 'stale' end
   return r[2] or 'stale'
@@ -104,7 +107,7 @@ end`,
   moveState: {
     uses: ['key'],
     provides: ['moveState'],
-    source: `local function moveState(id, from, to)
+    source: `moveState = function(id, from, to)
   if from == to then return end
   if from and from ~= '' then redis.call('SREM', k('state', from), id) end
   if to and to ~= '' then redis.call('SADD', k('state', to), id) end
@@ -114,7 +117,7 @@ end`,
   moveOwner: {
     uses: ['key'],
     provides: ['moveOwner'],
-    source: `local function moveOwner(id, fromNode, fromInc, toNode, toInc)
+    source: `moveOwner = function(id, fromNode, fromInc, toNode, toInc)
   if fromNode ~= '' then redis.call('SREM', k('owned', fromNode, fromInc), id) end
   if toNode ~= '' then redis.call('SADD', k('owned', toNode, toInc), id) end
 end`,
@@ -123,7 +126,7 @@ end`,
   notify: {
     uses: ['key'],
     provides: ['notify'],
-    source: `local function notify(nodeId, msg)
+    source: `notify = function(nodeId, msg)
   if nodeId ~= '' then redis.call('PUBLISH', k('notice', nodeId), cjson.encode(msg)) end
 end`,
   },
@@ -131,7 +134,7 @@ end`,
   announce: {
     uses: ['key'],
     provides: ['announce'],
-    source: `local function announce(id, what)
+    source: `announce = function(id, what)
   redis.call('PUBLISH', k('watch', id), what)
 end`,
   },
@@ -155,7 +158,7 @@ end`,
       'announce',
     ],
     provides: ['deleteClient'],
-    source: `local function deleteClient(id, r, reason, deletionId, nodeId, inc, ttl, extra)
+    source: `deleteClient = function(id, r, reason, deletionId, nodeId, inc, ttl, extra)
   local fence = s(nextFence(r.fence))
   local undelivered = redis.call('ZCARD', k('o', id)) + (extra or 0)
   redis.call('DEL', k('c', id), k('o', id), k('e', id))
@@ -187,7 +190,7 @@ end`,
   release: {
     uses: ['key', 'decimal', 'time', 'read', 'fence', 'moveState', 'moveOwner'],
     provides: ['release'],
-    source: `local function release(id, owner, rt)
+    source: `release = function(id, owner, rt)
   local rec = k('c', id)
   local r = read(rec)
   if not r or (r.node .. ':' .. r.inc) ~= owner then return 0 end
@@ -213,7 +216,7 @@ end`,
   endIncarnation: {
     uses: ['key'],
     provides: ['endIncarnation'],
-    source: `local function endIncarnation(nodeId, inc, state)
+    source: `endIncarnation = function(nodeId, inc, state)
   local nk = k('node', nodeId)
   if redis.call('HGET', nk, 'inc') == inc then
     redis.call('HSET', nk, 'state', state)
@@ -239,7 +242,7 @@ end`,
   tick: {
     uses: ['key', 'decimal', 'time'],
     provides: ['tick'],
-    source: `local function tick(gapMs)
+    source: `tick = function(gapMs)
   local meta = k('meta')
   local last = tonumber(redis.call('HGET', meta, 'lastTick'))
   local outage = 0
