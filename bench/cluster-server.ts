@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { createSupervisor } from 'socket.io-supervisor';
 import { createClusterSupervisor } from 'socket.io-supervisor/cluster';
-import { clusterInternalsOf } from '../dist/cluster/createClusterSupervisor.js';
+import { clusterInternalsOf } from '../dist/cluster/bindings.js';
 
 const [mode, redis, nodeId] = process.argv.slice(2);
 const http = createServer();

@@ -59,13 +59,21 @@ describe('architecture', () => {
   });
 
   it('should have no type-level import cycles either (between files)', () => {
-    const cycles = cyclesOf(graphOf(local), inSrc);
-    // the cluster node's context and delivery are bound late to each other (ClusterContext names
-    // ClusterDelivery, which takes a ClusterContext): the cluster's split into a Redis layer and a
-    // node layer (issue 18, item 3) ends it; this list must then be emptied
-    expect(cycles).toEqual([
-      'cluster/clusterTypes.ts ⇄ cluster/context.ts ⇄ cluster/delivery.ts ⇄ cluster/localStore.ts',
-    ]);
+    expect(cyclesOf(graphOf(local), inSrc)).toEqual([]);
+  });
+
+  it("should keep the cluster's Redis layer (cluster/redis/) free of the node layer: its own files and the core only", () => {
+    const redis = local.filter((edge) => inSrc(edge.file).startsWith('cluster/redis/'));
+    expect(redis.length).toBeGreaterThan(30);
+    const offending = redis.filter(
+      (edge) => !inSrc(edge.target).startsWith('cluster/redis/') && !CORE_LAYER.includes(partOf(edge.target)),
+    );
+    expect(offending.map(show)).toEqual([]);
+    // and the node layer reaches Redis only through it: no file outside cluster/redis/ loads node-redis
+    const outside = all.filter(
+      (edge) => !inSrc(edge.file).startsWith('cluster/redis/') && /^(redis|@redis\/)/.test(edge.specifier),
+    );
+    expect(outside.map(show)).toEqual([]);
   });
 
   it('should layer the folders: nothing imports from a higher layer, values or types', () => {

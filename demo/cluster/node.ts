@@ -48,12 +48,12 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     // a page load is a new client, registered by whichever node served the page
     json(res, { ...(await supervisor.register({ data: { node: nodeId } })), servedBy: nodeId });
   } else if (path === '/api/cluster') {
-    const [counts, nodes, page1] = await Promise.all([
+    const [counts, nodes, clients] = await Promise.all([
       supervisor.counts(),
       supervisor.nodes(),
       supervisor.list({ limit: 200 }),
     ]);
-    json(res, { answeredBy: nodeId, counts, nodes, clients: page1.clients });
+    json(res, { answeredBy: nodeId, counts, nodes, clients });
   } else if (path === '/api/kick' && req.method === 'POST') {
     const clientId = new URL(req.url ?? '/', 'http://localhost').searchParams.get('clientId') ?? '';
     json(res, { deleted: await supervisor.delete(clientId, 'kicked'), by: nodeId });

@@ -1,12 +1,18 @@
-import { resolveOptions, type SupervisorOptions } from '../core/options.js';
-import type { ClusterHooks } from './clusterTypes.js';
-import type { NodeRedisClient } from './connection.js';
-import type { RedisClusterStoreOptions } from './options.js';
-import { invalid } from './options.js';
+import { checkDuration, type ResolvedOptions, resolveOptions, type SupervisorOptions } from '../core/options.js';
+import type { ClusterHooks } from './clusterHooks.js';
+import type { NodeRedisClient } from './redis/connection.js';
+import {
+  defaultClusterOptions,
+  type RedisClusterStoreOptions,
+  type ResolvedStoreOptions,
+  resolveStoreOptions,
+} from './redis/storeOptions.js';
 
 /**
- * Options of {@link createClusterSupervisor}: the single-node ones (same names, same defaults
- * unless said here) and the cluster's. Timeouts are cluster-wide: every node must use the same.
+ * Options of `createClusterSupervisor()`: the single-node ones (same names, same defaults unless
+ * said here) and the cluster's, whose defaults are `defaultClusterOptions`. Timeouts are
+ * cluster-wide: every node must use the same. A bad value is a `TypeError` naming it, as on a
+ * single node.
  */
 export interface ClusterSupervisorOptions<TData = unknown, TSocket = unknown>
   extends Omit<SupervisorOptions<TData, TSocket>, 'hooks' | 'maxClients' | 'maxTombstones'> {
@@ -27,7 +33,11 @@ export interface ClusterSupervisorOptions<TData = unknown, TSocket = unknown>
    * @default 1000 (ms)
    */
   pruneInterval?: number;
-  /** See `RedisClusterStoreOptions.outageGap`. @default 3 × heartbeatInterval */
+  /**
+   * When no node has ticked (heartbeat, sweep, reap) for this long, the next tick treats the gap
+   * as an outage: every live node's heartbeat and every due deadline get a fresh start.
+   * @default 3 × heartbeatInterval
+   */
   outageGap?: number;
   /** A Redis command unanswered this long is `UNAVAILABLE` (it may still have run). @default 2000 (ms) */
   commandTimeout?: number;
@@ -37,7 +47,8 @@ export interface ClusterSupervisorOptions<TData = unknown, TSocket = unknown>
   hooks?: ClusterHooks<TData, TSocket>;
 }
 
-const CLUSTER_ONLY = [
+/** The options that are the cluster's own (the Redis layer's), not the single node's. */
+const CLUSTER_ONLY = new Set<string>([
   'redis',
   'nodeId',
   'keyPrefix',
@@ -46,37 +57,65 @@ const CLUSTER_ONLY = [
   'outageGap',
   'commandTimeout',
   'batchSize',
-] as const;
+]);
 
-/** Splits and validates the options: the core's (checked by the core's own rules), the store's, the cluster's. */
-export function splitClusterOptions<TData>(options: ClusterSupervisorOptions<TData>) {
-  if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+/** The options of a node, validated and split by who reads them. */
+export interface ResolvedClusterOptions<TData> {
+  /** The core's, as given (it resolves them): its prune timer off (Redis holds the deadlines, the node sweeps them). */
+  core: SupervisorOptions<TData>;
+  /** The core's, resolved (what the node reads of them). */
+  resolvedCore: ResolvedOptions<TData, unknown>;
+  /** The Redis layer's. */
+  store: RedisClusterStoreOptions & ResolvedStoreOptions;
+  /** How often this node sweeps. */
+  pruneInterval: number;
+  /** The user's hooks (the node wraps them). */
+  hooks: ClusterHooks<TData>;
+}
+
+function option(message: string): TypeError {
+  return new TypeError(`socket.io-supervisor/cluster: ${message}`);
+}
+
+/**
+ * Validates every option as the single node does (the core's own rules name the culprit and
+ * refuse unknown ones) and splits them: the core's, the store's, the node's.
+ */
+export function resolveClusterOptions<TData>(options: ClusterSupervisorOptions<TData>): ResolvedClusterOptions<TData> {
+  if (typeof options !== 'object' || options === null) throw option('options must be an object');
   for (const refused of ['maxClients', 'maxTombstones'] as const) {
     if ((options as unknown as Record<string, unknown>)[refused] !== undefined) {
-      throw invalid(`option \`${refused}\` is not supported in cluster mode`);
+      throw option(`option \`${refused}\` is not supported in cluster mode`);
     }
   }
-  const core: Record<string, unknown> = {};
-  const storeOptions: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(options)) {
-    if ((CLUSTER_ONLY as readonly string[]).includes(key)) storeOptions[key] = value;
-    else core[key] = value;
+  const coreGiven: Record<string, unknown> = {};
+  const storeGiven: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) (CLUSTER_ONLY.has(key) ? storeGiven : coreGiven)[key] = value;
+  const pruneInterval = options.pruneInterval ?? defaultClusterOptions.pruneInterval;
+  checkDuration('pruneInterval', pruneInterval, { allowZero: true });
+  const coreOptions = { ...coreGiven, pruneInterval: 0 } as SupervisorOptions<TData>;
+  const core = resolveOptions(coreOptions) as ResolvedOptions<TData, unknown>;
+  const { redis } = options;
+  if (typeof redis !== 'string' && typeof redis?.sendCommand !== 'function') {
+    throw option('option `redis` (a URL or a connected node-redis client) is required');
   }
-  const pruneInterval = options.pruneInterval ?? 1000;
-  // the core validates its own options (names the culprit, refuses unknown ones); its timers for
-  // deadlines and prunes stay off: Redis holds the deadlines, the cluster sweeps them
-  const resolvedCore = resolveOptions({ ...core, pruneInterval: 0 } as SupervisorOptions<TData>);
-  if (!Number.isSafeInteger(pruneInterval) || pruneInterval < 0) {
-    throw invalid('option `pruneInterval` must be an integer ≥ 0');
-  }
-  const store: RedisClusterStoreOptions = {
-    ...(storeOptions as unknown as RedisClusterStoreOptions),
-    handshakeTimeout: resolvedCore.handshakeTimeout,
-    reconnectTimeout: resolvedCore.reconnectTimeout,
-    // Redis keeps a tombstone at least 1 ms; 0 (keep none) is the closest it can do
-    tombstoneTtl: Math.max(1, resolvedCore.tombstoneTtl),
-    logger: resolvedCore.logger,
+  const store = {
+    redis,
+    ...resolveStoreOptions({
+      ...(storeGiven as Partial<RedisClusterStoreOptions>),
+      redis,
+      handshakeTimeout: core.handshakeTimeout,
+      reconnectTimeout: core.reconnectTimeout,
+      // Redis keeps a tombstone at least 1 ms; 0 (keep none) is the closest it can do
+      tombstoneTtl: Math.max(1, core.tombstoneTtl),
+      logger: core.logger,
+    }),
   };
-  if (store.redis === undefined) throw invalid('option `redis` (a URL or a connected node-redis client) is required');
-  return { core: { ...core, pruneInterval: 0 } as SupervisorOptions<TData>, store, pruneInterval };
+  return {
+    core: coreOptions,
+    resolvedCore: core,
+    store,
+    pruneInterval,
+    hooks: (options.hooks ?? {}) as ClusterHooks<TData>,
+  };
 }

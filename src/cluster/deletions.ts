@@ -1,7 +1,10 @@
 import type { HookTiming } from '../core/hookRunner.js';
-import { type ClusterContext, recordFrom } from './context.js';
-import { untilAnswered } from './retry.js';
-import type { Deletion } from './types.js';
+import type { SupervisorInternals } from '../core/internals.js';
+import { recordFrom } from './localStore.js';
+import type { NodeContext } from './nodeState.js';
+import type { OwnerStreams } from './ownerStreams.js';
+import type { Deletion } from './redis/records.js';
+import { retry } from './redis/retry.js';
 
 /**
  * The deletions this node runs: those Redis assigned to it (a kick from here, a sweep, a
@@ -9,8 +12,14 @@ import type { Deletion } from './types.js';
  * once through the client's machine and the hook runner, then is completed in Redis; if this
  * node dies before, another node runs it again (`redelivered`).
  */
-export function createDeletions<TData>(ctx: ClusterContext<TData>) {
-  const { store, local, state } = ctx;
+export function createDeletions<TData>(
+  node: NodeContext<TData>,
+  core: SupervisorInternals<TData>,
+  streams: OwnerStreams<TData>,
+) {
+  const { store, local, state } = node;
+  /** Whether the user has an onDelete: without one, a deletion is complete as soon as it runs. */
+  const hasOnDelete = typeof core.options.hooks.onDelete === 'function';
   /** Deletion ids this node is running, by client (one deletion per client at a time). */
   const running = new Map<string, string>();
   const byClient = new Map<string, string>();
@@ -19,9 +28,9 @@ export function createDeletions<TData>(ctx: ClusterContext<TData>) {
     if (running.has(deletion.deletionId)) return false;
     running.set(deletion.deletionId, deletion.clientId);
     byClient.set(deletion.clientId, deletion.deletionId);
-    ctx.emit({
+    node.emit({
       type: 'deletion-started',
-      at: ctx.core().options.now(),
+      at: node.now(),
       clientId: deletion.clientId,
       deletionId: deletion.deletionId,
       fence: deletion.fence,
@@ -34,19 +43,16 @@ export function createDeletions<TData>(ctx: ClusterContext<TData>) {
   /** After its onDelete settled (or at once without one): this node's run is recorded in Redis. */
   function complete(deletionId: string, clientId: string): void {
     const epoch = state.lossEpoch;
-    untilAnswered(
-      () => store.completeDeletion(deletionId),
-      () => epoch === state.lossEpoch,
-    ).then(
+    retry(() => store.completeDeletion(deletionId), { while: () => epoch === state.lossEpoch }).then(
       (outcome) => {
         running.delete(deletionId);
         if (byClient.get(clientId) === deletionId) byClient.delete(clientId);
-        ctx.emit({ type: 'deletion-completed', at: ctx.core().options.now(), clientId, deletionId, outcome });
+        node.emit({ type: 'deletion-completed', at: node.now(), clientId, deletionId, outcome });
       },
       (error) => {
         running.delete(deletionId);
         if (byClient.get(clientId) === deletionId) byClient.delete(clientId);
-        ctx.logger.debug({ err: error, clientId }, 'socket.io-supervisor/cluster: a deletion was not completed');
+        node.logger.debug({ err: error, clientId }, 'socket.io-supervisor/cluster: a deletion was not completed');
       },
     );
   }
@@ -55,8 +61,8 @@ export function createDeletions<TData>(ctx: ClusterContext<TData>) {
   function trackDeletion(deletion: Deletion<TData>): void {
     if (!track(deletion)) return;
     // the machine published `deleted` already; the outbox dropped with it is known now
-    ctx.delivery().reportDeletion(deletion);
-    if (!ctx.hasOnDelete) complete(deletion.deletionId, deletion.clientId);
+    streams.reportDeletion(deletion);
+    if (!hasOnDelete) complete(deletion.deletionId, deletion.clientId);
   }
 
   /**
@@ -78,10 +84,10 @@ export function createDeletions<TData>(ctx: ClusterContext<TData>) {
       redelivered: deletion.redelivered,
     };
     record.cluster.expected = [];
-    ctx.core().dispatch({ type: 'client.delete', clientId, reason: deletion.reason });
+    core.dispatch({ type: 'client.delete', clientId, reason: deletion.reason });
     // after `deleted`, as on a single node
-    ctx.delivery().reportDeletion(deletion);
-    if (!ctx.hasOnDelete) complete(deletion.deletionId, clientId);
+    streams.reportDeletion(deletion);
+    if (!hasOnDelete) complete(deletion.deletionId, clientId);
   }
 
   /** The hook runner's report: an onDelete settled (done, failed or timed out). */
@@ -118,4 +124,5 @@ export function createDeletions<TData>(ctx: ClusterContext<TData>) {
   };
 }
 
+/** The deletions a node runs. */
 export type Deletions<TData> = ReturnType<typeof createDeletions<TData>>;

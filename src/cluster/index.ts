@@ -1,52 +1,15 @@
 /**
- * `socket.io-supervisor/cluster`: cluster mode on Redis (docs/design.md, "Cluster mode").
- * Needs the optional peer `redis` (node-redis 6); the package's main entry never imports this.
+ * `socket.io-supervisor/cluster`: cluster mode on Redis (docs/design.md, "Cluster mode"): what an
+ * application uses. Needs the optional peer `redis` (node-redis 6); the package's main entry never
+ * imports this. The Redis layer (`./redis/`) stays internal.
  */
 
-export { hashToken, randomId } from '../core/ids.js';
-export type { ClientSnapshot } from '../core/types.js';
+export type { ClusterEvent, LostWhy } from './clusterEvents.js';
+export type { ClusterHookContext, ClusterHooks } from './clusterHooks.js';
 export type { ClusterSupervisorOptions } from './clusterOptions.js';
-export type {
-  ClusterClientView,
-  ClusterEvent,
-  ClusterHookContext,
-  ClusterHooks,
-  ClusterListOptions,
-  ClusterListPage,
-  ClusterSupervisor,
-  LostWhy,
-} from './clusterTypes.js';
-export { type ClusterLogger, clusterClientOptions, type NodeRedisClient } from './connection.js';
+export type { ClusterChannel, ClusterSupervisor } from './clusterSupervisor.js';
 export { createClusterSupervisor } from './createClusterSupervisor.js';
-export type { ClusterChannel } from './delivery.js';
-export { type ClusterKeys, clusterKeys } from './keys.js';
-export { defaultClusterStoreOptions, type RedisClusterStoreOptions } from './options.js';
-export { RedisClusterStore } from './RedisClusterStore.js';
-export type {
-  AckResult,
-  ClaimRejectCode,
-  ClaimResult,
-  ClusterClientRecord,
-  ClusterCounts,
-  ClusterNode,
-  ClusterNotice,
-  DeleteResult,
-  Deletion,
-  DisconnectResult,
-  EmitResult,
-  HeartbeatResult,
-  JoinResult,
-  ListFilter,
-  ListPage,
-  NodeIncarnation,
-  OutboxCounters,
-  OutboxRead,
-  OutboxSummary,
-  OwnedClient,
-  QueuedMessage,
-  ReapResult,
-  RegisterResult,
-  RestoreInput,
-  RestoreOutcome,
-  SweepResult,
-} from './types.js';
+export { clusterClientOptions, type NodeRedisClient } from './redis/connection.js';
+export type { ClusterCounts, ClusterNode } from './redis/records.js';
+export type { ClusterClientView, ClusterListFilter, ClusterListOptions, ClusterListPage } from './redis/records.js';
+export { defaultClusterOptions } from './redis/storeOptions.js';

@@ -1,8 +1,9 @@
 import type { LifecycleEvent, LiveState } from '../core/types.js';
+import { snapshotFields } from '../machines/clientSnapshot.js';
 import type { ClientRecord, ClientSnapshot, Commit } from '../store/clientStore.js';
 import { MemoryStore } from '../store/memoryStore.js';
-import type { LostWhy } from './clusterTypes.js';
-import type { OutboxCounters } from './types.js';
+import type { LostWhy } from './clusterEvents.js';
+import type { ClusterClientRecord, OutboxCounters } from './redis/records.js';
 
 /** A transition Redis has already committed, which the client's machine is about to decide too. */
 export interface Expected {
@@ -40,6 +41,7 @@ export interface ClusterRecord<TData = unknown> extends ClientRecord<TData> {
   readonly cluster: ClusterPart;
 }
 
+/** What the mirror asks of the node: the Redis side of its commits, and the hooks' third argument. */
 export interface LocalStoreOptions<TData> {
   tombstoneTtl: number;
   /**
@@ -94,4 +96,21 @@ export class ClusterLocalStore<TData = unknown> extends MemoryStore<TData, Clust
 
   /** Redis holds every deadline and every node sweeps them: the core arms no deadline timer on a node. */
   protected override setDeadline(): void {}
+}
+
+/** A new record of the mirror for a client as Redis holds it. `token` is '' for a client only being deleted here. */
+export function recordFrom<TData>(
+  redis: ClusterClientRecord<TData>,
+  token: string,
+  tokenHash: string,
+): ClusterRecord<TData> {
+  return {
+    clientId: redis.clientId,
+    ...snapshotFields(redis),
+    token,
+    data: redis.data,
+    address: null,
+    actor: null,
+    cluster: { fence: redis.fence, tokenHash, expected: [], lost: null, deletion: null, outbox: null },
+  };
 }

@@ -1,11 +1,13 @@
 import { describeThrown } from '../core/describe.js';
 import { type ClientSnapshot, snapshotFields } from '../machines/clientSnapshot.js';
-import type { ClusterContext } from './context.js';
 import type { Deletions } from './deletions.js';
-import type { ClusterRecord } from './localStore.js';
-import type { Ownership } from './ownership.js';
-import { isUnavailable, sleep, untilAnswered } from './retry.js';
-import type { HeartbeatResult, RestoreInput } from './types.js';
+import type { Mirror } from './mirror.js';
+import type { NodeContext } from './nodeState.js';
+import type { Notices } from './notices.js';
+import type { OwnerStreams } from './ownerStreams.js';
+import type { Deletion, RestoreInput } from './redis/records.js';
+import type { HeartbeatResult } from './redis/results.js';
+import { isUnavailable, retry } from './redis/retry.js';
 
 /**
  * The node's life in the cluster: it joins, heartbeats, sweeps the deadlines, reaps dead nodes,
@@ -15,16 +17,21 @@ import type { HeartbeatResult, RestoreInput } from './types.js';
  * stacks calls.
  */
 export function createMembership<TData>(
-  ctx: ClusterContext<TData>,
-  ownership: Ownership<TData>,
-  deletions: Deletions<TData>,
+  node: NodeContext<TData>,
+  parts: {
+    mirror: Mirror<TData>;
+    deletions: Deletions<TData>;
+    notices: Notices;
+    streams: OwnerStreams<TData>;
+    reconcile(batchSize: number): Promise<void>;
+  },
   intervals: { heartbeat: number; sweep: number; reconcileEvery: number },
 ) {
-  const { store, local, state } = ctx;
+  const { store, local, state } = node;
+  const { mirror, deletions, streams } = parts;
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
   let fencing: Promise<void> | null = null;
-  const now = () => ctx.core().options.now();
 
   /** Runs `task` every `ms` (after it finished), until stopped. */
   function every(ms: number, task: () => Promise<void>): void {
@@ -48,37 +55,34 @@ export function createMembership<TData>(
     if (isUnavailable(error)) {
       if (!state.unavailable) {
         state.unavailable = true;
-        ctx.emit({ type: 'redis-unavailable', at: now(), message: describeThrown(error) });
+        node.emit({ type: 'redis-unavailable', at: node.now(), message: describeThrown(error) });
       }
       return;
     }
-    ctx.logger.warn({ err: error }, 'socket.io-supervisor/cluster: a periodic task failed');
+    node.logger.warn({ err: error }, 'socket.io-supervisor/cluster: a periodic task failed');
   }
 
   /** Joins as a new incarnation, retrying while Redis is unreachable. */
   async function join(why: 'start' | 'fenced' | 'reset'): Promise<void> {
     state.ready = false;
     // at start, an unreachable Redis fails createClusterSupervisor(); later, the node waits for it
-    const joined = await untilAnswered(
-      () => store.join(),
-      () => why !== 'start' && !stopped,
-    );
+    const joined = await retry(() => store.join(), { while: () => why !== 'start' && !stopped });
     state.ready = true;
-    ctx.emit({ type: 'joined', at: now(), node: store.nodeId, incarnation: joined.incarnation, why });
+    node.emit({ type: 'joined', at: node.now(), node: store.nodeId, incarnation: joined.incarnation, why });
   }
 
   async function onFenced(): Promise<void> {
     const incarnation = store.incarnation ?? 0;
     state.lossEpoch += 1;
-    ctx.emit({ type: 'fenced', at: now(), node: store.nodeId, incarnation });
+    node.emit({ type: 'fenced', at: node.now(), node: store.nodeId, incarnation });
     deletions.forgetAll();
     await join('fenced');
     // synchronously after the join's reply: every record held now belongs to the ended incarnation
-    for (const record of [...local.records()]) ownership.lose(record as ClusterRecord<TData>, 'fenced');
+    mirror.loseAll('fenced');
   }
 
   async function onReset(): Promise<void> {
-    ctx.emit({ type: 'reset', at: now() });
+    node.emit({ type: 'reset', at: node.now() });
     await join('reset');
     const held = [...local.records()].filter((record) => record.state !== 'deleted' && record.token !== '');
     const inputs: Array<RestoreInput<TData>> = held.map((record) => ({
@@ -87,27 +91,24 @@ export function createMembership<TData>(
       data: record.data,
       fence: record.cluster.fence,
       ...(snapshotFields(record) as Pick<RestoreInput<TData>, keyof ClientSnapshot>),
-      seq: ctx.delivery().knownSeq(record.clientId, record.cluster.outbox?.seq ?? 0),
+      seq: streams.knownSeq(record.clientId, record.cluster.outbox?.seq ?? 0),
     }));
-    const outcomes = await untilAnswered(
-      () => store.restore(inputs),
-      () => !stopped,
-    );
+    const outcomes = await retry(() => store.restore(inputs), { while: () => !stopped });
     const tally = { restored: 0, kept: 0, deleted: 0 };
     outcomes.forEach((outcome, i) => {
       const record = held[i]!;
       if (outcome === 'restored') {
         tally.restored += 1;
-        ctx.delivery().restored(record.clientId, inputs[i]!.seq ?? 0);
+        streams.restored(record.clientId, inputs[i]!.seq ?? 0);
       } else if (outcome === 'kept') {
         tally.kept += 1;
-        ownership.lose(record, 'replaced');
+        mirror.lose(record, 'replaced');
       } else if (outcome === 'deleted') {
         tally.deleted += 1;
-        ownership.lose(record, 'deleted');
+        mirror.lose(record, 'deleted');
       } else checkFenced();
     });
-    ctx.emit({ type: 'restored', at: now(), ...tally });
+    node.emit({ type: 'restored', at: node.now(), ...tally });
   }
 
   async function onHeartbeat(result: HeartbeatResult): Promise<void> {
@@ -115,7 +116,7 @@ export function createMembership<TData>(
     if (result.outcome === 'reset') return onReset();
     if (state.unavailable || result.outage) {
       state.unavailable = false;
-      ctx.emit({ type: 'redis-available', at: now(), outage: result.outage });
+      node.emit({ type: 'redis-available', at: node.now(), outage: result.outage });
     }
     if (state.needPending) await deletions.reconcilePending();
   }
@@ -131,12 +132,12 @@ export function createMembership<TData>(
       return fencing;
     }
     await onHeartbeat(result);
-    ownership.forgetOldNotices();
+    parts.notices.forgetOld();
     // right after a heartbeat that found this incarnation alive: what it holds and no longer owns
     // was lost through a missed notice, not by fencing
     beats += 1;
     if (beats % intervals.reconcileEvery === 0 && state.ready && !state.closing) {
-      await ownership.reconcile(store.options.batchSize);
+      await parts.reconcile(store.options.batchSize);
     }
   }
 
@@ -146,48 +147,47 @@ export function createMembership<TData>(
     heartbeat().catch(unreachable);
   }
 
-  async function sweep(): Promise<number> {
-    let deleted = 0;
+  /**
+   * Calls a batch of the sweep or the reap until it says no more is left, running the deletions
+   * each batch assigned to this node. A batch that got no answer may have deleted (and journaled)
+   * clients for this node: its pending deletions are asked for once Redis answers.
+   */
+  async function inBatches(
+    batch: () => Promise<{ outcome: 'node-fenced' } | { deletions: Array<Deletion<TData>>; more: boolean }>,
+  ): Promise<number> {
+    let ran = 0;
     for (;;) {
-      if (!state.ready || state.closing) return deleted;
-      let result: Awaited<ReturnType<typeof store.sweep>>;
-      try {
-        result = await store.sweep();
-      } catch (error) {
-        // a sweep that got no answer may have deleted (and journaled) clients for this node
+      if (!state.ready || state.closing) return ran;
+      const result = await batch().catch((error: unknown) => {
         if (isUnavailable(error)) state.needPending = true;
         throw error;
-      }
-      if (result.outcome === 'node-fenced') {
+      });
+      if ('outcome' in result) {
         checkFenced();
-        return deleted;
+        return ran;
       }
-      if (result.outcome === 'swept') {
-        for (const deletion of result.deletions) deletions.runDeletion(deletion);
-        deleted += result.deletions.length;
-      }
-      if (!result.more) return deleted;
+      for (const deletion of result.deletions) deletions.runDeletion(deletion);
+      ran += result.deletions.length;
+      if (!result.more) return ran;
     }
   }
 
+  /** This node's deadline sweep; how many clients it deleted. */
+  function sweep(): Promise<number> {
+    return inBatches(async () => {
+      const result = await store.sweep();
+      if (result.outcome === 'node-fenced') return result;
+      return { deletions: result.outcome === 'swept' ? result.deletions : [], more: result.more };
+    });
+  }
+
   async function reap(): Promise<void> {
-    for (;;) {
-      if (!state.ready || state.closing) return;
-      let result: Awaited<ReturnType<typeof store.reap>>;
-      try {
-        result = await store.reap();
-      } catch (error) {
-        if (isUnavailable(error)) state.needPending = true;
-        throw error;
-      }
-      if (result.outcome === 'node-fenced') {
-        checkFenced();
-        return;
-      }
-      if (result.declaredDead.length > 0) ctx.emit({ type: 'nodes-dead', at: now(), nodes: result.declaredDead });
-      for (const deletion of result.redelivered) deletions.runDeletion(deletion);
-      if (!result.more) return;
-    }
+    await inBatches(async () => {
+      const result = await store.reap();
+      if (result.outcome === 'node-fenced') return result;
+      if (result.declaredDead.length > 0) node.emit({ type: 'nodes-dead', at: node.now(), nodes: result.declaredDead });
+      return { deletions: result.redelivered, more: result.more };
+    });
   }
 
   function start(): void {
@@ -206,17 +206,13 @@ export function createMembership<TData>(
 
   /** Leaves the cluster (a rolling deploy), retrying while Redis is unreachable, for at most `within` ms. */
   async function leave(within: number): Promise<number | null> {
-    const deadline = Date.now() + within;
-    for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
-      try {
-        const result = await store.leave();
-        return result.outcome === 'left' ? result.released : null;
-      } catch (error) {
-        if (!isUnavailable(error) || Date.now() + delay > deadline) return null;
-        await sleep(delay);
-      }
+    try {
+      const result = await retry(() => store.leave(), { within });
+      return result.outcome === 'left' ? result.released : null;
+    } catch {
+      return null;
     }
   }
 
-  return { join, start, stop, sweep, leave, checkFenced, fencing: () => fencing };
+  return { join, start, stop, sweep, leave, checkFenced };
 }

@@ -174,7 +174,8 @@ export type ResolvedOptions<TData = unknown, TSocket = unknown> = Required<
 // setTimeout silently clamps anything above 2^31-1 ms to 1 ms; refuse such timeouts instead.
 const MAX_TIMER = 2 ** 31 - 1;
 
-function checkDuration(name: string, value: unknown, { allowZero }: { allowZero: boolean }): void {
+/** Throws a `TypeError` naming option `name` unless it is a usable timer duration (ms). Cluster options use it too. */
+export function checkDuration(name: string, value: unknown, { allowZero }: { allowZero: boolean }): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_TIMER) {
     throw new TypeError(
       `socket.io-supervisor: option \`${name}\` must be a finite number of milliseconds between 0 and ${MAX_TIMER}, got ${String(value)}`,
@@ -185,12 +186,21 @@ function checkDuration(name: string, value: unknown, { allowZero }: { allowZero:
   }
 }
 
-function checkCount(name: string, value: unknown): void {
+/** Throws a `TypeError` naming option `name` unless it is a whole number ≥ 0 (or Infinity). Cluster options use it too. */
+export function checkCount(name: string, value: unknown): void {
   const ok = typeof value === 'number' && value >= 0 && (Number.isInteger(value) || value === Number.POSITIVE_INFINITY);
   if (!ok) {
     throw new TypeError(
       `socket.io-supervisor: option \`${name}\` must be a whole number >= 0 (or Infinity), got ${String(value)}`,
     );
+  }
+}
+
+/** Throws a `TypeError` naming option `logger` unless it has `debug()` and `warn()`. Cluster options use it too. */
+export function checkLogger(logger: unknown): void {
+  const { debug, warn } = (logger ?? {}) as Partial<Logger>;
+  if (typeof debug !== 'function' || typeof warn !== 'function') {
+    throw new TypeError('socket.io-supervisor: option `logger` must have debug() and warn()');
   }
 }
 
@@ -295,9 +305,6 @@ export function resolveOptions<TData, TSocket>(
       throw new TypeError(`socket.io-supervisor: hook \`hooks.${name}\` must be a function`);
     }
   }
-  const { logger } = merged;
-  if (typeof logger?.debug !== 'function' || typeof logger.warn !== 'function') {
-    throw new TypeError('socket.io-supervisor: option `logger` must have debug() and warn()');
-  }
+  checkLogger(merged.logger);
   return merged;
 }

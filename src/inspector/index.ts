@@ -1,6 +1,6 @@
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Namespace, Server, Socket } from 'socket.io';
-import type { ClusterSupervisor } from '../cluster/clusterTypes.js';
+import type { ClusterSupervisor } from '../cluster/clusterSupervisor.js';
 import { randomId } from '../core/ids.js';
 import { inspectableOf } from '../core/inspectable.js';
 import type { ClientView } from '../core/types.js';

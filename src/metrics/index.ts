@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { ClusterSupervisor } from '../cluster/clusterTypes.js';
+import type { ClusterSupervisor } from '../cluster/clusterSupervisor.js';
 import { inspectableOf } from '../core/inspectable.js';
 import type { Supervisor } from '../createSupervisor.js';
 

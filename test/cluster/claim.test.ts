@@ -1,12 +1,9 @@
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
-import {
-  type ClusterNotice,
-  clusterClientOptions,
-  hashToken,
-  type NodeRedisClient,
-  RedisClusterStore,
-} from '../../src/cluster/index.js';
+import { hashToken } from '../../src/core/ids.js';
+import { clusterClientOptions, type NodeRedisClient } from '../../src/cluster/redis/connection.js';
+import { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
+import type { ClusterNotice } from '../../src/cluster/redis/subscriber.js';
 import { claimed, type Registered, registered } from './fixtures.js';
 import { expectConsistent, useRedis } from './helpers.js';
 
@@ -173,6 +170,24 @@ describe('register and claim (the handshake column)', () => {
     const loose = await store({ nodeId: 'loose' });
     await expect(loose.claim({ clientId, token, socketId: 's' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(loose.register()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it("should announce on the client's watch channel when it connects or reconnects, and when it is deleted", async () => {
+    const a = await node('a');
+    const b = await node('b');
+    const { clientId, token } = await client(a);
+    const heard: string[] = [];
+    const stop = await b.watch(clientId, (announcement) => heard.push(announcement));
+    const first = claimed(await a.claim({ clientId, token, socketId: 'sock-1' }));
+    // a swap keeps it connected: nothing to announce
+    claimed(await b.claim({ clientId, token, socketId: 'sock-2' }));
+    await b.disconnect({ clientId, socketId: 'sock-2', fence: (await b.get(clientId))!.fence });
+    claimed(await a.claim({ clientId, token, socketId: 'sock-3' }));
+    await a.delete({ clientId, reason: 'kicked' });
+    for (let i = 0; i < 100 && heard.length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(heard).toEqual(['connected', 'connected', 'deleted']);
+    expect(first.outcome).toBe('connected');
+    await stop();
   });
 
   it('should refuse malformed ids before reaching Redis', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterNotice } from '../../src/cluster/index.js';
+import type { ClusterNotice } from '../../src/cluster/redis/subscriber.js';
 import { connectedClient, registered } from './fixtures.js';
 import { expectConsistent, useRedis } from './helpers.js';
 

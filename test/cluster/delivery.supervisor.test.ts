@@ -1,6 +1,6 @@
 import { type Socket as ClientSocket, io } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clusterInternalsOf } from '../../src/cluster/createClusterSupervisor.js';
+import { clusterInternalsOf } from '../../src/cluster/bindings.js';
 import type { LifecycleEvent } from '../../src/index.js';
 import { range, tickPage } from '../helpers/page.js';
 import { closeSockets, connect, connected, type HookCall, startNodes, type TestNode, waitFor } from './nodes.js';

@@ -12,7 +12,7 @@ describe('the cluster entry point', () => {
       const where = inRepo(file);
       // the inspector and the metrics accept a cluster node: they name its type, erased at runtime
       const namesTheType =
-        typeOnly && /^src\/(inspector|metrics)\//.test(where) && spec === '../cluster/clusterTypes.js';
+        typeOnly && /^src\/(inspector|metrics)\//.test(where) && spec === '../cluster/clusterSupervisor.js';
       if (!namesTheType) expect(spec, where).not.toMatch(/cluster|^redis$|^@redis\//);
     }
   });

@@ -1,4 +1,5 @@
-import type { ClaimResult, RedisClusterStore, RegisterResult } from '../../src/cluster/index.js';
+import type { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
+import type { ClaimResult, RegisterResult } from '../../src/cluster/redis/results.js';
 
 export type Registered = Extract<RegisterResult, { outcome: 'registered' | 'replay' }>;
 export type Claimed = Extract<ClaimResult, { client: unknown }>;

@@ -1,6 +1,7 @@
 import { createClient, type RedisClientType } from 'redis';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { RedisClusterStore, type RedisClusterStoreOptions } from '../../src/cluster/index.js';
+import { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
+import type { RedisClusterStoreOptions } from '../../src/cluster/redis/storeOptions.js';
 import { type RedisServer, type RedisServerOptions, startRedisServer } from './redisServer.js';
 
 export type Admin = RedisClientType;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RedisClusterStore } from '../../src/cluster/index.js';
+import { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import { expectConsistent, useRedis } from './helpers.js';
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { hashToken, RedisClusterStore } from '../../src/cluster/index.js';
+import { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
+import { hashToken } from '../../src/core/ids.js';
 import { claimed, connectedClient, registered } from './fixtures.js';
 import { expectConsistent, sleep, useRedis } from './helpers.js';
 import { freePort } from './redisServer.js';

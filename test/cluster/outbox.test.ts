@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterNotice, EmitResult, RedisClusterStore } from '../../src/cluster/index.js';
-import { parseMember } from '../../src/cluster/parse.js';
+import { parseMember } from '../../src/cluster/redis/parse.js';
+import type { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
+import type { EmitResult } from '../../src/cluster/redis/results.js';
+import type { ClusterNotice } from '../../src/cluster/redis/subscriber.js';
 import { claimed, connectedClient, registered } from './fixtures.js';
 import { expectConsistent, useRedis } from './helpers.js';
 

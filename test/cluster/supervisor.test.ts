@@ -143,9 +143,9 @@ describe('cluster supervisor', () => {
     await connected(connect(b!.url, { ...one }));
     expect(await a!.supervisor.counts()).toEqual({ handshaking: 1, connected: 1, disconnected: 0, total: 2, nodes: 2 });
     const page = await a!.supervisor.list({ node: 'n2' });
-    expect(page.clients.map((c) => c.clientId).sort()).toEqual([one.clientId, two.clientId].sort());
+    expect(page.map((c) => c.clientId).sort()).toEqual([one.clientId, two.clientId].sort());
     const connectedOnly = await b!.supervisor.list({ state: 'connected' });
-    expect(connectedOnly.clients.map((c) => c.clientId)).toEqual([one.clientId]);
+    expect(connectedOnly.map((c) => c.clientId)).toEqual([one.clientId]);
   });
 
   it('should leave on close: clients released with their grace period, no onDelete, sockets reconnect elsewhere', async () => {

@@ -152,20 +152,8 @@ async function run(command: Command): Promise<unknown> {
       return supervisor.to(command.clientId).emit(command.event, ...command.args);
     case 'stats':
       return supervisor.stats().delivery;
-    case 'list': {
-      const clients = [];
-      let cursor: string | null | undefined;
-      do {
-        const page = await supervisor.list({
-          limit: 500,
-          ...(command.state ? { state: command.state } : {}),
-          ...(cursor ? { cursor } : {}),
-        });
-        clients.push(...page.clients);
-        cursor = page.cursor;
-      } while (cursor);
-      return clients;
-    }
+    case 'list':
+      return supervisor.list(command.state ? { state: command.state } : {});
     case 'sockets':
       return [...io.of('/').sockets.values()].map((socket) => ({
         id: socket.id,

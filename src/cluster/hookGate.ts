@@ -1,0 +1,67 @@
+import type { LifecycleEvent, SupervisorHooks } from '../core/types.js';
+import type { ClusterHookContext, ClusterHooks } from './clusterHooks.js';
+import type { ClusterRecord, DeletionTicket } from './localStore.js';
+import type { NodeState } from './nodeState.js';
+
+/** A hook's third argument as the node keeps it: what the user sees, and what decides whether it may still run. */
+interface HookTicket {
+  record: ClusterRecord<unknown>;
+  lossEpoch: number;
+  fence: number;
+  deletion: DeletionTicket | null;
+}
+
+/**
+ * The hooks of a node, gated: each transition's hooks get a ticket when the transition is
+ * committed (the core passes it as the hooks' third argument), and a hook runs only if its ticket
+ * still holds when its turn comes, with `{ fence, deletionId?, redelivered? }` in its place.
+ */
+export function createHookGate(state: NodeState) {
+  /** The ticket of a transition's hooks (the local store's `hookContext`). */
+  function ticketOf<TData>(record: ClusterRecord<TData>, event: LifecycleEvent): HookTicket {
+    return {
+      record: record as ClusterRecord<unknown>,
+      lossEpoch: state.lossEpoch,
+      fence: record.cluster.fence,
+      deletion: event.type === 'deleted' ? record.cluster.deletion : null,
+    };
+  }
+
+  /**
+   * Whether a queued hook may still run: not if this node was fenced since (its clients were
+   * released; a deletion is redelivered elsewhere), nor if the client was deleted by another node
+   * (its onDelete, there, must be the last hook).
+   */
+  function allows(ticket: unknown): ticket is HookTicket {
+    const t = ticket as HookTicket | undefined;
+    return t !== undefined && t.lossEpoch === state.lossEpoch && t.record.cluster.lost !== 'deleted';
+  }
+
+  function publicContext(ticket: HookTicket): ClusterHookContext {
+    const { deletion } = ticket;
+    if (deletion === null) return { fence: ticket.fence };
+    return { fence: deletion.fence, deletionId: deletion.deletionId, redelivered: deletion.redelivered };
+  }
+
+  /** The user's hooks as the core calls them: with `{ fence, deletionId?, redelivered? }`, unless the node lost the client since. */
+  function wrap<TData>(hooks: ClusterHooks<TData>): SupervisorHooks<TData> {
+    const wrapped: SupervisorHooks<TData> = {};
+    const { onConnect, onDisconnect, onDelete } = hooks;
+    type Third = [ticket?: unknown];
+    if (onConnect) {
+      wrapped.onConnect = (client, ctx, ...[ticket]: Third) =>
+        allows(ticket) ? onConnect(client, ctx, publicContext(ticket)) : undefined;
+    }
+    if (onDisconnect) {
+      wrapped.onDisconnect = (client, reason, ...[ticket]: Third) =>
+        allows(ticket) ? onDisconnect(client, reason, publicContext(ticket)) : undefined;
+    }
+    if (onDelete) {
+      wrapped.onDelete = (client, reason, ...[ticket]: Third) =>
+        allows(ticket) ? onDelete(client, reason, publicContext(ticket)) : undefined;
+    }
+    return wrapped;
+  }
+
+  return { ticketOf, wrap };
+}

@@ -1,0 +1,89 @@
+import type { SupervisorInternals } from '../core/internals.js';
+import { snapshotFields } from '../machines/clientSnapshot.js';
+import type { LostWhy } from './clusterEvents.js';
+import type { ClusterRecord } from './localStore.js';
+import type { NodeContext } from './nodeState.js';
+import type { OwnerStreams } from './ownerStreams.js';
+import type { ClusterClientRecord } from './redis/records.js';
+
+/**
+ * How the node's mirror follows what Redis decided, without a transition of the client's machine:
+ * a client another node took or deleted is let go (its actor stopped, its socket here closed, no
+ * hook), and a client the node still owns is set to what Redis holds.
+ */
+export function createMirror<TData>(
+  node: NodeContext<TData>,
+  core: SupervisorInternals<TData>,
+  streams: OwnerStreams<TData>,
+) {
+  const { store, local } = node;
+
+  /** Whether `record` is the mirror's live record of its client (not one let go or deleted since). */
+  function isCurrent(record: ClusterRecord<TData>): boolean {
+    return local.get(record.clientId) === record && record.state !== 'deleted';
+  }
+
+  /** Whether this incarnation owns the client Redis describes. */
+  function ownedHere(redis: ClusterClientRecord<TData>): boolean {
+    return redis.node === store.nodeId && redis.incarnation === store.incarnation;
+  }
+
+  /** Stops a record's actor without any transition: its record keeps the snapshot (like passivation). */
+  function stopActor(record: ClusterRecord<TData>): void {
+    if (record.actor === null) return;
+    core.host.release(record);
+    // the supervisor (the actor's parent) stops it in this step
+    core.send({ type: 'clients.passivate' });
+  }
+
+  /** Lets a client go without any hook, closing its socket here if it has one. */
+  function lose(record: ClusterRecord<TData>, why: LostWhy): void {
+    if (!isCurrent(record)) return;
+    record.cluster.lost = why;
+    const socketId = record.state === 'connected' ? record.socketId : null;
+    stopActor(record);
+    local.drop(record);
+    // its messages go out from its new owner now (or nowhere: deleted)
+    streams.forget(record.clientId, why === 'deleted');
+    if (socketId !== null) {
+      // replaced: the client has a newer socket elsewhere, this one must not fight back; deleted:
+      // the page must reload; fenced, released or left: the browser reconnects and resumes anywhere
+      const close = why === 'replaced' ? 'replaced' : why === 'deleted' ? 'deleted' : 'handoff';
+      core.bridge.disconnect(socketId, close);
+    }
+    node.emit({ type: 'client-lost', at: node.now(), clientId: record.clientId, why });
+  }
+
+  /** Sets the mirror to what Redis holds, or lets the client go if another node owns it. */
+  function resync(record: ClusterRecord<TData>, redis: ClusterClientRecord<TData>): void {
+    if (!isCurrent(record)) return;
+    if (!ownedHere(redis)) {
+      lose(record, 'replaced');
+      return;
+    }
+    record.cluster.fence = redis.fence;
+    if (record.state === redis.state && record.socketId === redis.socketId) {
+      record.expiresAt = redis.expiresAt;
+      record.generation = redis.generation;
+      return;
+    }
+    const orphan = record.state === 'connected' ? record.socketId : null;
+    stopActor(record);
+    record.cluster.expected = [];
+    local.overwrite(record, snapshotFields(redis));
+    // a socket this node still had for it, which Redis no longer counts as the client's
+    if (orphan !== null && orphan !== redis.socketId) core.bridge.disconnect(orphan, 'handoff');
+    // connected here on another socket than the machine knew: its messages go out on that one
+    if (record.state === 'connected' && record.socketId !== orphan) streams.flush(record);
+  }
+
+  /** Lets every client this node holds go (it was fenced, or it left). */
+  function loseAll(why: LostWhy): void {
+    for (const record of [...local.records()]) lose(record, why);
+  }
+
+  return { isCurrent, ownedHere, stopActor, lose, resync, loseAll };
+}
+
+/** The mirror's moves. */
+export type Mirror<TData> = ReturnType<typeof createMirror<TData>>;

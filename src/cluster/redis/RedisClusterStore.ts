@@ -1,0 +1,632 @@
+import { SupervisorError } from '../../core/errors.js';
+import { hashToken, isId, randomId } from '../../core/ids.js';
+import { LIVE_STATES, SNAPSHOT_KEYS } from '../../machines/clientSnapshot.js';
+import { clusterClientOptions, connectWithin, closeClient, type NodeRedisClient } from './connection.js';
+import { type ClusterKeys, clusterKeys } from './keys.js';
+import { type LuaScript, OUTBOX_FIELDS, RECORD_FIELDS, SCRIPTS } from './lua/index.js';
+import { asArray, asString, formatField, parseDeletion, parseOutbox, parseRecord } from './parse.js';
+import type {
+  ClusterClientRecord,
+  ClusterCounts,
+  ClusterListOptions,
+  ClusterNode,
+  Deletion,
+  OutboxSummary,
+  OwnedClient,
+  RestoreInput,
+} from './records.js';
+import type {
+  AckResult,
+  ClaimRejectCode,
+  ClaimResult,
+  DeleteResult,
+  DisconnectResult,
+  EmitResult,
+  HeartbeatResult,
+  JoinResult,
+  ListPage,
+  ListViewsPage,
+  OutboxRead,
+  ReapResult,
+  RegisterResult,
+  RestoreOutcome,
+  SweepResult,
+} from './results.js';
+import { ScriptRunner } from './scriptRunner.js';
+import { type RedisClusterStoreOptions, type ResolvedStoreOptions, resolveStoreOptions } from './storeOptions.js';
+import { type ClientAnnouncement, type ClusterNotice, decodeNotice, Subscriber } from './subscriber.js';
+import { UnansweredClaims } from './unansweredClaims.js';
+
+/** The outbox fields a view reads besides the snapshot. */
+const VIEW_OUTBOX_FIELDS = [OUTBOX_FIELDS[0], OUTBOX_FIELDS[1], OUTBOX_FIELDS[3]];
+
+const STATES: readonly string[] = LIVE_STATES;
+const PRINTABLE = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
+
+/** A malformed argument, or a node-scoped call before `join()` (options are `TypeError`s, as on a single node). */
+function invalid(message: string): SupervisorError {
+  return new SupervisorError('INVALID_ARGUMENT', `socket.io-supervisor/cluster: ${message}`);
+}
+
+function checkId(name: string, value: unknown): string {
+  if (!isId(value)) throw invalid(`\`${name}\` must be base64url, 1-64 chars`);
+  return value;
+}
+
+function checkText(name: string, value: unknown): string {
+  if (typeof value !== 'string' || !PRINTABLE.test(value))
+    throw invalid(`\`${name}\` must be 1-64 printable characters`);
+  return value;
+}
+
+/**
+ * Cluster mode's Redis layer: one method per Lua script (each one atomic step, see
+ * `lua/`), plus the reads and the node's pub/sub. It keeps no client state in memory besides this node's
+ * incarnation; timers (heartbeat, sweep, reap) belong to the caller.
+ *
+ * Errors: `SupervisorError` `UNAVAILABLE` when Redis cannot be reached, does not answer within
+ * `commandTimeout` (the command may still have run: every script is idempotent for that reason)
+ * or refuses to run commands (loading its AOF, out of memory); `INVALID_ARGUMENT` for bad input
+ * or a node-scoped call before `join()`. Outcomes (rejections, fencing, replays) are values.
+ *
+ * @example
+ * ```ts
+ * const store = await RedisClusterStore.connect({ redis: 'redis://127.0.0.1:6379', nodeId: 'web-1' });
+ * await store.join();
+ * const registered = await store.register({ data: { user: 1 } });
+ * if (registered.outcome === 'registered') {
+ *   const { clientId, token } = registered; // to the page
+ *   const claim = await store.claim({ clientId, token, socketId: socket.id }); // its handshake
+ * }
+ * ```
+ */
+export class RedisClusterStore<TData = unknown> {
+  readonly nodeId: string;
+  readonly options: Readonly<ResolvedStoreOptions>;
+  private readonly keys: ClusterKeys;
+  private readonly runner: ScriptRunner;
+  private inc: string | null = null;
+  private joinedEpoch: string | null = null;
+  /** Sockets whose claim got no answer: released (disconnect without a fence) once Redis answers. */
+  private readonly unanswered: UnansweredClaims;
+  private readonly subscriber: Subscriber;
+
+  private constructor(
+    private readonly client: NodeRedisClient,
+    private readonly ownsClient: boolean,
+    options: ResolvedStoreOptions,
+  ) {
+    this.options = options;
+    this.nodeId = options.nodeId;
+    this.keys = clusterKeys(options.keyPrefix);
+    this.runner = new ScriptRunner(client, options.commandTimeout);
+    this.unanswered = new UnansweredClaims(
+      (clientId, socketId) => this.disconnect({ clientId, socketId, fence: null }),
+      options.logger,
+    );
+    this.subscriber = new Subscriber(client, options.commandTimeout, options.logger);
+  }
+
+  /**
+   * Connects (a URL: with {@link clusterClientOptions}; a client: as it is) and loads the
+   * scripts. Does not join: call {@link join} before any node-scoped method.
+   */
+  static async connect<TData = unknown>(options: RedisClusterStoreOptions): Promise<RedisClusterStore<TData>> {
+    const resolved = resolveStoreOptions(options);
+    const { redis } = options;
+    let client: NodeRedisClient;
+    if (typeof redis === 'string') {
+      const { createClient } = await import('redis');
+      client = createClient(clusterClientOptions(redis, resolved.commandTimeout)) as unknown as NodeRedisClient;
+      client.on('error', (error) => resolved.logger.debug({ err: error }, 'socket.io-supervisor/cluster: Redis'));
+      await connectWithin(client, resolved.commandTimeout);
+    } else if (redis && typeof redis.sendCommand === 'function') {
+      client = redis;
+    } else {
+      throw new TypeError(
+        'socket.io-supervisor/cluster: option `redis` must be a URL or a connected node-redis client',
+      );
+    }
+    const store = new RedisClusterStore<TData>(client, typeof redis === 'string', resolved);
+    await store.runner.load(Object.values(SCRIPTS));
+    return store;
+  }
+
+  /** Commands sent to Redis so far. A handshake (`claim`) costs one. */
+  get roundTrips(): number {
+    return this.runner.roundTrips;
+  }
+
+  /** This node's incarnation, once joined. */
+  get incarnation(): number | null {
+    return this.inc === null ? null : Number(this.inc);
+  }
+
+  /** Claims whose reply was lost and whose socket is still to be released. */
+  get unansweredClaims(): number {
+    return this.unanswered.size;
+  }
+
+  private run(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    return this.runner.run(script, keys, [this.keys.tag, ...args]);
+  }
+
+  private self(): [string, string] {
+    if (this.inc === null) throw invalid('join() first: this call needs the node incarnation');
+    return [this.nodeId, this.inc];
+  }
+
+  // ---- nodes ------------------------------------------------------------------------------
+
+  /** Starts a new incarnation of this node (first start, after being fenced, or after a reset). */
+  async join(): Promise<JoinResult> {
+    const reply = asArray(
+      await this.run(SCRIPTS.join, [this.keys.meta], [this.nodeId, String(this.options.outageGap)]),
+      'join',
+    );
+    const [inc, epoch, at, ended] = reply.map(asString) as [string, string, string, string];
+    this.inc = inc;
+    this.joinedEpoch = epoch;
+    return { incarnation: Number(inc), epoch, at: Number(at), endedIncarnation: ended === '' ? null : Number(ended) };
+  }
+
+  /** Keeps this incarnation alive; then releases the sockets of claims that got no answer. */
+  async heartbeat(): Promise<HeartbeatResult> {
+    const [node, inc] = this.self();
+    const args = [node, inc, String(this.options.outageGap), this.joinedEpoch ?? ''];
+    const reply = asArray(await this.run(SCRIPTS.heartbeat, [this.keys.nodes], args), 'heartbeat').map(asString);
+    if (reply[0] === 'RESET') return { outcome: 'reset' };
+    if (reply[0] === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    if (this.unanswered.size > 0) await this.unanswered.releaseAll();
+    return { outcome: 'ok', at: Number(reply[1]), outage: reply[2] === '1' };
+  }
+
+  /**
+   * Declares dead the nodes whose heartbeat is older than `nodeTtl`, releases their clients
+   * (one batch) and takes over orphaned deletions (run their onDelete again: `redelivered`).
+   */
+  async reap(): Promise<ReapResult<TData>> {
+    const [node, inc] = this.self();
+    const { nodeTtl, reconnectTimeout, outageGap, batchSize } = this.options;
+    const args = [node, inc, String(nodeTtl), String(reconnectTimeout), String(outageGap), String(batchSize)];
+    const reply = asArray(await this.run(SCRIPTS.reap, [this.keys.nodes], args), 'reap');
+    if (asString(reply[0]) === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    return {
+      outcome: 'reaped',
+      declaredDead: asArray(reply[1], 'reap').map(asString),
+      released: Number(asString(reply[2])),
+      more: asString(reply[3]) === '1',
+      redelivered: asArray(reply[4], 'reap').map((entry) => parseDeletion<TData>(entry)),
+    };
+  }
+
+  /**
+   * A rolling-deploy leave: every client this incarnation owns becomes unowned (a connected one
+   * disconnected, with `reconnectTimeout` of grace), nothing is deleted; then the incarnation is
+   * `left`. Runs batches until done. Complete running deletions first: any left unfinished are
+   * redelivered to another node.
+   */
+  async leave(): Promise<{ outcome: 'left'; released: number } | { outcome: 'node-fenced' }> {
+    const [node, inc] = this.self();
+    const args = [node, inc, String(this.options.reconnectTimeout), String(this.options.batchSize)];
+    let released = 0;
+    for (;;) {
+      const reply = asArray(await this.run(SCRIPTS.leave, [this.keys.nodes], args), 'leave').map(asString);
+      if (reply[0] === 'NODE_FENCED') return { outcome: 'node-fenced' };
+      released += Number(reply[1]);
+      if (reply[0] === 'left') return { outcome: 'left', released };
+    }
+  }
+
+  // ---- clients ----------------------------------------------------------------------------
+
+  /**
+   * Registers a handshaking client owned by this node. Ids and token are generated unless given
+   * (a replay of a register whose reply was lost passes the same ones). `data` must be JSON.
+   */
+  async register(
+    input: { clientId?: string; token?: string; tabId?: string | null; data?: TData } = {},
+  ): Promise<RegisterResult<TData>> {
+    const [node, inc] = this.self();
+    const clientId = input.clientId === undefined ? randomId() : checkId('clientId', input.clientId);
+    const token = input.token === undefined ? randomId() : checkId('token', input.token);
+    const tabId = input.tabId == null ? '' : checkText('tabId', input.tabId);
+    const data = JSON.stringify(input.data ?? null);
+    if (data === undefined) throw invalid('`data` must be JSON');
+    const args = [clientId, hashToken(token), tabId, data, node, inc, String(this.options.handshakeTimeout)];
+    const reply = asArray(await this.run(SCRIPTS.register, [this.keys.client(clientId)], args), 'register');
+    const outcome = asString(reply[0]);
+    if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    if (outcome === 'ID_TAKEN') return { outcome: 'id-taken' };
+    return {
+      outcome: outcome as 'registered' | 'replay',
+      clientId,
+      token,
+      client: parseRecord<TData>(clientId, reply[1]),
+    };
+  }
+
+  /**
+   * The handshake, in one round-trip: authenticates the token and applies the handshake column
+   * of the lifecycle table on this node (see `lua/claim.ts`). When Redis does not answer, the
+   * claim may still have run: the socket is remembered and released (disconnected without a
+   * fence) once Redis answers again, so a socket the node refused never stays connected in Redis.
+   */
+  async claim(input: {
+    clientId: string;
+    token: string;
+    socketId: string;
+    tabId?: string | null;
+  }): Promise<ClaimResult<TData>> {
+    const [node, inc] = this.self();
+    const clientId = checkId('clientId', input.clientId);
+    const token = checkId('token', input.token);
+    const socketId = checkText('socketId', input.socketId);
+    const tabId = input.tabId == null ? '' : checkText('tabId', input.tabId);
+    let reply: unknown[];
+    try {
+      const args = [clientId, hashToken(token), socketId, tabId, node, inc];
+      reply = asArray(await this.run(SCRIPTS.claim, [this.keys.client(clientId)], args), 'claim');
+    } catch (error) {
+      if (error instanceof SupervisorError && error.code === 'UNAVAILABLE') {
+        this.unanswered.remember(clientId, socketId);
+      }
+      throw error;
+    }
+    // answered: whatever an earlier, unanswered claim of this socket did is now known
+    this.unanswered.answered(clientId, socketId);
+    const outcome = asString(reply[0]);
+    if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    if (outcome === 'UNKNOWN_CLIENT' || outcome === 'BAD_TOKEN') {
+      return { outcome: 'rejected', code: outcome as ClaimRejectCode };
+    }
+    if (outcome === 'CLIENT_DELETED')
+      return { outcome: 'rejected', code: 'CLIENT_DELETED', reason: asString(reply[1]) };
+    const previous = parseRecord<TData>(clientId, reply[1]);
+    const client = parseRecord<TData>(clientId, reply[2]);
+    const [seq, acked] = asArray(reply[3] ?? [], 'claim').map((value) => Number(asString(value) || 0));
+    return {
+      outcome: outcome as 'connected' | 'reconnected' | 'swapped' | 'replay',
+      client,
+      previous,
+      ownerChanged: previous.node !== client.node || previous.incarnation !== client.incarnation,
+      outbox: { seq: seq ?? 0, acked: acked ?? 0 },
+    };
+  }
+
+  /**
+   * The current socket's disconnect, by its owner at its fence: the client becomes disconnected
+   * with a deadline of `reconnectTimeout`. Safe to repeat (`replay`). `fence: null` releases a
+   * socket whose claim had no answer (only if it is still the current socket here).
+   */
+  async disconnect(input: {
+    clientId: string;
+    socketId: string;
+    fence: number | null;
+  }): Promise<DisconnectResult<TData>> {
+    const [node, inc] = this.self();
+    const clientId = checkId('clientId', input.clientId);
+    const socketId = checkText('socketId', input.socketId);
+    const fence = input.fence === null ? '' : String(input.fence);
+    const args = [clientId, socketId, node, inc, fence, String(this.options.reconnectTimeout)];
+    const reply = asArray(await this.run(SCRIPTS.disconnect, [this.keys.client(clientId)], args), 'disconnect');
+    const outcome = asString(reply[0]);
+    if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    if (outcome === 'already-deleted' || outcome === 'unknown-client') return { outcome };
+    const before = parseRecord<TData>(clientId, reply[1]);
+    if (outcome === 'disconnected') {
+      return { outcome, previous: before, client: parseRecord<TData>(clientId, reply[2]) };
+    }
+    return { outcome: outcome as 'replay' | 'not-connected' | 'stale-socket' | 'fenced', client: before };
+  }
+
+  /**
+   * Deletes a client from any node: `deleted` exactly once cluster-wide, and this node runs its
+   * onDelete, then {@link completeDeletion}. Pass the same `deletionId` to repeat a call whose
+   * reply was lost (`replay`).
+   */
+  async delete(input: { clientId: string; reason: string; deletionId?: string }): Promise<DeleteResult<TData>> {
+    const [node, inc] = this.self();
+    const clientId = checkId('clientId', input.clientId);
+    const reason = checkText('reason', input.reason);
+    const deletionId = input.deletionId === undefined ? randomId() : checkId('deletionId', input.deletionId);
+    const args = [clientId, deletionId, reason, node, inc, String(this.options.tombstoneTtl)];
+    const reply = asArray(await this.run(SCRIPTS.delete, [this.keys.client(clientId)], args), 'delete');
+    const outcome = asString(reply[0]);
+    if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    if (outcome === 'deleted') return { outcome, deletion: parseDeletion<TData>(reply[1]) };
+    if (outcome === 'replay') {
+      return reply[1] === undefined ? { outcome } : { outcome, deletion: parseDeletion<TData>(reply[1]) };
+    }
+    return { outcome: outcome as 'already-deleted' | 'unknown-client' };
+  }
+
+  /** Marks a deletion's onDelete as done. `fenced`: it was redelivered to another node meanwhile. */
+  async completeDeletion(deletionId: string): Promise<'completed' | 'gone' | 'fenced'> {
+    const [node, inc] = this.self();
+    const reply = await this.run(
+      SCRIPTS.completeDeletion,
+      [this.keys.meta],
+      [checkId('deletionId', deletionId), node, inc],
+    );
+    return asString(reply) as 'completed' | 'gone' | 'fenced';
+  }
+
+  /** Deletions assigned to this incarnation and not completed (to reconcile after lost replies). */
+  async pendingDeletions(): Promise<Array<Deletion<TData>>> {
+    const [node, inc] = this.self();
+    const reply = asArray(await this.run(SCRIPTS.pendingDeletions, [this.keys.meta], [node, inc]), 'pendingDeletions');
+    return reply.map((entry) => parseDeletion<TData>(entry));
+  }
+
+  /**
+   * One batch of the deadline sweep: deletes due clients (`handshake-timeout`,
+   * `reconnect-timeout`), each by exactly one node cluster-wide; after an outage, first gives the
+   * overdue deadlines a fresh grace period.
+   */
+  async sweep(): Promise<SweepResult<TData>> {
+    const [node, inc] = this.self();
+    const { batchSize, handshakeTimeout, reconnectTimeout, outageGap, tombstoneTtl } = this.options;
+    const args = [node, inc, batchSize, handshakeTimeout, reconnectTimeout, outageGap, tombstoneTtl].map(String);
+    const reply = asArray(await this.run(SCRIPTS.sweep, [this.keys.deadlines], [...args, randomId()]), 'sweep');
+    const outcome = asString(reply[0]);
+    if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    const more = asString(reply[2]) === '1';
+    if (outcome === 'grace') return { outcome, pushed: Number(asString(reply[1])), more };
+    return { outcome: 'swept', deletions: asArray(reply[3], 'sweep').map((e) => parseDeletion<TData>(e)), more };
+  }
+
+  /**
+   * After Redis lost its data (`heartbeat()` answered `reset`, then `join()`): rewrites the
+   * clients this node holds, owned by its new incarnation, at the fences it knows.
+   */
+  async restore(records: ReadonlyArray<RestoreInput<TData>>): Promise<RestoreOutcome[]> {
+    const [node, inc] = this.self();
+    return Promise.all(
+      records.map(async (record) => {
+        const clientId = checkId('clientId', record.clientId);
+        if (!STATES.includes(record.state)) throw invalid(`restore: unknown state for ${clientId}`);
+        if (!Number.isSafeInteger(record.fence) || !/^[0-9a-f]{64}$/.test(record.tokenHash)) {
+          throw invalid(`restore: ${clientId} needs an integer fence and the token's SHA-256 hex (hashToken)`);
+        }
+        const values = [
+          ...SNAPSHOT_KEYS.map((key) => formatField(record[key])),
+          JSON.stringify(record.data ?? null),
+          String(record.fence),
+          String(record.seq ?? 0),
+        ];
+        const args = [node, inc, clientId, record.tokenHash, ...values];
+        const reply = asString(await this.run(SCRIPTS.restore, [this.keys.client(clientId)], args));
+        return reply === 'NODE_FENCED' ? 'node-fenced' : (reply as RestoreOutcome);
+      }),
+    );
+  }
+
+  /** Which of these clients this incarnation still owns (a fenced one: none). */
+  async owned(clientIds: readonly string[]): Promise<OwnedClient[]> {
+    return (await this.ownedWithSeq(clientIds)).map(({ seq: _seq, ...owned }) => owned);
+  }
+
+  /** {@link owned}, with the last sequence number of each one's outbox (what its owner should have sent). */
+  async ownedWithSeq(clientIds: readonly string[]): Promise<Array<OwnedClient & { seq: number }>> {
+    const [node, inc] = this.self();
+    const ids = clientIds.map((id) => checkId('clientId', id));
+    const reply = asArray(await this.run(SCRIPTS.owned, [this.keys.meta], [node, inc, ...ids]), 'owned');
+    return reply.map((row) => {
+      const [clientId, fence, state, socketId, seq] = asArray(row, 'owned').map(asString) as [
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
+      return {
+        clientId,
+        fence: Number(fence),
+        state: state as OwnedClient['state'],
+        socketId: socketId || null,
+        seq: Number(seq || 0),
+      };
+    });
+  }
+
+  // ---- delivery -----------------------------------------------------------------------------
+
+  /**
+   * Queues a message for a client, from any node (see `lua/emit.ts`): its sequence number, the
+   * bounds (past them the client is deleted `outbox-overflow`, the deletion assigned to this
+   * node), and who sends it. `payload` is `[event, ...args]` as JSON. Pass the same `emitId` to
+   * repeat a call whose reply was lost: it is queued once (`replay`).
+   */
+  async emit(input: {
+    clientId: string;
+    emitId: string;
+    payload: string;
+    maxMessages: number;
+    maxBytes: number;
+  }): Promise<EmitResult<TData>> {
+    const [node, inc] = this.self();
+    const clientId = checkId('clientId', input.clientId);
+    const emitId = checkId('emitId', input.emitId);
+    const args = [
+      clientId,
+      emitId,
+      input.payload,
+      String(input.maxMessages),
+      String(input.maxBytes),
+      node,
+      inc,
+      randomId(),
+      String(this.options.tombstoneTtl),
+      String(this.replayWindow),
+    ];
+    const reply = asArray(await this.run(SCRIPTS.emit, [this.keys.client(clientId)], args), 'emit');
+    const outcome = asString(reply[0]);
+    if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    if (outcome === 'overflow') return { outcome, deletion: parseDeletion<TData>(reply[1]) };
+    if (outcome === 'queued' || outcome === 'replay') {
+      const seq = asString(reply[1]);
+      const member = asString(reply[2]);
+      const socketId = asString(reply[3]);
+      return {
+        outcome,
+        seq: seq === '' ? null : Number(seq),
+        deliver: member !== '' && socketId !== '' ? { socketId, member } : null,
+      };
+    }
+    return { outcome: outcome as 'already-deleted' | 'unknown-client' };
+  }
+
+  /**
+   * How long the ids of queued messages are kept to recognise a repeated emit: longer than any
+   * retry of one (a few command timeouts), counted on Redis's clock from when the first attempt ran.
+   */
+  get replayWindow(): number {
+    return Math.max(30_000, 15 * this.options.commandTimeout);
+  }
+
+  /** The page processed every message up to `upTo`: they leave the outbox. From any node; safe to repeat. */
+  async ack(clientId: string, upTo: number): Promise<AckResult> {
+    const id = checkId('clientId', clientId);
+    if (!Number.isSafeInteger(upTo) || upTo < 0) throw invalid('`upTo` must be an integer ≥ 0');
+    const reply = asArray(await this.run(SCRIPTS.ack, [this.keys.client(id)], [id, String(upTo)]), 'ack').map(asString);
+    const outcome = reply[0];
+    if (outcome === 'acked') {
+      return {
+        outcome,
+        trimmed: Number(reply[1]),
+        acked: Number(reply[2]),
+        oldestAt: reply[3] ? Number(reply[3]) : null,
+      };
+    }
+    if (outcome === 'stale') return { outcome, acked: Number(reply[1]) };
+    if (outcome === 'ignored') return { outcome, seq: Number(reply[1]) };
+    return { outcome: 'gone' };
+  }
+
+  /** Every unacknowledged message of a client numbered above `after`, in order (members as queued). */
+  async readOutbox(clientId: string, after = 0): Promise<OutboxRead> {
+    const id = checkId('clientId', clientId);
+    const reply = asArray(await this.run(SCRIPTS.outbox, [this.keys.client(id)], [id, String(after)]), 'outbox');
+    if (asString(reply[0]) !== 'ok') return { outcome: 'gone' };
+    return {
+      outcome: 'ok',
+      acked: Number(asString(reply[1])),
+      seq: Number(asString(reply[2])),
+      members: asArray(reply[3], 'outbox').map(asString),
+    };
+  }
+
+  // ---- reads --------------------------------------------------------------------------------
+
+  /** A client's record from any node, or `undefined` (never the token or its hash). */
+  async get(clientId: string): Promise<ClusterClientRecord<TData> | undefined> {
+    const key = this.keys.client(checkId('clientId', clientId));
+    const reply = asArray(await this.runner.command(['HMGET', key, ...RECORD_FIELDS], 'get'), 'get');
+    return asString(reply[0]) === '' ? undefined : parseRecord<TData>(clientId, reply);
+  }
+
+  /** {@link get}, with the client's outbox (depth and when its oldest message was queued), in one command. */
+  async view(clientId: string): Promise<{ client: ClusterClientRecord<TData>; outbox: OutboxSummary } | undefined> {
+    const key = this.keys.client(checkId('clientId', clientId));
+    const fields = [...RECORD_FIELDS, ...VIEW_OUTBOX_FIELDS];
+    const reply = asArray(await this.runner.command(['HMGET', key, ...fields], 'get'), 'get');
+    if (asString(reply[0]) === '') return undefined;
+    return {
+      client: parseRecord<TData>(clientId, reply),
+      outbox: parseOutbox(reply.slice(RECORD_FIELDS.length)),
+    };
+  }
+
+  /** Whether a tombstone says this client was deleted (less than `tombstoneTtl` ago). */
+  async isDeleted(clientId: string): Promise<boolean> {
+    const reply = await this.runner.command(
+      ['EXISTS', this.keys.tombstone(checkId('clientId', clientId))],
+      'isDeleted',
+    );
+    return Number(reply) === 1;
+  }
+
+  /** One page of clients, cluster-wide, filtered by state and/or owning node. */
+  async list(filter: ClusterListOptions = {}): Promise<ListPage<TData>> {
+    const page = await this.listViews(filter);
+    return { clients: page.clients.map((view) => view.client), cursor: page.cursor };
+  }
+
+  /** {@link list}, with each client's outbox. */
+  async listViews(filter: ClusterListOptions = {}): Promise<ListViewsPage<TData>> {
+    const limit = filter.limit ?? 100;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw invalid('`limit` must be a positive integer');
+    const state = filter.state ?? '';
+    if (state !== '' && !STATES.includes(state)) throw invalid('unknown `state`');
+    const args = [state, filter.node ?? '', filter.cursor ?? '', String(limit)];
+    const reply = asArray(await this.run(SCRIPTS.list, [this.keys.meta], args), 'list');
+    const clients = asArray(reply[1], 'list').map((row) => {
+      const [clientId, ...snapshot] = asArray(row, 'list');
+      return {
+        client: parseRecord<TData>(asString(clientId), snapshot),
+        outbox: parseOutbox(snapshot.slice(RECORD_FIELDS.length)),
+      };
+    });
+    const cursor = asString(reply[0]);
+    return { clients, cursor: cursor === '' ? null : cursor };
+  }
+
+  /** Cluster-wide counts by state, and the number of live nodes. */
+  async counts(): Promise<ClusterCounts> {
+    const reply = asArray(await this.run(SCRIPTS.counts, [this.keys.meta], []), 'counts').map((v) =>
+      Number(asString(v)),
+    );
+    const [handshaking = 0, connected = 0, disconnected = 0, nodes = 0] = reply;
+    return { handshaking, connected, disconnected, total: handshaking + connected + disconnected, nodes };
+  }
+
+  /** The live node incarnations, with their heartbeat and client count. */
+  async nodes(): Promise<ClusterNode[]> {
+    const reply = asArray(await this.run(SCRIPTS.nodes, [this.keys.nodes], []), 'nodes');
+    return reply.map((row) => {
+      const [node, inc, state, heartbeatAt, joinedAt, clients] = asArray(row, 'nodes').map(asString);
+      return {
+        node: node ?? '',
+        incarnation: Number(inc),
+        state: state as ClusterNode['state'],
+        heartbeatAt: Number(heartbeatAt),
+        joinedAt: Number(joinedAt),
+        clients: Number(clients),
+      };
+    });
+  }
+
+  /**
+   * Listens for notices to this node (a client it owned was taken over or deleted elsewhere, a
+   * message queued elsewhere for a client it owns), on the store's pub/sub connection. Listening
+   * once this resolves; returns the function that stops listening.
+   */
+  subscribe(listener: (notice: ClusterNotice) => void): Promise<() => Promise<void>> {
+    return this.subscriber.listen(this.keys.notices(this.nodeId), (message) => listener(decodeNotice(message)));
+  }
+
+  /**
+   * Listens for a client's announcements from any node: `connected` (a claim connected it) and
+   * `deleted`. Listening once this resolves; returns the function that stops listening.
+   */
+  watch(clientId: string, listener: (announcement: ClientAnnouncement) => void): Promise<() => Promise<void>> {
+    const channel = this.keys.watch(checkId('clientId', clientId));
+    return this.subscriber.listen(channel, (message) => listener(message as ClientAnnouncement));
+  }
+
+  /** Closes the connections this store opened (an application's own client stays open). */
+  async close(): Promise<void> {
+    await this.subscriber.close();
+    if (this.ownsClient) await closeClient(this.client);
+  }
+
+  /**
+   * Releases now the sockets of this client's claims that got no answer (before a new claim of it
+   * from this node: otherwise the claim could find the client connected to a socket this node
+   * refused, and treat the new socket as a swap). One round-trip each; none when there is none.
+   */
+  releaseUnansweredOf(clientId: string): Promise<void> {
+    return this.unanswered.releaseOf(clientId);
+  }
+}

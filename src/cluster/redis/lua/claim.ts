@@ -1,0 +1,69 @@
+import { defineScript } from './defineScript.js';
+
+/** The handshake: authentication and the handshake column of the lifecycle table, in one step. */
+export const claimScript = defineScript({
+  name: 'claim',
+  does: `The handshake column of the lifecycle table, in one step, on the node the socket reached:
+handshaking → connected(s): 'connected'; disconnected → connected(s): 'reconnected'; connected(s0 ≠ s),
+or connected(s) on another incarnation → connected(s): 'swapped'; connected(s) on this incarnation:
+'replay', nothing changes (a claim whose reply was lost). The deadline is cleared. When the owner
+changes, the fence rises, the client moves to this incarnation's owned set and the previous owner is
+told on {P}:notice:<node> ('replaced'). A client that was not connected is announced 'connected' on
+{P}:watch:<clientId>. Rejections: UNKNOWN_CLIENT, BAD_TOKEN (the token hash differs), CLIENT_DELETED
+(a tombstone, with the deletion's reason), NODE_FENCED (this incarnation is not alive).`,
+  keys: ['the client record ({P}:c:<clientId>)'],
+  argv: [
+    'clientId',
+    'tokenHash: the SHA-256 hex of the token the socket presented',
+    'socketId',
+    "tabId ('' for none)",
+    'nodeId',
+    "inc: the caller's incarnation",
+  ],
+  reply: `{outcome, before, after, {seq, acked}}: before/after in RECORD_FIELDS order, the outbox
+counters so the node knows at once whether messages wait for the socket | {'CLIENT_DELETED', reason}
+| {'UNKNOWN_CLIENT'} | {'BAD_TOKEN'} | {'NODE_FENCED'}`,
+  uses: ['decimal', 'time', 'read', 'fence', 'nodeStatus', 'moveState', 'moveOwner', 'notify', 'announce'],
+  body: `
+local id, th, sid, tab, nodeId, inc = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local rec = KEYS[1]
+if nodeStatus(nodeId, inc) ~= 'alive' then return {'NODE_FENCED'} end
+local tokenHash = redis.call('HGET', rec, 'tokenHash')
+if not tokenHash then
+  local tomb = redis.call('GET', k('t', id))
+  if tomb then return {'CLIENT_DELETED', string.match(tomb, '^%S+ (.*)$') or ''} end
+  return {'UNKNOWN_CLIENT'}
+end
+if tokenHash ~= th then return {'BAD_TOKEN'} end
+local r = read(rec)
+local before = flat(r)
+local sameOwner = r.node == nodeId and r.inc == inc
+local function counters()
+  local v = redis.call('HMGET', rec, 'seq', 'acked')
+  return {v[1] or '0', v[2] or '0'}
+end
+if r.state == 'connected' and r.socketId == sid and sameOwner then return {'replay', before, before, counters()} end
+local outcome = 'swapped'
+if r.state == 'handshaking' then outcome = 'connected' elseif r.state == 'disconnected' then outcome = 'reconnected' end
+local changes = {'state', 'connected', 'socketId', sid, 'expiresAt', ''}
+if outcome ~= 'swapped' then
+  table.insert(changes, 'connectedAt')
+  table.insert(changes, s(nowMs))
+end
+if tab ~= '' then
+  table.insert(changes, 'tabId')
+  table.insert(changes, tab)
+end
+if not sameOwner then
+  local fence = s(nextFence(r.fence))
+  for _, v in ipairs({'node', nodeId, 'inc', inc, 'fence', fence}) do table.insert(changes, v) end
+  moveOwner(id, r.node, r.inc, nodeId, inc)
+  notify(r.node, {type = 'replaced', clientId = id, inc = r.inc, fence = fence, socketId = r.socketId, state = r.state})
+end
+redis.call('HSET', rec, unpack(changes))
+redis.call('ZREM', k('deadlines'), id)
+moveState(id, r.state, 'connected')
+if outcome ~= 'swapped' then announce(id, 'connected') end
+return {outcome, before, flat(read(rec)), counters()}
+`,
+});

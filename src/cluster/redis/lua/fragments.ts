@@ -1,0 +1,288 @@
+import { SNAPSHOT_KEYS } from '../../../machines/clientSnapshot.js';
+import { DELETION_FIELDS, luaList, RECORD_FIELDS } from './fields.js';
+
+/**
+ * One piece of Lua several scripts share: the locals it assigns (`provides`), the fragments it
+ * needs (`uses`), and its source. A script declares the fragments its body calls;
+ * {@link resolveFragments} adds what those need, each once, in the order below. A fragment assigns
+ * its locals (`read = function(rec)`) rather than declaring them: the script declares them all on
+ * its first line and runs its body first (see `defineScript`), so the body's line numbers are
+ * nearly its own in Redis's errors.
+ */
+export interface Fragment {
+  readonly uses: readonly string[];
+  readonly provides: readonly string[];
+  readonly source: string;
+}
+
+/**
+ * The fragments, each after the ones it uses (the order they run in, before the body). `ARGV[1]`
+ * is always the key prefix with its hash tag (`{sup}`), so every key a script builds
+ * (`k('c', id)`) lives in the slot of the keys it declares.
+ */
+const FRAGMENTS = {
+  /** `k('c', id)` → `{sup}:c:<id>`: every script builds its keys with it. */
+  key: {
+    uses: [],
+    provides: ['P', 'k'],
+    source: `P = ARGV[1]
+k = function(...)
+  return P .. ':' .. table.concat({...}, ':')
+end`,
+  },
+  /**
+   * Numbers go back to Redis through `s()`: Lua 5.1's `tostring` prints 14 significant digits,
+   * which would round a fence (Redis `TIME` in microseconds, 16 digits).
+   */
+  decimal: {
+    uses: [],
+    provides: ['s'],
+    source: `s = function(n)
+  return string.format('%.0f', n)
+end`,
+  },
+  /** Redis `TIME`, the only clock a script uses. */
+  time: {
+    uses: [],
+    provides: ['nowMs', 'nowUs'],
+    source: `local t = redis.call('TIME')
+nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])`,
+  },
+  /** The snapshot's fields (`SNAPSHOT_KEYS`), for scripts that write a snapshot field by field. */
+  snapshotFields: {
+    uses: [],
+    provides: ['SNAPSHOT'],
+    source: `SNAPSHOT = ${luaList(SNAPSHOT_KEYS)}`,
+  },
+  /** A deletion journal entry's fields (`DELETION_FIELDS`), in the order scripts return them. */
+  deletionFields: {
+    uses: [],
+    provides: ['DEL'],
+    source: `DEL = ${luaList(DELETION_FIELDS)}`,
+  },
+  /** A record as a table (`read`), or in `RECORD_FIELDS` order as a reply (`flat`). */
+  read: {
+    uses: [],
+    provides: ['SNAP', 'read', 'flat'],
+    source: `SNAP = ${luaList(RECORD_FIELDS)}
+read = function(rec)
+  local v = redis.call('HMGET', rec, unpack(SNAP))
+  if not v[1] then return nil end
+  local r = {}
+  for i, f in ipairs(SNAP) do r[f] = v[i] or '' end
+  return r
+end
+flat = function(r)
+  local out = {}
+  for i, f in ipairs(SNAP) do out[i] = r[f] or '' end
+  return out
+end`,
+  },
+  /**
+   * A fence only rises: Redis TIME in microseconds, or one more than the last when the clock has
+   * not moved past it. Never reissued, even if Redis loses its last writes (AOF everysec) or all
+   * its data, as long as its clock does not step back.
+   */
+  fence: {
+    uses: ['time'],
+    provides: ['nextFence'],
+    source: `nextFence = function(prev)
+  local p = tonumber(prev) or 0
+  if nowUs > p then return nowUs end
+  return p + 1
+end`,
+  },
+  /** 'alive', 'leaving', 'dead', 'left', or 'stale' (another incarnation, or no such node). */
+  nodeStatus: {
+    uses: ['key'],
+    provides: ['nodeStatus'],
+    source: `nodeStatus = function(nodeId, inc)
+  local r = redis.call('HMGET', k('node', nodeId), 'inc', 'state')
+  if not r[1] or r[1] ~= inc then return 'stale' end
+  return r[2] or 'stale'
+end`,
+  },
+  /** Moves a client between the state sets (`nil` or '' for none). */
+  moveState: {
+    uses: ['key'],
+    provides: ['moveState'],
+    source: `moveState = function(id, from, to)
+  if from == to then return end
+  if from and from ~= '' then redis.call('SREM', k('state', from), id) end
+  if to and to ~= '' then redis.call('SADD', k('state', to), id) end
+end`,
+  },
+  /** Moves a client between the owned sets of incarnations ('' for unowned). */
+  moveOwner: {
+    uses: ['key'],
+    provides: ['moveOwner'],
+    source: `moveOwner = function(id, fromNode, fromInc, toNode, toInc)
+  if fromNode ~= '' then redis.call('SREM', k('owned', fromNode, fromInc), id) end
+  if toNode ~= '' then redis.call('SADD', k('owned', toNode, toInc), id) end
+end`,
+  },
+  /** A notice to a node (`replaced`, `deleted`, `message`), on its channel. */
+  notify: {
+    uses: ['key'],
+    provides: ['notify'],
+    source: `notify = function(nodeId, msg)
+  if nodeId ~= '' then redis.call('PUBLISH', k('notice', nodeId), cjson.encode(msg)) end
+end`,
+  },
+  /** Tells whoever waits in `connected()` for a client (on any node) that it `connected` or was `deleted`. */
+  announce: {
+    uses: ['key'],
+    provides: ['announce'],
+    source: `announce = function(id, what)
+  redis.call('PUBLISH', k('watch', id), what)
+end`,
+  },
+  /**
+   * Deletes a live client in one step: record, indexes, outbox, tombstone, and a deletion journal
+   * entry assigned to the node that will run onDelete, with the number of messages its page never
+   * acknowledged (plus `extra`: an overflowing message that was not queued). Returns the entry
+   * (DEL order).
+   */
+  deleteClient: {
+    uses: [
+      'key',
+      'decimal',
+      'time',
+      'snapshotFields',
+      'deletionFields',
+      'fence',
+      'moveState',
+      'moveOwner',
+      'notify',
+      'announce',
+    ],
+    provides: ['deleteClient'],
+    source: `deleteClient = function(id, r, reason, deletionId, nodeId, inc, ttl, extra)
+  local fence = s(nextFence(r.fence))
+  local undelivered = redis.call('ZCARD', k('o', id)) + (extra or 0)
+  redis.call('DEL', k('c', id), k('o', id), k('e', id))
+  redis.call('ZREM', k('deadlines'), id)
+  moveState(id, r.state, nil)
+  moveOwner(id, r.node, r.inc, '', '')
+  redis.call('SET', k('t', id), deletionId .. ' ' .. reason, 'PX', ttl)
+  local d = k('d', deletionId)
+  local entry = {'deletionId', deletionId, 'clientId', id, 'reason', reason, 'node', nodeId, 'inc', inc,
+    'fence', fence, 'at', s(nowMs), 'redelivered', '0', 'attempts', '1', 'prevNode', r.node, 'prevInc', r.inc,
+    'prevFence', r.fence, 'data', r.data, 'undelivered', s(undelivered)}
+  for _, f in ipairs(SNAPSHOT) do
+    table.insert(entry, f)
+    table.insert(entry, r[f])
+  end
+  redis.call('HSET', d, unpack(entry))
+  redis.call('SADD', k('dels', nodeId, inc), deletionId)
+  if r.node ~= nodeId or r.inc ~= inc then
+    notify(r.node, {type = 'deleted', clientId = id, inc = r.inc, fence = fence, socketId = r.socketId, reason = reason})
+  end
+  announce(id, 'deleted')
+  return redis.call('HMGET', d, unpack(DEL))
+end`,
+  },
+  /**
+   * Lets go of a client whose owner is dead or leaving: a connected one becomes disconnected with
+   * a fresh grace period; every one becomes unowned, its fence raised.
+   */
+  release: {
+    uses: ['key', 'decimal', 'time', 'read', 'fence', 'moveState', 'moveOwner'],
+    provides: ['release'],
+    source: `release = function(id, owner, rt)
+  local rec = k('c', id)
+  local r = read(rec)
+  if not r or (r.node .. ':' .. r.inc) ~= owner then return 0 end
+  local fence = s(nextFence(r.fence))
+  moveOwner(id, r.node, r.inc, '', '')
+  if r.state == 'connected' then
+    local exp = nowMs + rt
+    redis.call('HSET', rec, 'state', 'disconnected', 'socketId', '', 'lastSocketId', r.socketId,
+      'disconnectedAt', s(nowMs), 'expiresAt', s(exp), 'generation', s((tonumber(r.generation) or 0) + 1),
+      'node', '', 'inc', '', 'fence', fence)
+    redis.call('ZADD', k('deadlines'), s(exp), id)
+    moveState(id, 'connected', 'disconnected')
+  else
+    redis.call('HSET', rec, 'node', '', 'inc', '', 'fence', fence)
+  end
+  return 1
+end`,
+  },
+  /**
+   * Ends an incarnation ('dead' or 'left'): its clients are queued for release, its unfinished
+   * deletions become orphans for another node to redeliver.
+   */
+  endIncarnation: {
+    uses: ['key'],
+    provides: ['endIncarnation'],
+    source: `endIncarnation = function(nodeId, inc, state)
+  local nk = k('node', nodeId)
+  if redis.call('HGET', nk, 'inc') == inc then
+    redis.call('HSET', nk, 'state', state)
+    redis.call('ZREM', k('nodes'), nodeId)
+  end
+  if redis.call('EXISTS', k('owned', nodeId, inc)) == 1 then
+    redis.call('SADD', k('reaping'), nodeId .. ':' .. inc)
+  end
+  local dels = k('dels', nodeId, inc)
+  for _, did in ipairs(redis.call('SMEMBERS', dels)) do
+    redis.call('HSET', k('d', did), 'node', '', 'inc', '')
+    redis.call('SADD', k('orphans'), did)
+  end
+  redis.call('DEL', dels)
+end`,
+  },
+  /**
+   * Every node ticks (join, heartbeat, sweep, reap). No tick for longer than gapMs means nobody
+   * could reach Redis (an outage, a restart, or every node down): time spent there must not count
+   * against anyone, so every live node gets a fresh heartbeat and every deadline that is due by
+   * now gets a fresh grace period (the sweep pushes them, from graceFrom down).
+   */
+  tick: {
+    uses: ['key', 'decimal', 'time'],
+    provides: ['tick'],
+    source: `tick = function(gapMs)
+  local meta = k('meta')
+  local last = tonumber(redis.call('HGET', meta, 'lastTick'))
+  local outage = 0
+  if last and nowMs - last > gapMs then
+    for _, n in ipairs(redis.call('ZRANGE', k('nodes'), 0, -1)) do
+      redis.call('ZADD', k('nodes'), s(nowMs), n)
+    end
+    redis.call('HSET', meta, 'graceFrom', s(nowMs))
+    outage = 1
+  end
+  redis.call('HSET', meta, 'lastTick', s(nowMs))
+  return outage
+end`,
+  },
+} as const satisfies Record<string, Fragment>;
+
+/** The name of a fragment a script may declare. */
+export type FragmentName = keyof typeof FRAGMENTS;
+
+/** Compile-time: every fragment uses only fragments that exist (else this names the unknown one). */
+type UnknownUse = Exclude<(typeof FRAGMENTS)[FragmentName]['uses'][number], FragmentName>;
+const _everyUseKnown: [UnknownUse] extends [never] ? true : UnknownUse = true;
+
+/** The fragments in the order a script's source lists them. */
+export const FRAGMENT_ORDER = Object.keys(FRAGMENTS) as FragmentName[];
+
+/** Every fragment, by name (the static checks of the scripts read them). */
+export const fragments: Readonly<Record<FragmentName, Fragment>> = FRAGMENTS;
+
+/**
+ * The fragments `names` need, each once, in the order they are defined above (so each comes after
+ * the ones it uses). `key` is always first: every script builds its keys with it.
+ */
+export function resolveFragments(names: readonly FragmentName[]): FragmentName[] {
+  const needed = new Set<FragmentName>();
+  const visit = (name: FragmentName): void => {
+    if (needed.has(name)) return;
+    needed.add(name);
+    for (const dependency of FRAGMENTS[name].uses) visit(dependency as FragmentName);
+  };
+  for (const name of ['key', ...names] as const) visit(name);
+  return FRAGMENT_ORDER.filter((name) => needed.has(name));
+}

@@ -1,0 +1,50 @@
+import { ackScript } from './ack.js';
+import { claimScript } from './claim.js';
+import { completeDeletionScript } from './completeDeletion.js';
+import { countsScript } from './counts.js';
+import type { LuaScript } from './defineScript.js';
+import { deleteScript } from './delete.js';
+import { disconnectScript } from './disconnect.js';
+import { emitScript } from './emit.js';
+import { heartbeatScript } from './heartbeat.js';
+import { joinScript } from './join.js';
+import { leaveScript } from './leave.js';
+import { listScript } from './list.js';
+import { nodesScript } from './nodes.js';
+import { outboxScript } from './outbox.js';
+import { ownedScript } from './owned.js';
+import { pendingDeletionsScript } from './pendingDeletions.js';
+import { reapScript } from './reap.js';
+import { registerScript } from './register.js';
+import { restoreScript } from './restore.js';
+import { sweepScript } from './sweep.js';
+
+/**
+ * Every script of cluster mode, by name: one atomic step each (docs/cluster-redis.md, "Scripts").
+ * Each one's source starts with its contract (KEYS, ARGV, reply), then holds only the fragments it
+ * uses (`fragments.ts`).
+ */
+export const SCRIPTS = {
+  join: joinScript,
+  heartbeat: heartbeatScript,
+  register: registerScript,
+  claim: claimScript,
+  disconnect: disconnectScript,
+  delete: deleteScript,
+  completeDeletion: completeDeletionScript,
+  pendingDeletions: pendingDeletionsScript,
+  sweep: sweepScript,
+  reap: reapScript,
+  leave: leaveScript,
+  restore: restoreScript,
+  list: listScript,
+  counts: countsScript,
+  nodes: nodesScript,
+  owned: ownedScript,
+  emit: emitScript,
+  ack: ackScript,
+  outbox: outboxScript,
+} as const satisfies Record<string, LuaScript>;
+
+export type { LuaScript } from './defineScript.js';
+export { DELETION_FIELDS, OUTBOX_FIELDS, RECORD_FIELDS } from './fields.js';

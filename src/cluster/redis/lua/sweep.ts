@@ -1,0 +1,71 @@
+import { defineScript } from './defineScript.js';
+
+/** One batch of the deadline sweep, run by every node. */
+export const sweepScript = defineScript({
+  name: 'sweep',
+  does: `Deletes up to limit clients whose deadline ({P}:deadlines, Redis TIME) has passed: a
+handshaking one with reason handshake-timeout, a disconnected one with reconnect-timeout. Each is
+claimed and deleted in this one step, so when several nodes sweep at once each due client is deleted
+by exactly one of them; the deletions (journal entries, assigned to the sweeping incarnation) come
+back for it to run onDelete. Their ids are derived from seed (random per call) and the client id.
+After an outage (see tick) the sweep first gives every deadline due by then a fresh grace period
+(handshakeTimeout or reconnectTimeout from now, a reconnect deadline's generation bumped), limit at
+a time, and deletes nothing until that is done.`,
+  keys: ['the deadlines ({P}:deadlines)'],
+  argv: [
+    'nodeId',
+    'inc',
+    'limit: clients per call',
+    'handshakeTimeout (ms)',
+    'reconnectTimeout (ms)',
+    'gapMs: the outageGap (ms)',
+    'tombstoneTtl (ms)',
+    'seed: random per call, for the deletion ids',
+  ],
+  reply: `{'swept', count, more, {entry...}} | {'grace', count, more, {}} | {'NODE_FENCED'}: more is
+'1' when due deadlines are left, entries in DELETION_FIELDS order`,
+  uses: ['decimal', 'time', 'read', 'nodeStatus', 'tick', 'deleteClient'],
+  body: `
+local nodeId, inc, limit = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local ht, rt, gapMs, ttl, seed = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
+if nodeStatus(nodeId, inc) ~= 'alive' then return {'NODE_FENCED'} end
+tick(gapMs)
+local dl = k('deadlines')
+local graceFrom = redis.call('HGET', k('meta'), 'graceFrom')
+if graceFrom then
+  local ids = redis.call('ZRANGEBYSCORE', dl, '-inf', graceFrom, 'LIMIT', 0, limit)
+  -- past graceFrom even with a zero timeout, so each deadline is pushed once
+  local floor = tonumber(graceFrom) + 1
+  for _, id in ipairs(ids) do
+    local rec = k('c', id)
+    local state = redis.call('HGET', rec, 'state')
+    local exp
+    if state == 'handshaking' then
+      exp = s(math.max(nowMs + ht, floor))
+      redis.call('HSET', rec, 'expiresAt', exp)
+    elseif state == 'disconnected' then
+      exp = s(math.max(nowMs + rt, floor))
+      redis.call('HSET', rec, 'expiresAt', exp)
+      redis.call('HINCRBY', rec, 'generation', 1)
+    end
+    if exp then redis.call('ZADD', dl, exp, id) else redis.call('ZREM', dl, id) end
+  end
+  if #ids < limit then redis.call('HDEL', k('meta'), 'graceFrom') end
+  return {'grace', s(#ids), (#ids < limit) and '0' or '1', {}}
+end
+local ids = redis.call('ZRANGEBYSCORE', dl, '-inf', s(nowMs), 'LIMIT', 0, limit)
+local deletions = {}
+for _, id in ipairs(ids) do
+  local r = read(k('c', id))
+  if r and (r.state == 'handshaking' or r.state == 'disconnected') then
+    local reason = 'reconnect-timeout'
+    if r.state == 'handshaking' then reason = 'handshake-timeout' end
+    local did = string.sub(redis.sha1hex(seed .. ':' .. id), 1, 22)
+    table.insert(deletions, deleteClient(id, r, reason, did, nodeId, inc, ttl))
+  else
+    redis.call('ZREM', dl, id)
+  end
+end
+return {'swept', s(#deletions), (#ids < limit) and '0' or '1', deletions}
+`,
+});

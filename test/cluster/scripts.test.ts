@@ -1,0 +1,148 @@
+import { createClient } from 'redis';
+import { describe, expect, it } from 'vitest';
+import { defineScript } from '../../src/cluster/redis/lua/defineScript.js';
+import { clusterKeys, KEY_TABLE } from '../../src/cluster/redis/keys.js';
+import { FRAGMENT_ORDER, fragments } from '../../src/cluster/redis/lua/fragments.js';
+import { SCRIPTS } from '../../src/cluster/redis/lua/index.js';
+import { startRedisServer } from './redisServer.js';
+
+// The scripts as written (issue 18, item 6), checked without Redis: each one's source is its
+// contract, then only the fragments it needs, then its body; every key it builds is in the key table.
+
+/** Lua source without comments and string literals (names inside them are not uses). */
+const code = (lua: string) =>
+  lua
+    .replace(/--\[\[[\s\S]*?\]\]/g, '')
+    .replace(/--[^\n]*/g, '')
+    .replace(/'(?:[^'\\]|\\.)*'/g, "''")
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""');
+
+const uses = (lua: string, name: string) => new RegExp(`(?<![\\w.])${name}(?!\\w)`).test(code(lua));
+
+/** The local each fragment defines, by name. */
+const provider = new Map(FRAGMENT_ORDER.flatMap((name) => fragments[name].provides.map((local) => [local, name])));
+
+describe('the Lua scripts', () => {
+  it('should define each fragment after the ones it uses, and only what it says it provides', () => {
+    for (const [index, name] of FRAGMENT_ORDER.entries()) {
+      for (const dependency of fragments[name].uses) {
+        expect(FRAGMENT_ORDER.indexOf(dependency as never), `${name} uses ${dependency}`).toBeLessThan(index);
+      }
+      for (const local of fragments[name].provides) {
+        // assigned, not declared: the script declares every one on its first line
+        expect(code(fragments[name].source), `${name} provides ${local}`).toMatch(new RegExp(`^${local} = `, 'm'));
+        expect(code(fragments[name].source), `${name} declares ${local}`).not.toMatch(new RegExp(`local ${local}\\b`));
+      }
+      // what a fragment calls of another, it declares
+      const called = [...provider].filter(([local, from]) => from !== name && uses(fragments[name].source, local));
+      for (const [local, from] of called) expect(fragments[name].uses, `${name} calls ${local}`).toContain(from);
+    }
+  });
+
+  it('should hold in each script exactly the fragments its body and those fragments call', () => {
+    expect(Object.keys(SCRIPTS).length).toBe(19);
+    for (const script of Object.values(SCRIPTS)) {
+      const needed = new Set<string>(['key']);
+      const visit = (lua: string) => {
+        for (const [local, from] of provider) {
+          if (!needed.has(from) && uses(lua, local)) {
+            needed.add(from);
+            visit(fragments[from as keyof typeof fragments].source);
+          }
+        }
+      };
+      visit(script.body);
+      expect([...script.fragments].sort(), script.name).toEqual([...needed].sort());
+      // and in the order they are defined, each once
+      expect(script.fragments, script.name).toEqual(FRAGMENT_ORDER.filter((name) => needed.has(name)));
+    }
+  });
+
+  it("should start each script's source with its contract: what it does, KEYS, ARGV, the reply", () => {
+    for (const script of Object.values(SCRIPTS)) {
+      const [header] = script.source.split('\n]]\n');
+      expect(script.source.startsWith(`--[[ socket.io-supervisor cluster: ${script.name}\n`), script.name).toBe(true);
+      expect(header, script.name).toMatch(/\n {2}Input:\n {4}KEYS\[1\] .+\n(.|\n)* {4}ARGV\[1\] the key prefix/);
+      expect(header, script.name).toMatch(/\n {2}Output:\n {4}\S/);
+      // every ARGV the body reads is described (the variable ones, owned's and restore's, by their last)
+      const read = [...script.body.matchAll(/ARGV\[(\d+)\]/g)].map((m) => Number(m[1]));
+      const described = [...header!.matchAll(/ARGV\[(\d+)\]/g)].map((m) => Number(m[1]));
+      expect(Math.max(...read), script.name).toBeLessThanOrEqual(Math.max(...described));
+      const keys = [...script.body.matchAll(/KEYS\[(\d+)\]/g)].map((m) => Number(m[1]));
+      for (const key of keys) expect(header, script.name).toContain(`KEYS[${key}] `);
+    }
+  });
+
+  it('should put each body right after its header, so Redis error lines are its own plus the header', () => {
+    for (const script of Object.values(SCRIPTS)) {
+      const lines = script.source.split('\n');
+      const headerLines = script.source.split('\n]]\n')[0]!.split('\n').length + 1;
+      expect(lines.indexOf(script.body.split('\n')[0]!), script.name).toBe(headerLines + 2);
+      expect(lines[headerLines], script.name).toMatch(/^local [\w, ]+$/);
+      expect(lines.at(-2), script.name).toBe('return main()');
+    }
+    // the smallest scripts carry almost nothing: the old prelude alone was 142 lines
+    expect(SCRIPTS.counts.source.split('\n').length).toBeLessThan(25);
+  });
+});
+
+describe("a script's errors in Redis", () => {
+  it("should name the body's own line, offset only by the header and two lines", async () => {
+    const failing = defineScript({
+      name: 'failing',
+      does: 'fails on the third line of its body, after using fragments',
+      keys: ['any key'],
+      argv: [],
+      reply: 'an error',
+      uses: ['read', 'tick', 'deleteClient'],
+      body: "local a = read(KEYS[1])\nlocal b = s(nowMs)\nerror('boom')",
+    });
+    const headerLines = failing.source.split('\n]]\n')[0]!.split('\n').length + 1;
+    const server = await startRedisServer();
+    const client = createClient({ url: server.url });
+    try {
+      await client.connect();
+      const error = await client.sendCommand(['EVAL', failing.source, '1', '{p}:x', '{p}']).catch((e: Error) => e);
+      expect(String((error as Error).message)).toContain(`user_script:${headerLines + 2 + 3}: boom`);
+    } finally {
+      client.destroy();
+      await server.dispose();
+    }
+  });
+});
+
+describe('the key table', () => {
+  /** The first segment of each key pattern: what `k('c', id)` starts with. */
+  const segments = new Set(Object.values(KEY_TABLE).map(({ pattern }) => pattern.split(':')[0]!));
+
+  it('should name every key and channel a script builds', () => {
+    const built = new Set<string>();
+    for (const lua of [
+      ...Object.values(SCRIPTS).map((s) => s.body),
+      ...FRAGMENT_ORDER.map((n) => fragments[n].source),
+    ]) {
+      for (const match of lua.matchAll(/\bk\('([a-z]+)'/g)) built.add(match[1]!);
+    }
+    expect(built.size).toBeGreaterThan(10);
+    expect([...built].filter((segment) => !segments.has(segment))).toEqual([]);
+    // and every entry of the table is built somewhere
+    expect([...segments].filter((segment) => !built.has(segment))).toEqual([]);
+  });
+
+  it("should give the store's key builders the table's patterns", () => {
+    const keys = clusterKeys('p');
+    const built = [
+      keys.client('ID'),
+      keys.tombstone('ID'),
+      keys.deadlines,
+      keys.nodes,
+      keys.meta,
+      keys.notices('NODE'),
+      keys.watch('ID'),
+    ];
+    const patterns = Object.values(KEY_TABLE).map(({ pattern }) =>
+      `{p}:${pattern}`.replace('<clientId>', 'ID').replace('<node>', 'NODE'),
+    );
+    for (const key of built) expect(patterns, key).toContain(key);
+  });
+});
