@@ -81,6 +81,8 @@ export interface NodeApiParts<TData> {
   membership: {
     sweep(): Promise<number>;
     stop(): void;
+    /** `close()` ended: the node machine reaches `closed`. */
+    closed(): void;
     leave(within: number): Promise<number | null>;
     checkFenced(): void;
   };
@@ -212,9 +214,8 @@ export function createNodeApi<TData>(node: NodeContext<TData>, parts: NodeApiPar
 
   function close(): Promise<void> {
     closing ??= (async () => {
-      state.closing = true;
-      for (const listener of [...closeListeners]) listener();
       membership.stop();
+      for (const listener of [...closeListeners]) listener();
       const { commandTimeout } = store.options;
       // running hooks settle here, so the deletions this node runs complete before it leaves
       await settled(inside.options.hookTimeout + 2 * commandTimeout);
@@ -226,6 +227,7 @@ export function createNodeApi<TData>(node: NodeContext<TData>, parts: NodeApiPar
       parts.clusterEvents.complete();
       await parts.unsubscribe();
       await store.close();
+      membership.closed();
     })();
     return closing;
   }

@@ -1,16 +1,24 @@
 /**
  * Why this node let a client go without running any hook for it: another node took it
- * (`replaced`) or deleted it (`deleted`); this node was declared dead (`fenced`); it was released
- * without this node noticing (`released`: a missed notice); this node left (`left`).
+ * (`replaced`) or deleted it (`deleted`); this node was declared dead (`fenced`); it stopped
+ * serving by itself because no heartbeat was acknowledged within its lease (`lease-lost`); it was
+ * released without this node noticing (`released`: a missed notice); this node left (`left`).
  */
-export type LostWhy = 'replaced' | 'deleted' | 'fenced' | 'released' | 'left';
+export type LostWhy = 'replaced' | 'deleted' | 'fenced' | 'lease-lost' | 'released' | 'left';
 
 /**
  * What happens to this node in the cluster (`supervisor.cluster$`): its incarnations, Redis
  * outages, clients it let go, deletions it ran. Lifecycle events stay on `events$`.
  */
 export type ClusterEvent =
-  | { type: 'joined'; at: number; node: string; incarnation: number; why: 'start' | 'fenced' | 'reset' }
+  | { type: 'joined'; at: number; node: string; incarnation: number; why: 'start' | 'fenced' | 'lease-lost' | 'reset' }
+  /**
+   * No heartbeat of this incarnation was acknowledged within its lease (`nodeTtl`, measured from
+   * when the heartbeat was sent): the node stopped serving by itself before any other node could
+   * take its clients over, let them go (`client-lost` with why `lease-lost`), and rejoins once
+   * Redis answers (docs/node-lifecycle.md).
+   */
+  | { type: 'lease-lost'; at: number; node: string; incarnation: number }
   /** This incarnation was declared dead (paused or cut off past `nodeTtl`): every client it held is lost. */
   | { type: 'fenced'; at: number; node: string; incarnation: number }
   /** Redis lost its data; the clients this node held are written back (`restored`). */

@@ -15,7 +15,7 @@ import { createHookGate } from './hookGate.js';
 import { ClusterLocalStore } from './localStore.js';
 import { createMembership } from './membership.js';
 import { createMirror } from './mirror.js';
-import { initialState, type NodeContext } from './nodeState.js';
+import { initialState, type NodeContext, type NodeStateHandle } from './nodeState.js';
 import { createNotices } from './notices.js';
 import { createOwnerStreams, type OwnerStreams } from './ownerStreams.js';
 import { createReconcile } from './reconcile.js';
@@ -61,7 +61,7 @@ export async function createClusterSupervisor<TData = unknown>(
     commitRemote: (record, previousSocketId, snapshot): Commit => commits.commit(record, previousSocketId, snapshot),
     hookContext: (record, event) => gate.ticketOf(record, event),
   });
-  const node: NodeContext<TData> = {
+  const node: NodeContext<TData> & { readonly state: NodeStateHandle } = {
     store,
     local,
     state,
@@ -98,6 +98,7 @@ export async function createClusterSupervisor<TData = unknown>(
     node,
     { mirror, deletions, notices, streams, reconcile },
     { heartbeat: store.options.heartbeatInterval, sweep: resolved.pruneInterval, reconcileEvery: RECONCILE_EVERY },
+    realClock,
   );
   const { checkFenced } = membership;
   const register = createRegister(node, inside, checkFenced);
@@ -118,13 +119,13 @@ export async function createClusterSupervisor<TData = unknown>(
   let unsubscribe: () => Promise<void>;
   try {
     unsubscribe = await store.subscribe(notices.onNotice);
-    await membership.join('start');
+    await membership.start();
   } catch (error) {
+    membership.stop();
     await core.close();
     await store.close();
     throw error;
   }
-  membership.start();
 
   const supervisor = createNodeApi(node, {
     core,

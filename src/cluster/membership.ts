@@ -1,23 +1,24 @@
+import type { Clock } from '../core/clock.js';
 import { describeThrown } from '../core/describe.js';
 import { type ClientSnapshot, snapshotFields } from '../machines/clientSnapshot.js';
 import type { Deletions } from './deletions.js';
 import type { Mirror } from './mirror.js';
-import type { NodeContext } from './nodeState.js';
+import { type JoinWhy, type NodeActor, type NodePorts, type NodeReport, startNodeMachine } from './nodeMachine.js';
+import type { NodeContext, NodeStateHandle } from './nodeState.js';
 import type { Notices } from './notices.js';
 import type { OwnerStreams } from './ownerStreams.js';
 import type { Deletion, RestoreInput } from './redis/records.js';
-import type { HeartbeatResult } from './redis/results.js';
-import { isUnavailable, retry } from './redis/retry.js';
+import { isUnavailable, retry, sleep } from './redis/retry.js';
 
 /**
- * The node's life in the cluster: it joins, heartbeats, sweeps the deadlines, reaps dead nodes,
- * and reacts when Redis says it was fenced (declared dead: every client it held is gone, it
- * rejoins as a new incarnation) or reset (Redis lost its data: it rejoins and writes back what it
- * holds). Each task runs on its own timer, re-armed when it finishes, so a slow Redis never
- * stacks calls.
+ * The node's life in the cluster, driven by its machine (nodeMachine.ts): it joins, heartbeats
+ * (each acknowledged heartbeat extends its lease), sweeps the deadlines and reaps dead nodes; the
+ * machine decides when it serves, when it stops serving by itself (its lease ran out), and when it
+ * rejoins (fenced, lease lost, or Redis reset: once each). Each periodic task runs on its own
+ * timer, re-armed when it finishes, so a slow Redis never stacks calls.
  */
 export function createMembership<TData>(
-  node: NodeContext<TData>,
+  node: NodeContext<TData> & { readonly state: NodeStateHandle },
   parts: {
     mirror: Mirror<TData>;
     deletions: Deletions<TData>;
@@ -26,12 +27,16 @@ export function createMembership<TData>(
     reconcile(batchSize: number): Promise<void>;
   },
   intervals: { heartbeat: number; sweep: number; reconcileEvery: number },
+  clock: Clock,
+  monotonic: () => number = () => performance.now(),
 ) {
   const { store, local, state } = node;
   const { mirror, deletions, streams } = parts;
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
-  let fencing: Promise<void> | null = null;
+  let actor: NodeActor | null = null;
+  /** The first join's outcome (`start()` waits for it). */
+  let started: { resolve(): void; reject(error: unknown): void } | null = null;
 
   /** Runs `task` every `ms` (after it finished), until stopped. */
   function every(ms: number, task: () => Promise<void>): void {
@@ -62,28 +67,66 @@ export function createMembership<TData>(
     node.logger.warn({ err: error }, 'socket.io-supervisor/cluster: a periodic task failed');
   }
 
-  /** Joins as a new incarnation, retrying while Redis is unreachable. */
-  async function join(why: 'start' | 'fenced' | 'reset'): Promise<void> {
-    state.ready = false;
-    // at start, an unreachable Redis fails createClusterSupervisor(); later, the node waits for it
-    const joined = await retry(() => store.join(), { while: () => why !== 'start' && !stopped });
-    state.ready = true;
-    node.emit({ type: 'joined', at: node.now(), node: store.nodeId, incarnation: joined.incarnation, why });
+  function report(event: NodeReport): void {
+    const at = node.now();
+    if (event.type === 'reset') node.emit({ type: 'reset', at });
+    else if (event.type === 'joined') {
+      node.emit({ type: 'joined', at, node: store.nodeId, incarnation: event.incarnation, why: event.why });
+    } else node.emit({ type: event.type, at, node: store.nodeId, incarnation: event.incarnation });
   }
 
-  async function onFenced(): Promise<void> {
-    const incarnation = store.incarnation ?? 0;
-    state.lossEpoch += 1;
-    node.emit({ type: 'fenced', at: node.now(), node: store.nodeId, incarnation });
-    deletions.forgetAll();
-    await join('fenced');
-    // synchronously after the join's reply: every record held now belongs to the ended incarnation
-    mirror.loseAll('fenced');
+  /**
+   * Joins as a new incarnation: the first time once (an error fails `createClusterSupervisor()`),
+   * later retrying while Redis is unreachable. The lease starts when the acknowledged join was sent.
+   */
+  let joins = 0;
+  function join(why: JoinWhy): void {
+    joins += 1;
+    const mine = joins;
+    const current = () => !stopped && mine === joins && state.life === 'rejoining';
+    let sentAt = monotonic();
+    const attempt = () => {
+      sentAt = monotonic();
+      return store.join();
+    };
+    const run = async () => {
+      if (why === 'start') return attempt();
+      for (;;) {
+        try {
+          return await retry(attempt, { while: current });
+        } catch (error) {
+          if (!current() || isUnavailable(error)) throw error;
+          // e.g. another process took this node id while this one was cut off: say so, try again later
+          node.logger.warn({ err: error }, 'socket.io-supervisor/cluster: the node cannot join again');
+          await sleep(store.options.nodeTtl);
+        }
+      }
+    };
+    run().then(
+      (joined) => {
+        if (stopped || actor === null || mine !== joins) return;
+        if (why === 'fenced' || why === 'lease-lost') {
+          // synchronously after the join's reply: every record still held belongs to the ended incarnation
+          deletions.forgetAll();
+          mirror.loseAll(why);
+        }
+        actor.send({ type: 'joined', incarnation: joined.incarnation, sentAt });
+        started?.resolve();
+        started = null;
+        if (why === 'reset') restore().catch(unreachable);
+      },
+      (error: unknown) => {
+        if (why === 'start') {
+          actor?.send({ type: 'join.failed' });
+          started?.reject(error);
+          started = null;
+        } else unreachable(error);
+      },
+    );
   }
 
-  async function onReset(): Promise<void> {
-    node.emit({ type: 'reset', at: node.now() });
-    await join('reset');
+  /** After a reset (or rollback) and the rejoin: writes back the clients this node holds. */
+  async function restore(): Promise<void> {
     const held = [...local.records()].filter((record) => record.state !== 'deleted' && record.token !== '');
     const inputs: Array<RestoreInput<TData>> = held.map((record) => ({
       clientId: record.clientId,
@@ -111,39 +154,60 @@ export function createMembership<TData>(
     node.emit({ type: 'restored', at: node.now(), ...tally });
   }
 
-  async function onHeartbeat(result: HeartbeatResult): Promise<void> {
-    if (result.outcome === 'node-fenced') return onFenced();
-    if (result.outcome === 'reset') return onReset();
+  const ports: NodePorts = {
+    monotonic,
+    join,
+    loseAll(why) {
+      deletions.forgetAll();
+      mirror.loseAll(why);
+    },
+    heartbeatNow() {
+      if (!stopped) heartbeat().catch(unreachable);
+    },
+    report,
+  };
+
+  let beating: Promise<void> | null = null;
+  let beats = 0;
+  /** One heartbeat at a time; a call while one is on its way waits for that one. */
+  function heartbeat(): Promise<void> {
+    if (!state.ready) return Promise.resolve();
+    beating ??= beat().finally(() => {
+      beating = null;
+    });
+    return beating;
+  }
+
+  async function beat(): Promise<void> {
+    const incarnation = store.incarnation ?? 0;
+    const sentAt = monotonic();
+    const result = await store.heartbeat();
+    if (result.outcome === 'node-fenced') {
+      actor?.send({ type: 'heartbeat.fenced', incarnation });
+      return;
+    }
+    if (result.outcome === 'reset') {
+      actor?.send({ type: 'reset', incarnation });
+      return;
+    }
+    actor?.send({ type: 'heartbeat.ok', incarnation, sentAt });
     if (state.unavailable || result.outage) {
       state.unavailable = false;
       node.emit({ type: 'redis-available', at: node.now(), outage: result.outage });
     }
     if (state.needPending) await deletions.reconcilePending();
-  }
-
-  let beats = 0;
-  async function heartbeat(): Promise<void> {
-    if (fencing) return fencing;
-    const result = await store.heartbeat();
-    if (result.outcome !== 'ok') {
-      fencing = onHeartbeat(result).finally(() => {
-        fencing = null;
-      });
-      return fencing;
-    }
-    await onHeartbeat(result);
     parts.notices.forgetOld();
     // right after a heartbeat that found this incarnation alive: what it holds and no longer owns
     // was lost through a missed notice, not by fencing
     beats += 1;
-    if (beats % intervals.reconcileEvery === 0 && state.ready && !state.closing) {
+    if (beats % intervals.reconcileEvery === 0 && state.ready) {
       await parts.reconcile(store.options.batchSize);
     }
   }
 
   /** After a `node-fenced` answer to any write: a heartbeat tells a dead incarnation from a reset. */
   function checkFenced(): void {
-    if (fencing || stopped) return;
+    if (stopped || !state.ready) return;
     heartbeat().catch(unreachable);
   }
 
@@ -157,7 +221,7 @@ export function createMembership<TData>(
   ): Promise<number> {
     let ran = 0;
     for (;;) {
-      if (!state.ready || state.closing) return ran;
+      if (!state.ready) return ran;
       const result = await batch().catch((error: unknown) => {
         if (isUnavailable(error)) state.needPending = true;
         throw error;
@@ -190,18 +254,37 @@ export function createMembership<TData>(
     });
   }
 
-  function start(): void {
+  /**
+   * Starts the node's machine, which joins (resolves once joined; rejects with the join's error,
+   * e.g. `NODE_ID_IN_USE`), then arms the heartbeat, the reap and the sweep.
+   */
+  async function start(): Promise<NodeActor> {
+    const joined = new Promise<void>((resolve, reject) => {
+      started = { resolve, reject };
+    });
+    actor = startNodeMachine({ nodeTtl: store.options.nodeTtl, ports }, clock);
+    state.attach(actor);
+    await joined;
     every(intervals.heartbeat, heartbeat);
     every(intervals.heartbeat, reap);
     every(intervals.sweep, async () => {
       await sweep();
     });
+    return actor;
   }
 
+  /** `close()` began: the machine goes to `leaving` (no handshake, registration or periodic task). */
   function stop(): void {
+    actor?.send({ type: 'close' });
     stopped = true;
     for (const timer of timers) clearTimeout(timer);
     timers.clear();
+  }
+
+  /** `close()` ended. */
+  function closed(): void {
+    actor?.send({ type: 'closed' });
+    actor?.stop();
   }
 
   /** Leaves the cluster (a rolling deploy), retrying while Redis is unreachable, for at most `within` ms. */
@@ -214,5 +297,19 @@ export function createMembership<TData>(
     }
   }
 
-  return { join, start, stop, sweep, leave, checkFenced };
+  return {
+    start,
+    stop,
+    closed,
+    sweep,
+    leave,
+    checkFenced,
+    /** The node's machine (once started). */
+    get actor(): NodeActor | null {
+      return actor;
+    },
+  };
 }
+
+/** The node's membership. */
+export type Membership = ReturnType<typeof createMembership>;

@@ -35,7 +35,15 @@ export type DisconnectReason = SocketIoDisconnectReason | SupervisorDisconnectRe
  * Codes of {@link SupervisorError}: a rejection's code, `CLOSED` (after `close()`), `TIMEOUT`
  * (`connected()`), or `INVALID_ARGUMENT` (an API call given a bad argument; the message names it).
  */
-export type SupervisorErrorCode = RejectCode | 'CLOSED' | 'TIMEOUT' | 'INVALID_ARGUMENT';
+export type SupervisorErrorCode =
+  | RejectCode
+  | 'CLOSED'
+  | 'TIMEOUT'
+  | 'INVALID_ARGUMENT'
+  /** Cluster mode: another live process heartbeats under this `nodeId` (each process needs its own). */
+  | 'NODE_ID_IN_USE'
+  /** Cluster mode: Redis refused the connection's credentials (`NOAUTH`, `WRONGPASS`): fix the `redis` option. */
+  | 'REDIS_AUTH';
 
 /**
  * A client's lifecycle in compact form: the state its machine is in and the fields of its

@@ -156,9 +156,26 @@ describe('node liveness, death, fencing and leave', () => {
     await expectConsistent(context.admin, context.prefix);
   });
 
-  it('should end the previous incarnation when a node id joins again before anyone declared it dead', async () => {
+  it('should refuse a node id whose live incarnation heartbeats, and never end it', async () => {
+    const first = await node('web', fast);
+    const { clientId } = await connectedClient(first);
+    const duplicate = await store({ nodeId: 'web', ...fast });
+    await expect(duplicate.join()).rejects.toMatchObject({
+      name: 'SupervisorError',
+      code: 'NODE_ID_IN_USE',
+      message: expect.stringMatching(/nodeId "web" .*unique nodeId/),
+    });
+    expect(await first.heartbeat()).toMatchObject({ outcome: 'ok' });
+    expect(await first.get(clientId)).toMatchObject({ state: 'connected', node: 'web', incarnation: 1 });
+    // its own process rejoins (after a fencing or a reset) under the same id: its previous incarnation ends
+    expect(await first.join()).toMatchObject({ incarnation: 2, endedIncarnation: 1 });
+    await expectConsistent(context.admin, context.prefix);
+  });
+
+  it('should end the previous incarnation when a node id joins again after its heartbeat stopped (a crash), before anyone declared it dead', async () => {
     const first = await node('web', fast);
     const { clientId, fence } = await connectedClient(first);
+    await silence('web');
     const restarted = await store({ nodeId: 'web', ...fast });
     expect(await restarted.join()).toMatchObject({ incarnation: 2, endedIncarnation: 1 });
     expect(await first.heartbeat()).toEqual({ outcome: 'node-fenced' });

@@ -1,7 +1,14 @@
 import { SupervisorError } from '../../core/errors.js';
 import { hashToken, isId, randomId } from '../../core/ids.js';
 import { LIVE_STATES, SNAPSHOT_KEYS } from '../../machines/clientSnapshot.js';
-import { clusterClientOptions, connectWithin, closeClient, type NodeRedisClient } from './connection.js';
+import {
+  authError,
+  clusterClientOptions,
+  closeClient,
+  connectWithin,
+  isAuthRefused,
+  type NodeRedisClient,
+} from './connection.js';
 import { type ClusterKeys, clusterKeys } from './keys.js';
 import { type LuaScript, OUTBOX_FIELDS, RECORD_FIELDS, SCRIPTS } from './lua/index.js';
 import { asArray, asString, formatField, parseDeletion, parseOutbox, parseRecord } from './parse.js';
@@ -87,6 +94,8 @@ export class RedisClusterStore<TData = unknown> {
   private readonly runner: ScriptRunner;
   private inc: string | null = null;
   private joinedEpoch: string | null = null;
+  /** This process's id in Redis: tells its own incarnations (a rejoin) from another process's under the same node id. */
+  private readonly processId = randomId();
   /** Sockets whose claim got no answer: released (disconnect without a fence) once Redis answers. */
   private readonly unanswered: UnansweredClaims;
   private readonly subscriber: Subscriber;
@@ -128,7 +137,10 @@ export class RedisClusterStore<TData = unknown> {
       );
     }
     const store = new RedisClusterStore<TData>(client, typeof redis === 'string', resolved);
-    await store.runner.load(Object.values(SCRIPTS));
+    await store.runner.load(Object.values(SCRIPTS)).catch((error: unknown) => {
+      // a client given connected, without the password Redis wants
+      throw isAuthRefused(error) || isAuthRefused((error as { cause?: unknown }).cause) ? authError(error) : error;
+    });
     return store;
   }
 
@@ -158,13 +170,24 @@ export class RedisClusterStore<TData = unknown> {
 
   // ---- nodes ------------------------------------------------------------------------------
 
-  /** Starts a new incarnation of this node (first start, after being fenced, or after a reset). */
+  /**
+   * Starts a new incarnation of this node (first start, after being fenced, or after a reset).
+   * Rejects with `NODE_ID_IN_USE` when another process's incarnation under this node id is alive
+   * (it heartbeated within `nodeTtl`): it is never ended.
+   */
   async join(): Promise<JoinResult> {
-    const reply = asArray(
-      await this.run(SCRIPTS.join, [this.keys.meta], [this.nodeId, String(this.options.outageGap)]),
-      'join',
-    );
-    const [inc, epoch, at, ended] = reply.map(asString) as [string, string, string, string];
+    const { nodeTtl, outageGap } = this.options;
+    const args = [this.nodeId, String(outageGap), String(nodeTtl), this.processId];
+    const reply = asArray(await this.run(SCRIPTS.join, [this.keys.meta], args), 'join').map(asString);
+    if (reply[0] === 'NODE_ID_IN_USE') {
+      throw new SupervisorError(
+        'NODE_ID_IN_USE',
+        `socket.io-supervisor/cluster: nodeId "${this.nodeId}" is in use by another live process (incarnation ${reply[1]}, heartbeat ${reply[2]} ms ago). ` +
+          'Each process of a cluster needs a unique nodeId, e.g. the host name and the worker id (HOSTNAME + cluster.worker.id) when a container runs several workers; ' +
+          `a process killed without closing may restart under its id once its heartbeat is older than nodeTtl (${nodeTtl} ms).`,
+      );
+    }
+    const [inc, epoch, at, ended] = reply as [string, string, string, string];
     this.inc = inc;
     this.joinedEpoch = epoch;
     return { incarnation: Number(inc), epoch, at: Number(at), endedIncarnation: ended === '' ? null : Number(ended) };

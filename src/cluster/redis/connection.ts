@@ -101,23 +101,55 @@ export function toUnavailable(error: unknown, what: string): unknown {
   );
 }
 
-/** Connects, or destroys the client and rejects `UNAVAILABLE` after `ms` (node-redis would retry forever). */
+/** Replies by which Redis refuses the connection's credentials: a configuration error, not an outage. */
+const AUTH_REFUSED = /^(NOAUTH|WRONGPASS)\b|^ERR AUTH\b|^ERR invalid password\b/;
+
+/**
+ * Whether `error` is Redis refusing the credentials (`NOAUTH`: a password is required and none was
+ * given; `WRONGPASS`: a wrong user or password).
+ */
+export function isAuthRefused(error: unknown): boolean {
+  return error instanceof Error && AUTH_REFUSED.test(error.message);
+}
+
+/** The configuration error for credentials Redis refused. */
+export function authError(error: unknown): SupervisorError {
+  const reply = error instanceof Error ? error.message : String(error);
+  return new SupervisorError(
+    'REDIS_AUTH',
+    `socket.io-supervisor/cluster: Redis refused the credentials (${reply}): set the user and password in the \`redis\` URL (redis://user:password@host:port) or on the client you pass`,
+    { cause: error },
+  );
+}
+
+/**
+ * Connects, or destroys the client and rejects `UNAVAILABLE` after `ms` (node-redis would retry
+ * forever), or `REDIS_AUTH` at once when Redis refuses the credentials (`NOAUTH`, `WRONGPASS`).
+ */
 export async function connectWithin(client: NodeRedisClient, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
+  let onError: ((error: unknown) => void) | undefined;
   try {
     await Promise.race([
       client.connect(),
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error(`could not connect within ${ms} ms`)), ms);
+        // node-redis reports a refused AUTH (or HELLO) as an error event and keeps retrying
+        onError = (error) => {
+          if (isAuthRefused(error)) reject(error);
+        };
+        client.on('error', onError);
       }),
     ]);
   } catch (error) {
     client.destroy();
+    if (isAuthRefused(error)) throw authError(error);
     throw new SupervisorError('UNAVAILABLE', 'socket.io-supervisor/cluster: Redis is unavailable (connect)', {
       cause: error,
     });
   } finally {
     clearTimeout(timer);
+    if (onError) client.off?.('error', onError);
   }
 }
 

@@ -4,31 +4,38 @@ import { defineScript } from './defineScript.js';
 export const joinScript = defineScript({
   name: 'join',
   does: `Starts a new incarnation of nodeId. Creates the cluster's epoch when Redis holds none (first
-start, or Redis lost its data). A previous incarnation still alive or leaving (the same node id
-restarted before anyone declared it dead) is ended as dead first: its clients get a grace period,
-its unfinished deletions are redelivered.`,
+start, or Redis lost its data). A previous incarnation still alive or leaving is ended as dead first
+(its clients get a grace period, its unfinished deletions are redelivered) when it is this
+process's own (the same processId: a rejoin) or its heartbeat is older than nodeTtl (the same
+node id restarted after a crash); a live one of another process is never ended: NODE_ID_IN_USE.`,
   keys: ['the cluster meta hash ({P}:meta)'],
-  argv: ['nodeId', 'gapMs: the outageGap (ms)'],
-  reply: `{inc, epoch, nowMs, endedInc ('' when none)}`,
+  argv: ['nodeId', 'gapMs: the outageGap (ms)', 'nodeTtl (ms)', "processId: this process's random id"],
+  reply: `{inc, epoch, nowMs, endedInc ('' when none)} | {'NODE_ID_IN_USE', inc, heartbeat age (ms)}`,
   uses: ['decimal', 'time', 'endIncarnation', 'tick'],
   body: `
-local nodeId, gapMs = ARGV[2], tonumber(ARGV[3])
+local nodeId, gapMs, nodeTtl, processId = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local meta = k('meta')
+local nk = k('node', nodeId)
+local prev = redis.call('HMGET', nk, 'inc', 'state', 'process')
+if prev[1] and (prev[2] == 'alive' or prev[2] == 'leaving') and prev[3] ~= processId then
+  local beat = tonumber(redis.call('ZSCORE', k('nodes'), nodeId) or '0')
+  local age = nowMs - beat
+  if age < nodeTtl then return {'NODE_ID_IN_USE', prev[1], s(age)} end
+end
 local epoch = redis.call('HGET', meta, 'epoch')
 if not epoch then
   epoch = s(nowUs)
   redis.call('HSET', meta, 'epoch', epoch, 'lastTick', s(nowMs))
 end
 tick(gapMs)
-local nk = k('node', nodeId)
-local prev = redis.call('HMGET', nk, 'inc', 'state')
 local ended = ''
 if prev[1] and (prev[2] == 'alive' or prev[2] == 'leaving') then
   endIncarnation(nodeId, prev[1], 'dead')
   ended = prev[1]
 end
 local inc = redis.call('HINCRBY', nk, 'inc', 1)
-redis.call('HSET', nk, 'state', 'alive', 'joinedAt', s(nowMs), 'heartbeatAt', s(nowMs))
+redis.call('HSET', nk, 'state', 'alive', 'joinedAt', s(nowMs), 'heartbeatAt', s(nowMs), 'process', processId)
+redis.call('PERSIST', nk)
 redis.call('ZADD', k('nodes'), s(nowMs), nodeId)
 return {s(inc), epoch, s(nowMs), ended}
 `,
