@@ -89,11 +89,16 @@ export function createMembership<TData>(
       sentAt = monotonic();
       return store.join();
     };
+    // a rejoin joins once Redis answers a ping: joins sent into a partition would all run at the heal
+    const probed = async () => {
+      await store.ping();
+      return attempt();
+    };
     const run = async () => {
       if (why === 'start') return attempt();
       for (;;) {
         try {
-          return await retry(attempt, { while: current });
+          return await retry(probed, { while: current });
         } catch (error) {
           if (!current() || isUnavailable(error)) throw error;
           // e.g. another process took this node id while this one was cut off: say so, try again later
@@ -110,7 +115,7 @@ export function createMembership<TData>(
           deletions.forgetAll();
           mirror.loseAll(why);
         }
-        actor.send({ type: 'joined', incarnation: joined.incarnation, sentAt });
+        actor.send({ type: 'joined', incarnation: joined.incarnation, sentAt, ended: joined.endedIncarnation });
         started?.resolve();
         started = null;
         if (why === 'reset') restore().catch(unreachable);

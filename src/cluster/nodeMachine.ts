@@ -37,8 +37,11 @@ export type NodeReport =
 
 /** The events of the node machine. */
 export type NodeEvent =
-  /** A join was acknowledged; `sentAt`: when it was sent (monotonic), the start of the lease. */
-  | { type: 'joined'; incarnation: number; sentAt: number }
+  /**
+   * A join was acknowledged; `sentAt`: when it was sent (monotonic), the start of the lease;
+   * `ended`: the incarnation of this node id it ended (null: none was alive).
+   */
+  | { type: 'joined'; incarnation: number; sentAt: number; ended?: number | null }
   /** The first join was refused (a live process has this nodeId, or Redis refused the credentials). */
   | { type: 'join.failed' }
   /** A heartbeat of `incarnation`, sent at `sentAt` (monotonic), was acknowledged: the lease runs from there. */
@@ -203,10 +206,11 @@ export const nodeMachine = setup({
         joined: {
           target: 'serving',
           actions: [
-            ({ context }) => {
-              // the incarnation whose lease ran out ended too (another node declared it dead, or the join did)
-              if (context.why === 'lease-lost')
+            ({ context, event }) => {
+              // the incarnation whose lease ran out was declared dead meanwhile (the join did not end it)
+              if (context.why === 'lease-lost' && event.ended !== context.incarnation) {
                 context.ports.report({ type: 'fenced', incarnation: context.incarnation });
+              }
             },
             assign({ incarnation: ({ event }) => event.incarnation, leaseFrom: ({ event }) => event.sentAt }),
             ({ context, event }) =>

@@ -68,8 +68,11 @@ describe('node liveness, death, fencing and leave', () => {
     const disconnected = await dead.disconnect({ clientId: gone.clientId, socketId: 'sock-2', fence: gone.fence });
     if (disconnected.outcome !== 'disconnected') throw new Error(disconnected.outcome);
     await silence('dead');
+    const nodeKey = `{${context.prefix}}:node:dead`;
     const reaped = await reapAll(a);
     expect(reaped).toMatchObject({ declaredDead: ['dead'], released: 3, redelivered: [] });
+    // its node hash expires once its clients are released (a day later)
+    expect(await context.admin.pTTL(nodeKey)).toBeGreaterThan(3_600_000);
 
     const after = await a.get(connected.clientId);
     expect(after).toMatchObject({ state: 'disconnected', socketId: null, node: null, incarnation: null });
@@ -180,6 +183,8 @@ describe('node liveness, death, fencing and leave', () => {
     expect(await restarted.join()).toMatchObject({ incarnation: 2, endedIncarnation: 1 });
     expect(await first.heartbeat()).toEqual({ outcome: 'node-fenced' });
     expect((await reapAll(restarted)).released).toBe(1);
+    // the live incarnation's node hash never expires
+    expect(await context.admin.pTTL(`{${context.prefix}}:node:web`)).toBe(-1);
     const after = await restarted.get(clientId);
     expect(after).toMatchObject({ state: 'disconnected', node: null });
     expect(after!.fence).toBeGreaterThan(fence);
@@ -204,6 +209,11 @@ describe('node liveness, death, fencing and leave', () => {
     expect(await a.pendingDeletions()).toEqual([]);
     expect(await leaving.heartbeat()).toEqual({ outcome: 'node-fenced' });
     expect(await leaving.leave()).toEqual({ outcome: 'left', released: 0 });
+    // the node hash of an incarnation that left with its clients released expires (a day later)
+    const ttl = await context.admin.pTTL(`{${context.prefix}}:node:l`);
+    expect(ttl).toBeGreaterThan(3_600_000);
+    expect(ttl).toBeLessThanOrEqual(86_400_000);
+    expect(await context.admin.pTTL(`{${context.prefix}}:node:a`)).toBe(-1);
     expect(await leaving.claim({ clientId: clients[1]!.clientId, token: clients[1]!.token, socketId: 'x' })).toEqual({
       outcome: 'node-fenced',
     });

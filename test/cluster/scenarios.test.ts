@@ -261,11 +261,18 @@ describe('cluster mode with real processes', () => {
   it('should refuse handshakes UNAVAILABLE while Redis is unreachable, reap nobody, and give overdue deadlines a fresh grace', async () => {
     const [waiting, newcomer, steady] = (await n1.register(3)) as [Credentials, Credentials, Credentials];
     const socket = await online(n1, waiting);
-    await online(n2, steady);
+    const steadySocket = await online(n2, steady);
+    let steadyClosedAt = Number.POSITIVE_INFINITY;
+    steadySocket.once('disconnect', () => {
+      steadyClosedAt = performance.timeOrigin + performance.now();
+    });
     socket.disconnect();
     await waitFor('disconnected', () => hooks(waiting.clientId, 'onDisconnect').length === 1);
-    const deadBefore = cluster.log().filter((e) => e.type === 'nodes-dead').length;
-    const fencedBefore = cluster.log().filter((e) => e.type === 'fenced').length;
+    const count = (type: string) => cluster.log().filter((e) => e.type === type).length;
+    const deadBefore = count('nodes-dead');
+    const fencedBefore = count('fenced');
+    const leaseLostBefore = count('lease-lost');
+    const pausedAt = performance.timeOrigin + performance.now();
     cluster.redis.pause();
     try {
       await expect(online(n3, newcomer)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
@@ -274,14 +281,25 @@ describe('cluster mode with real processes', () => {
     } finally {
       cluster.redis.resume();
     }
+    // no node can tell an outage from its own partition: each stopped serving by itself within
+    // nodeTtl (its lease), closing its sockets, and rejoins once (nobody declared anyone dead)
+    expect(count('lease-lost') - leaseLostBefore).toBe(3);
+    expect(steadyClosedAt - pausedAt).toBeLessThanOrEqual(FAST.nodeTtl + 250);
+    await waitFor(
+      'every node joined again',
+      () => cluster.log().filter((e) => e.type === 'joined' && e.why === 'lease-lost' && e.t > pausedAt).length === 3,
+    );
     // its deadline passed during the outage: it gets a fresh grace period and resumes
     await onlineEventually(n3, waiting);
     await onlineEventually(n3, newcomer);
+    await onlineEventually(n2, steady);
     await waitFor('resumed', () => hooks(waiting.clientId, 'onConnect').length === 2);
     expect(hooks(waiting.clientId, 'onConnect').at(-1)).toMatchObject({ node: 'node-3', detail: 'true' });
     expect(hooks(waiting.clientId, 'onDelete')).toEqual([]);
-    expect(cluster.log().filter((e) => e.type === 'nodes-dead').length).toBe(deadBefore);
-    expect(cluster.log().filter((e) => e.type === 'fenced').length).toBe(fencedBefore);
+    expect(hooks(steady.clientId, 'onDelete')).toEqual([]);
+    expect(count('nodes-dead')).toBe(deadBefore);
+    expect(count('fenced')).toBe(fencedBefore);
+    expect(count('lease-lost') - leaseLostBefore).toBe(3);
     expect(await record(steady)).toMatchObject({ state: 'connected', node: 'node-2' });
   });
 

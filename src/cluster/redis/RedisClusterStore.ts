@@ -193,6 +193,11 @@ export class RedisClusterStore<TData = unknown> {
     return { incarnation: Number(inc), epoch, at: Number(at), endedIncarnation: ended === '' ? null : Number(ended) };
   }
 
+  /** Resolves once Redis answers a `PING` (within `commandTimeout`), rejects `UNAVAILABLE` otherwise. */
+  async ping(): Promise<void> {
+    await this.runner.command(['PING'], 'ping');
+  }
+
   /** Keeps this incarnation alive; then releases the sockets of claims that got no answer. */
   async heartbeat(): Promise<HeartbeatResult> {
     const [node, inc] = this.self();

@@ -213,8 +213,24 @@ end`,
    * Ends an incarnation ('dead' or 'left'): its clients are queued for release, its unfinished
    * deletions become orphans for another node to redeliver.
    */
-  endIncarnation: {
+  /**
+   * A node hash whose incarnation ended (left or dead) and whose clients are all released is kept a
+   * day (how many incarnations the id had, for a late write of an old one), then expires: a restart
+   * under a fresh id (the default, a host name) leaves nothing behind for good.
+   */
+  forgetNode: {
     uses: ['key'],
+    provides: ['forgetNode'],
+    source: `forgetNode = function(nodeId, inc)
+  local nk = k('node', nodeId)
+  local v = redis.call('HMGET', nk, 'inc', 'state')
+  if v[1] == inc and v[2] ~= 'alive' and v[2] ~= 'leaving' and redis.call('EXISTS', k('owned', nodeId, inc)) == 0 then
+    redis.call('PEXPIRE', nk, 86400000)
+  end
+end`,
+  },
+  endIncarnation: {
+    uses: ['key', 'forgetNode'],
     provides: ['endIncarnation'],
     source: `endIncarnation = function(nodeId, inc, state)
   local nk = k('node', nodeId)
@@ -231,6 +247,7 @@ end`,
     redis.call('SADD', k('orphans'), did)
   end
   redis.call('DEL', dels)
+  forgetNode(nodeId, inc)
 end`,
   },
   /**

@@ -19,7 +19,7 @@ redelivered = 1 for this node to run onDelete again with the same deletion id.`,
   ],
   reply: `{'ok', {declared dead node...}, released, more ('1' when work is left), {entry...}}
 | {'NODE_FENCED'}: entries in DELETION_FIELDS order`,
-  uses: ['decimal', 'time', 'nodeStatus', 'deletionFields', 'release', 'endIncarnation', 'tick'],
+  uses: ['decimal', 'time', 'nodeStatus', 'deletionFields', 'release', 'endIncarnation', 'forgetNode', 'tick'],
   body: `
 local nodeId, inc, nodeTtl, rt = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local gapMs, limit = tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -47,7 +47,11 @@ for _, owner in ipairs(redis.call('SMEMBERS', k('reaping'))) do
     released = released + release(id, owner, rt)
     budget = budget - 1
   end
-  if redis.call('SCARD', owned) == 0 then redis.call('SREM', k('reaping'), owner) end
+  if redis.call('SCARD', owned) == 0 then
+    redis.call('SREM', k('reaping'), owner)
+    local n, i = string.match(owner, '^(.*):([^:]*)$')
+    if n then forgetNode(n, i) end
+  end
 end
 local redelivered = {}
 for _, did in ipairs(redis.call('SPOP', k('orphans'), limit)) do
