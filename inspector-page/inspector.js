@@ -29,6 +29,9 @@ const state = {
   nodes: [],
   nodeId: null,
   chart: null,
+  // cluster mode: this node's own machine and the state it is in
+  nodeChart: null,
+  nodeState: null,
   clockOffset: 0,
   selected: null,
   paused: false,
@@ -86,6 +89,8 @@ socket.on('snapshot', (snap) => {
   state.nodes = snap.nodes ?? [];
   state.nodeId = snap.nodeId ?? null;
   state.chart = snap.chart;
+  state.nodeChart = snap.nodeChart ?? null;
+  state.nodeState = snap.nodeState ?? null;
   state.log = snap.recent.slice(-LOG_SIZE);
   for (const event of snap.recent) remember(event);
   $('prune').hidden = !snap.allowWrites;
@@ -99,6 +104,7 @@ socket.on('update', (update) => {
   state.counts = update.counts;
   state.stats = update.stats;
   if (config.cluster) state.nodes = update.nodes ?? state.nodes;
+  if (update.nodeState) state.nodeState = update.nodeState;
   for (const event of update.events) remember(event);
   if (!state.paused) {
     state.log.push(...update.events);
@@ -295,6 +301,20 @@ function renderChart() {
   }
   $('selected-label').textContent = state.selected ? `${state.selected} · ${current}` : 'select a client';
 }
+let nodeDrawn = '';
+function renderNodeChart() {
+  const panel = $('node-panel');
+  panel.hidden = !state.nodeChart;
+  if (!state.nodeChart) return;
+  const available = Math.floor($('node-chart').clientWidth);
+  const key = `${state.nodeState}|${available}`;
+  if (key !== nodeDrawn) {
+    nodeDrawn = key;
+    $('node-chart').innerHTML = drawChart(state.nodeChart, state.nodeState, available, colorOf);
+  }
+  const anywhere = (state.nodeChart.anywhere ?? []).map((t) => `${t.event} → ${t.to} from any state`).join('; ');
+  $('node-label').textContent = `${state.nodeId ?? ''} · ${state.nodeState ?? '?'}${anywhere ? ` · ${anywhere}` : ''}`;
+}
 function renderDetails() {
   // a deleted client's history can still be exported: that is when it is most wanted
   $('export').hidden = !(state.selected && (state.history.get(state.selected)?.length ?? 0) > 0);
@@ -397,6 +417,7 @@ function render() {
     renderCounters();
     renderTable();
     renderChart();
+    renderNodeChart();
     renderDetails();
     renderLog();
   });
@@ -444,5 +465,6 @@ $('prune').addEventListener('click', () => {
 });
 // the chart is drawn for its panel's width
 new ResizeObserver(() => render()).observe($('chart'));
+new ResizeObserver(() => render()).observe($('node-chart'));
 // countdowns tick between updates
 setInterval(renderTable, 250);

@@ -2,6 +2,7 @@ import { inspectableOf, registerInspectable } from '../core/inspectable.js';
 import type { Supervisor } from '../createSupervisor.js';
 import type { ClusterSupervisor } from './clusterSupervisor.js';
 import type { ClusterLocalStore } from './localStore.js';
+import { type NodeLifeState, nodeMachine } from './nodeMachine.js';
 import type { OwnerStreams } from './ownerStreams.js';
 import type { RedisClusterStore } from './redis/RedisClusterStore.js';
 
@@ -16,6 +17,8 @@ export interface ClusterInternals<TData = unknown> {
   local: ClusterLocalStore<TData>;
   /** The owner's streams of the clients it holds (`outboxOf(id)`, `size()`). */
   delivery: OwnerStreams<TData>;
+  /** The node's own lifecycle: its machine's state (`serving`, `suspect`, `rejoining`, ...). */
+  life(): NodeLifeState;
 }
 
 const clusterInternals = new WeakMap<object, ClusterInternals<never>>();
@@ -39,6 +42,7 @@ export function bindNode<TData>(node: ClusterSupervisor<TData>, inside: ClusterI
     nodeId: node.nodeId,
     localCounts: node.localCounts,
     nodes: node.nodes,
+    nodeMachine: { machine: nodeMachine, state: inside.life },
   });
 }
 

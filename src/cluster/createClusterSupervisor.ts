@@ -138,6 +138,6 @@ export async function createClusterSupervisor<TData = unknown>(
     clusterEvents,
     unsubscribe: () => unsubscribe(),
   });
-  bindNode(supervisor, { core, store, local, delivery: streams });
+  bindNode(supervisor, { core, store, local, delivery: streams, life: () => state.life });
   return supervisor;
 }

@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { AnyStateMachine } from 'xstate';
 import type { HookTiming } from './hookRunner.js';
 import type { ClientCounts, ClientView, DeleteReason, LifecycleEvent, Logger, SupervisorStats } from './types.js';
 
@@ -39,6 +40,8 @@ export interface Inspectable {
   localCounts(): ClientCounts;
   /** The live nodes (cluster mode), else an empty list. */
   nodes(): InspectedNode[] | Promise<InspectedNode[]>;
+  /** Cluster mode: this node's own lifecycle machine (drawn beside the client's) and the state it is in. */
+  nodeMachine?: { machine: AnyStateMachine; state(): string };
   /** This process's counters. */
   stats(): SupervisorStats;
   delete(clientId: string, reason: DeleteReason): boolean | Promise<boolean>;

@@ -4,7 +4,7 @@ import type { Inspectable, InspectedClient } from '../core/inspectable.js';
 import type { LifecycleEvent, Logger } from '../core/types.js';
 import { recordingToTest } from '../testing/recordingToTest.js';
 import { type ClientRow, clientRow, type RowOptions } from './clientRow.js';
-import type { ChartModel } from './statechart.js';
+import { type ChartModel, statechartModel } from './statechart.js';
 import { parseDelete, parseExport, parsePrune, splitArgs } from './viewerMessages.js';
 
 export interface LiveFeedOptions {
@@ -53,6 +53,9 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   let lastRefresh = 0;
   let flushing = false;
   const row = (client: InspectedClient): ClientRow => clientRow(client, options.rows);
+  /** Cluster mode: the node machine's chart (drawn once per viewer) and its state. */
+  const nodeChart = source.nodeMachine ? statechartModel(source.nodeMachine.machine) : null;
+  const nodeLife = () => (nodeChart && source.nodeMachine ? { nodeChart, nodeState: source.nodeMachine.state() } : {});
 
   async function snapshot() {
     const [clients, counts, nodes] = await Promise.all([source.list(), source.counts(), source.nodes()]);
@@ -67,6 +70,7 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
       stats: source.stats(),
       options: source.settings,
       chart: options.chart,
+      ...nodeLife(),
       allowWrites,
       recent,
     };
@@ -138,6 +142,7 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
       removed,
       counts: await source.counts(),
       nodes: source.cluster ? await source.nodes() : [],
+      ...(source.nodeMachine ? { nodeState: source.nodeMachine.state() } : {}),
       stats: source.stats(),
       dropped: lost,
     };

@@ -24,6 +24,8 @@ export interface ChartModel {
   id: string;
   states: ChartState[];
   transitions: ChartTransition[];
+  /** Transitions taken from any state (the machine's root), e.g. the node machine's `close`. */
+  anywhere?: Array<{ event: string; to: string }>;
 }
 
 interface NodeLike {
@@ -31,6 +33,13 @@ interface NodeLike {
   type: string;
   states: Record<string, NodeLike>;
   transitions: Map<string, Array<{ target?: NodeLike[]; guard?: unknown; actions: unknown[] }>>;
+  /** Eventless transitions (`always`). */
+  always?: Array<{ target?: NodeLike[]; guard?: unknown; actions: unknown[] }>;
+}
+
+/** A delayed transition's event (`xstate.after.<delay>.<state id>`): its delay's name. */
+function delayOf(event: string): string | null {
+  return /^xstate\.after\.([^.]+)\./.exec(event)?.[1] ?? null;
 }
 
 function guardName(guard: unknown): string | null {
@@ -75,11 +84,24 @@ export function statechartModel(machine: AnyStateMachine): ChartModel {
           to: target,
           event,
           guard,
-          timer: event === 'client.timeout' ? (TIMERS[key] ?? 'timeout') : null,
+          timer: event === 'client.timeout' ? (TIMERS[key] ?? 'timeout') : delayOf(event),
         });
+      }
+    }
+    for (const definition of node.always ?? []) {
+      const target = definition.target?.[0]?.key;
+      if (target !== undefined) {
+        transitions.push({ from: key, to: target, event: 'always', guard: guardName(definition.guard), timer: null });
       }
     }
     states.push({ id: key, final: node.type === 'final', initial: key === initialKey, ignores });
   }
-  return { id: machine.id, states, transitions };
+  const anywhere: NonNullable<ChartModel['anywhere']> = [];
+  for (const [event, definitions] of root.transitions) {
+    for (const definition of definitions) {
+      const target = definition.target?.[0]?.key;
+      if (target !== undefined) anywhere.push({ event, to: target });
+    }
+  }
+  return { id: machine.id, states, transitions, ...(anywhere.length > 0 ? { anywhere } : {}) };
 }

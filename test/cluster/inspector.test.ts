@@ -24,6 +24,13 @@ interface Snapshot {
   clients: Row[];
   counts: { total: number; nodes: number };
   nodes: Array<{ node: string; clients: number }>;
+  nodeState: string;
+  nodeChart: {
+    id: string;
+    states: Array<{ id: string }>;
+    transitions: Array<{ from: string; to: string; event: string; timer: string | null }>;
+    anywhere: Array<{ event: string; to: string }>;
+  };
 }
 
 let redis: RedisServer;
@@ -73,6 +80,26 @@ describe('the inspector and the metrics of a cluster node', () => {
     expect(snapshot.clients).toEqual([expect.objectContaining({ clientId, state: 'connected', node: 'n2' })]);
     expect(snapshot.clients[0]!.fence).toBeGreaterThan(0);
     expect(snapshot.nodes.map((n) => n.node).sort()).toEqual(['n1', 'n2']);
+    // this node's own machine, drawn beside the client's, and the state it is in
+    expect(snapshot.nodeState).toBe('serving');
+    expect(snapshot.nodeChart.id).toBe('node');
+    expect(snapshot.nodeChart.states.map((state) => state.id)).toEqual([
+      'joining',
+      'serving',
+      'suspect',
+      'fenced',
+      'rejoining',
+      'leaving',
+      'closed',
+    ]);
+    expect(snapshot.nodeChart.transitions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ from: 'serving', to: 'suspect', timer: 'suspectIn' }),
+        expect.objectContaining({ from: 'suspect', to: 'fenced', timer: 'leaseEndIn' }),
+        expect.objectContaining({ from: 'fenced', to: 'rejoining', event: 'always' }),
+      ]),
+    );
+    expect(snapshot.nodeChart.anywhere).toEqual([{ event: 'close', to: 'leaving' }]);
     // a change on the other node reaches this node's viewer through Redis (no local event)
     const changed: Row[] = [];
     viewer.on('update', (update: { changed: Row[] }) => changed.push(...update.changed));
