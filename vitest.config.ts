@@ -42,6 +42,7 @@ export default defineConfig({
             'test/rateLimiter.test.ts',
             'test/statechart.test.ts',
             'test/client.machine.test.ts',
+            'test/model/node.paths.test.ts',
             'test/testing/entry.test.ts',
             'test/testing/runners.test.ts',
             'test/inspector.page.browser.test.ts',
