@@ -138,6 +138,7 @@ export function createNodeApi<TData>(node: NodeContext<TData>, parts: NodeApiPar
     if (!state.ready) throw unavailable('delete()');
     // one deletion id for every attempt: a retry of an attempt that ran answers `replay`
     const deletionId = randomId();
+    const since = state.lossEpoch;
     const result = await retry(() => store.delete({ clientId, reason, deletionId }), {
       attempts: 3,
       first: 200,
@@ -152,7 +153,7 @@ export function createNodeApi<TData>(node: NodeContext<TData>, parts: NodeApiPar
       throw unavailable('delete()');
     }
     if (result.outcome === 'deleted' || result.outcome === 'replay') {
-      if (result.deletion) parts.deletions.runDeletion(result.deletion);
+      if (result.deletion) parts.deletions.runDeletion(result.deletion, since);
       return true;
     }
     return false;

@@ -70,7 +70,10 @@ export function createDeletions<TData>(
    * the deletion carries, if this node did not hold it) goes to `deleted`, so `deleted` is on
    * events$ and onDelete runs through the hook runner, after the client's earlier hooks here.
    */
-  function runDeletion(deletion: Deletion<TData>): void {
+  function runDeletion(deletion: Deletion<TData>, since: number = state.lossEpoch): void {
+    // asked for before this node lost its incarnation: Redis hands it to another node (an orphan of
+    // the ended incarnation); running it here too would run onDelete twice
+    if (since !== state.lossEpoch) return;
     if (!track(deletion)) return;
     const { clientId } = deletion;
     let record = local.get(clientId);
@@ -100,8 +103,9 @@ export function createDeletions<TData>(
   /** After lost replies: the deletions Redis assigned to this node that it is not running. */
   async function reconcilePending(): Promise<void> {
     state.needPending = false;
+    const since = state.lossEpoch;
     try {
-      for (const deletion of await store.pendingDeletions()) runDeletion(deletion);
+      for (const deletion of await store.pendingDeletions()) runDeletion(deletion, since);
     } catch (error) {
       state.needPending = true;
       throw error;

@@ -227,6 +227,7 @@ export function createMembership<TData>(
     let ran = 0;
     for (;;) {
       if (!state.ready) return ran;
+      const since = state.lossEpoch;
       const result = await batch().catch((error: unknown) => {
         if (isUnavailable(error)) state.needPending = true;
         throw error;
@@ -235,7 +236,7 @@ export function createMembership<TData>(
         checkFenced();
         return ran;
       }
-      for (const deletion of result.deletions) deletions.runDeletion(deletion);
+      for (const deletion of result.deletions) deletions.runDeletion(deletion, since);
       ran += result.deletions.length;
       if (!result.more) return ran;
     }

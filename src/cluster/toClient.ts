@@ -21,7 +21,8 @@ export function createToClient<TData>(
     streams: OwnerStreams<TData>;
     limits: OutboxLimits;
     /** Runs a deletion Redis assigned to this node (an outbox that overflowed on its emit). */
-    runDeletion(deletion: Deletion<TData>): void;
+    /** Runs a deletion Redis assigned to this node, unless it lost its incarnation `since` (an epoch) then. */
+    runDeletion(deletion: Deletion<TData>, since?: number): void;
     /** Asks Redis whether this incarnation is still alive (after a `node-fenced` answer). */
     checkFenced(): void;
   },
@@ -73,6 +74,7 @@ export function createToClient<TData>(
         `to(${clientId}).emit(): the cluster store (Redis) is unreachable; retry in a moment`,
       );
     }
+    const since = state.lossEpoch;
     const result = await queue(clientId, JSON.stringify([event, ...args]));
     switch (result.outcome) {
       case 'queued':
@@ -81,7 +83,7 @@ export function createToClient<TData>(
         if (result.deliver) streams.receive(clientId, result.deliver.member);
         return true;
       case 'overflow':
-        parts.runDeletion(result.deletion);
+        parts.runDeletion(result.deletion, since);
         return false;
       case 'node-fenced':
         parts.checkFenced();

@@ -19,7 +19,8 @@ import type { RedisSnapshot } from './redisServer.js';
 // Each test builds what it observed and compares it with what the issue requires in one
 // assertion, so a failure shows every number at once.
 //
-// (1) the partition and (4) the duplicate nodeId hold and run in `npm test`. (2) and (3) fail
+// (1) the partition and (4) the duplicate nodeId hold and run in `npm test` (the restart after
+// kill -9 in (4) only with SUPERVISOR_FAULTS=1: it times a process start). (2) and (3) fail
 // until their fixes land, so `npm test` does not run them yet:
 //   SUPERVISOR_FAULTS=1 npx vitest run test/cluster/faults.test.ts --project default
 // (add SUPERVISOR_OWNERSHIP_HOOKS=1 once the supervisor takes hooks.onAcquire/onRelease). What the
@@ -549,33 +550,39 @@ describe('issue 19 (4): two processes with one nodeId', () => {
     });
   }, 120_000);
 
-  it('should still let a process killed with -9 be restarted under its id, within nodeTtl of the kill', async () => {
-    const [n1, n2] = cluster.nodes as [NodeProcess, NodeProcess];
-    const [client] = (await n2.register()) as [Credentials];
-    await connected(cluster.connect(n1, client));
-    await n1.kill();
-    const killedAt = now();
-    // a restart may be refused while the killed incarnation's heartbeat is fresh, not once it is older than nodeTtl
-    let attempts = 0;
-    let last = '';
-    for (;;) {
-      attempts += 1;
-      try {
-        await n1.start();
-        last = 'started';
-        break;
-      } catch (error) {
-        last = String((error as { code?: string }).code ?? error);
-        if (last !== ASSUMED.duplicateCode || now() - killedAt > ISSUE.nodeTtl + 3000) break;
-        await sleep(250);
+  // gated: it times a process's start (spawn, compile, connect) against nodeTtl + 3 s, which a
+  // loaded machine running the whole suite misses without any refusal (one attempt, started late)
+  it.runIf(FAULTS)(
+    'should still let a process killed with -9 be restarted under its id, within nodeTtl of the kill',
+    async () => {
+      const [n1, n2] = cluster.nodes as [NodeProcess, NodeProcess];
+      const [client] = (await n2.register()) as [Credentials];
+      await connected(cluster.connect(n1, client));
+      await n1.kill();
+      const killedAt = now();
+      // a restart may be refused while the killed incarnation's heartbeat is fresh, not once it is older than nodeTtl
+      let attempts = 0;
+      let last = '';
+      for (;;) {
+        attempts += 1;
+        try {
+          await n1.start();
+          last = 'started';
+          break;
+        } catch (error) {
+          last = String((error as { code?: string }).code ?? error);
+          if (last !== ASSUMED.duplicateCode || now() - killedAt > ISSUE.nodeTtl + 3000) break;
+          await sleep(250);
+        }
       }
-    }
-    expect({ restart: last, withinMs: now() - killedAt <= ISSUE.nodeTtl + 3000 }, `${attempts} attempts`).toEqual({
-      restart: 'started',
-      withinMs: true,
-    });
-    // the client resumes on the restarted process
-    const socket = cluster.connect(n1, client);
-    expect(await outcome(socket)).toBe('connected');
-  }, 60_000);
+      expect({ restart: last, withinMs: now() - killedAt <= ISSUE.nodeTtl + 3000 }, `${attempts} attempts`).toEqual({
+        restart: 'started',
+        withinMs: true,
+      });
+      // the client resumes on the restarted process
+      const socket = cluster.connect(n1, client);
+      expect(await outcome(socket)).toBe('connected');
+    },
+    60_000,
+  );
 });
