@@ -1,0 +1,54 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Inspector, mountInspector } from '../../src/inspector/index.js';
+import { launchChromium } from '../helpers/browser.js';
+import type { HookCall } from './nodes.js';
+import { startNode, type TestNode } from './nodes.js';
+import { type RedisServer, startRedisServer } from './redisServer.js';
+
+// The inspector page of a cluster node, in chromium: the node machine's chart beside the client's,
+// with the node's current state lit and named.
+
+let redis: RedisServer;
+let node: TestNode;
+let inspector: Inspector;
+let browser: Browser;
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  node = await startNode('web-1', [] as HookCall[], { redis: redis.url, keyPrefix: 'inspnode' });
+  inspector = mountInspector(node.supervisor, { io: node.io, token: 't0ken', flushInterval: 50 });
+  browser = await launchChromium();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  inspector?.close();
+  await node?.close();
+  await redis?.dispose();
+});
+
+describe('the inspector page of a cluster node', () => {
+  it('should draw the node machine with its current state, beside the client machine', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    page.setDefaultTimeout(5000);
+    await page.goto(inspector.url(node.url));
+    await page.waitForSelector('#connection.live');
+    await page.waitForSelector('#node-chart svg');
+    const drawn = await page.evaluate(() => ({
+      panelShown: !(document.getElementById('node-panel') as HTMLElement).hidden,
+      label: document.getElementById('node-label')!.textContent,
+      states: Array.from(document.querySelectorAll('#node-chart svg text')).map((t) => t.textContent ?? ''),
+      clientChart: document.querySelectorAll('#chart svg').length,
+    }));
+    expect(drawn.panelShown).toBe(true);
+    expect(drawn.label).toContain('web-1 · serving');
+    expect(drawn.label).toContain('close → leaving from any state');
+    for (const state of ['joining', 'serving', 'suspect', 'fenced', 'rejoining', 'leaving', 'closed']) {
+      expect(drawn.states.some((text) => text.startsWith(state))).toBe(true);
+    }
+    expect(drawn.states.some((text) => text.includes('timer: leaseEndIn'))).toBe(true);
+    expect(drawn.clientChart).toBe(1);
+    await page.close();
+  }, 30_000);
+});
