@@ -75,7 +75,9 @@ export function drawChart(chart, current, available, colorOf) {
       across = Math.max(across, w);
     }
   }
-  const loopW = Math.max(0, ...[...selfLoops.values()].map((l) => width(`↻ ${l.join(', ')} (socket swap)`)));
+  // the client machine's self-transitions swap the socket; another machine's just stay
+  const loopNote = chart.id === 'node' ? '' : ' (socket swap)';
+  const loopW = Math.max(0, ...[...selfLoops.values()].map((l) => width(`↻ ${l.join(', ')}${loopNote}`)));
   const gap = Math.max(besideLeft + besideRight + 60 - boxW, across + 24, 60);
   const rightRoom = Math.max(0, outside + 30 - boxW / 2, loopW / 2 - boxW / 2);
   const W = Math.max(available, MARGIN + boxW + gap + boxW + rightRoom + MARGIN);
@@ -163,7 +165,7 @@ export function drawChart(chart, current, available, colorOf) {
       );
     });
     const loops = selfLoops.get(s.id);
-    if (loops) parts.push(label(x + boxW / 2, y - 12, 'middle', `↻ ${loops.join(', ')} (socket swap)`));
+    if (loops) parts.push(label(x + boxW / 2, y - 12, 'middle', `↻ ${loops.join(', ')}${loopNote}`));
   }
   parts.push('</svg>');
   return parts.join('');

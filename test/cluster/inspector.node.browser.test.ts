@@ -48,6 +48,8 @@ describe('the inspector page of a cluster node', () => {
       expect(drawn.states.some((text) => text.startsWith(state))).toBe(true);
     }
     expect(drawn.states.some((text) => text.includes('timer: leaseEndIn'))).toBe(true);
+    // its self-transitions are no socket swaps (that note is the client machine's)
+    expect(drawn.states.filter((text) => text.includes('socket swap'))).toEqual([]);
     expect(drawn.clientChart).toBe(1);
     await page.close();
   }, 30_000);
