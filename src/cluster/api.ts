@@ -215,8 +215,9 @@ export function createNodeApi<TData>(node: NodeContext<TData>, parts: NodeApiPar
 
   function close(): Promise<void> {
     closing ??= (async () => {
-      membership.stop();
+      state.closing = true;
       for (const listener of [...closeListeners]) listener();
+      membership.stop();
       const { commandTimeout } = store.options;
       // running hooks settle here, so the deletions this node runs complete before it leaves
       await settled(inside.options.hookTimeout + 2 * commandTimeout);

@@ -17,8 +17,11 @@ export interface NodeState {
    * before must not run, and work begun before must not be finished.
    */
   readonly lossEpoch: number;
-  /** `close()` began: no new handshake or registration. */
-  readonly closing: boolean;
+  /**
+   * `close()` began: no new handshake or registration. Setting it (`close()` does) sends the node
+   * machine to `leaving`.
+   */
+  closing: boolean;
   /** Joined, within its lease, and not in the middle of rejoining: it serves (also while `close()` leaves). */
   readonly ready: boolean;
   /** A delete, sweep or reap went unanswered: ask Redis for this node's pending deletions. */
@@ -68,6 +71,9 @@ export function initialState(): NodeStateHandle {
     get closing() {
       const life = this.life;
       return life === 'leaving' || life === 'closed';
+    },
+    set closing(value: boolean) {
+      if (value) actor?.send({ type: 'close' });
     },
     get ready() {
       const life = this.life;

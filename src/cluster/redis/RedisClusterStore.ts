@@ -168,6 +168,22 @@ export class RedisClusterStore<TData = unknown> {
     return [this.nodeId, this.inc];
   }
 
+  /** Resolves once Redis answers a `PING` (within `commandTimeout`), rejects `UNAVAILABLE` otherwise. */
+  async ping(): Promise<void> {
+    await this.runner.command(['PING'], 'ping');
+  }
+
+  /** The error of a join refused because another live process has this node id. */
+  private nodeIdInUse(inc: string, ageMs: string): SupervisorError {
+    const { nodeTtl } = this.options;
+    return new SupervisorError(
+      'NODE_ID_IN_USE',
+      `socket.io-supervisor/cluster: nodeId "${this.nodeId}" is in use by another live process (incarnation ${inc}, heartbeat ${ageMs} ms ago). ` +
+        'Each process of a cluster needs a unique nodeId, e.g. the host name and the worker id (HOSTNAME + cluster.worker.id) when a container runs several workers; ' +
+        `a process killed without closing may restart under its id once its heartbeat is older than nodeTtl (${nodeTtl} ms).`,
+    );
+  }
+
   // ---- nodes ------------------------------------------------------------------------------
 
   /**
@@ -178,24 +194,12 @@ export class RedisClusterStore<TData = unknown> {
   async join(): Promise<JoinResult> {
     const { nodeTtl, outageGap } = this.options;
     const args = [this.nodeId, String(outageGap), String(nodeTtl), this.processId];
-    const reply = asArray(await this.run(SCRIPTS.join, [this.keys.meta], args), 'join').map(asString);
-    if (reply[0] === 'NODE_ID_IN_USE') {
-      throw new SupervisorError(
-        'NODE_ID_IN_USE',
-        `socket.io-supervisor/cluster: nodeId "${this.nodeId}" is in use by another live process (incarnation ${reply[1]}, heartbeat ${reply[2]} ms ago). ` +
-          'Each process of a cluster needs a unique nodeId, e.g. the host name and the worker id (HOSTNAME + cluster.worker.id) when a container runs several workers; ' +
-          `a process killed without closing may restart under its id once its heartbeat is older than nodeTtl (${nodeTtl} ms).`,
-      );
-    }
-    const [inc, epoch, at, ended] = reply as [string, string, string, string];
+    const reply = asArray(await this.run(SCRIPTS.join, [this.keys.meta], args), 'join');
+    if (asString(reply[0]) === 'NODE_ID_IN_USE') throw this.nodeIdInUse(asString(reply[1]), asString(reply[2]));
+    const [inc, epoch, at, ended] = reply.map(asString) as [string, string, string, string];
     this.inc = inc;
     this.joinedEpoch = epoch;
     return { incarnation: Number(inc), epoch, at: Number(at), endedIncarnation: ended === '' ? null : Number(ended) };
-  }
-
-  /** Resolves once Redis answers a `PING` (within `commandTimeout`), rejects `UNAVAILABLE` otherwise. */
-  async ping(): Promise<void> {
-    await this.runner.command(['PING'], 'ping');
   }
 
   /** Keeps this incarnation alive; then releases the sockets of claims that got no answer. */

@@ -19,7 +19,7 @@ redelivered = 1 for this node to run onDelete again with the same deletion id.`,
   ],
   reply: `{'ok', {declared dead node...}, released, more ('1' when work is left), {entry...}}
 | {'NODE_FENCED'}: entries in DELETION_FIELDS order`,
-  uses: ['decimal', 'time', 'nodeStatus', 'deletionFields', 'release', 'endIncarnation', 'forgetNode', 'tick'],
+  uses: ['decimal', 'time', 'nodeStatus', 'deletionFields', 'release', 'endIncarnation', 'tick'],
   body: `
 local nodeId, inc, nodeTtl, rt = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local gapMs, limit = tonumber(ARGV[6]), tonumber(ARGV[7])
