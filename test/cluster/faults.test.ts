@@ -19,9 +19,7 @@ import type { RedisSnapshot } from './redisServer.js';
 // Each test builds what it observed and compares it with what the issue requires in one
 // assertion, so a failure shows every number at once.
 //
-// (1) the partition and (4) the duplicate nodeId hold and run in `npm test` (the restart after
-// kill -9 in (4) only with SUPERVISOR_FAULTS=1: it times a process start). (2) and (3) fail
-// until their fixes land, so `npm test` does not run them yet:
+// They fail before issue 19 is fixed, so `npm test` does not run them yet:
 //   SUPERVISOR_FAULTS=1 npx vitest run test/cluster/faults.test.ts --project default
 // (add SUPERVISOR_OWNERSHIP_HOOKS=1 once the supervisor takes hooks.onAcquire/onRelease). What the
 // fix must provide for them (event names, error code) is listed in ASSUMED below and in
@@ -118,6 +116,7 @@ async function clientRecordsIn(url: string): Promise<string[]> {
   }
 }
 
+// fixed (the lease): runs in `npm test`
 describe('issue 19 (1): a node cut off from Redis for longer than nodeTtl', () => {
   let cluster: TestCluster;
   beforeAll(async () => {
@@ -481,6 +480,7 @@ for (const kind of ['rdb', 'aof'] as const) {
   });
 }
 
+// fixed (join refuses a live nodeId): runs in `npm test`, but for the restart's timing (gated below)
 describe('issue 19 (4): two processes with one nodeId', () => {
   let cluster: TestCluster;
   beforeAll(async () => {

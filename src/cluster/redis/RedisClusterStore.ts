@@ -92,10 +92,10 @@ export class RedisClusterStore<TData = unknown> {
   readonly options: Readonly<ResolvedStoreOptions>;
   private readonly keys: ClusterKeys;
   private readonly runner: ScriptRunner;
-  private inc: string | null = null;
-  private joinedEpoch: string | null = null;
   /** This process's id in Redis: tells its own incarnations (a rejoin) from another process's under the same node id. */
   private readonly processId = randomId();
+  private inc: string | null = null;
+  private joinedEpoch: string | null = null;
   /** Sockets whose claim got no answer: released (disconnect without a fence) once Redis answers. */
   private readonly unanswered: UnansweredClaims;
   private readonly subscriber: Subscriber;
