@@ -76,15 +76,24 @@ export interface NodeMachineContext {
 }
 
 /**
- * The bound this library assumes on how much faster the node's monotonic clock may run than
- * Redis's clock, as a fraction: the lease is `nodeTtl × (1 − DRIFT_BOUND)`. Real clocks drift by
- * ~10⁻⁴; NTP slews by at most 5·10⁻⁴.
+ * The bound this library assumes on how much slower the node's monotonic clock may run than
+ * Redis's clock (Redis's time passing faster ends the node's `nodeTtl` there sooner), as a fraction. Real clocks drift by ~10⁻⁴; NTP slews by at most
+ * 5·10⁻⁴.
  */
 export const DRIFT_BOUND = 0.01;
 
-/** The lease, from `nodeTtl` (ms): how long a node serves after an acknowledged heartbeat was sent. */
+/**
+ * How late, as a fraction of `nodeTtl`, the lease's timer may fire (a busy event loop) and the
+ * node still stop before another node may take over: the lease ends this much earlier.
+ */
+export const LATE_TIMER_BOUND = 0.05;
+
+/**
+ * The lease, from `nodeTtl` (ms): how long a node serves after an acknowledged heartbeat was sent,
+ * `nodeTtl × (1 − DRIFT_BOUND − LATE_TIMER_BOUND)`.
+ */
 export function leaseOf(nodeTtl: number): number {
-  return Math.floor(nodeTtl * (1 - DRIFT_BOUND));
+  return Math.floor(nodeTtl * (1 - DRIFT_BOUND - LATE_TIMER_BOUND));
 }
 
 const remaining = (context: NodeMachineContext, until: number) =>
