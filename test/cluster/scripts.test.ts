@@ -40,9 +40,10 @@ describe('the Lua scripts', () => {
   });
 
   it('should hold in each script exactly the fragments its body and those fragments call', () => {
-    expect(Object.keys(SCRIPTS).length).toBe(19);
+    expect(Object.keys(SCRIPTS).length).toBe(20);
     for (const script of Object.values(SCRIPTS)) {
-      const needed = new Set<string>(['key']);
+      // a script that writes raises the write counter (`bump()`, added after its body)
+      const needed = new Set<string>(script.writes ? ['key', 'writes'] : ['key']);
       const visit = (lua: string) => {
         for (const [local, from] of provider) {
           if (!needed.has(from) && uses(lua, local)) {

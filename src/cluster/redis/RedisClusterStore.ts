@@ -87,6 +87,12 @@ export class RedisClusterStore<TData = unknown> {
   private readonly runner: ScriptRunner;
   private inc: string | null = null;
   private joinedEpoch: string | null = null;
+  /**
+   * The write counter this incarnation's last acknowledged heartbeat answered ('' before the first):
+   * the heartbeat, sweep and reap compare it with the one that heartbeat stored, to tell a Redis
+   * that went back to older data (see the `stale` fragment).
+   */
+  private seenWrites = '';
   /** Sockets whose claim got no answer: released (disconnect without a fence) once Redis answers. */
   private readonly unanswered: UnansweredClaims;
   private readonly subscriber: Subscriber;
@@ -167,16 +173,22 @@ export class RedisClusterStore<TData = unknown> {
     const [inc, epoch, at, ended] = reply.map(asString) as [string, string, string, string];
     this.inc = inc;
     this.joinedEpoch = epoch;
+    this.seenWrites = '';
     return { incarnation: Number(inc), epoch, at: Number(at), endedIncarnation: ended === '' ? null : Number(ended) };
   }
 
-  /** Keeps this incarnation alive; then releases the sockets of claims that got no answer. */
+  /**
+   * Keeps this incarnation alive; then releases the sockets of claims that got no answer. `reset`:
+   * Redis lost its data, or went back to older data (`rolledBack`, found by the write counter).
+   */
   async heartbeat(): Promise<HeartbeatResult> {
     const [node, inc] = this.self();
-    const args = [node, inc, String(this.options.outageGap), this.joinedEpoch ?? ''];
+    const args = [node, inc, String(this.options.outageGap), this.joinedEpoch ?? '', this.seenWrites];
     const reply = asArray(await this.run(SCRIPTS.heartbeat, [this.keys.nodes], args), 'heartbeat').map(asString);
     if (reply[0] === 'RESET') return { outcome: 'reset' };
+    if (reply[0] === 'ROLLBACK') return { outcome: 'reset', rolledBack: true };
     if (reply[0] === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    this.seenWrites = reply[3] ?? '';
     if (this.unanswered.size > 0) await this.unanswered.releaseAll();
     return { outcome: 'ok', at: Number(reply[1]), outage: reply[2] === '1' };
   }
@@ -189,6 +201,7 @@ export class RedisClusterStore<TData = unknown> {
     const [node, inc] = this.self();
     const { nodeTtl, reconnectTimeout, outageGap, batchSize } = this.options;
     const args = [node, inc, String(nodeTtl), String(reconnectTimeout), String(outageGap), String(batchSize)];
+    args.push(this.joinedEpoch ?? '', this.seenWrites);
     const reply = asArray(await this.run(SCRIPTS.reap, [this.keys.nodes], args), 'reap');
     if (asString(reply[0]) === 'NODE_FENCED') return { outcome: 'node-fenced' };
     return {
@@ -197,6 +210,7 @@ export class RedisClusterStore<TData = unknown> {
       released: Number(asString(reply[2])),
       more: asString(reply[3]) === '1',
       redelivered: asArray(reply[4], 'reap').map((entry) => parseDeletion<TData>(entry)),
+      dropped: Number(asString(reply[5]) || 0),
     };
   }
 
@@ -368,7 +382,11 @@ export class RedisClusterStore<TData = unknown> {
     const [node, inc] = this.self();
     const { batchSize, handshakeTimeout, reconnectTimeout, outageGap, tombstoneTtl } = this.options;
     const args = [node, inc, batchSize, handshakeTimeout, reconnectTimeout, outageGap, tombstoneTtl].map(String);
-    const reply = asArray(await this.run(SCRIPTS.sweep, [this.keys.deadlines], [...args, randomId()]), 'sweep');
+    const stale = [this.joinedEpoch ?? '', this.seenWrites];
+    const reply = asArray(
+      await this.run(SCRIPTS.sweep, [this.keys.deadlines], [...args, randomId(), ...stale]),
+      'sweep',
+    );
     const outcome = asString(reply[0]);
     if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
     const more = asString(reply[2]) === '1';
@@ -400,6 +418,29 @@ export class RedisClusterStore<TData = unknown> {
         return reply === 'NODE_FENCED' ? 'node-fenced' : (reply as RestoreOutcome);
       }),
     );
+  }
+
+  /**
+   * After {@link restore}: writes back the deletions this node ran within `tombstoneTtl` (each with
+   * the ms its tombstone has left), so a deleted client stays deleted in a Redis that lost or
+   * rolled back its data: tombstone, record removed without a hook, journal entry removed (never
+   * redelivered). `done` marks this incarnation written back, which a recovery after a rollback
+   * waits for on every live node before it drops what nobody holds. Returns the records removed.
+   */
+  async writeBack(
+    deletions: ReadonlyArray<{ clientId: string; deletionId: string; reason: string; ttl: number }>,
+    done: boolean,
+  ): Promise<number | 'node-fenced'> {
+    const [node, inc] = this.self();
+    const args = [node, inc, done ? '1' : '0'];
+    for (const deletion of deletions) {
+      if (!Number.isSafeInteger(deletion.ttl) || deletion.ttl < 1) throw invalid('writeBack: `ttl` must be ≥ 1 ms');
+      const { clientId, deletionId, reason } = deletion;
+      args.push(checkId('clientId', clientId), checkId('deletionId', deletionId), checkText('reason', reason));
+      args.push(String(deletion.ttl));
+    }
+    const reply = asArray(await this.run(SCRIPTS.writeBack, [this.keys.meta], args), 'writeBack').map(asString);
+    return reply[0] === 'NODE_FENCED' ? 'node-fenced' : Number(reply[1]);
   }
 
   /** Which of these clients this incarnation still owns (a fenced one: none). */
