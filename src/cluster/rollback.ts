@@ -34,8 +34,26 @@ export function createWriteBack<TData>(node: NodeContext<TData>) {
     }
   }
 
-  /** Reads this node's `cluster$` reports: each deletion it starts is journaled. */
+  /**
+   * Marks this incarnation written back with nothing to write: a node that joins at its start, or
+   * after it was fenced, holds no client Redis could have lost (its journal, after a fencing,
+   * is for the node that takes its deletions over), and a recovery must not wait for it.
+   */
+  function markJoined(): void {
+    retry(() => store.writeBack([], true), { while: () => !state.closing }).catch((error: unknown) =>
+      node.logger.debug({ err: error }, 'socket.io-supervisor/cluster: a join was not marked written back'),
+    );
+  }
+
+  /**
+   * Reads this node's `cluster$` reports: each deletion it starts is journaled; a join that is not
+   * a reset's is marked written back at once (a reset's is marked by {@link writeBack}).
+   */
   function observe(event: ClusterEvent): void {
+    if (event.type === 'joined' && event.why !== 'reset') {
+      markJoined();
+      return;
+    }
     if (event.type !== 'deletion-started' || journal.has(event.deletionId)) return;
     const now = node.now();
     prune(now);

@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import type { RestoreInput } from '../../src/cluster/redis/records.js';
 import { hashToken } from '../../src/core/ids.js';
 import { claimed, connectedClient, registered } from './fixtures.js';
 import { type Admin, expectConsistent, sleep, useRedis } from './helpers.js';
+import { closeSockets, connect, connected, type HookCall, startNode, type TestNode, waitFor } from './nodes.js';
 
 // Issue 19 (3), at the level of the scripts: Redis going back to an older copy of its data (a
 // snapshot restored, an AOF tail lost, a lagging replica promoted) keeps its epoch, so only the
@@ -208,3 +209,49 @@ describe('Redis rolled back to an older snapshot', () => {
     expect(again.outcome).toBe('swapped');
   });
 });
+
+describe('nodes recovering from a rollback', () => {
+  const { context } = useRedis();
+  const nodes: TestNode[] = [];
+  const calls: HookCall[] = [];
+  afterEach(async () => {
+    closeSockets();
+    await Promise.all(nodes.splice(0).map((node) => node.close()));
+  });
+  const start = async (nodeId: string) => {
+    const started = await startNode(nodeId, calls, { redis: context.server.url, keyPrefix: context.prefix });
+    nodes.push(started);
+    return started;
+  };
+
+  it('should end the recovery when a node starts in the middle of it, and keep the client a node holds', async () => {
+    const [n1, n2] = [await start('n1'), await start('n2')];
+    const { clientId, token } = await n1.supervisor.register();
+    const socket = connect(n1.url, { clientId, token });
+    await connected(socket);
+    const beats = async (count: number) => {
+      const at = (await context.admin.hGet(`{${context.prefix}}:meta`, 'writes')) ?? '0';
+      await waitFor('heartbeats', async () => {
+        const now = Number(await context.admin.hGet(`{${context.prefix}}:meta`, 'writes'));
+        return now >= Number(at) + count;
+      });
+    };
+    await beats(4);
+    const snapshot = await context.server.snapshot();
+    await beats(8);
+    await context.server.restartFrom(snapshot);
+    await waitFor('a recovery', async () => (await meta(context.admin, context.prefix)).recovery !== undefined);
+    // a node that joins now holds nothing: it must not hold the recovery up
+    const n3 = await start('n3');
+    await waitFor('the recovery ended', async () => (await meta(context.admin, context.prefix)).recovery === undefined);
+    expect(n1.cluster.filter((e) => e.type === 'written-back')).toHaveLength(1);
+    expect(n2.cluster.filter((e) => e.type === 'written-back')).toHaveLength(1);
+    expect(n3.cluster.filter((e) => e.type === 'written-back')).toHaveLength(0);
+    // the held client is still there, on n1, and its socket still works
+    expect(await n3.supervisor.get(clientId)).toMatchObject({ state: 'connected', node: 'n1' });
+    expect(socket.connected).toBe(true);
+    expect(calls.filter((call) => call.clientId === clientId).map((call) => call.hook)).toEqual(['onConnect']);
+  });
+});
+
+const meta = (admin: Admin, prefix: string) => admin.hGetAll(`{${prefix}}:meta`);
