@@ -84,7 +84,8 @@ export function createWriteBack<TData>(node: NodeContext<TData>) {
       if (outcome === 'node-fenced') return;
       removed += outcome;
     }
-    node.emit({ type: 'written-back', at: node.now(), deletions: deletions.length, removed });
+    const why = store.resetKind === 'rolled-back' ? 'rollback' : 'reset';
+    node.emit({ type: 'written-back', at: node.now(), why, deletions: deletions.length, removed });
   }
 
   return { observe, writeBack, journaled: () => journal.size };

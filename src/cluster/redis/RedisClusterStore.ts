@@ -93,6 +93,8 @@ export class RedisClusterStore<TData = unknown> {
    * that went back to older data (see the `stale` fragment).
    */
   private seenWrites = '';
+  /** What the last heartbeat that answered `reset` found (see {@link resetKind}). */
+  private lastReset: 'lost' | 'rolled-back' | null = null;
   /** Sockets whose claim got no answer: released (disconnect without a fence) once Redis answers. */
   private readonly unanswered: UnansweredClaims;
   private readonly subscriber: Subscriber;
@@ -136,6 +138,14 @@ export class RedisClusterStore<TData = unknown> {
     const store = new RedisClusterStore<TData>(client, typeof redis === 'string', resolved);
     await store.runner.load(Object.values(SCRIPTS));
     return store;
+  }
+
+  /**
+   * What the last heartbeat that answered `reset` found: Redis lost its data (`lost`) or went back
+   * to older data (`rolled-back`, found by this node or another). `null` before any.
+   */
+  get resetKind(): 'lost' | 'rolled-back' | null {
+    return this.lastReset;
   }
 
   /** Commands sent to Redis so far. A handshake (`claim`) costs one. */
@@ -185,8 +195,11 @@ export class RedisClusterStore<TData = unknown> {
     const [node, inc] = this.self();
     const args = [node, inc, String(this.options.outageGap), this.joinedEpoch ?? '', this.seenWrites];
     const reply = asArray(await this.run(SCRIPTS.heartbeat, [this.keys.nodes], args), 'heartbeat').map(asString);
-    if (reply[0] === 'RESET') return { outcome: 'reset' };
-    if (reply[0] === 'ROLLBACK') return { outcome: 'reset', rolledBack: true };
+    if (reply[0] === 'RESET' || reply[0] === 'ROLLBACK') {
+      const rolledBack = reply[0] === 'ROLLBACK' || reply[2] === '1';
+      this.lastReset = rolledBack ? 'rolled-back' : 'lost';
+      return rolledBack ? { outcome: 'reset', rolledBack } : { outcome: 'reset' };
+    }
     if (reply[0] === 'NODE_FENCED') return { outcome: 'node-fenced' };
     this.seenWrites = reply[3] ?? '';
     if (this.unanswered.size > 0) await this.unanswered.releaseAll();

@@ -80,7 +80,8 @@ export type HeartbeatResult =
   | { outcome: 'node-fenced' }
   /**
    * Redis lost its data (its epoch changed), or went back to older data (`rolledBack`: the write
-   * counter fell): join again, then restore the clients held here and write back the deletions.
+   * counter fell, found by this node or another): join again, then restore the clients held here
+   * and write back the deletions.
    */
   | { outcome: 'reset'; rolledBack?: true };
 

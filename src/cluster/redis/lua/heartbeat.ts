@@ -19,12 +19,16 @@ Each 'ok' stores the write counter in the node hash (wseen) and answers it.`,
     "seen: the write counter its last acknowledged heartbeat answered ('' for none since it joined)",
   ],
   reply: `{'ok', nowMs, outage (1 when this tick found that nobody had ticked for gapMs), writes}
-| {'RESET', epoch} | {'ROLLBACK', epoch} | {'NODE_FENCED', status}`,
+| {'RESET', epoch, recovering ('1': the new epoch is a rollback's, found by another node)}
+| {'ROLLBACK', epoch} | {'NODE_FENCED', status}`,
   uses: ['decimal', 'time', 'nodeStatus', 'tick', 'stale'],
   body: `
 local nodeId, inc, gapMs, epoch, seen = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local why = stale(nodeId, epoch, seen)
-if why == 'reset' then return {'RESET', redis.call('HGET', k('meta'), 'epoch') or ''} end
+if why == 'reset' then
+  local m = redis.call('HMGET', k('meta'), 'epoch', 'recovery')
+  return {'RESET', m[1] or '', m[2] and '1' or '0'}
+end
 if why == 'rollback' then return {'ROLLBACK', redis.call('HGET', k('meta'), 'epoch')} end
 local status = nodeStatus(nodeId, inc)
 if status ~= 'alive' and status ~= 'leaving' then return {'NODE_FENCED', status} end
