@@ -86,6 +86,23 @@ describe('Redis rolled back to an older snapshot', () => {
     expect(await a.heartbeat()).toMatchObject({ outcome: 'ok' });
   });
 
+  it('should find a rollback that undid only writes made since the last heartbeat, by the counters their replies carried', async () => {
+    const a = await node('a', quiet);
+    const b = await node('b', quiet);
+    await a.heartbeat();
+    await b.heartbeat();
+    const snapshot = await context.server.snapshot();
+    // after the snapshot no heartbeat, only a client registered, connected and disconnected on a
+    const { clientId, fence } = await connectedClient(a);
+    await a.disconnect({ clientId, socketId: 'sock-1', fence });
+    await context.server.restartFrom(snapshot);
+    // b saw none of the lost writes: Redis is as it knows it
+    expect(await whenAvailable(() => b.heartbeat())).toMatchObject({ outcome: 'ok' });
+    expect(await whenAvailable(() => a.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
+    expect(await b.heartbeat()).toEqual({ outcome: 'reset', rolledBack: true });
+    expect(await a.get(clientId)).toBeUndefined();
+  });
+
   it('should be found by the sweep and the reap too, before they delete, release or redeliver anything', async () => {
     const a = await node('a', { ...quiet, reconnectTimeout: 0 });
     const { clientId, fence } = await connectedClient(a);

@@ -93,6 +93,12 @@ export class RedisClusterStore<TData = unknown> {
    * that went back to older data (see the `stale` fragment).
    */
   private seenWrites = '';
+  /**
+   * The highest write counter a reply answered since this incarnation joined (0: none), and how
+   * many joins this store made (a reply to a call sent before the last join is not counted).
+   */
+  private highestWrites = 0;
+  private joins = 0;
   /** What the last heartbeat that answered `reset` found (see {@link resetKind}). */
   private lastReset: 'lost' | 'rolled-back' | null = null;
   /** Sockets whose claim got no answer: released (disconnect without a fence) once Redis answers. */
@@ -163,8 +169,23 @@ export class RedisClusterStore<TData = unknown> {
     return this.unanswered.size;
   }
 
-  private run(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    return this.runner.run(script, keys, [this.keys.tag, ...args]);
+  /**
+   * Runs a script; one that writes answers `{writes, reply}`: the counter is remembered (the highest
+   * since the join), the reply returned.
+   */
+  private async run(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    const joins = this.joins;
+    const raw = await this.runner.run(script, keys, [this.keys.tag, ...args]);
+    if (!script.writes) return raw;
+    const [writes, reply] = asArray(raw, script.name);
+    const counter = Number(writes);
+    if (joins === this.joins && counter > this.highestWrites) this.highestWrites = counter;
+    return reply;
+  }
+
+  /** The arguments every periodic script ends with: the epoch joined, `seen` and `highest` (see the `stale` fragment). */
+  private staleArgs(): string[] {
+    return [this.joinedEpoch ?? '', this.seenWrites, this.highestWrites > 0 ? String(this.highestWrites) : ''];
   }
 
   private self(): [string, string] {
@@ -184,6 +205,8 @@ export class RedisClusterStore<TData = unknown> {
     this.inc = inc;
     this.joinedEpoch = epoch;
     this.seenWrites = '';
+    this.joins += 1;
+    this.highestWrites = 0;
     return { incarnation: Number(inc), epoch, at: Number(at), endedIncarnation: ended === '' ? null : Number(ended) };
   }
 
@@ -193,7 +216,7 @@ export class RedisClusterStore<TData = unknown> {
    */
   async heartbeat(): Promise<HeartbeatResult> {
     const [node, inc] = this.self();
-    const args = [node, inc, String(this.options.outageGap), this.joinedEpoch ?? '', this.seenWrites];
+    const args = [node, inc, String(this.options.outageGap), ...this.staleArgs()];
     const reply = asArray(await this.run(SCRIPTS.heartbeat, [this.keys.nodes], args), 'heartbeat').map(asString);
     if (reply[0] === 'RESET' || reply[0] === 'ROLLBACK') {
       const rolledBack = reply[0] === 'ROLLBACK' || reply[2] === '1';
@@ -214,7 +237,7 @@ export class RedisClusterStore<TData = unknown> {
     const [node, inc] = this.self();
     const { nodeTtl, reconnectTimeout, outageGap, batchSize } = this.options;
     const args = [node, inc, String(nodeTtl), String(reconnectTimeout), String(outageGap), String(batchSize)];
-    args.push(this.joinedEpoch ?? '', this.seenWrites);
+    args.push(...this.staleArgs());
     const reply = asArray(await this.run(SCRIPTS.reap, [this.keys.nodes], args), 'reap');
     if (asString(reply[0]) === 'NODE_FENCED') return { outcome: 'node-fenced' };
     return {
@@ -395,7 +418,7 @@ export class RedisClusterStore<TData = unknown> {
     const [node, inc] = this.self();
     const { batchSize, handshakeTimeout, reconnectTimeout, outageGap, tombstoneTtl } = this.options;
     const args = [node, inc, batchSize, handshakeTimeout, reconnectTimeout, outageGap, tombstoneTtl].map(String);
-    const stale = [this.joinedEpoch ?? '', this.seenWrites];
+    const stale = this.staleArgs();
     const reply = asArray(
       await this.run(SCRIPTS.sweep, [this.keys.deadlines], [...args, randomId(), ...stale]),
       'sweep',

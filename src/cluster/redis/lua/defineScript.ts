@@ -18,7 +18,8 @@ export interface ScriptSpec {
   body: string;
   /**
    * A read: it writes nothing, so it does not raise the write counter. Every other script does,
-   * before its body runs (the `writes` fragment).
+   * before its body runs (the `writes` fragment), and answers `{writes, reply}`: the counter, then
+   * what its body returns (the store unwraps it, and remembers the highest counter it saw).
    */
   readOnly?: boolean;
 }
@@ -30,7 +31,7 @@ export interface LuaScript {
   readonly sha: string;
   readonly fragments: readonly FragmentName[];
   readonly body: string;
-  /** Whether it raises the write counter (every script but the reads). */
+  /** Whether it raises the write counter and answers `{writes, reply}` (every script but the reads). */
   readonly writes: boolean;
 }
 
@@ -66,7 +67,8 @@ function header(spec: ScriptSpec, included: readonly FragmentName[]): string {
 /**
  * A script's source: its header (the first comment); one line declaring every local its fragments
  * assign; its body, as the function `main`; only the fragments it uses, which assign those locals;
- * then, unless it is a read, `bump()` (the write counter), and `return main()`. So the body comes
+ * then `return main()`, or for a script that writes `return {bump(), main()}` (the write counter,
+ * raised before the body runs, then the body's reply). So the body comes
  * right after the header, and a Redis error's line number is the body's own plus the header's
  * length and two. The SHA1 is computed here, as Redis would.
  */
@@ -82,8 +84,7 @@ export function defineScript(spec: ScriptSpec): LuaScript {
     body,
     'end',
     ...included.map((name) => fragments[name].source),
-    ...(writes ? ['bump()'] : []),
-    'return main()',
+    writes ? 'return {bump(), main()}' : 'return main()',
     '',
   ].join('\n');
   return {

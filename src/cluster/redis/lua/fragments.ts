@@ -271,23 +271,24 @@ end`,
   },
   /**
    * Whether the caller's view of Redis is stale: 'reset' when the epoch is not the one it joined
-   * (Redis lost its data, or another node found it rolled back); 'rollback' when the write counter
-   * its last acknowledged heartbeat stored in its node hash (`wseen`) is below the one that
-   * heartbeat answered (`seen`, '' before the first): Redis went back to older data with the same
-   * epoch. A rollback starts a new epoch, so every node rejoins and writes back what it holds, and a
+   * (Redis lost its data, or another node found it rolled back); 'rollback' when Redis went back to
+   * older data with the same epoch: the write counter its last acknowledged heartbeat stored in its
+   * node hash (`wseen`) is below the one that heartbeat answered (`seen`), or the counter (raised
+   * by this very script already) is not above the highest any reply since its join carried
+   * (`highest`); '' for either means none yet. A rollback starts a new epoch, so every node rejoins and writes back what it holds, and a
    * recovery (`recovery`: its id, `recoveryAt`) during which nothing is swept, released or
    * redelivered (see recoverStep).
    */
   stale: {
     uses: ['key', 'decimal', 'time'],
     provides: ['stale'],
-    source: `stale = function(nodeId, epoch, seen)
+    source: `stale = function(nodeId, epoch, seen, highest)
   local meta = k('meta')
   if redis.call('HGET', meta, 'epoch') ~= epoch then return 'reset' end
-  local n = tonumber(seen)
-  if not n then return nil end
-  local mine = tonumber(redis.call('HGET', k('node', nodeId), 'wseen')) or 0
-  if mine >= n then return nil end
+  local n, h = tonumber(seen), tonumber(highest)
+  local behind = h and (tonumber(redis.call('HGET', meta, 'writes')) or 0) <= h
+  if not behind and n then behind = (tonumber(redis.call('HGET', k('node', nodeId), 'wseen')) or 0) < n end
+  if not behind then return nil end
   redis.call('HSET', meta, 'epoch', s(nowUs), 'recovery', s(nowUs), 'recoveryAt', s(nowMs))
   redis.call('HDEL', meta, 'recoveryPhase')
   redis.call('DEL', k('unheld'))

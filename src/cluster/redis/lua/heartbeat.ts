@@ -17,6 +17,7 @@ Each 'ok' stores the write counter in the node hash (wseen) and answers it.`,
     'gapMs: the outageGap (ms)',
     'epoch: the one the node joined',
     "seen: the write counter its last acknowledged heartbeat answered ('' for none since it joined)",
+    "highest: the highest write counter any reply answered it since it joined ('' for none)",
   ],
   reply: `{'ok', nowMs, outage (1 when this tick found that nobody had ticked for gapMs), writes}
 | {'RESET', epoch, recovering ('1': the new epoch is a rollback's, found by another node)}
@@ -24,7 +25,7 @@ Each 'ok' stores the write counter in the node hash (wseen) and answers it.`,
   uses: ['decimal', 'time', 'nodeStatus', 'tick', 'stale'],
   body: `
 local nodeId, inc, gapMs, epoch, seen = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
-local why = stale(nodeId, epoch, seen)
+local why = stale(nodeId, epoch, seen, ARGV[7])
 if why == 'reset' then
   local m = redis.call('HMGET', k('meta'), 'epoch', 'recovery')
   return {'RESET', m[1] or '', m[2] and '1' or '0'}

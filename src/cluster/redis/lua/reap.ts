@@ -21,6 +21,7 @@ stale view (reset or rollback, see stale) answers NODE_FENCED: the node's heartb
     'limit: clients and deletions per call',
     'epoch: the one the node joined',
     "seen: the write counter its last acknowledged heartbeat answered ('' for none)",
+    "highest: the highest write counter any reply answered it since it joined ('' for none)",
   ],
   reply: `{'ok', {declared dead node...}, released, more ('1' when work is left), {entry...}, dropped}
 | {'NODE_FENCED'}: entries in DELETION_FIELDS order`,
@@ -38,7 +39,7 @@ stale view (reset or rollback, see stale) answers NODE_FENCED: the node's heartb
   body: `
 local nodeId, inc, nodeTtl, rt = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local gapMs, limit = tonumber(ARGV[6]), tonumber(ARGV[7])
-if stale(nodeId, ARGV[8], ARGV[9]) then return {'NODE_FENCED'} end
+if stale(nodeId, ARGV[8], ARGV[9], ARGV[10]) then return {'NODE_FENCED'} end
 if nodeStatus(nodeId, inc) ~= 'alive' then return {'NODE_FENCED'} end
 tick(gapMs)
 local declared = {}

@@ -25,6 +25,7 @@ view (see the stale fragment) answers NODE_FENCED.`,
     'seed: random per call, for the deletion ids',
     'epoch: the one the node joined',
     "seen: the write counter its last acknowledged heartbeat answered ('' for none)",
+    "highest: the highest write counter any reply answered it since it joined ('' for none)",
   ],
   reply: `{'swept', count, more, {entry...}} | {'grace', count, more, {}} | {'NODE_FENCED'}: more is
 '1' when due deadlines are left, entries in DELETION_FIELDS order`,
@@ -32,7 +33,7 @@ view (see the stale fragment) answers NODE_FENCED.`,
   body: `
 local nodeId, inc, limit = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local ht, rt, gapMs, ttl, seed = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
-if stale(nodeId, ARGV[10], ARGV[11]) then return {'NODE_FENCED'} end
+if stale(nodeId, ARGV[10], ARGV[11], ARGV[12]) then return {'NODE_FENCED'} end
 if nodeStatus(nodeId, inc) ~= 'alive' then return {'NODE_FENCED'} end
 tick(gapMs)
 if redis.call('HEXISTS', k('meta'), 'recovery') == 1 then return {'swept', '0', '0', {}} end
