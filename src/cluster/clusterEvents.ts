@@ -24,6 +24,12 @@ export type ClusterEvent =
   /** Redis lost its data; the clients this node held are written back (`restored`). */
   | { type: 'reset'; at: number }
   | { type: 'restored'; at: number; restored: number; kept: number; deleted: number }
+  /**
+   * After `restored`: the deletions this node ran within `tombstoneTtl` were written back (their
+   * tombstones; `removed`: records Redis still held for them, dropped without a hook). `why`:
+   * Redis lost its data (`reset`) or went back to an older copy of it (`rollback`).
+   */
+  | { type: 'written-back'; at: number; why: 'reset' | 'rollback'; deletions: number; removed: number }
   | { type: 'redis-unavailable'; at: number; message: string }
   /** Redis answers again; `outage`: nobody could reach it for `outageGap`, deadlines got a fresh grace period. */
   | { type: 'redis-available'; at: number; outage: boolean }

@@ -21,6 +21,7 @@ import { createOwnerStreams, type OwnerStreams } from './ownerStreams.js';
 import { createReconcile } from './reconcile.js';
 import { RedisClusterStore } from './redis/RedisClusterStore.js';
 import { createRemoteAdmission } from './remoteAdmission.js';
+import { createWriteBack } from './rollback.js';
 import { createToClient } from './toClient.js';
 
 /** How many heartbeats apart the node asks Redis which of its clients it still owns (missed notices). */
@@ -94,9 +95,11 @@ export async function createClusterSupervisor<TData = unknown>(
   inside.onHookSettled((timing) => deletions.onHookSettled(timing));
   const notices = createNotices(node, mirror, streams);
   const reconcile = createReconcile(node, mirror, streams);
+  const writeBack = createWriteBack(node);
+  clusterEvents.subscribe(writeBack.observe);
   const membership = createMembership(
     node,
-    { mirror, deletions, notices, streams, reconcile },
+    { mirror, deletions, notices, streams, reconcile, writeBack: writeBack.writeBack },
     { heartbeat: store.options.heartbeatInterval, sweep: resolved.pruneInterval, reconcileEvery: RECONCILE_EVERY },
     realClock,
   );

@@ -25,6 +25,8 @@ export function createMembership<TData>(
     notices: Notices;
     streams: OwnerStreams<TData>;
     reconcile(batchSize: number): Promise<void>;
+    /** After a reset's restore: the deletions this node ran, written back (`rollback.ts`). */
+    writeBack(): Promise<void>;
   },
   intervals: { heartbeat: number; sweep: number; reconcileEvery: number },
   clock: Clock,
@@ -157,6 +159,7 @@ export function createMembership<TData>(
       } else checkFenced();
     });
     node.emit({ type: 'restored', at: node.now(), ...tally });
+    await parts.writeBack();
   }
 
   const ports: NodePorts = {

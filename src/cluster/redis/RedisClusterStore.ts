@@ -96,6 +96,20 @@ export class RedisClusterStore<TData = unknown> {
   private readonly processId = randomId();
   private inc: string | null = null;
   private joinedEpoch: string | null = null;
+  /**
+   * The write counter this incarnation's last acknowledged heartbeat answered ('' before the first):
+   * the heartbeat, sweep and reap compare it with the one that heartbeat stored, to tell a Redis
+   * that went back to older data (see the `stale` fragment).
+   */
+  private seenWrites = '';
+  /**
+   * The highest write counter a reply answered since this incarnation joined (0: none), and how
+   * many joins this store made (a reply to a call sent before the last join is not counted).
+   */
+  private highestWrites = 0;
+  private joins = 0;
+  /** What the last heartbeat that answered `reset` found (see {@link resetKind}). */
+  private lastReset: 'lost' | 'rolled-back' | null = null;
   /** Sockets whose claim got no answer: released (disconnect without a fence) once Redis answers. */
   private readonly unanswered: UnansweredClaims;
   private readonly subscriber: Subscriber;
@@ -144,6 +158,14 @@ export class RedisClusterStore<TData = unknown> {
     return store;
   }
 
+  /**
+   * What the last heartbeat that answered `reset` found: Redis lost its data (`lost`) or went back
+   * to older data (`rolled-back`, found by this node or another). `null` before any.
+   */
+  get resetKind(): 'lost' | 'rolled-back' | null {
+    return this.lastReset;
+  }
+
   /** Commands sent to Redis so far. A handshake (`claim`) costs one. */
   get roundTrips(): number {
     return this.runner.roundTrips;
@@ -159,8 +181,23 @@ export class RedisClusterStore<TData = unknown> {
     return this.unanswered.size;
   }
 
-  private run(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    return this.runner.run(script, keys, [this.keys.tag, ...args]);
+  /**
+   * Runs a script; one that writes answers `{writes, reply}`: the counter is remembered (the highest
+   * since the join), the reply returned.
+   */
+  private async run(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    const joins = this.joins;
+    const raw = await this.runner.run(script, keys, [this.keys.tag, ...args]);
+    if (!script.writes) return raw;
+    const [writes, reply] = asArray(raw, script.name);
+    const counter = Number(writes);
+    if (joins === this.joins && counter > this.highestWrites) this.highestWrites = counter;
+    return reply;
+  }
+
+  /** The arguments every periodic script ends with: the epoch joined, `seen` and `highest` (see the `stale` fragment). */
+  private staleArgs(): string[] {
+    return [this.joinedEpoch ?? '', this.seenWrites, this.highestWrites > 0 ? String(this.highestWrites) : ''];
   }
 
   private self(): [string, string] {
@@ -199,16 +236,27 @@ export class RedisClusterStore<TData = unknown> {
     const [inc, epoch, at, ended] = reply.map(asString) as [string, string, string, string];
     this.inc = inc;
     this.joinedEpoch = epoch;
+    this.seenWrites = '';
+    this.joins += 1;
+    this.highestWrites = 0;
     return { incarnation: Number(inc), epoch, at: Number(at), endedIncarnation: ended === '' ? null : Number(ended) };
   }
 
-  /** Keeps this incarnation alive; then releases the sockets of claims that got no answer. */
+  /**
+   * Keeps this incarnation alive; then releases the sockets of claims that got no answer. `reset`:
+   * Redis lost its data, or went back to older data (`rolledBack`, found by the write counter).
+   */
   async heartbeat(): Promise<HeartbeatResult> {
     const [node, inc] = this.self();
-    const args = [node, inc, String(this.options.outageGap), this.joinedEpoch ?? ''];
+    const args = [node, inc, String(this.options.outageGap), ...this.staleArgs()];
     const reply = asArray(await this.run(SCRIPTS.heartbeat, [this.keys.nodes], args), 'heartbeat').map(asString);
-    if (reply[0] === 'RESET') return { outcome: 'reset' };
+    if (reply[0] === 'RESET' || reply[0] === 'ROLLBACK') {
+      const rolledBack = reply[0] === 'ROLLBACK' || reply[2] === '1';
+      this.lastReset = rolledBack ? 'rolled-back' : 'lost';
+      return rolledBack ? { outcome: 'reset', rolledBack } : { outcome: 'reset' };
+    }
     if (reply[0] === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    this.seenWrites = reply[3] ?? '';
     if (this.unanswered.size > 0) await this.unanswered.releaseAll();
     return { outcome: 'ok', at: Number(reply[1]), outage: reply[2] === '1' };
   }
@@ -221,6 +269,7 @@ export class RedisClusterStore<TData = unknown> {
     const [node, inc] = this.self();
     const { nodeTtl, reconnectTimeout, outageGap, batchSize } = this.options;
     const args = [node, inc, String(nodeTtl), String(reconnectTimeout), String(outageGap), String(batchSize)];
+    args.push(...this.staleArgs());
     const reply = asArray(await this.run(SCRIPTS.reap, [this.keys.nodes], args), 'reap');
     if (asString(reply[0]) === 'NODE_FENCED') return { outcome: 'node-fenced' };
     return {
@@ -229,6 +278,7 @@ export class RedisClusterStore<TData = unknown> {
       released: Number(asString(reply[2])),
       more: asString(reply[3]) === '1',
       redelivered: asArray(reply[4], 'reap').map((entry) => parseDeletion<TData>(entry)),
+      dropped: Number(asString(reply[5]) || 0),
     };
   }
 
@@ -400,7 +450,11 @@ export class RedisClusterStore<TData = unknown> {
     const [node, inc] = this.self();
     const { batchSize, handshakeTimeout, reconnectTimeout, outageGap, tombstoneTtl } = this.options;
     const args = [node, inc, batchSize, handshakeTimeout, reconnectTimeout, outageGap, tombstoneTtl].map(String);
-    const reply = asArray(await this.run(SCRIPTS.sweep, [this.keys.deadlines], [...args, randomId()]), 'sweep');
+    const stale = this.staleArgs();
+    const reply = asArray(
+      await this.run(SCRIPTS.sweep, [this.keys.deadlines], [...args, randomId(), ...stale]),
+      'sweep',
+    );
     const outcome = asString(reply[0]);
     if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
     const more = asString(reply[2]) === '1';
@@ -432,6 +486,29 @@ export class RedisClusterStore<TData = unknown> {
         return reply === 'NODE_FENCED' ? 'node-fenced' : (reply as RestoreOutcome);
       }),
     );
+  }
+
+  /**
+   * After {@link restore}: writes back the deletions this node ran within `tombstoneTtl` (each with
+   * the ms its tombstone has left), so a deleted client stays deleted in a Redis that lost or
+   * rolled back its data: tombstone, record removed without a hook, journal entry removed (never
+   * redelivered). `done` marks this incarnation written back, which a recovery after a rollback
+   * waits for on every live node before it drops what nobody holds. Returns the records removed.
+   */
+  async writeBack(
+    deletions: ReadonlyArray<{ clientId: string; deletionId: string; reason: string; ttl: number }>,
+    done: boolean,
+  ): Promise<number | 'node-fenced'> {
+    const [node, inc] = this.self();
+    const args = [node, inc, done ? '1' : '0'];
+    for (const deletion of deletions) {
+      if (!Number.isSafeInteger(deletion.ttl) || deletion.ttl < 1) throw invalid('writeBack: `ttl` must be ≥ 1 ms');
+      const { clientId, deletionId, reason } = deletion;
+      args.push(checkId('clientId', clientId), checkId('deletionId', deletionId), checkText('reason', reason));
+      args.push(String(deletion.ttl));
+    }
+    const reply = asArray(await this.run(SCRIPTS.writeBack, [this.keys.meta], args), 'writeBack').map(asString);
+    return reply[0] === 'NODE_FENCED' ? 'node-fenced' : Number(reply[1]);
   }
 
   /** Which of these clients this incarnation still owns (a fenced one: none). */

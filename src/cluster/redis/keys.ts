@@ -40,7 +40,8 @@ export const KEY_TABLE = {
   node: {
     pattern: 'node:<node>',
     type: 'hash',
-    holds: '`inc` (incarnation counter), `state` (`alive`, `leaving`, `dead`, `left`), `joinedAt`, `heartbeatAt`',
+    holds:
+      '`inc` (incarnation counter), `state` (`alive`, `leaving`, `dead`, `left`), `joinedAt`, `heartbeatAt`, `wseen` (the write counter its last heartbeat answered: a rollback shows as a lower one), `wb` (`<recovery>:<inc>`: this incarnation wrote back what it holds)',
   },
   nodes: { pattern: 'nodes', type: 'sorted set', holds: 'live nodes → last heartbeat (ms)' },
   reaping: {
@@ -60,11 +61,17 @@ export const KEY_TABLE = {
     holds: 'deletions assigned to an incarnation, not completed',
   },
   orphans: { pattern: 'orphans', type: 'set', holds: 'deletions whose incarnation ended before completing them' },
+  unheld: {
+    pattern: 'unheld',
+    type: 'set',
+    holds:
+      'during a recovery after a rollback, once every live node wrote back: the clients no live incarnation owns, dropped a batch per reap without a hook',
+  },
   meta: {
     pattern: 'meta',
     type: 'hash',
     holds:
-      '`epoch` (changes only when Redis lost its data), `lastTick` (ms), `graceFrom` (set after an outage until overdue deadlines are pushed)',
+      '`epoch` (changes only when Redis lost its data or went back to older data), `writes` (the write counter: every script that writes adds one), `lastTick` (ms), `graceFrom` (set after an outage until overdue deadlines are pushed); during a recovery after a rollback `recovery` (its id), `recoveryAt` (ms), `recoveryPhase` (`reaping` once every live node wrote back)',
   },
   notices: {
     pattern: 'notice:<node>',

@@ -68,6 +68,8 @@ export type ReapResult<TData = unknown> =
       /** Deletions of dead or departed incarnations now assigned to this one (`redelivered: true`). */
       redelivered: Array<Deletion<TData>>;
       more: boolean;
+      /** Clients a recovery after a rollback dropped without a hook: nobody held them. */
+      dropped: number;
     }
   | { outcome: 'node-fenced' };
 
@@ -76,8 +78,12 @@ export type HeartbeatResult =
   | { outcome: 'ok'; at: number /** this tick found an outage (nobody ticked for `outageGap`) */; outage: boolean }
   /** Declared dead or left: every client this incarnation held is lost; join again. */
   | { outcome: 'node-fenced' }
-  /** Redis lost its data (its epoch changed): join again, then restore the clients held here. */
-  | { outcome: 'reset' };
+  /**
+   * Redis lost its data (its epoch changed), or went back to older data (`rolledBack`: the write
+   * counter fell, found by this node or another): join again, then restore the clients held here
+   * and write back the deletions.
+   */
+  | { outcome: 'reset'; rolledBack?: true };
 
 /** What `join` answers: the new incarnation. */
 export interface JoinResult {

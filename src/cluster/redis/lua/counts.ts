@@ -8,6 +8,7 @@ export const countsScript = defineScript({
   argv: [],
   reply: '{handshaking, connected, disconnected, nodes}',
   uses: [],
+  readOnly: true,
   body: `
 return {redis.call('SCARD', k('state', 'handshaking')), redis.call('SCARD', k('state', 'connected')),
   redis.call('SCARD', k('state', 'disconnected')), redis.call('ZCARD', k('nodes'))}

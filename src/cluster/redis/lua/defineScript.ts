@@ -16,6 +16,12 @@ export interface ScriptSpec {
   /** The fragments its body calls (those they call in turn are added). */
   uses: readonly FragmentName[];
   body: string;
+  /**
+   * A read: it writes nothing, so it does not raise the write counter. Every other script does,
+   * before its body runs (the `writes` fragment), and answers `{writes, reply}`: the counter, then
+   * what its body returns (the store unwraps it, and remembers the highest counter it saw).
+   */
+  readOnly?: boolean;
 }
 
 /** One Lua script: its name, full source and SHA1 (for EVALSHA), and the fragments its source holds. */
@@ -25,6 +31,8 @@ export interface LuaScript {
   readonly sha: string;
   readonly fragments: readonly FragmentName[];
   readonly body: string;
+  /** Whether it raises the write counter and answers `{writes, reply}` (every script but the reads). */
+  readonly writes: boolean;
 }
 
 /** The first comment of a script's source: its contract, as BullMQ heads its scripts. */
@@ -59,11 +67,14 @@ function header(spec: ScriptSpec, included: readonly FragmentName[]): string {
 /**
  * A script's source: its header (the first comment); one line declaring every local its fragments
  * assign; its body, as the function `main`; only the fragments it uses, which assign those locals;
- * then `return main()`. So the body comes right after the header, and a Redis error's line number
- * is the body's own plus the header's length and two. The SHA1 is computed here, as Redis would.
+ * then `return main()`, or for a script that writes `return {bump(), main()}` (the write counter,
+ * raised before the body runs, then the body's reply). So the body comes
+ * right after the header, and a Redis error's line number is the body's own plus the header's
+ * length and two. The SHA1 is computed here, as Redis would.
  */
 export function defineScript(spec: ScriptSpec): LuaScript {
-  const included = resolveFragments(spec.uses);
+  const writes = spec.readOnly !== true;
+  const included = resolveFragments(writes ? [...spec.uses, 'writes'] : spec.uses);
   const body = spec.body.trim();
   const locals = included.flatMap((name) => fragments[name].provides);
   const source = [
@@ -73,7 +84,7 @@ export function defineScript(spec: ScriptSpec): LuaScript {
     body,
     'end',
     ...included.map((name) => fragments[name].source),
-    'return main()',
+    writes ? 'return {bump(), main()}' : 'return main()',
     '',
   ].join('\n');
   return {
@@ -82,5 +93,6 @@ export function defineScript(spec: ScriptSpec): LuaScript {
     sha: createHash('sha1').update(source).digest('hex'),
     fragments: included,
     body,
+    writes,
   };
 }

@@ -274,6 +274,96 @@ end`,
   return outage
 end`,
   },
+  /**
+   * The write counter (`{P}:meta` `writes`): every script that writes raises it by one before its
+   * body runs (`defineScript` adds the call), so it only rises, unless Redis goes back to an older
+   * copy of its data (a snapshot restored, an AOF tail lost, a lagging replica promoted).
+   */
+  writes: {
+    uses: ['key'],
+    provides: ['bump'],
+    source: `bump = function()
+  return redis.call('HINCRBY', k('meta'), 'writes', 1)
+end`,
+  },
+  /**
+   * Whether the caller's view of Redis is stale: 'reset' when the epoch is not the one it joined
+   * (Redis lost its data, or another node found it rolled back); 'rollback' when Redis went back to
+   * older data with the same epoch: the write counter its last acknowledged heartbeat stored in its
+   * node hash (`wseen`) is below the one that heartbeat answered (`seen`), or the counter (raised
+   * by this very script already) is not above the highest any reply since its join carried
+   * (`highest`); '' for either means none yet. A rollback starts a new epoch, so every node rejoins and writes back what it holds, and a
+   * recovery (`recovery`: its id, `recoveryAt`) during which nothing is swept, released or
+   * redelivered (see recoverStep).
+   */
+  stale: {
+    uses: ['key', 'decimal', 'time'],
+    provides: ['stale'],
+    source: `stale = function(nodeId, epoch, seen, highest)
+  local meta = k('meta')
+  if redis.call('HGET', meta, 'epoch') ~= epoch then return 'reset' end
+  local n, h = tonumber(seen), tonumber(highest)
+  local behind = h and (tonumber(redis.call('HGET', meta, 'writes')) or 0) <= h
+  if not behind and n then behind = (tonumber(redis.call('HGET', k('node', nodeId), 'wseen')) or 0) < n end
+  if not behind then return nil end
+  redis.call('HSET', meta, 'epoch', s(nowUs), 'recovery', s(nowUs), 'recoveryAt', s(nowMs))
+  redis.call('HDEL', meta, 'recoveryPhase')
+  redis.call('DEL', k('unheld'))
+  return 'rollback'
+end`,
+  },
+  /**
+   * The recovery after a rollback, one step per reap: nil when none runs. It waits until nodeTtl
+   * has passed since it began (every node still serving has heartbeated and been told to rejoin)
+   * and every live node has written back at its current incarnation (`wb` = recovery:inc in its
+   * node hash); then every client no live incarnation owns is collected (`{P}:unheld`) and
+   * dropped, limit at a time, without a hook, a journal entry or a tombstone: a record Redis went
+   * back to that nobody holds. Answers {dropped, more}.
+   */
+  recoverStep: {
+    uses: ['key', 'time', 'read', 'moveState', 'moveOwner', 'announce'],
+    provides: ['recoverStep'],
+    source: `recoverStep = function(nodeTtl, limit)
+  local meta = k('meta')
+  local v = redis.call('HMGET', meta, 'recovery', 'recoveryAt', 'recoveryPhase')
+  if not v[1] then return nil end
+  local function liveOwner(node, inc)
+    if not node or node == '' then return false end
+    local x = redis.call('HMGET', k('node', node), 'inc', 'state')
+    return x[1] == inc and (x[2] == 'alive' or x[2] == 'leaving')
+  end
+  local unheld = k('unheld')
+  if v[3] ~= 'reaping' then
+    if nowMs < (tonumber(v[2]) or 0) + nodeTtl then return {0, 0} end
+    local held = {}
+    for _, n in ipairs(redis.call('ZRANGE', k('nodes'), 0, -1)) do
+      local x = redis.call('HMGET', k('node', n), 'inc', 'state', 'wb')
+      if x[2] == 'alive' or x[2] == 'leaving' then
+        if x[3] ~= v[1] .. ':' .. x[1] then return {0, 0} end
+        table.insert(held, k('owned', n, x[1]))
+      end
+    end
+    redis.call('SUNIONSTORE', unheld, k('state', 'handshaking'), k('state', 'connected'), k('state', 'disconnected'))
+    if #held > 0 then redis.call('SDIFFSTORE', unheld, unheld, unpack(held)) end
+    redis.call('HSET', meta, 'recoveryPhase', 'reaping')
+  end
+  local dropped = 0
+  for _, id in ipairs(redis.call('SPOP', unheld, limit)) do
+    local r = read(k('c', id))
+    if r and not liveOwner(r.node, r.inc) then
+      redis.call('DEL', k('c', id), k('o', id), k('e', id))
+      redis.call('ZREM', k('deadlines'), id)
+      moveState(id, r.state, nil)
+      moveOwner(id, r.node, r.inc, '', '')
+      announce(id, 'deleted')
+      dropped = dropped + 1
+    end
+  end
+  if redis.call('SCARD', unheld) > 0 then return {dropped, 1} end
+  redis.call('HDEL', meta, 'recovery', 'recoveryAt', 'recoveryPhase')
+  return {dropped, 0}
+end`,
+  },
 } as const satisfies Record<string, Fragment>;
 
 /** The name of a fragment a script may declare. */

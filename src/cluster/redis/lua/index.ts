@@ -18,6 +18,7 @@ import { reapScript } from './reap.js';
 import { registerScript } from './register.js';
 import { restoreScript } from './restore.js';
 import { sweepScript } from './sweep.js';
+import { writeBackScript } from './writeBack.js';
 
 /**
  * Every script of cluster mode, by name: one atomic step each (docs/cluster-redis.md, "Scripts").
@@ -37,6 +38,7 @@ export const SCRIPTS = {
   reap: reapScript,
   leave: leaveScript,
   restore: restoreScript,
+  writeBack: writeBackScript,
   list: listScript,
   counts: countsScript,
   nodes: nodesScript,

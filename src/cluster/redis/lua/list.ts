@@ -11,6 +11,7 @@ least once.`,
   argv: ["state ('' for every live state)", "node ('' for every node)", "cursor ('' for the first page)", 'limit'],
   reply: `{nextCursor, {{clientId, ...record (RECORD_FIELDS order), seq, acked, oldestAt}...}}`,
   uses: ['read'],
+  readOnly: true,
   body: `
 local state, node, cursor, limit = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local phase, cur = string.match(cursor, '^(%d+):(%d+)$')

@@ -8,6 +8,7 @@ export const nodesScript = defineScript({
   argv: [],
   reply: '{{nodeId, inc, state, heartbeatAt, joinedAt, clients}...}',
   uses: [],
+  readOnly: true,
   body: `
 local out = {}
 for _, n in ipairs(redis.call('ZRANGE', k('nodes'), 0, -1)) do

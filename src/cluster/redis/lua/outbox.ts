@@ -9,6 +9,7 @@ lost notice): every unacknowledged message numbered above after, in order.`,
   argv: ['clientId', 'after: the last sequence number already sent'],
   reply: `{'ok', acked, seq, {member...}} | {'gone'}`,
   uses: ['decimal'],
+  readOnly: true,
   body: `
 local id, after = ARGV[2], tonumber(ARGV[3]) or 0
 local v = redis.call('HMGET', KEYS[1], 'state', 'seq', 'acked')

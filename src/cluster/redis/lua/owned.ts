@@ -10,6 +10,7 @@ learns it was fenced, or misses notices, asks this to find the clients it lost.`
   argv: ['nodeId', 'inc', '... the client ids'],
   reply: '{{clientId, fence, state, socketId, seq}...}: only the clients it owns',
   uses: [],
+  readOnly: true,
   body: `
 local nodeId, inc = ARGV[2], ARGV[3]
 local out = {}

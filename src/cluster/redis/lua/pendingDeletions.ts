@@ -9,6 +9,7 @@ reply was lost, the node runs those it is not already running.`,
   argv: ['nodeId', 'inc'],
   reply: `{entry...}: each in DELETION_FIELDS order`,
   uses: ['deletionFields'],
+  readOnly: true,
   body: `
 local nodeId, inc = ARGV[2], ARGV[3]
 local out = {}

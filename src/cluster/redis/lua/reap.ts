@@ -7,7 +7,10 @@ export const reapScript = defineScript({
 so an outage never kills anyone), then, limit at a time: releases the clients of dead incarnations
 (a connected one becomes disconnected with a fresh grace period; all become unowned, fences raised)
 and takes over orphaned deletions (of dead or departed incarnations), which come back with
-redelivered = 1 for this node to run onDelete again with the same deletion id.`,
+redelivered = 1 for this node to run onDelete again with the same deletion id. During a recovery
+after a rollback (see the stale and recoverStep fragments) it releases and redelivers nothing: it
+runs the recovery's step instead (dropped: clients no live node holds, removed without a hook). A
+stale view (reset or rollback, see stale) answers NODE_FENCED: the node's heartbeat tells which.`,
   keys: ['the live nodes ({P}:nodes)'],
   argv: [
     'nodeId',
@@ -16,13 +19,27 @@ redelivered = 1 for this node to run onDelete again with the same deletion id.`,
     'reconnectTimeout (ms)',
     'gapMs: the outageGap (ms)',
     'limit: clients and deletions per call',
+    'epoch: the one the node joined',
+    "seen: the write counter its last acknowledged heartbeat answered ('' for none)",
+    "highest: the highest write counter any reply answered it since it joined ('' for none)",
   ],
-  reply: `{'ok', {declared dead node...}, released, more ('1' when work is left), {entry...}}
+  reply: `{'ok', {declared dead node...}, released, more ('1' when work is left), {entry...}, dropped}
 | {'NODE_FENCED'}: entries in DELETION_FIELDS order`,
-  uses: ['decimal', 'time', 'nodeStatus', 'deletionFields', 'release', 'endIncarnation', 'tick'],
+  uses: [
+    'decimal',
+    'time',
+    'nodeStatus',
+    'deletionFields',
+    'release',
+    'endIncarnation',
+    'tick',
+    'stale',
+    'recoverStep',
+  ],
   body: `
 local nodeId, inc, nodeTtl, rt = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local gapMs, limit = tonumber(ARGV[6]), tonumber(ARGV[7])
+if stale(nodeId, ARGV[8], ARGV[9], ARGV[10]) then return {'NODE_FENCED'} end
 if nodeStatus(nodeId, inc) ~= 'alive' then return {'NODE_FENCED'} end
 tick(gapMs)
 local declared = {}
@@ -38,6 +55,8 @@ for _, n in ipairs(redis.call('ZRANGEBYSCORE', k('nodes'), '-inf', '(' .. s(nowM
     end
   end
 end
+local recovery = recoverStep(nodeTtl, limit)
+if recovery then return {'ok', declared, '0', s(recovery[2]), {}, s(recovery[1])} end
 local budget = limit
 local released = 0
 for _, owner in ipairs(redis.call('SMEMBERS', k('reaping'))) do
@@ -65,6 +84,6 @@ for _, did in ipairs(redis.call('SPOP', k('orphans'), limit)) do
 end
 local more = '0'
 if redis.call('SCARD', k('reaping')) > 0 or redis.call('SCARD', k('orphans')) > 0 then more = '1' end
-return {'ok', declared, s(released), more, redelivered}
+return {'ok', declared, s(released), more, redelivered, '0'}
 `,
 });

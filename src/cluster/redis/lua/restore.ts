@@ -5,7 +5,9 @@ export const restoreScript = defineScript({
   name: 'restore',
   does: `After Redis lost its data (heartbeat answered RESET), each node rewrites the live clients it
 holds, owned by its new incarnation, at the fence it knows. 'kept': Redis already holds the client
-at this fence or a higher one (another node restored a newer view). 'deleted': a tombstone says it
+at a higher fence, or at this fence under another node (another node restored a newer view). At this
+fence under this node (Redis went back to a copy from before its rejoin) it is written back; under
+this very incarnation it is 'restored' already (a replay). 'deleted': a tombstone says it
 was deleted meanwhile. Fences keep rising from there (see the fence fragment). The outbox is gone
 with the data: its sequence restarts from seq (the last number the node knows of), all
 acknowledged, so the page, told where its stream resumes, takes the next message as the next one
@@ -32,7 +34,9 @@ if nodeStatus(nodeId, inc) ~= 'alive' then return 'NODE_FENCED' end
 if redis.call('EXISTS', k('t', id)) == 1 then return 'deleted' end
 local r = read(rec)
 if r then
-  if tonumber(r.fence) >= tonumber(fence) then return 'kept' end
+  local have, mine = tonumber(r.fence) or 0, tonumber(fence)
+  if have > mine or (have == mine and r.node ~= nodeId) then return 'kept' end
+  if have == mine and r.inc == inc then return 'restored' end
   moveState(id, r.state, nil)
   moveOwner(id, r.node, r.inc, '', '')
   redis.call('ZREM', k('deadlines'), id)

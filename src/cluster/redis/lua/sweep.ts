@@ -10,7 +10,9 @@ by exactly one of them; the deletions (journal entries, assigned to the sweeping
 back for it to run onDelete. Their ids are derived from seed (random per call) and the client id.
 After an outage (see tick) the sweep first gives every deadline due by then a fresh grace period
 (handshakeTimeout or reconnectTimeout from now, a reconnect deadline's generation bumped), limit at
-a time, and deletes nothing until that is done.`,
+a time, and deletes nothing until that is done. During a recovery after a rollback it deletes
+nothing (a deadline Redis went back to may belong to a client deleted or reconnected since); a stale
+view (see the stale fragment) answers NODE_FENCED.`,
   keys: ['the deadlines ({P}:deadlines)'],
   argv: [
     'nodeId',
@@ -21,15 +23,20 @@ a time, and deletes nothing until that is done.`,
     'gapMs: the outageGap (ms)',
     'tombstoneTtl (ms)',
     'seed: random per call, for the deletion ids',
+    'epoch: the one the node joined',
+    "seen: the write counter its last acknowledged heartbeat answered ('' for none)",
+    "highest: the highest write counter any reply answered it since it joined ('' for none)",
   ],
   reply: `{'swept', count, more, {entry...}} | {'grace', count, more, {}} | {'NODE_FENCED'}: more is
 '1' when due deadlines are left, entries in DELETION_FIELDS order`,
-  uses: ['decimal', 'time', 'read', 'nodeStatus', 'tick', 'deleteClient'],
+  uses: ['decimal', 'time', 'read', 'nodeStatus', 'tick', 'deleteClient', 'stale'],
   body: `
 local nodeId, inc, limit = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local ht, rt, gapMs, ttl, seed = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
+if stale(nodeId, ARGV[10], ARGV[11], ARGV[12]) then return {'NODE_FENCED'} end
 if nodeStatus(nodeId, inc) ~= 'alive' then return {'NODE_FENCED'} end
 tick(gapMs)
+if redis.call('HEXISTS', k('meta'), 'recovery') == 1 then return {'swept', '0', '0', {}} end
 local dl = k('deadlines')
 local graceFrom = redis.call('HGET', k('meta'), 'graceFrom')
 if graceFrom then

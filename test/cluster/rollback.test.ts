@@ -1,0 +1,275 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
+import type { RestoreInput } from '../../src/cluster/redis/records.js';
+import { hashToken } from '../../src/core/ids.js';
+import { claimed, connectedClient, registered } from './fixtures.js';
+import { type Admin, expectConsistent, sleep, useRedis } from './helpers.js';
+import { closeSockets, connect, connected, type HookCall, startNode, type TestNode, waitFor } from './nodes.js';
+
+// Issue 19 (3), at the level of the scripts: Redis going back to an older copy of its data (a
+// snapshot restored, an AOF tail lost, a lagging replica promoted) keeps its epoch, so only the
+// write counter shows it. The multi-process version is faults.test.ts ("rollback").
+
+/** Calls `f` until Redis answers it (the store reconnects on its own after a restart), at most ~5 s. */
+async function whenAvailable<T>(f: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await f();
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'UNAVAILABLE' || attempt > 250) throw error;
+      await sleep(20);
+    }
+  }
+}
+
+const writes = async (admin: Admin, prefix: string) => Number(await admin.hGet(`{${prefix}}:meta`, 'writes'));
+
+/** What a node holding a connected client writes back for it. */
+async function held(store: RedisClusterStore, clientId: string, token: string): Promise<RestoreInput> {
+  const record = await store.get(clientId);
+  if (!record) throw new Error(`no record for ${clientId}`);
+  const { node: _node, incarnation: _incarnation, ...rest } = record;
+  return { ...rest, tokenHash: hashToken(token) };
+}
+
+describe('the write counter', () => {
+  const { context, node } = useRedis();
+  const quiet = { outageGap: 600_000 };
+
+  it('should rise with every script that writes, not with a read, and be stored by each heartbeat', async () => {
+    const a = await node('a', quiet);
+    const start = await writes(context.admin, context.prefix);
+    expect(start).toBeGreaterThan(0);
+    await a.counts();
+    await a.list();
+    await a.nodes();
+    await a.owned([]);
+    await a.pendingDeletions();
+    expect(await writes(context.admin, context.prefix)).toBe(start);
+    const { clientId, token } = registered(await a.register());
+    await a.claim({ clientId, token, socketId: 'sock-1' });
+    await a.sweep();
+    expect(await writes(context.admin, context.prefix)).toBe(start + 3);
+    expect(await a.heartbeat()).toMatchObject({ outcome: 'ok' });
+    const stored = await context.admin.hGet(`{${context.prefix}}:node:a`, 'wseen');
+    expect(Number(stored)).toBe(start + 4);
+    // a write whose reply was lost only raises it more: never taken for a rollback
+    await context.admin.hSet(`{${context.prefix}}:node:a`, 'wseen', String(start + 100));
+    expect(await a.heartbeat()).toMatchObject({ outcome: 'ok' });
+  });
+});
+
+describe('Redis rolled back to an older snapshot', () => {
+  const { context, node } = useRedis();
+  const quiet = { outageGap: 600_000, nodeTtl: 400, heartbeatInterval: 100 };
+  const meta = () => context.admin.hGetAll(`{${context.prefix}}:meta`);
+
+  it('should answer reset (rolledBack) to the heartbeat of a node that saw later writes, then reset to every other node', async () => {
+    const a = await node('a', quiet);
+    const b = await node('b', quiet);
+    await a.heartbeat();
+    await b.heartbeat();
+    const before = await meta();
+    const snapshot = await context.server.snapshot();
+    await a.heartbeat();
+    await b.heartbeat();
+    await context.server.restartFrom(snapshot);
+    expect(await whenAvailable(() => a.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
+    const after = await meta();
+    expect(after.epoch).not.toBe(before.epoch);
+    expect(after.recovery).toBe(after.epoch);
+    // the epoch moved on: every other node rejoins as after a reset, whatever its counter says
+    expect(await whenAvailable(() => b.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
+    // and a node rejoined after it is not told again
+    await a.join();
+    expect(await a.heartbeat()).toMatchObject({ outcome: 'ok' });
+    expect(await a.heartbeat()).toMatchObject({ outcome: 'ok' });
+  });
+
+  it('should find a rollback that undid only writes made since the last heartbeat, by the counters their replies carried', async () => {
+    const a = await node('a', quiet);
+    const b = await node('b', quiet);
+    await a.heartbeat();
+    await b.heartbeat();
+    const snapshot = await context.server.snapshot();
+    // after the snapshot no heartbeat, only a client registered, connected and disconnected on a
+    const { clientId, fence } = await connectedClient(a);
+    await a.disconnect({ clientId, socketId: 'sock-1', fence });
+    await context.server.restartFrom(snapshot);
+    // b saw none of the lost writes: Redis is as it knows it
+    expect(await whenAvailable(() => b.heartbeat())).toMatchObject({ outcome: 'ok' });
+    expect(await whenAvailable(() => a.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
+    expect(await b.heartbeat()).toEqual({ outcome: 'reset', rolledBack: true });
+    expect(await a.get(clientId)).toBeUndefined();
+  });
+
+  it('should be found by the sweep and the reap too, before they delete, release or redeliver anything', async () => {
+    const a = await node('a', { ...quiet, reconnectTimeout: 0 });
+    const { clientId, fence } = await connectedClient(a);
+    await a.heartbeat();
+    const snapshot = await context.server.snapshot();
+    await a.heartbeat();
+    await a.disconnect({ clientId, socketId: 'sock-1', fence });
+    await context.server.restartFrom(snapshot);
+    // a sweep or reap on a stale view answers as fenced: the node's heartbeat then tells it reset
+    expect(await whenAvailable(() => a.reap())).toEqual({ outcome: 'node-fenced' });
+    expect(await a.sweep()).toEqual({ outcome: 'node-fenced' });
+    expect(await a.heartbeat()).toEqual({ outcome: 'reset', rolledBack: true });
+    expect((await a.get(clientId))?.state).toBe('connected');
+  });
+
+  it('should not take a restart that lost nothing for a rollback', async () => {
+    const a = await node('a', quiet);
+    await a.heartbeat();
+    const snapshot = await context.server.snapshot();
+    // the snapshot holds every write so far: nothing is lost by going back to it
+    await context.server.restartFrom(snapshot);
+    expect(await whenAvailable(() => a.heartbeat())).toMatchObject({ outcome: 'ok' });
+    expect((await meta()).recovery).toBeUndefined();
+  });
+
+  it('should keep a deleted client deleted: its deleter writes back the tombstone, the record goes without a hook, its journal entry is never redelivered', async () => {
+    const a = await node('a', quiet);
+    const b = await node('b', quiet);
+    const kicked = await connectedClient(a);
+    const pending = await connectedClient(a, 'sock-2');
+    // deleted before the snapshot, onDelete completed after it: Redis goes back to its pending entry
+    const first = await b.delete({ clientId: pending.clientId, reason: 'kicked' });
+    if (first.outcome !== 'deleted') throw new Error(first.outcome);
+    await a.heartbeat();
+    await b.heartbeat();
+    const snapshot = await context.server.snapshot();
+    // after the snapshot: the first deletion completes, the second client is deleted
+    expect(await b.completeDeletion(first.deletion.deletionId)).toBe('completed');
+    const second = await b.delete({ clientId: kicked.clientId, reason: 'kicked' });
+    if (second.outcome !== 'deleted') throw new Error(second.outcome);
+    expect(await b.completeDeletion(second.deletion.deletionId)).toBe('completed');
+    await a.heartbeat();
+    await b.heartbeat();
+
+    await context.server.restartFrom(snapshot);
+    expect(await whenAvailable(() => b.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
+    expect(await whenAvailable(() => a.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
+    // Redis went back to the kicked client connected on a, and the other's entry pending on b
+    expect((await a.get(kicked.clientId))?.state).toBe('connected');
+    expect(await a.isDeleted(kicked.clientId)).toBe(false);
+    await a.join();
+    await b.join();
+    // a no longer holds either: it writes back nothing; b writes back the deletions it ran
+    expect(await a.writeBack([], true)).toBe(0);
+    const ran = [first.deletion, second.deletion].map((d) => ({ ...d, ttl: 60_000 }));
+    expect(await b.writeBack(ran, true)).toBe(1);
+    expect(await b.writeBack(ran, true)).toBe(0);
+    expect(await a.get(kicked.clientId)).toBeUndefined();
+    expect(await a.isDeleted(kicked.clientId)).toBe(true);
+    const retry = await a.claim({ clientId: kicked.clientId, token: kicked.token, socketId: 'sock-3' });
+    expect(retry).toEqual({ outcome: 'rejected', code: 'CLIENT_DELETED', reason: 'kicked' });
+    // once the recovery is over (nodeTtl after it began), the reap redelivers nothing
+    await sleep(quiet.nodeTtl + 50);
+    await Promise.all([a.heartbeat(), b.heartbeat()]);
+    const reaped = await a.reap();
+    expect(reaped).toMatchObject({ outcome: 'reaped', redelivered: [], dropped: 0 });
+    expect((await a.reap()).outcome).toBe('reaped');
+    expect((await meta()).recovery).toBeUndefined();
+    expect(await context.admin.keys(`{${context.prefix}}:d:*`)).toEqual([]);
+    await expectConsistent(context.admin, context.prefix);
+  });
+
+  it('should drop what no live node holds, without a hook, only once every live node wrote back and nodeTtl passed', async () => {
+    const a = await node('a', { ...quiet, reconnectTimeout: 0 });
+    const b = await node('b', { ...quiet, reconnectTimeout: 0 });
+    const kept = await connectedClient(a);
+    // disconnected and due: a sweep would delete it (onDelete) if it ran during the recovery
+    const ghost = await connectedClient(a, 'sock-2');
+    await a.disconnect({ clientId: ghost.clientId, socketId: 'sock-2', fence: ghost.fence });
+    await a.heartbeat();
+    await b.heartbeat();
+    const snapshot = await context.server.snapshot();
+    await a.heartbeat();
+    await b.heartbeat();
+    await context.server.restartFrom(snapshot);
+
+    expect(await whenAvailable(() => a.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
+    await a.join();
+    // a holds `kept` at the fence Redis has (its previous incarnation's): it is its own, written back
+    const restored = await a.restore([await held(a, kept.clientId, kept.token)]);
+    expect(restored).toEqual(['restored']);
+    expect(await a.writeBack([], true)).toBe(0);
+    // before nodeTtl has passed, a node that has not heard of the rollback may still be serving
+    expect(await a.reap()).toMatchObject({ outcome: 'reaped', released: 0, redelivered: [], dropped: 0 });
+    expect(await whenAvailable(() => b.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
+    await b.join();
+    // b rejoined but has not written back yet (it stays alive: it heartbeats)
+    for (let i = 0; i < 3; i++) {
+      await sleep(quiet.nodeTtl / 2);
+      expect(await b.heartbeat()).toMatchObject({ outcome: 'ok' });
+      expect(await a.heartbeat()).toMatchObject({ outcome: 'ok' });
+    }
+    // so nothing is swept, released, redelivered or dropped
+    expect(await a.sweep()).toEqual({ outcome: 'swept', deletions: [], more: false });
+    expect(await a.reap()).toMatchObject({ outcome: 'reaped', released: 0, redelivered: [], dropped: 0 });
+    expect(await a.get(ghost.clientId)).toBeDefined();
+    expect(await b.writeBack([], true)).toBe(0);
+    const reaped = await a.reap();
+    expect(reaped).toMatchObject({ outcome: 'reaped', released: 0, redelivered: [], dropped: 1 });
+    expect((await meta()).recovery).toBeUndefined();
+    expect(await a.get(ghost.clientId)).toBeUndefined();
+    expect((await a.get(kept.clientId))?.node).toBe('a');
+    expect(await a.counts()).toMatchObject({ total: 1, nodes: 2 });
+    // dropped, not deleted: no tombstone, no journal entry (no onDelete anywhere)
+    expect(await a.isDeleted(ghost.clientId)).toBe(false);
+    expect(await a.pendingDeletions()).toEqual([]);
+    expect(await b.pendingDeletions()).toEqual([]);
+    await expectConsistent(context.admin, context.prefix);
+    // and the cluster works on: the held client reconnects on a
+    const again = claimed(await a.claim({ clientId: kept.clientId, token: kept.token, socketId: 'sock-9' }));
+    expect(again.outcome).toBe('swapped');
+  });
+});
+
+describe('nodes recovering from a rollback', () => {
+  const { context } = useRedis();
+  const nodes: TestNode[] = [];
+  const calls: HookCall[] = [];
+  afterEach(async () => {
+    closeSockets();
+    await Promise.all(nodes.splice(0).map((node) => node.close()));
+  });
+  const start = async (nodeId: string) => {
+    const started = await startNode(nodeId, calls, { redis: context.server.url, keyPrefix: context.prefix });
+    nodes.push(started);
+    return started;
+  };
+
+  it('should end the recovery when a node starts in the middle of it, and keep the client a node holds', async () => {
+    const [n1, n2] = [await start('n1'), await start('n2')];
+    const { clientId, token } = await n1.supervisor.register();
+    const socket = connect(n1.url, { clientId, token });
+    await connected(socket);
+    const beats = async (count: number) => {
+      const at = (await context.admin.hGet(`{${context.prefix}}:meta`, 'writes')) ?? '0';
+      await waitFor('heartbeats', async () => {
+        const now = Number(await context.admin.hGet(`{${context.prefix}}:meta`, 'writes'));
+        return now >= Number(at) + count;
+      });
+    };
+    await beats(4);
+    const snapshot = await context.server.snapshot();
+    await beats(8);
+    await context.server.restartFrom(snapshot);
+    await waitFor('a recovery', async () => (await meta(context.admin, context.prefix)).recovery !== undefined);
+    // a node that joins now holds nothing: it must not hold the recovery up
+    const n3 = await start('n3');
+    await waitFor('the recovery ended', async () => (await meta(context.admin, context.prefix)).recovery === undefined);
+    for (const n of [n1, n2]) {
+      expect(n.cluster.filter((e) => e.type === 'written-back')).toMatchObject([{ why: 'rollback' }]);
+    }
+    expect(n3.cluster.filter((e) => e.type === 'written-back')).toHaveLength(0);
+    // the held client is still there, on n1, and its socket still works
+    expect(await n3.supervisor.get(clientId)).toMatchObject({ state: 'connected', node: 'n1' });
+    expect(socket.connected).toBe(true);
+    expect(calls.filter((call) => call.clientId === clientId).map((call) => call.hook)).toEqual(['onConnect']);
+  });
+});
+
+const meta = (admin: Admin, prefix: string) => admin.hGetAll(`{${prefix}}:meta`);
