@@ -1,7 +1,7 @@
 import { SupervisorError } from '../../core/errors.js';
 import { hashToken, isId, randomId } from '../../core/ids.js';
 import { LIVE_STATES, SNAPSHOT_KEYS } from '../../machines/clientSnapshot.js';
-import { clusterClientOptions, connectWithin, closeClient, type NodeRedisClient } from './connection.js';
+import { closeClient, clusterClientOptions, connectWithin, type NodeRedisClient } from './connection.js';
 import { type ClusterKeys, clusterKeys } from './keys.js';
 import { type LuaScript, OUTBOX_FIELDS, RECORD_FIELDS, SCRIPTS } from './lua/index.js';
 import { asArray, asString, formatField, parseDeletion, parseOutbox, parseRecord } from './parse.js';
@@ -32,6 +32,7 @@ import type {
   RestoreOutcome,
   SweepResult,
 } from './results.js';
+import { parseDue } from './results.js';
 import { ScriptRunner } from './scriptRunner.js';
 import { type RedisClusterStoreOptions, type ResolvedStoreOptions, resolveStoreOptions } from './storeOptions.js';
 import { type ClientAnnouncement, type ClusterNotice, decodeNotice, Subscriber } from './subscriber.js';
@@ -291,7 +292,20 @@ export class RedisClusterStore<TData = unknown> {
       previous,
       ownerChanged: previous.node !== client.node || previous.incarnation !== client.incarnation,
       outbox: { seq: seq ?? 0, acked: acked ?? 0 },
+      due: parseDue(asString(reply[4] ?? '')),
     };
+  }
+
+  /**
+   * The owner ran `onConnect` for the connect of `socketId`: clears the client's due mark (see
+   * `lua/hookRan.ts`). Fire and forget: a mark left behind only matters if its connect's claim went
+   * unanswered, and this node answered it.
+   */
+  connectHookRan(clientId: string, socketId: string): void {
+    const args = [checkId('clientId', clientId), checkText('socketId', socketId)];
+    this.run(SCRIPTS.hookRan, [this.keys.client(clientId)], args).catch((error: unknown) =>
+      this.options.logger.debug({ err: error, clientId }, 'socket.io-supervisor/cluster: could not clear a due hook'),
+    );
   }
 
   /**
