@@ -19,14 +19,12 @@ import type { RedisSnapshot } from './redisServer.js';
 // Each test builds what it observed and compares it with what the issue requires in one
 // assertion, so a failure shows every number at once.
 //
-// They fail before issue 19 is fixed, so `npm test` does not run them yet:
+// Those not fixed yet fail, so `npm test` runs only the fixed ones (the late claim, (2)); the others:
 //   SUPERVISOR_FAULTS=1 npx vitest run test/cluster/faults.test.ts --project default
-// (add SUPERVISOR_OWNERSHIP_HOOKS=1 once the supervisor takes hooks.onAcquire/onRelease). What the
-// fix must provide for them (event names, error code) is listed in ASSUMED below and in
-// procs/invariants.ts.
+// The node processes pass the ownership hooks (onAcquire/onRelease) always. What the fix must
+// provide for them (event names, error code) is listed in ASSUMED below and in procs/invariants.ts.
 
 const FAULTS = process.env.SUPERVISOR_FAULTS === '1';
-const OWNERSHIP = process.env.SUPERVISOR_OWNERSHIP_HOOKS === '1';
 
 /** The options of the issue's reproductions. */
 const ISSUE = { nodeTtl: 2000, heartbeatInterval: 250, reconnectTimeout: 3000, commandTimeout: 1000 };
@@ -203,13 +201,9 @@ describe.runIf(FAULTS)('issue 19 (1): a node cut off from Redis for longer than 
       clientsLostByLease: Object.entries(names)
         .filter(([, cred]) => lostByLease.some((e) => e.clientId === cred.clientId))
         .map(([name]) => name),
-      ...(OWNERSHIP
-        ? {
-            releasedByLease: Object.entries(names)
-              .filter(([, cred]) => released.some((e) => e.clientId === cred.clientId && e.why === ASSUMED.lostWhy))
-              .map(([name]) => name),
-          }
-        : {}),
+      releasedByLease: Object.entries(names)
+        .filter(([, cred]) => released.some((e) => e.clientId === cred.clientId && e.why === ASSUMED.lostWhy))
+        .map(([name]) => name),
       fencedEvents: clusterEvents(entries, n1, 'fenced', partitionStart).length,
       joinedEvents: clusterEvents(entries, n1, 'joined', partitionStart).length,
       violations: report.violations,
@@ -240,7 +234,7 @@ describe.runIf(FAULTS)('issue 19 (1): a node cut off from Redis for longer than 
       socketsOpenAfterLeaseEnd: [],
       leaseLostEvents: 1,
       clientsLostByLease: ['A', 'B', 'C'],
-      ...(OWNERSHIP ? { releasedByLease: ['A', 'B', 'C'] } : {}),
+      releasedByLease: ['A', 'B', 'C'],
       fencedEvents: 1,
       joinedEvents: 1,
       violations: [],
@@ -250,7 +244,7 @@ describe.runIf(FAULTS)('issue 19 (1): a node cut off from Redis for longer than 
   }, 120_000);
 });
 
-describe.runIf(FAULTS)('issue 19 (2): a claim whose reply arrives after commandTimeout', () => {
+describe('issue 19 (2): a claim whose reply arrives after commandTimeout', () => {
   let cluster: TestCluster;
   beforeAll(async () => {
     // nodeTtl 4 s here: node-1's replies are held for about commandTimeout, which must not end its
