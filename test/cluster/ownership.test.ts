@@ -58,7 +58,9 @@ describe('ownership hooks across node processes', () => {
       const lines: Record<string, string[]> = {};
       for (const line of ownership(entries, clientId)) {
         const [node, ...rest] = line.split(' ');
-        (lines[node!] ??= []).push(rest.join(' '));
+        const list = lines[node!] ?? [];
+        list.push(rest.join(' '));
+        lines[node!] = list;
       }
       return lines;
     };
