@@ -1,20 +1,25 @@
 import { defineScript } from './defineScript.js';
 
-/** An owner ran the onConnect a claim made due: its mark goes. */
+/** Owners ran the onConnect hooks connects made due: their marks go. */
 export const hookRanScript = defineScript({
   name: 'hookRan',
-  does: `The owner ran onConnect for the connect of socketId: the client's hookDue mark is cleared, if it
-is still that connect's (a newer connect has its own).`,
-  keys: ['the client record ({P}:c:<clientId>)'],
-  argv: ['clientId', 'socketId: the socket whose connect made onConnect due'],
-  reply: `1 (cleared) | 0 (no mark of that socket)`,
+  does: `Owners ran onConnect for the connects of these sockets: each client's hookDue mark is cleared,
+if it is still that connect's (a newer connect has its own). A batch: the node sends the hooks of
+one tick together.`,
+  keys: ['the cluster meta hash ({P}:meta)'],
+  argv: ['... pairs of clientId and socketId: the socket whose connect made onConnect due'],
+  reply: 'how many marks were cleared',
   uses: [],
   body: `
-local sid = ARGV[3]
-local rec = KEYS[1]
-local due = redis.call('HGET', rec, 'hookDue')
-if not due or string.match(due, '^(%S+)') ~= sid then return 0 end
-redis.call('HDEL', rec, 'hookDue')
-return 1
+local cleared = 0
+for i = 2, #ARGV - 1, 2 do
+  local rec = k('c', ARGV[i])
+  local due = redis.call('HGET', rec, 'hookDue')
+  if due and string.match(due, '^(%S+)') == ARGV[i + 1] then
+    redis.call('HDEL', rec, 'hookDue')
+    cleared = cleared + 1
+  end
+end
+return cleared
 `,
 });
