@@ -177,3 +177,31 @@ describe('ownership pairing (property, real socket.io)', () => {
     );
   }, 60_000);
 });
+
+describe('ownership hooks in the testing kit', () => {
+  it('should run the app’s onAcquire/onRelease under createTestSupervisor, paired', async () => {
+    const { createTestSupervisor } = await import('../src/testing/index.js');
+    const log: string[] = [];
+    const t = createTestSupervisor({
+      hooks: {
+        onAcquire: (client) => void log.push(`${client.clientId} acquire ${client.state}`),
+        onRelease: (client, _ctx, why) => void log.push(`${client.clientId} release ${why}`),
+      },
+    });
+    const a = t.client();
+    a.connect('s1');
+    a.swap();
+    a.disconnect();
+    a.connect('s3');
+    a.delete();
+    const b = t.client();
+    b.connect('s4');
+    await t.settle();
+    await t.close();
+    const of = (id: string) => log.filter((l) => l.startsWith(`${id} `)).map((l) => l.slice(id.length + 1));
+    expect({ a: of(a.clientId), b: of(b.clientId) }).toEqual({
+      a: ['acquire connected', 'release deleted'],
+      b: ['acquire connected', 'release leaving'],
+    });
+  });
+});
