@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LifecycleEvent, OwnershipContext, ReleaseWhy } from '../../src/index.js';
+import { connect, connected as socketConnected, startNodes, type TestNode } from './nodes.js';
 import {
   type Credentials,
   connected,
@@ -9,6 +11,7 @@ import {
   waitFor,
 } from './procs/cluster.js';
 import { checkInvariants } from './procs/invariants.js';
+import { startRedisServer } from './redisServer.js';
 
 // Ownership hooks in cluster mode (DESIGN.md "Turn 3", "Hooks in cluster mode"): node processes on
 // a real redis-server, each logging its onAcquire/onRelease. A node acquires a client when it
@@ -102,5 +105,58 @@ describe('ownership hooks across node processes', () => {
     expect(checkInvariants(cluster.log()).violations).toEqual([]);
     s1.disconnect();
     s2.disconnect();
+  }, 60_000);
+});
+
+describe('ownership hooks that throw or hang (two nodes in this process)', () => {
+  it('should keep every onAcquire paired with one onRelease per node across swaps and close, and report the failures', async () => {
+    const redis = await startRedisServer();
+    const log: string[] = [];
+    let nodes: TestNode[] = [];
+    try {
+      nodes = await startNodes(2, [], {
+        redis: redis.url,
+        keyPrefix: 'own',
+        hookTimeout: 200,
+        hooks: {
+          onAcquire: (_client: { clientId: string }, ctx: OwnershipContext) => {
+            log.push(`${ctx.nodeId} acquire`);
+            throw new Error('onAcquire fails');
+          },
+          // never settles: bounded by hookTimeout
+          onRelease: (_client: { clientId: string }, ctx: OwnershipContext, why: ReleaseWhy) => {
+            log.push(`${ctx.nodeId} release ${why}`);
+            return new Promise(() => {});
+          },
+        },
+      });
+      const [n1, n2] = nodes as [TestNode, TestNode];
+      const { clientId, token } = await n1.supervisor.register();
+      // n1, n2, n1 again: two handoffs
+      for (const node of [n1, n2, n1]) {
+        await socketConnected(connect(node.url, { clientId, token }));
+        await waitFor('acquired', () => log.filter((l) => l === `${node.nodeId} acquire`).length > 0);
+      }
+      await waitFor('three acquires, two releases', () => log.length === 5, 10_000);
+      await n1.close();
+      await n2.close();
+      const errors = (node: TestNode) =>
+        node.events
+          .filter((e): e is Extract<LifecycleEvent, { type: 'hook-error' }> => e.type === 'hook-error')
+          .map((e) => `${e.hook}${e.timedOut ? ' timed out' : ''}`)
+          .sort();
+      const perNode = (id: string) => log.filter((l) => l.startsWith(`${id} `)).map((l) => l.slice(id.length + 1));
+      expect({ n1: perNode('n1'), n2: perNode('n2') }).toEqual({
+        n1: ['acquire', 'release handoff', 'acquire', 'release leaving'],
+        n2: ['acquire', 'release handoff'],
+      });
+      expect({ n1: errors(n1), n2: errors(n2) }).toEqual({
+        n1: ['onAcquire', 'onAcquire', 'onRelease timed out', 'onRelease timed out'],
+        n2: ['onAcquire', 'onRelease timed out'],
+      });
+    } finally {
+      await Promise.all(nodes.map((node) => node.close()));
+      await redis.dispose();
+    }
   }, 60_000);
 });
