@@ -22,6 +22,8 @@ export function createNotices<TData>(
   const { store, local } = node;
   /** Notices for clients this node did not hold when they came: applied once their claim is mirrored. */
   const pending = new Map<string, { notice: ClusterNotice; at: number }>();
+  /** The same for `hook-due` notices, kept apart so that neither kind overwrites the other. */
+  const pendingDue = new Map<string, { notice: ClusterNotice; at: number }>();
 
   function onNotice(notice: ClusterNotice): void {
     if (notice.incarnation !== store.incarnation) return;
@@ -33,7 +35,7 @@ export function createNotices<TData>(
     const record = local.get(notice.clientId);
     if (!record || record.state === 'deleted' || record.cluster.expected.length > 0) {
       // its claim's reply may still be on the way (notices come on another connection)
-      pending.set(notice.clientId, { notice, at: Date.now() });
+      (notice.type === 'hook-due' ? pendingDue : pending).set(notice.clientId, { notice, at: Date.now() });
       return;
     }
     if (notice.type === 'hook-due') {
@@ -47,16 +49,20 @@ export function createNotices<TData>(
 
   /** A claim of this client was mirrored: a notice that arrived before its reply is applied now. */
   function applyPending(clientId: string): void {
-    const waiting = pending.get(clientId);
-    if (!waiting) return;
-    pending.delete(clientId);
-    onNotice(waiting.notice);
+    for (const waitingFor of [pending, pendingDue]) {
+      const waiting = waitingFor.get(clientId);
+      if (!waiting) continue;
+      waitingFor.delete(clientId);
+      onNotice(waiting.notice);
+    }
   }
 
   /** Forgets notices whose claim never came (after each heartbeat). */
   function forgetOld(): void {
     const before = Date.now() - PENDING_NOTICE_MS;
-    for (const [clientId, { at }] of pending) if (at < before) pending.delete(clientId);
+    for (const waitingFor of [pending, pendingDue]) {
+      for (const [clientId, { at }] of waitingFor) if (at < before) waitingFor.delete(clientId);
+    }
   }
 
   return { onNotice, applyPending, forgetOld };
