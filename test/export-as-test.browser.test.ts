@@ -4,12 +4,12 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import type { Server } from 'socket.io';
-// the examples load the package as it ships (dist/), so their inspectors come from it too
-import { type Inspector, mountInspector } from 'socket.io-supervisor/inspector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Demo, startDemo } from '../demo/app.js';
 import { type ExpressExample, startExpressExample } from '../examples/express-ssr/server.js';
 import { type SpaExample, startSpaExample } from '../examples/spa/server.js';
+// the examples load the package as it ships (dist/), so their inspectors come from it too
+import { type Inspector, mountInspector } from 'socket.io-supervisor/inspector';
 import { launchChromium } from './helpers/browser.js';
 
 // "Export as test" for the clients real pages make: the demo's page, the server-rendered page of

@@ -2,8 +2,8 @@ import type { Observable } from 'rxjs';
 import { SupervisorError } from '../core/errors.js';
 import { isId } from '../core/ids.js';
 import type { LifecycleEvent } from '../core/types.js';
-import type { RedisClusterStore } from './redis/RedisClusterStore.js';
 import type { ClusterClientView } from './redis/records.js';
+import type { RedisClusterStore } from './redis/RedisClusterStore.js';
 
 /**
  * How long `connected()` waits between reads of the client when nothing told it anything: the

@@ -10,12 +10,6 @@ export type { ClusterSupervisorOptions } from './clusterOptions.js';
 export type { ClusterChannel, ClusterSupervisor } from './clusterSupervisor.js';
 export { createClusterSupervisor } from './createClusterSupervisor.js';
 export { clusterClientOptions, type NodeRedisClient } from './redis/connection.js';
-export type {
-  ClusterClientView,
-  ClusterCounts,
-  ClusterListFilter,
-  ClusterListOptions,
-  ClusterListPage,
-  ClusterNode,
-} from './redis/records.js';
+export type { ClusterCounts, ClusterNode } from './redis/records.js';
+export type { ClusterClientView, ClusterListFilter, ClusterListOptions, ClusterListPage } from './redis/records.js';
 export { defaultClusterOptions } from './redis/storeOptions.js';

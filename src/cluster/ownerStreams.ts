@@ -4,8 +4,8 @@ import type { Logger } from '../core/types.js';
 import type { ClientRecord } from '../store/clientStore.js';
 import type { ClusterLocalStore, ClusterRecord } from './localStore.js';
 import { memberAt, memberSeq, parseMember } from './redis/parse.js';
-import type { RedisClusterStore } from './redis/RedisClusterStore.js';
 import type { Deletion } from './redis/records.js';
+import type { RedisClusterStore } from './redis/RedisClusterStore.js';
 import { isUnavailable } from './redis/retry.js';
 
 /** How long a stream of a client this node does not hold is kept (a notice that came before its claim's reply). */

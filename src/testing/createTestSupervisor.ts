@@ -1,6 +1,7 @@
 import { internalsOf } from '../core/internals.js';
 import { resolveOptions, type SupervisorOptions } from '../core/options.js';
 import type { RegisterOptions } from '../core/supervisor.js';
+import { tabIdProblem } from '../core/validate.js';
 import type {
   ClientState,
   ClientView,
@@ -9,7 +10,6 @@ import type {
   LifecycleEvent,
   SupervisorHooks,
 } from '../core/types.js';
-import { tabIdProblem } from '../core/validate.js';
 import { createSupervisorOn, type Supervisor } from '../createSupervisor.js';
 import { createFakeClock, type FakeClock } from './fakeClock.js';
 

@@ -1,9 +1,9 @@
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
+import { hashToken } from '../../src/core/ids.js';
 import { clusterClientOptions, type NodeRedisClient } from '../../src/cluster/redis/connection.js';
 import { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import type { ClusterNotice } from '../../src/cluster/redis/subscriber.js';
-import { hashToken } from '../../src/core/ids.js';
 import { claimed, type Registered, registered } from './fixtures.js';
 import { expectConsistent, useRedis } from './helpers.js';
 

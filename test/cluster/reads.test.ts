@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import type { ClusterClientRecord, ClusterListOptions as ListFilter } from '../../src/cluster/redis/records.js';
+import type { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import { connectedClient, registered } from './fixtures.js';
 import { useRedis } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
-import { clusterKeys, KEY_TABLE } from '../../src/cluster/redis/keys.js';
 import { defineScript } from '../../src/cluster/redis/lua/defineScript.js';
+import { clusterKeys, KEY_TABLE } from '../../src/cluster/redis/keys.js';
 import { FRAGMENT_ORDER, fragments } from '../../src/cluster/redis/lua/fragments.js';
 import { SCRIPTS } from '../../src/cluster/redis/lua/index.js';
 import { startRedisServer } from './redisServer.js';

@@ -1,7 +1,7 @@
 import { SupervisorError } from '../../core/errors.js';
 import { hashToken, isId, randomId } from '../../core/ids.js';
 import { LIVE_STATES, SNAPSHOT_KEYS } from '../../machines/clientSnapshot.js';
-import { closeClient, clusterClientOptions, connectWithin, type NodeRedisClient } from './connection.js';
+import { clusterClientOptions, connectWithin, closeClient, type NodeRedisClient } from './connection.js';
 import { type ClusterKeys, clusterKeys } from './keys.js';
 import { type LuaScript, OUTBOX_FIELDS, RECORD_FIELDS, SCRIPTS } from './lua/index.js';
 import { asArray, asString, formatField, parseDeletion, parseOutbox, parseRecord } from './parse.js';
@@ -33,7 +33,6 @@ import type {
   SweepResult,
 } from './results.js';
 import { parseDue } from './results.js';
-
 import { ScriptRunner } from './scriptRunner.js';
 import { type RedisClusterStoreOptions, type ResolvedStoreOptions, resolveStoreOptions } from './storeOptions.js';
 import { type ClientAnnouncement, type ClusterNotice, decodeNotice, Subscriber } from './subscriber.js';
@@ -92,9 +91,6 @@ export class RedisClusterStore<TData = unknown> {
   private readonly runner: ScriptRunner;
   private inc: string | null = null;
   private joinedEpoch: string | null = null;
-  /** Due marks to clear (`connectHookRan`), sent together on the next tick. */
-  private readonly ranConnects = new Map<string, [string, string]>();
-  private ranScheduled = false;
   /** Sockets whose claim got no answer: released (disconnect without a fence) once Redis answers. */
   private readonly unanswered: UnansweredClaims;
   private readonly subscriber: Subscriber;
@@ -302,6 +298,10 @@ export class RedisClusterStore<TData = unknown> {
       due: parseDue(asString(reply[4] ?? '')),
     };
   }
+
+  /** Due marks to clear (`connectHookRan`), sent together on the next tick. */
+  private readonly ranConnects = new Map<string, [string, string]>();
+  private ranScheduled = false;
 
   /**
    * The owner ran `onConnect` for the connect of `socketId`: clears the client's due mark (see
