@@ -1,4 +1,11 @@
-import type { ClientView, ConnectContext, DeleteReason, DisconnectReason } from '../core/types.js';
+import type {
+  ClientView,
+  ConnectContext,
+  DeleteReason,
+  DisconnectReason,
+  OwnershipContext,
+  ReleaseWhy,
+} from '../core/types.js';
 
 /**
  * The third argument of every hook in cluster mode. `fence` orders the hooks of one client across
@@ -26,4 +33,15 @@ export interface ClusterHooks<TData = unknown, TSocket = unknown> {
   onDisconnect?(client: ClientView<TData>, reason: DisconnectReason, cluster: ClusterHookContext): unknown;
   /** The client was deleted, once cluster-wide (again, `redelivered`, only if its node died during it). */
   onDelete?(client: ClientView<TData>, reason: DeleteReason, cluster: ClusterHookContext): unknown;
+  /**
+   * Per node: this node became the client's owner (its first handshake here, a swap from another
+   * node, a resume after a handoff or a node's death). `ctx`: this node's id and the fence of its
+   * ownership. For state in this process's memory; not gated by Redis.
+   */
+  onAcquire?(client: ClientView<TData>, ctx: OwnershipContext): unknown;
+  /**
+   * Per node: this node stopped owning the client (`why`: {@link ReleaseWhy}), exactly once after
+   * each `onAcquire`, also while Redis is unreachable.
+   */
+  onRelease?(client: ClientView<TData>, ctx: OwnershipContext, why: ReleaseWhy): unknown;
 }

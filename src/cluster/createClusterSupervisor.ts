@@ -11,6 +11,7 @@ import { type ClusterSupervisorOptions, resolveClusterOptions } from './clusterO
 import type { ClusterSupervisor } from './clusterSupervisor.js';
 import { createCommits } from './commits.js';
 import { createDeletions } from './deletions.js';
+import { createDueHooks } from './dueHooks.js';
 import { createHookGate } from './hookGate.js';
 import { ClusterLocalStore } from './localStore.js';
 import { createMembership } from './membership.js';
@@ -55,7 +56,10 @@ export async function createClusterSupervisor<TData = unknown>(
   const store = await RedisClusterStore.connect<TData>(resolved.store);
   const clusterEvents = new Subject<ClusterEvent>();
   const state = initialState();
-  const gate = createHookGate(state);
+  const gate = createHookGate(state, {
+    nodeId: store.nodeId,
+    connectRan: (clientId, socketId) => store.connectHookRan(clientId, socketId),
+  });
   const local: ClusterLocalStore<TData> = new ClusterLocalStore<TData>({
     tombstoneTtl: store.options.tombstoneTtl,
     // made below, after the core: the mirror commits only once the core runs transitions
@@ -80,6 +84,7 @@ export async function createClusterSupervisor<TData = unknown>(
       store: local,
       // made below, after the core: a handshake reaches it only once a namespace is attached
       admitRemote: (request): Promise<RemoteVerdict> => admitRemote(request),
+      ownershipContext: (ticket) => gate.ownershipContext(ticket),
       delivery: (deps) => {
         made = createOwnerStreams(deps, node);
         return made;
@@ -93,7 +98,8 @@ export async function createClusterSupervisor<TData = unknown>(
   const mirror = createMirror(node, inside, streams);
   const deletions = createDeletions(node, inside, streams);
   inside.onHookSettled((timing) => deletions.onHookSettled(timing));
-  const notices = createNotices(node, mirror, streams);
+  const due = createDueHooks(node, { core: inside, gate, mirror });
+  const notices = createNotices(node, mirror, streams, due);
   const reconcile = createReconcile(node, mirror, streams);
   const writeBack = createWriteBack(node);
   clusterEvents.subscribe(writeBack.observe);
@@ -111,6 +117,7 @@ export async function createClusterSupervisor<TData = unknown>(
     register: (tabId) => register(tabId === null ? {} : { tabId }),
     checkFenced,
     applyPendingNotice: notices.applyPending,
+    runDueConnect: due.runConnect,
   });
   const to = createToClient(node, {
     streams,

@@ -1,4 +1,5 @@
 import type { SupervisorInternals } from '../core/internals.js';
+import type { ReleaseWhy } from '../core/types.js';
 import { snapshotFields } from '../machines/clientSnapshot.js';
 import type { LostWhy } from './clusterEvents.js';
 import type { ClusterRecord } from './localStore.js';
@@ -40,6 +41,8 @@ export function createMirror<TData>(
   function lose(record: ClusterRecord<TData>, why: LostWhy): void {
     if (!isCurrent(record)) return;
     record.cluster.lost = why;
+    // this node's onRelease, with the client as it was here
+    core.ownership.release(record.clientId, releaseWhyOf(why), core.get(record.clientId));
     const socketId = record.state === 'connected' ? record.socketId : null;
     stopActor(record);
     local.drop(record);
@@ -82,7 +85,33 @@ export function createMirror<TData>(
     for (const record of [...local.records()]) lose(record, why);
   }
 
-  return { isCurrent, ownedHere, stopActor, lose, resync, loseAll };
+  /**
+   * Runs `onRelease(why)` for every client this node acquired, at once and locally (no Redis):
+   * for a node that stops serving by itself (`lease-lost`) while it cannot tell anyone. Its
+   * records stay; a client that comes back here is acquired again.
+   */
+  function releaseAll(why: ReleaseWhy): void {
+    core.ownership.releaseAll(why, core.get);
+  }
+
+  return { isCurrent, ownedHere, stopActor, lose, resync, loseAll, releaseAll };
+}
+
+/** The `onRelease` reason of a client this node lets go. */
+export function releaseWhyOf(why: LostWhy | 'lease-lost'): ReleaseWhy {
+  switch (why) {
+    case 'deleted':
+      return 'deleted';
+    case 'fenced':
+      return 'fenced';
+    case 'left':
+      return 'leaving';
+    case 'lease-lost':
+      return 'lease-lost';
+    default:
+      // replaced (another node took it), released (this node's claim was undone, it lives on unowned)
+      return 'handoff';
+  }
 }
 
 /** The mirror's moves. */

@@ -6,7 +6,7 @@ import { snapshotFields } from '../machines/clientSnapshot.js';
 import { type ClusterRecord, recordFrom } from './localStore.js';
 import type { Mirror } from './mirror.js';
 import type { NodeContext } from './nodeState.js';
-import type { ClaimResult } from './redis/results.js';
+import type { ClaimResult, DueConnect } from './redis/results.js';
 import { isUnavailable, retry } from './redis/retry.js';
 
 const UNAVAILABLE_MESSAGE = 'the cluster store (Redis) is unreachable; retry in a moment';
@@ -28,6 +28,8 @@ export function createRemoteAdmission<TData>(
     checkFenced(): void;
     /** A claim of this client was mirrored: a notice that arrived before its reply applies now. */
     applyPendingNotice(clientId: string): void;
+    /** Runs an `onConnect` Redis handed to this node with the claim (its owner died before running it). */
+    runDueConnect?(record: ClusterRecord<TData>, due: DueConnect): void;
   },
 ) {
   const { store, local, state } = node;
@@ -70,7 +72,11 @@ export function createRemoteAdmission<TData>(
     const clientId = client.clientId;
     // after the socket's `connection` (socket.io emits it on the next tick): a notice that
     // arrived before this claim's reply is applied now
-    setImmediate(() => parts.applyPendingNotice(clientId));
+    const { due } = result;
+    setImmediate(() => {
+      parts.applyPendingNotice(clientId);
+      if (due !== null) parts.runDueConnect?.(record, due);
+    });
     return record;
   }
 

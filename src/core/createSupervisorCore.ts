@@ -82,7 +82,12 @@ export function createSupervisorCore<TData = unknown>(
     },
   });
 
-  const { wantsView, runHooks } = createHookDispatch(hooks, hookRunner, (socketId) => bridge.resolve(socketId));
+  const { wantsView, runHooks, ownership } = createHookDispatch(
+    hooks,
+    hookRunner,
+    (socketId) => bridge.resolve(socketId),
+    seams.ownershipContext,
+  );
 
   const { armTimer, onIdle } = createTimerControl({
     store: store as ClientStore<unknown>,
@@ -257,6 +262,8 @@ export function createSupervisorCore<TData = unknown>(
 
   function close(): Promise<void> {
     closing ??= (async () => {
+      // this node lets every client go before they are deleted (cluster mode: handed off)
+      ownership.releaseAll('leaving', get);
       send({ type: 'supervisor.close' });
       await hookRunner.drain();
       // adapters stay attached until here so that sockets arriving meanwhile are told
@@ -322,6 +329,8 @@ export function createSupervisorCore<TData = unknown>(
     closeHooks: () => cleanups.size,
     eventSubscribers: () => lifecycle.observers.length,
     pendingHooks: () => hookRunner.pending(),
+    ownership,
+    runHooks,
     onHookSettled: (listener) => {
       hookListeners.add(listener);
       return () => hookListeners.delete(listener);

@@ -1,13 +1,14 @@
 import type { SupervisorMachineEvent } from '../machines/supervisor.machine.js';
-import type { ClientStore } from '../store/clientStore.js';
+import type { ClientStore, Commit } from '../store/clientStore.js';
 import type { Authentication } from './authenticate.js';
 import type { ClientHost } from './clientHost.js';
 import type { DeliveryDeps, DeliveryPort } from './delivery.js';
+import type { Ownership } from './hookDispatch.js';
 import type { HookTiming } from './hookRunner.js';
 import type { ResolvedOptions } from './options.js';
 import type { SocketBridge } from './socketBridge.js';
 import type { RegisterOptions, Registration, SupervisorCore } from './supervisor.js';
-import type { ClientView, RejectCode, SupervisorEvent } from './types.js';
+import type { ClientView, LifecycleEvent, OwnershipContext, RejectCode, SupervisorEvent } from './types.js';
 
 /** A handshake to decide against a shared store (cluster mode), with the socket it would bind. */
 export interface RemoteAdmissionRequest {
@@ -48,6 +49,8 @@ export interface SupervisorSeams<TData = unknown> {
    * @default the single-node outboxes in memory
    */
   delivery?: (deps: DeliveryDeps<TData>) => DeliveryPort<TData>;
+  /** The ownership hooks' context from the store's hook context (cluster mode: node id and fence). */
+  ownershipContext?: (hookContext: unknown) => OwnershipContext;
 }
 
 /**
@@ -81,6 +84,10 @@ export interface SupervisorInternals<TData = unknown> {
   eventSubscribers(): number;
   /** How many clients have hooks queued or running (leak checks). */
   pendingHooks(): number;
+  /** Which clients this node owns, and their ownership hooks (cluster mode releases them as it lets clients go). */
+  ownership: Ownership<TData>;
+  /** Queues an event's hooks as the lifecycle relay does (cluster mode: a hook Redis says is due here). */
+  runHooks(event: LifecycleEvent, view: ClientView<TData>, committed: Commit, context: unknown): void;
   /** Listens to hook durations (metrics); returns the unsubscribe function. */
   onHookSettled(listener: (timing: HookTiming) => void): () => void;
 }

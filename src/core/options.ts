@@ -298,7 +298,7 @@ export function resolveOptions<TData, TSocket>(
     throw new TypeError('socket.io-supervisor: option `hooks` must be an object');
   }
   for (const [name, hook] of Object.entries(merged.hooks)) {
-    if (!['onConnect', 'onDisconnect', 'onDelete'].includes(name)) {
+    if (!['onConnect', 'onDisconnect', 'onDelete', 'onAcquire', 'onRelease'].includes(name)) {
       throw new TypeError(`socket.io-supervisor: unknown hook \`hooks.${name}\``);
     }
     if (hook !== undefined && typeof hook !== 'function') {

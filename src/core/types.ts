@@ -188,7 +188,30 @@ export interface ClientCounts {
  * Where user code failed: one of the hooks, or `events$` for a subscriber of `events$` that threw
  * (its `clientId` is that of the event it was handling).
  */
-export type HookName = 'onConnect' | 'onDisconnect' | 'onDelete' | 'events$';
+export type HookName = 'onConnect' | 'onDisconnect' | 'onDelete' | 'onAcquire' | 'onRelease' | 'events$';
+
+/**
+ * Why this node stopped owning a client (`onRelease`'s third argument):
+ * - `handoff`: another node took the client (its page reconnected there);
+ * - `leaving`: this node is closing (`close()`);
+ * - `fenced`: this node's incarnation was declared dead (cut off from Redis too long);
+ * - `lease-lost`: this node stopped serving by itself, its lease with Redis ran out;
+ * - `deleted`: the client was deleted (by any node, for any reason).
+ *
+ * A single node gives only `deleted` and `leaving`.
+ */
+export type ReleaseWhy = 'handoff' | 'leaving' | 'fenced' | 'lease-lost' | 'deleted';
+
+/** What the ownership hooks (`onAcquire`, `onRelease`) learn besides the client. */
+export interface OwnershipContext {
+  /** The node that acquired (or releases) the client: its `nodeId` in cluster mode, `null` on a single node. */
+  nodeId: string | null;
+  /**
+   * Cluster mode: the client's fence when this node acquired it (the same in the matching
+   * `onRelease`); it rises with every change of owner. `null` on a single node.
+   */
+  fence: number | null;
+}
 
 /** What `onConnect` learns besides the client. */
 export interface ConnectContext<TSocket = unknown> {
@@ -210,6 +233,18 @@ export interface SupervisorHooks<TData = unknown, TSocket = unknown> {
   onDisconnect?(client: ClientView<TData>, reason: DisconnectReason): unknown;
   /** The client is gone: exactly once, last of its hooks, whatever raced. */
   onDelete?(client: ClientView<TData>, reason: DeleteReason): unknown;
+  /**
+   * Ownership, per node: this node became the client's owner (on a single node: its first
+   * handshake). Set up state kept in this process's memory here (subscriptions, timers). Every
+   * `onAcquire` is followed by exactly one {@link SupervisorHooks.onRelease} on the same node.
+   */
+  onAcquire?(client: ClientView<TData>, ctx: OwnershipContext): unknown;
+  /**
+   * Ownership, per node: this node stopped owning the client (`why`: {@link ReleaseWhy}). Tear
+   * down what `onAcquire` set up. Runs also when Redis is unreachable (cluster mode), and when
+   * `onAcquire` failed.
+   */
+  onRelease?(client: ClientView<TData>, ctx: OwnershipContext, why: ReleaseWhy): unknown;
 }
 
 /** Counters of everything that was ignored, deleted, rejected or failed, since start. */

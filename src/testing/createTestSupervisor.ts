@@ -251,6 +251,9 @@ export function createTestSupervisor<TData = unknown>(
       return userHooks.onDelete?.(client, reason);
     },
   };
+  // the ownership hooks run as the app wrote them (not recorded: they are not lifecycle steps)
+  if (userHooks.onAcquire) hooks.onAcquire = (client, ctx) => userHooks.onAcquire?.(client, ctx);
+  if (userHooks.onRelease) hooks.onRelease = (client, ctx, why) => userHooks.onRelease?.(client, ctx, why);
 
   const supervisor = createSupervisorOn<TData>({ ...rest, hooks, now: clock.now }, clock);
   const internals = internalsOf(supervisor);

@@ -238,7 +238,10 @@ function gateHooks<TData>(
   gate: (hook: string, client: ClientView<TData>) => Promise<void>,
 ): SupervisorHooks<TData> {
   const gated: SupervisorHooks<TData> = {};
-  const { onConnect, onDisconnect, onDelete } = hooks;
+  const { onConnect, onDisconnect, onDelete, onAcquire, onRelease } = hooks;
+  // the ownership hooks are not reordered: they run as the app wrote them
+  if (onAcquire) gated.onAcquire = (client, ctx) => onAcquire.call(hooks, client, ctx);
+  if (onRelease) gated.onRelease = (client, ctx, why) => onRelease.call(hooks, client, ctx, why);
   if (onConnect)
     gated.onConnect = (client, ctx) => gate('onConnect', client).then(() => onConnect.call(hooks, client, ctx));
   if (onDisconnect) {

@@ -20,14 +20,12 @@ import type { RedisSnapshot } from './redisServer.js';
 // assertion, so a failure shows every number at once.
 //
 // Those that fail before their part of issue 19 is fixed are gated, so `npm test` runs only the
-// fixed ones (the rollback, part 3):
+// fixed ones (the rollback (3), the late claim (2), and those the node machine fixed); the others:
 //   SUPERVISOR_FAULTS=1 npx vitest run test/cluster/faults.test.ts --project default
-// (add SUPERVISOR_OWNERSHIP_HOOKS=1 once the supervisor takes hooks.onAcquire/onRelease). What the
-// fix must provide for them (event names, error code) is listed in ASSUMED below and in
-// procs/invariants.ts.
+// The node processes pass the ownership hooks (onAcquire/onRelease) always. What the fix must
+// provide for them (event names, error code) is listed in ASSUMED below and in procs/invariants.ts.
 
 const FAULTS = process.env.SUPERVISOR_FAULTS === '1';
-const OWNERSHIP = process.env.SUPERVISOR_OWNERSHIP_HOOKS === '1';
 
 /** The options of the issue's reproductions. */
 const ISSUE = { nodeTtl: 2000, heartbeatInterval: 250, reconnectTimeout: 3000, commandTimeout: 1000 };
@@ -205,13 +203,9 @@ describe('issue 19 (1): a node cut off from Redis for longer than nodeTtl', () =
       clientsLostByLease: Object.entries(names)
         .filter(([, cred]) => lostByLease.some((e) => e.clientId === cred.clientId))
         .map(([name]) => name),
-      ...(OWNERSHIP
-        ? {
-            releasedByLease: Object.entries(names)
-              .filter(([, cred]) => released.some((e) => e.clientId === cred.clientId && e.why === ASSUMED.lostWhy))
-              .map(([name]) => name),
-          }
-        : {}),
+      releasedByLease: Object.entries(names)
+        .filter(([, cred]) => released.some((e) => e.clientId === cred.clientId && e.why === ASSUMED.lostWhy))
+        .map(([name]) => name),
       fencedEvents: clusterEvents(entries, n1, 'fenced', partitionStart).length,
       joinedEvents: clusterEvents(entries, n1, 'joined', partitionStart).length,
       violations: report.violations,
@@ -242,7 +236,7 @@ describe('issue 19 (1): a node cut off from Redis for longer than nodeTtl', () =
       socketsOpenAfterLeaseEnd: [],
       leaseLostEvents: 1,
       clientsLostByLease: ['A', 'B', 'C'],
-      ...(OWNERSHIP ? { releasedByLease: ['A', 'B', 'C'] } : {}),
+      releasedByLease: ['A', 'B', 'C'],
       fencedEvents: 1,
       joinedEvents: 1,
       violations: [],
@@ -252,7 +246,7 @@ describe('issue 19 (1): a node cut off from Redis for longer than nodeTtl', () =
   }, 120_000);
 });
 
-describe.runIf(FAULTS)('issue 19 (2): a claim whose reply arrives after commandTimeout', () => {
+describe('issue 19 (2): a claim whose reply arrives after commandTimeout', () => {
   let cluster: TestCluster;
   beforeAll(async () => {
     // nodeTtl 4 s here: node-1's replies are held for about commandTimeout, which must not end its

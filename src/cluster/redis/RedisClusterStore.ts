@@ -39,10 +39,14 @@ import type {
   RestoreOutcome,
   SweepResult,
 } from './results.js';
+import { parseDue } from './results.js';
 import { ScriptRunner } from './scriptRunner.js';
 import { type RedisClusterStoreOptions, type ResolvedStoreOptions, resolveStoreOptions } from './storeOptions.js';
 import { type ClientAnnouncement, type ClusterNotice, decodeNotice, Subscriber } from './subscriber.js';
 import { UnansweredClaims } from './unansweredClaims.js';
+
+/** The most due marks one `hookRan` call clears. */
+const RAN_BATCH = 500;
 
 /** The outbox fields a view reads besides the snapshot. */
 const VIEW_OUTBOX_FIELDS = [OUTBOX_FIELDS[0], OUTBOX_FIELDS[1], OUTBOX_FIELDS[3]];
@@ -373,7 +377,35 @@ export class RedisClusterStore<TData = unknown> {
       previous,
       ownerChanged: previous.node !== client.node || previous.incarnation !== client.incarnation,
       outbox: { seq: seq ?? 0, acked: acked ?? 0 },
+      due: parseDue(asString(reply[4] ?? '')),
     };
+  }
+
+  /** Due marks to clear (`connectHookRan`), sent together on the next tick. */
+  private readonly ranConnects = new Map<string, [string, string]>();
+  private ranScheduled = false;
+
+  /**
+   * The owner ran `onConnect` for the connect of `socketId`: clears the client's due mark (see
+   * `lua/hookRan.ts`). Fire and forget, batched: the marks of one tick go in one round-trip. A mark
+   * left behind (Redis unreachable) matters only if its owner dies while the client is still
+   * connected on it: the client's next owner runs that `onConnect` again.
+   */
+  connectHookRan(clientId: string, socketId: string): void {
+    this.ranConnects.set(`${checkId('clientId', clientId)} ${checkText('socketId', socketId)}`, [clientId, socketId]);
+    if (this.ranScheduled) return;
+    this.ranScheduled = true;
+    setImmediate(() => {
+      this.ranScheduled = false;
+      const batch = [...this.ranConnects.values()];
+      this.ranConnects.clear();
+      for (let i = 0; i < batch.length; i += RAN_BATCH) {
+        const args = batch.slice(i, i + RAN_BATCH).flat();
+        this.run(SCRIPTS.hookRan, [this.keys.meta], args).catch((error: unknown) =>
+          this.options.logger.debug({ err: error }, 'socket.io-supervisor/cluster: could not clear due hooks'),
+        );
+      }
+    });
   }
 
   /**

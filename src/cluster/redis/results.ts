@@ -23,9 +23,26 @@ export type ClaimResult<TData = unknown> =
       ownerChanged: boolean;
       /** The client's outbox counters: messages `acked + 1 .. seq` wait to be sent on the new socket. */
       outbox: OutboxCounters;
+      /**
+       * `swapped` from an owner no longer alive only: the `onConnect` its claim made due, which it
+       * never ran; this node runs it (then clears the mark). Otherwise `null`.
+       */
+      due: DueConnect | null;
     }
   | { outcome: 'rejected'; code: ClaimRejectCode /** the deletion's reason, for CLIENT_DELETED */; reason?: string }
   | { outcome: 'node-fenced' };
+
+/** An `onConnect` due in Redis (the `hookDue` mark): the connect of `socketId`, a reconnect or not. */
+export interface DueConnect {
+  socketId: string;
+  reconnect: boolean;
+}
+
+/** The `hookDue` mark as the scripts keep it: `<socketId> <0|1>`; `null` for none. */
+export function parseDue(mark: string): DueConnect | null {
+  const match = /^(\S+) ([01])$/.exec(mark);
+  return match ? { socketId: match[1]!, reconnect: match[2] === '1' } : null;
+}
 
 /** What `register` answers: the new client and its token, or why there is none. */
 export type RegisterResult<TData = unknown> =

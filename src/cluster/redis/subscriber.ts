@@ -14,6 +14,11 @@ export type ClusterNotice =
       socketId: string | null;
     }
   | { type: 'deleted'; clientId: string; incarnation: number; fence: number; socketId: string | null; reason: string }
+  /**
+   * The claim of `socketId` on another node went unanswered and made `onConnect` due; the client
+   * has moved on to this node, which runs it (DESIGN.md: a due hook is never lost with a reply).
+   */
+  | { type: 'hook-due'; clientId: string; incarnation: number; fence: number; socketId: string; reconnect: boolean }
   /** A message queued for a connected client by another node: the owner sends it on `socketId`. */
   | { type: 'message'; clientId: string; incarnation: number; socketId: string | null; seq: number; member: string };
 
@@ -31,6 +36,16 @@ export function decodeNotice(message: string): ClusterNotice {
       socketId: raw.socketId || null,
       seq: Number(raw.seq),
       member: raw.m ?? '',
+    };
+  }
+  if (raw.type === 'hook-due') {
+    return {
+      type: 'hook-due',
+      clientId: raw.clientId ?? '',
+      incarnation: Number(raw.inc),
+      fence: Number(raw.fence),
+      socketId: raw.socketId ?? '',
+      reconnect: raw.reconnect === '1',
     };
   }
   const common = {

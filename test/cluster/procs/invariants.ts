@@ -11,7 +11,7 @@ import type { LogEntry } from './cluster.js';
  * | `cluster` | `type` and the fields of the `cluster$` event (`joined` {incarnation, why}, `fenced` {incarnation}, `nodes-dead` {nodes}, `client-lost` {clientId, why}, `deletion-completed` {clientId, deletionId, outcome}, ...); plus `started` (the supervisor was created: serving as `inc`), `closed` (close() returned) and `start-failed` {name, code, message} written by the node process itself | the node's life in the cluster |
  * | `socket` | `type` (connect, disconnect), `clientId`, `socketId`, `reason` | a supervised socket connects / disconnects on this node |
  * | `app` | `type: 'echo'`, `clientId`, `socketId`, `x` | the app served an event (`app:echo`) from a client's socket |
- * | `ownership` | `hook` (onAcquire, onRelease), `clientId`, `why` (onRelease), `fence` (if the context has one) | an ownership hook is called (SUPERVISOR_OWNERSHIP_HOOKS=1 only) |
+ * | `ownership` | `hook` (onAcquire, onRelease), `clientId`, `why` (onRelease), `fence` (if the context has one) | an ownership hook is called                                   |
  *
  * What issue 19's fix is expected to add to `cluster$` (so to the log) — assumed here, adjust both
  * sides together if the fix names them otherwise:

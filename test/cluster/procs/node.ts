@@ -5,10 +5,9 @@
 // parent over the IPC channel. The log's line formats are described in invariants.ts.
 //
 // The app: `app:echo` (x, ack) is answered with `ack({ node, pid, inc, x })` and logged, so a test
-// can tell which node served an event and when. With SUPERVISOR_OWNERSHIP_HOOKS=1 the node also
-// passes the ownership hooks `onAcquire(view, ctx)` and `onRelease(view, ctx, why)` (DESIGN.md,
-// "Turn 3"), logged as `kind: 'ownership'`; off by default, since a supervisor without them
-// refuses unknown hooks.
+// can tell which node served an event and when. The node also passes the ownership hooks
+// `onAcquire(view, ctx)` and `onRelease(view, ctx, why)` (DESIGN.md, "Turn 3"), logged as
+// `kind: 'ownership'` (invariant 4 checks their pairing).
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -53,7 +52,6 @@ function hook(name: 'onConnect' | 'onDisconnect' | 'onDelete') {
 
 /** The per-node hooks of issue 19, logged when they are called (phase `start` only: they are synchronous here). */
 function ownershipHooks(): Record<string, unknown> {
-  if (process.env.SUPERVISOR_OWNERSHIP_HOOKS !== '1') return {};
   const entry = (client: { clientId: string }, ctx: unknown) => ({
     kind: 'ownership',
     clientId: client.clientId,

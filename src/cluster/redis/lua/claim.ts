@@ -10,7 +10,9 @@ or connected(s) on another incarnation → connected(s): 'swapped'; connected(s)
 changes, the fence rises, the client moves to this incarnation's owned set and the previous owner is
 told on {P}:notice:<node> ('replaced'). A client that was not connected is announced 'connected' on
 {P}:watch:<clientId>. Rejections: UNKNOWN_CLIENT, BAD_TOKEN (the token hash differs), CLIENT_DELETED
-(a tombstone, with the deletion's reason), NODE_FENCED (this incarnation is not alive).`,
+(a tombstone, with the deletion's reason), NODE_FENCED (this incarnation is not alive). A connect or
+reconnect makes onConnect due: the mark hookDue = '<socketId> <0|1 reconnect>' stays until an owner
+has run it (hookRan). A swap from an owner that is no longer alive hands a mark left to this node.`,
   keys: ['the client record ({P}:c:<clientId>)'],
   argv: [
     'clientId',
@@ -20,8 +22,9 @@ told on {P}:notice:<node> ('replaced'). A client that was not connected is annou
     'nodeId',
     "inc: the caller's incarnation",
   ],
-  reply: `{outcome, before, after, {seq, acked}}: before/after in RECORD_FIELDS order, the outbox
-counters so the node knows at once whether messages wait for the socket | {'CLIENT_DELETED', reason}
+  reply: `{outcome, before, after, {seq, acked}, due}: before/after in RECORD_FIELDS order, the outbox
+counters so the node knows at once whether messages wait for the socket, due the hookDue mark handed
+to this node ('' for none) | {'CLIENT_DELETED', reason}
 | {'UNKNOWN_CLIENT'} | {'BAD_TOKEN'} | {'NODE_FENCED'}`,
   uses: ['decimal', 'time', 'read', 'fence', 'nodeStatus', 'moveState', 'moveOwner', 'notify', 'announce'],
   body: `
@@ -54,6 +57,13 @@ if tab ~= '' then
   table.insert(changes, 'tabId')
   table.insert(changes, tab)
 end
+local due = ''
+if outcome ~= 'swapped' then
+  table.insert(changes, 'hookDue')
+  table.insert(changes, sid .. (outcome == 'reconnected' and ' 1' or ' 0'))
+elseif not sameOwner and (r.node == '' or nodeStatus(r.node, r.inc) ~= 'alive') then
+  due = redis.call('HGET', rec, 'hookDue') or ''
+end
 if not sameOwner then
   local fence = s(nextFence(r.fence))
   for _, v in ipairs({'node', nodeId, 'inc', inc, 'fence', fence}) do table.insert(changes, v) end
@@ -64,6 +74,6 @@ redis.call('HSET', rec, unpack(changes))
 redis.call('ZREM', k('deadlines'), id)
 moveState(id, r.state, 'connected')
 if outcome ~= 'swapped' then announce(id, 'connected') end
-return {outcome, before, flat(read(rec)), counters()}
+return {outcome, before, flat(read(rec)), counters(), due}
 `,
 });

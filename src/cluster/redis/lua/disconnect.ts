@@ -9,7 +9,8 @@ Otherwise nothing changes and the outcome says why: replay (this socket's discon
 not-connected, stale-socket, fenced (another incarnation owns it, or the fence moved on),
 already-deleted, unknown-client, NODE_FENCED (this incarnation is dead or left). An empty fence
 releases a socket whose claim had no answer (the claim may have run): the socket id and the owner
-must still match.`,
+must still match; its onConnect mark (hookDue) goes with it, or, if the client has moved on to a
+live owner meanwhile, that owner is told to run it ({P}:notice:<node>, 'hook-due').`,
   keys: ['the client record ({P}:c:<clientId>)'],
   argv: [
     'clientId',
@@ -21,7 +22,7 @@ must still match.`,
   ],
   reply: `{'disconnected', before, after} | {'replay' | 'not-connected' | 'stale-socket' | 'fenced', before}
 | {'already-deleted'} | {'unknown-client'} | {'NODE_FENCED'}: records in RECORD_FIELDS order`,
-  uses: ['decimal', 'time', 'read', 'nodeStatus', 'moveState'],
+  uses: ['decimal', 'time', 'read', 'nodeStatus', 'moveState', 'notify'],
   body: `
 local id, sid, nodeId, inc, fence, rt = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
 local rec = KEYS[1]
@@ -33,13 +34,20 @@ if not r then
   return {'unknown-client'}
 end
 local before = flat(r)
+local due = fence == '' and redis.call('HGET', rec, 'hookDue') or false
+if due and string.match(due, '^(%S+)') ~= sid then due = false end
 if r.state ~= 'connected' or r.socketId ~= sid then
+  if due and r.node ~= '' and nodeStatus(r.node, r.inc) == 'alive' then
+    notify(r.node, {type = 'hook-due', clientId = id, inc = r.inc, fence = r.fence, socketId = sid,
+      reconnect = string.match(due, ' (%d)$')})
+  end
   if redis.call('HGET', rec, 'lastSocketId') == sid then return {'replay', before} end
   if r.state ~= 'connected' then return {'not-connected', before} end
   return {'stale-socket', before}
 end
 if r.node ~= nodeId or r.inc ~= inc or (fence ~= '' and fence ~= r.fence) then return {'fenced', before} end
 local exp = nowMs + rt
+if due then redis.call('HDEL', rec, 'hookDue') end
 redis.call('HSET', rec, 'state', 'disconnected', 'socketId', '', 'lastSocketId', sid, 'disconnectedAt', s(nowMs),
   'expiresAt', s(exp), 'generation', s((tonumber(r.generation) or 0) + 1))
 redis.call('ZADD', k('deadlines'), s(exp), id)

@@ -7,6 +7,7 @@ import { deleteScript } from './delete.js';
 import { disconnectScript } from './disconnect.js';
 import { emitScript } from './emit.js';
 import { heartbeatScript } from './heartbeat.js';
+import { hookRanScript } from './hookRan.js';
 import { joinScript } from './join.js';
 import { leaveScript } from './leave.js';
 import { listScript } from './list.js';
@@ -31,6 +32,7 @@ export const SCRIPTS = {
   register: registerScript,
   claim: claimScript,
   disconnect: disconnectScript,
+  hookRan: hookRanScript,
   delete: deleteScript,
   completeDeletion: completeDeletionScript,
   pendingDeletions: pendingDeletionsScript,
