@@ -13,6 +13,7 @@ import { createCommits } from './commits.js';
 import { createDeletions } from './deletions.js';
 import { createHookGate } from './hookGate.js';
 import { ClusterLocalStore } from './localStore.js';
+import { logClusterEvents } from './logClusterEvents.js';
 import { createMembership } from './membership.js';
 import { createMirror } from './mirror.js';
 import { initialState, type NodeContext } from './nodeState.js';
@@ -69,6 +70,8 @@ export async function createClusterSupervisor<TData = unknown>(
     now: resolved.resolvedCore.now,
     emit: (event) => clusterEvents.next(event),
   };
+  // completes with cluster$ (at close)
+  logClusterEvents(clusterEvents, node.logger);
 
   // the core makes the owner streams (its delivery port) while it is made, with its socket bridge
   let made: OwnerStreams<TData> | undefined;
