@@ -346,11 +346,13 @@ describe('examples/ops/nginx.conf and haproxy.cfg, run in front of the example',
 });
 
 describe('docs/operations.md', () => {
-  it('should show nginx.conf and haproxy.cfg as they are in examples/ops (the files the tests run)', () => {
+  it('should show the example files as they are in examples/ops (the files these tests run and read)', () => {
     const doc = readFileSync('docs/operations.md', 'utf8');
     for (const [lang, file] of [
       ['nginx', 'nginx.conf'],
       ['haproxy', 'haproxy.cfg'],
+      ['yaml', 'kubernetes.yaml'],
+      ['dockerfile', 'Dockerfile'],
     ] as const) {
       const block = new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``).exec(doc)?.[1];
       expect(block, `a ${lang} block`).toBe(readFileSync(`${OPS}/${file}`, 'utf8'));
