@@ -91,6 +91,21 @@ describe('the logger', () => {
     expect((calls[0]!.obj.err as Error).message).toBe('nope');
   });
 
+  it('should log close() at info: how many clients it deleted, how many hooks it abandoned', async () => {
+    const { logger, lines } = pinoLines();
+    const supervisor = createSupervisor({ logger });
+    for (let i = 0; i < 3; i++) supervisor.register();
+    await supervisor.close();
+    expect(lines.filter((line) => line.level === 30)).toEqual([
+      expect.objectContaining({
+        lib: 'socket.io-supervisor',
+        deleted: 3,
+        abandonedHooks: 0,
+        msg: 'socket.io-supervisor: closed',
+      }),
+    ]);
+  });
+
   it('should write nothing anywhere by default, even when hooks fail', async () => {
     const stdout = vi.spyOn(process.stdout, 'write');
     const stderr = vi.spyOn(process.stderr, 'write');

@@ -275,9 +275,11 @@ export function createSupervisorCore<TData = unknown>(
 
   function close(within: number = resolved.closeTimeout): Promise<void> {
     closing ??= (async () => {
+      const deletedBefore = stats.deletedFor('shutdown');
       send({ type: 'supervisor.close' });
       // bounded (closeTimeout): a hook that never settles must not hold a SIGTERM'd process
-      for (const { clientId, hook, started } of await drainWithin(within)) {
+      const abandoned = await drainWithin(within);
+      for (const { clientId, hook, started } of abandoned) {
         const what = started ? 'still running' : 'still queued';
         const error = new HookTimeoutError(
           `${hook} of client ${clientId} was abandoned: ${what} when close() reached closeTimeout (${within} ms)`,
@@ -290,6 +292,8 @@ export function createSupervisorCore<TData = unknown>(
       cleanups.clear();
       send({ type: 'supervisor.closed' });
       store.clearTombstones();
+      const deleted = stats.deletedFor('shutdown') - deletedBefore;
+      resolved.logger.info({ deleted, abandonedHooks: abandoned.length }, 'socket.io-supervisor: closed');
     })();
     return closing;
   }

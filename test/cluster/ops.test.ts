@@ -35,7 +35,7 @@ async function node(nodeId: string, options: Record<string, unknown> = {}): Prom
 }
 
 describe('a cluster node’s logs', () => {
-  it('should log its join and its leave at info, each line bound to the lib and the nodeId', async () => {
+  it('should log its join, its leave and its close at info, each line bound to the lib and the nodeId', async () => {
     const { logger, lines } = pinoLines();
     const n = await node('web-1', { logger });
     await n.close();
@@ -43,6 +43,8 @@ describe('a cluster node’s logs', () => {
     expect(info.map((line) => line.msg)).toEqual([
       'socket.io-supervisor/cluster: joined as incarnation 1 (start)',
       'socket.io-supervisor/cluster: left, releasing 0 clients',
+      // the core's close: a leave deletes nothing
+      'socket.io-supervisor: closed',
     ]);
     for (const line of info) expect(line).toMatchObject({ lib: 'socket.io-supervisor', nodeId: 'web-1' });
     expect(info[0]!.event).toMatchObject({ type: 'joined', node: 'web-1', incarnation: 1, why: 'start' });
