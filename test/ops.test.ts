@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { type Socket as ClientSocket, io as connectClient } from 'socket.io-client';
@@ -237,9 +237,17 @@ async function listeningOn(port: number, process: ChildProcess, output: () => st
   }
 }
 
+/** `name` on PATH or in the sbin directories Debian installs nginx and haproxy into (not on a user's PATH). */
+function executable(name: string): string {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
+  const found = dirs.map((dir) => join(dir, name)).find((path) => existsSync(path));
+  if (!found) throw new Error(`${name} not found: run scripts/ensure-proxies.sh (npm test's pretest does)`);
+  return found;
+}
+
 /** Runs `command` in the foreground until the test ends; resolves once it listens on `port`. */
 async function runProxy(command: string, args: string[], port: number): Promise<void> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(executable(command), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
