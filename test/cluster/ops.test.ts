@@ -1,5 +1,8 @@
 import pino from 'pino';
+import { Subject } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterEvent } from '../../src/cluster/clusterEvents.js';
+import { logClusterEvents } from '../../src/cluster/logClusterEvents.js';
 import { closeSockets, connect, connected, type HookCall, startNode, type TestNode, waitFor } from './nodes.js';
 import { type RedisServer, startRedisServer } from './redisServer.js';
 
@@ -91,6 +94,44 @@ describe('a cluster node’s logs', () => {
       level: 30,
     });
     await waitFor('ready again', () => n.supervisor.health().ready);
+  });
+});
+
+describe('logClusterEvents', () => {
+  it('should log each cluster event at its level: joins and leaves info, fences and outages warn, per-client detail debug', () => {
+    const { logger, lines } = pinoLines();
+    const events = new Subject<ClusterEvent>();
+    logClusterEvents(events, logger);
+    const at = 0;
+    const sent: ClusterEvent[] = [
+      { type: 'joined', at, node: 'n', incarnation: 2, why: 'fenced' },
+      { type: 'fenced', at, node: 'n', incarnation: 1 },
+      { type: 'reset', at },
+      { type: 'restored', at, restored: 3, kept: 0, deleted: 0 },
+      { type: 'redis-unavailable', at, message: 'timeout' },
+      { type: 'redis-available', at, outage: false },
+      { type: 'nodes-dead', at, nodes: ['m'] },
+      { type: 'client-lost', at, clientId: 'c', why: 'replaced' },
+      { type: 'deletion-started', at, clientId: 'c', deletionId: 'd', fence: 1, reason: 'manual', redelivered: false },
+      { type: 'deletion-completed', at, clientId: 'c', deletionId: 'd', outcome: 'completed' },
+      { type: 'left', at, released: 4 },
+    ];
+    for (const event of sent) events.next(event);
+    const level = { 20: 'debug', 30: 'info', 40: 'warn' } as Record<number, string>;
+    expect(lines.map((line) => [(line.event as ClusterEvent).type, level[line.level as number]])).toEqual([
+      ['joined', 'info'],
+      ['fenced', 'warn'],
+      ['reset', 'warn'],
+      ['restored', 'info'],
+      ['redis-unavailable', 'warn'],
+      ['redis-available', 'info'],
+      ['nodes-dead', 'info'],
+      ['client-lost', 'debug'],
+      ['deletion-started', 'debug'],
+      ['deletion-completed', 'debug'],
+      ['left', 'info'],
+    ]);
+    expect(lines[1]!.msg).toBe('socket.io-supervisor/cluster: fenced: incarnation 1 was declared dead');
   });
 });
 
