@@ -134,6 +134,10 @@ describe('examples/ops/server.ts: SIGTERM during connects (a child process)', ()
       else expect(['SHUTTING_DOWN', 'websocket error']).toContain(entry.refused);
     }
     expect(lines.map((line) => line.msg)).toEqual(expect.arrayContaining(['shutting down', 'closed']));
+    const refused = tracked.filter((each) => !each.connected);
+    process.stdout.write(
+      `ops: SIGTERM to exit ${Math.round(took)} ms; ${connected.length} sockets connected and were told shutdown; ${refused.length} refused or cut mid-handshake\n`,
+    );
     expect(lines.filter((line) => (line.level as number) >= 50)).toEqual([]);
   });
 });
