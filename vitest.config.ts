@@ -50,6 +50,7 @@ export default defineConfig({
             'test/export-as-test.browser.test.ts',
             'test/docs.test.ts',
             'test/quickstart.test.ts',
+            'test/ops.test.ts',
           ],
           // the real-socket churn runs its full 20,000 operations once (default project); here half
           env: { CHURN_OPS: '10000' },

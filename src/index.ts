@@ -1,4 +1,5 @@
 export { isSupervisorError, SupervisorError } from './core/errors.js';
+export type { SupervisorHealth } from './core/health.js';
 export type { RateLimit, RateLimitOptions, SupervisorOptions } from './core/options.js';
 export { defaultOptions } from './core/options.js';
 export type { RegisterOptions, Registration } from './core/supervisor.js';

@@ -139,7 +139,12 @@ describe('adapter: rejected handshakes', () => {
     const warnings: string[] = [];
     h = await startHarness({
       autoRegister: true,
-      logger: { debug: () => {}, warn: (_obj, msg) => void warnings.push(String(msg)) },
+      logger: {
+        debug: () => {},
+        info: () => {},
+        warn: (_obj, msg) => void warnings.push(String(msg)),
+        error: () => {},
+      },
       rateLimit: {
         autoRegister: { limit: 1, window: 60_000 },
         address: () => {

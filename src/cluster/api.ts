@@ -25,6 +25,7 @@ import type { ClusterEvent } from './clusterEvents.js';
 import type { ClusterChannel, ClusterSupervisor } from './clusterSupervisor.js';
 import { createConnectedAnywhere } from './connectedAnywhere.js';
 import type { Deletions } from './deletions.js';
+import { createHealth } from './health.js';
 import { recordFrom } from './localStore.js';
 import type { Mirror } from './mirror.js';
 import type { NodeContext } from './nodeState.js';
@@ -215,16 +216,19 @@ export function createNodeApi<TData>(node: NodeContext<TData>, parts: NodeApiPar
 
   function close(): Promise<void> {
     closing ??= (async () => {
+      // the whole close within closeTimeout: what the core gets is what the steps before left
+      const deadline = Date.now() + inside.options.closeTimeout;
+      const left = () => Math.max(1, deadline - Date.now());
       state.closing = true;
       for (const listener of [...closeListeners]) listener();
       membership.stop();
       const { commandTimeout } = store.options;
       // running hooks settle here, so the deletions this node runs complete before it leaves
-      await settled(inside.options.hookTimeout + 2 * commandTimeout);
-      const released = await membership.leave(3 * commandTimeout);
+      await settled(Math.min(inside.options.hookTimeout + 2 * commandTimeout, left() - 3 * commandTimeout));
+      const released = await membership.leave(Math.min(3 * commandTimeout, left()));
       if (released !== null) parts.clusterEvents.next({ type: 'left', at: node.now(), released });
       parts.mirror.loseAll('left');
-      await core.close();
+      await inside.closeWithin(left());
       closed$.next();
       parts.clusterEvents.complete();
       await parts.unsubscribe();
@@ -234,11 +238,14 @@ export function createNodeApi<TData>(node: NodeContext<TData>, parts: NodeApiPar
     return closing;
   }
 
+  const health = createHealth(node, core, () => store.incarnation ?? 0);
+
   return {
     nodeId: store.nodeId,
     get incarnation() {
       return store.incarnation ?? 0;
     },
+    health,
     register: parts.register,
     get,
     list,

@@ -1,4 +1,11 @@
-import { checkDuration, type ResolvedOptions, resolveOptions, type SupervisorOptions } from '../core/options.js';
+import { bindLogger, LIB } from '../core/bindLogger.js';
+import {
+  checkDuration,
+  defaultOptions,
+  type ResolvedOptions,
+  resolveOptions,
+  type SupervisorOptions,
+} from '../core/options.js';
 import type { ClusterHooks } from './clusterHooks.js';
 import type { NodeRedisClient } from './redis/connection.js';
 import {
@@ -111,6 +118,11 @@ export function resolveClusterOptions<TData>(options: ClusterSupervisorOptions<T
       logger: core.logger,
     }),
   };
+  // every line of this node, the core's included, names it: bound once here (the core keeps it)
+  const logger = bindLogger(options.logger ?? defaultOptions.logger, { lib: LIB, nodeId: store.nodeId });
+  store.logger = logger;
+  core.logger = logger;
+  coreOptions.logger = logger;
   return {
     core: coreOptions,
     resolvedCore: core,

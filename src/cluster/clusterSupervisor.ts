@@ -5,6 +5,7 @@ import type { ClientActor } from '../machines/client.machine.js';
 import type { SupervisorActor } from '../machines/supervisor.machine.js';
 import type { AttachOptions, AttachTarget } from '../server/attach.js';
 import type { ClusterEvent } from './clusterEvents.js';
+import type { ClusterHealth } from './health.js';
 import type {
   ClusterClientView,
   ClusterCounts,
@@ -108,10 +109,15 @@ export interface ClusterSupervisor<TData = unknown> {
   /** Drives this node from socket.io (a Server or a Namespace, each once); returns `detach()`. */
   attach(target: AttachTarget, options?: AttachOptions): () => void;
   /**
+   * Readiness and liveness of this node, from memory (no Redis call): see {@link ClusterHealth}.
+   * `ready` is `false` while closing, not joined, or when Redis did not answer the last call.
+   */
+  health(): ClusterHealth;
+  /**
    * A rolling-deploy leave: stops taking handshakes, lets running hooks settle, releases every
    * client this node owns in Redis (connected ones become disconnected with their grace period;
-   * nothing is deleted, no `onDelete`), closes their sockets so browsers reconnect to other
-   * nodes, and closes the Redis connections it opened.
+   * nodes, and closes the Redis connections it opened. Bounded by `closeTimeout`: hooks still
+   * running then are abandoned and reported, as on a single node.
    */
   close(): Promise<void>;
 }

@@ -14,6 +14,7 @@ import { createDeletions } from './deletions.js';
 import { createDueHooks } from './dueHooks.js';
 import { createHookGate } from './hookGate.js';
 import { ClusterLocalStore } from './localStore.js';
+import { logClusterEvents } from './logClusterEvents.js';
 import { createMembership } from './membership.js';
 import { createMirror } from './mirror.js';
 import { initialState, type NodeContext, type NodeStateHandle } from './nodeState.js';
@@ -74,6 +75,8 @@ export async function createClusterSupervisor<TData = unknown>(
     now: resolved.resolvedCore.now,
     emit: (event) => clusterEvents.next(event),
   };
+  // completes with cluster$ (at close)
+  logClusterEvents(clusterEvents, node.logger);
 
   // the core makes the owner streams (its delivery port) while it is made, with its socket bridge
   let made: OwnerStreams<TData> | undefined;

@@ -9,6 +9,7 @@ export type { ClusterHookContext, ClusterHooks } from './clusterHooks.js';
 export type { ClusterSupervisorOptions } from './clusterOptions.js';
 export type { ClusterChannel, ClusterSupervisor } from './clusterSupervisor.js';
 export { createClusterSupervisor } from './createClusterSupervisor.js';
+export type { ClusterHealth, ClusterNodeHealth } from './health.js';
 export { clusterClientOptions, type NodeRedisClient } from './redis/connection.js';
 export type { ClusterCounts, ClusterNode } from './redis/records.js';
 export type { ClusterClientView, ClusterListFilter, ClusterListOptions, ClusterListPage } from './redis/records.js';

@@ -22,7 +22,14 @@ import { describeThrown } from './describe.js';
 import { SupervisorError } from './errors.js';
 import { createCountStream, createEventStream } from './eventStreams.js';
 import { createHookDispatch } from './hookDispatch.js';
-import { createHookRunner, type HookTiming } from './hookRunner.js';
+import { healthOf } from './health.js';
+import {
+  type AbandonedHook,
+  createHookRunner,
+  type HookFailure,
+  HookTimeoutError,
+  type HookTiming,
+} from './hookRunner.js';
 import { randomId } from './ids.js';
 import { registerInspectable } from './inspectable.js';
 import { bindInternals, type SupervisorInternals, type SupervisorSeams } from './internals.js';
@@ -73,14 +80,25 @@ export function createSupervisorCore<TData = unknown>(
     onSettled: (timing) => {
       for (const listener of hookListeners) listener(timing);
     },
-    report: (failure) => {
-      resolved.logger.warn(
-        { clientId: failure.clientId, hook: failure.hook, timedOut: failure.timedOut },
-        'socket.io-supervisor: hook failed',
-      );
-      send({ type: 'hook.error', ...failure });
-    },
+    report: reportHook,
   });
+
+  function reportHook(failure: HookFailure): void {
+    const { clientId, hook, timedOut, error } = failure;
+    resolved.logger.error({ err: error, clientId, hook, timedOut }, `socket.io-supervisor: hook ${hook} failed`);
+    send({ type: 'hook.error', ...failure });
+  }
+
+  /** Waits for the hooks to settle, at most `within` ms; returns those it stopped waiting for. */
+  async function drainWithin(within: number): Promise<AbandonedHook[]> {
+    let timer: unknown;
+    const expired = new Promise<'expired'>((resolve) => {
+      timer = clock.setTimeout(() => resolve('expired'), within);
+    });
+    const outcome = await Promise.race([hookRunner.drain().then(() => 'drained' as const), expired]);
+    clock.clearTimeout(timer);
+    return outcome === 'drained' ? [] : hookRunner.abandon();
+  }
 
   const { wantsView, runHooks, ownership } = createHookDispatch(
     hooks,
@@ -260,18 +278,29 @@ export function createSupervisorCore<TData = unknown>(
     host.dispatch(event);
   }
 
-  function close(): Promise<void> {
+  function close(within: number = resolved.closeTimeout): Promise<void> {
     closing ??= (async () => {
       // this node lets every client go before they are deleted (cluster mode: handed off)
       ownership.releaseAll('leaving', get);
+      const deletedBefore = stats.deletedFor('shutdown');
       send({ type: 'supervisor.close' });
-      await hookRunner.drain();
+      // bounded (closeTimeout): a hook that never settles must not hold a SIGTERM'd process
+      const abandoned = await drainWithin(within);
+      for (const { clientId, hook, started } of abandoned) {
+        const what = started ? 'still running' : 'still queued';
+        const error = new HookTimeoutError(
+          `${hook} of client ${clientId} was abandoned: ${what} when close() reached closeTimeout (${within} ms)`,
+        );
+        reportHook({ clientId, hook, error, timedOut: true });
+      }
       // adapters stay attached until here so that sockets arriving meanwhile are told
       // SHUTTING_DOWN instead of connecting unsupervised
       for (const cleanup of [...cleanups]) cleanup();
       cleanups.clear();
       send({ type: 'supervisor.closed' });
       store.clearTombstones();
+      const deleted = stats.deletedFor('shutdown') - deletedBefore;
+      resolved.logger.info({ deleted, abandonedHooks: abandoned.length }, 'socket.io-supervisor: closed');
     })();
     return closing;
   }
@@ -302,7 +331,14 @@ export function createSupervisorCore<TData = unknown>(
       host.touch(record);
       return clientActor;
     },
-    close,
+    health: () =>
+      healthOf({
+        status: actor.getSnapshot().status,
+        closing: closing !== null,
+        clients: store.counts(),
+        pendingHooks: hookRunner.pending(),
+      }),
+    close: () => close(),
   };
 
   const internals: SupervisorInternals<TData> = {
@@ -315,6 +351,7 @@ export function createSupervisorCore<TData = unknown>(
     authenticate: (clientId, token) => authenticate(store, now(), clientId, token),
     ...(seams.admitRemote ? { admitRemote: seams.admitRemote } : {}),
     isClosing: () => closing !== null,
+    closeWithin: close,
     onClose: (cleanup) => {
       cleanups.add(cleanup);
       return () => cleanups.delete(cleanup);

@@ -20,6 +20,13 @@ export class HookTimeoutError extends Error {
   override readonly name = 'HookTimeoutError';
 }
 
+/** A hook `close()` stopped waiting for: running (`started`) or queued behind one that was. */
+export interface AbandonedHook {
+  clientId: string;
+  hook: HookName;
+  started: boolean;
+}
+
 /**
  * Runs user hooks one after another per client, each bounded by `hookTimeout`. Hooks of one
  * client never overlap; hooks of different clients run concurrently. A hook that throws,
@@ -38,8 +45,12 @@ export function createHookRunner(options: {
 }) {
   const { hookTimeout, clock, report, onSettled } = options;
   const tails = new Map<string, Promise<void>>();
+  // every hook queued and not settled yet, for abandon(); once abandoned, none starts or reports
+  const waiting = new Set<AbandonedHook>();
+  let abandoned = false;
 
   async function invoke(clientId: string, hook: HookName, call: () => unknown): Promise<void> {
+    if (abandoned) return;
     let timer: unknown;
     let timeout: HookTimeoutError | undefined;
     const started = performance.now();
@@ -59,6 +70,7 @@ export function createHookRunner(options: {
       }
     } catch (error) {
       ok = false;
+      if (abandoned) return;
       try {
         // not `instanceof`: a revoked Proxy thrown by user code throws on it
         report({ clientId, hook, error, timedOut: error === timeout });
@@ -78,15 +90,22 @@ export function createHookRunner(options: {
   /** Queues `call` after the client's previous hooks (and after `after`, when given). */
   function run(clientId: string, hook: HookName, call: () => unknown, after?: PromiseLike<void>): void {
     const previous = tails.get(clientId) ?? Promise.resolve();
+    const entry: AbandonedHook = { clientId, hook, started: false };
+    waiting.add(entry);
     const next = previous.then(async () => {
-      if (after !== undefined) {
-        try {
-          await after;
-        } catch {
-          return;
+      try {
+        if (after !== undefined) {
+          try {
+            await after;
+          } catch {
+            return;
+          }
         }
+        entry.started = true;
+        await invoke(clientId, hook, call);
+      } finally {
+        waiting.delete(entry);
       }
-      await invoke(clientId, hook, call);
     });
     tails.set(clientId, next);
     void next.then(() => {
@@ -103,7 +122,16 @@ export function createHookRunner(options: {
     }
   }
 
-  return { run, drain, pending: () => tails.size };
+  /**
+   * Stops waiting for the hooks not settled yet (`close()` past `closeTimeout`): returns them; from
+   * here none of them starts, and one that settles later is not reported.
+   */
+  function abandon(): AbandonedHook[] {
+    abandoned = true;
+    return [...waiting].map((entry) => ({ ...entry }));
+  }
+
+  return { run, drain, abandon, pending: () => tails.size };
 }
 
 export type HookRunner = ReturnType<typeof createHookRunner>;

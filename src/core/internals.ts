@@ -70,6 +70,8 @@ export interface SupervisorInternals<TData = unknown> {
   /** Cluster mode's asynchronous admission ({@link SupervisorSeams.admitRemote}); absent on a single node. */
   admitRemote?: SupervisorSeams<TData>['admitRemote'];
   isClosing(): boolean;
+  /** `close()` with its own bound instead of `closeTimeout` (a cluster node spends part of it first). */
+  closeWithin(within: number): Promise<void>;
   /** Runs `cleanup` when the supervisor closes; returns a function that unregisters it. */
   onClose(cleanup: () => void): () => void;
   register(options?: RegisterOptions<TData>): Registration;

@@ -1,4 +1,5 @@
 import type { InspectionEvent, Observer } from 'xstate';
+import { bindLogger, LIB, silentLogger } from './bindLogger.js';
 import type { Logger, SupervisorHooks } from './types.js';
 
 /** At most `limit` hits per key within `window` ms. */
@@ -131,14 +132,20 @@ export interface SupervisorOptions<TData = unknown, TSocket = unknown> {
    * @default Date.now
    */
   now?: () => number;
-  /** Where the library logs (pino-compatible subset). @default a logger that drops everything */
+  /**
+   * How long `close()` may take: hooks still running (or queued) this long after it began are
+   * abandoned, each reported on `logger.error` and as a `hook-error` event, and `close()` resolves.
+   * Keep it below your platform's grace period (Kubernetes' `terminationGracePeriodSeconds`).
+   * @default 10000 (ms)
+   */
+  closeTimeout?: number;
+  /**
+   * Where the library logs: a `pino()` instance, or anything with `debug`, `info`, `warn` and
+   * `error` (and optionally `child`). Every line carries `{ lib: 'socket.io-supervisor' }`.
+   * @default a logger that drops everything
+   */
   logger?: Logger;
 }
-
-const silentLogger: Logger = {
-  debug() {},
-  warn() {},
-};
 
 /** `passivateAfter`'s default, by name (the test projects set and restore it). */
 export const PASSIVATE_AFTER = 5000;
@@ -149,6 +156,7 @@ export const defaultOptions = {
   handshakeTimeout: 60000,
   pruneInterval: 10000,
   hookTimeout: 5000,
+  closeTimeout: 10000,
   tombstoneTtl: 60000,
   maxTombstones: 100000,
   maxClients: Number.POSITIVE_INFINITY,
@@ -196,11 +204,14 @@ export function checkCount(name: string, value: unknown): void {
   }
 }
 
-/** Throws a `TypeError` naming option `logger` unless it has `debug()` and `warn()`. Cluster options use it too. */
+/** Throws a `TypeError` naming option `logger` unless it has `debug()`, `info()`, `warn()` and `error()`. Cluster options use it too. */
 export function checkLogger(logger: unknown): void {
-  const { debug, warn } = (logger ?? {}) as Partial<Logger>;
-  if (typeof debug !== 'function' || typeof warn !== 'function') {
-    throw new TypeError('socket.io-supervisor: option `logger` must have debug() and warn()');
+  const { debug, info, warn, error, child } = (logger ?? {}) as Partial<Logger>;
+  if ([debug, info, warn, error].some((level) => typeof level !== 'function')) {
+    throw new TypeError('socket.io-supervisor: option `logger` must have debug(), info(), warn() and error()');
+  }
+  if (child !== undefined && typeof child !== 'function') {
+    throw new TypeError('socket.io-supervisor: option `logger`: child must be a function when present');
   }
 }
 
@@ -267,6 +278,7 @@ export function resolveOptions<TData, TSocket>(
   checkDuration('handshakeTimeout', merged.handshakeTimeout, { allowZero: false });
   checkDuration('pruneInterval', merged.pruneInterval, { allowZero: true });
   checkDuration('hookTimeout', merged.hookTimeout, { allowZero: false });
+  checkDuration('closeTimeout', merged.closeTimeout, { allowZero: false });
   checkDuration('tombstoneTtl', merged.tombstoneTtl, { allowZero: true });
   if (merged.passivateAfter !== false) {
     if (typeof merged.passivateAfter !== 'number') {
@@ -306,5 +318,6 @@ export function resolveOptions<TData, TSocket>(
     }
   }
   checkLogger(merged.logger);
+  merged.logger = bindLogger(merged.logger, { lib: LIB });
   return merged;
 }

@@ -2,6 +2,7 @@ import type { Observable } from 'rxjs';
 import type { ClientActor } from '../machines/client.machine.js';
 import type { SupervisorActor } from '../machines/supervisor.machine.js';
 import type { ClientChannel } from './delivery.js';
+import type { SupervisorHealth } from './health.js';
 import type {
   ClientCounts,
   ClientView,
@@ -72,6 +73,18 @@ export interface SupervisorCore<TData = unknown> {
    * `passivateAfter` without events): ask again rather than keeping it.
    */
   actorOf(clientId: string): ClientActor | undefined;
-  /** Deletes every client with reason `shutdown`, awaits their hooks, stops every timer. */
+  /**
+   * Readiness and liveness, from memory (a probe endpoint answers with it): see
+   * {@link SupervisorHealth}.
+   * @example
+   * ```ts
+   * app.get('/readyz', (_req, res) => void res.status(supervisor.health().ready ? 200 : 503).end());
+   * ```
+   */
+  health(): SupervisorHealth;
+  /**
+   * Deletes every client with reason `shutdown`, awaits their hooks for at most `closeTimeout`
+   * (those still running then are abandoned and reported as `hook-error`), stops every timer.
+   */
   close(): Promise<void>;
 }

@@ -265,10 +265,26 @@ export interface SupervisorStats {
   };
 }
 
-/** A pino-compatible logger subset. The library never writes to `console`. */
+/**
+ * A pino-compatible logger: a `pino()` instance fits as it is. The library never writes to
+ * `console`; the default logger drops everything.
+ * @remarks Every line carries the bindings `{ lib: 'socket.io-supervisor' }` (and `nodeId` on a
+ * cluster node), through `child()` when the logger has one, else merged into each object.
+ * @example
+ * ```ts
+ * import pino from 'pino';
+ * const supervisor = createSupervisor({ logger: pino({ level: 'info' }) });
+ * ```
+ */
 export interface Logger {
-  /** Routine detail. */
+  /** Routine detail (a lost acknowledgement, a Redis reconnect). */
   debug(obj: object, msg?: string): void;
-  /** Something went wrong and was handled (a hook that failed, a viewer request refused). */
+  /** What an operator wants to see in normal operation (a cluster node joined or left). */
+  info(obj: object, msg?: string): void;
+  /** Something went wrong and was handled (a viewer request refused, Redis unreachable, a node fenced). */
   warn(obj: object, msg?: string): void;
+  /** An error of the application's code: a hook that threw, rejected or timed out (`err` is its error). */
+  error(obj: object, msg?: string): void;
+  /** A logger that adds `bindings` to every line (pino's `child`); optional. */
+  child?(bindings: Record<string, unknown>): Logger;
 }
