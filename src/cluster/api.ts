@@ -26,6 +26,7 @@ import type { ClusterChannel, ClusterSupervisor } from './clusterSupervisor.js';
 import { createConnectedAnywhere } from './connectedAnywhere.js';
 import type { Deletions } from './deletions.js';
 import { createHealth } from './health.js';
+import type { NodeActor } from './nodeMachine.js';
 import { recordFrom } from './localStore.js';
 import type { Mirror } from './mirror.js';
 import type { NodeContext } from './nodeState.js';
@@ -86,6 +87,8 @@ export interface NodeApiParts<TData> {
     closed(): void;
     leave(within: number): Promise<number | null>;
     checkFenced(): void;
+    /** The node's machine (once started). */
+    readonly actor: NodeActor | null;
   };
   register(options?: RegisterOptions<TData>): Promise<Registration>;
   to(clientId: string): ClusterChannel;
@@ -238,7 +241,12 @@ export function createNodeApi<TData>(node: NodeContext<TData>, parts: NodeApiPar
     return closing;
   }
 
-  const health = createHealth(node, core, () => store.incarnation ?? 0);
+  const health = createHealth(
+    node,
+    core,
+    () => store.incarnation ?? 0,
+    () => membership.actor,
+  );
 
   return {
     nodeId: store.nodeId,

@@ -4,7 +4,7 @@ import type { ClusterEvent } from './clusterEvents.js';
 
 /**
  * Logs what happens to this node in the cluster: what an operator wants in normal operation
- * (joins, leaves, Redis back) at `info`; what went wrong (fenced, Redis unreachable or reset) at
+ * (joins, leaves, Redis back) at `info`; what went wrong (fenced, lease lost, Redis unreachable, reset or rolled back) at
  * `warn`; per-client detail (clients let go, deletions) at `debug`. Every line carries the event
  * as `event` (its `type` and fields).
  */
@@ -20,6 +20,18 @@ export function logClusterEvents(events: Observable<ClusterEvent>, logger: Logge
         return;
       case 'fenced':
         logger.warn(line, `socket.io-supervisor/cluster: fenced: incarnation ${event.incarnation} was declared dead`);
+        return;
+      case 'lease-lost':
+        logger.warn(
+          line,
+          `socket.io-supervisor/cluster: lease lost: no heartbeat of incarnation ${event.incarnation} acknowledged in time; stopped serving, rejoining once Redis answers`,
+        );
+        return;
+      case 'written-back':
+        logger.warn(
+          line,
+          `socket.io-supervisor/cluster: after a Redis ${event.why}: wrote back ${event.deletions} deletions, removed ${event.removed} records no node holds`,
+        );
         return;
       case 'redis-unavailable':
         logger.warn(line, `socket.io-supervisor/cluster: Redis unavailable: ${event.message}`);

@@ -118,6 +118,11 @@ export function createMembership<TData>(
           mirror.loseAll(why);
         }
         actor.send({ type: 'joined', incarnation: joined.incarnation, sentAt, ended: joined.endedIncarnation });
+        // the join's reply is Redis answering: health() must not say unavailable until the next heartbeat
+        if (state.unavailable) {
+          state.unavailable = false;
+          node.emit({ type: 'redis-available', at: node.now(), outage: false });
+        }
         started?.resolve();
         started = null;
         if (why === 'reset') restore().catch(unreachable);

@@ -99,6 +99,12 @@ export function leaseOf(nodeTtl: number): number {
 const remaining = (context: NodeMachineContext, until: number) =>
   Math.max(0, context.leaseFrom + until - context.ports.monotonic());
 
+/** How long (ms) the node's lease still runs: 0 once it ended or before the first join. */
+export function leaseLeft(actor: NodeActor): number {
+  const { context } = actor.getSnapshot();
+  return Math.round(remaining(context, context.leaseMs));
+}
+
 /**
  * A node's own lifecycle: `joining → serving ⇄ suspect → fenced → rejoining → serving`, and
  * `leaving → closed` from anywhere (docs/node-lifecycle.md). The lease is two delayed

@@ -144,12 +144,44 @@ describe('a cluster node’s health()', () => {
       closing: false,
       clients: { handshaking: 0, connected: 0, disconnected: 0, total: 0 },
       pendingHooks: 0,
-      node: { nodeId: 'web-3', incarnation: 1, joined: true, redis: 'ok' },
+      node: {
+        nodeId: 'web-3',
+        incarnation: 1,
+        joined: true,
+        state: 'serving',
+        leaseLeft: expect.any(Number),
+        redis: 'ok',
+      },
     });
+    // the lease: at most nodeTtl (1000 ms) less the drift and late-timer bounds, counted from a heartbeat's send
+    expect(n.supervisor.health().node.leaseLeft).toBeGreaterThan(0);
+    expect(n.supervisor.health().node.leaseLeft).toBeLessThanOrEqual(940);
     const closed = n.supervisor.close();
     expect(n.supervisor.health()).toMatchObject({ ready: false, closing: true });
     await closed;
     expect(n.supervisor.health()).toMatchObject({ ready: false, live: false });
+  });
+});
+
+describe('a cluster node whose lease runs out', () => {
+  it('should log lease-lost at warn, report itself not serving with no lease left, and serve again once Redis answers', async () => {
+    const { logger, lines } = pinoLines();
+    const n = await node('web-lease', { logger, commandTimeout: 200 });
+    const typeOf = (line: Record<string, unknown>) => (line.event as { type?: string } | undefined)?.type;
+    redis.pause();
+    let during: ReturnType<typeof n.supervisor.health>;
+    try {
+      await waitFor('lease-lost', () => lines.some((line) => typeOf(line) === 'lease-lost'));
+      during = n.supervisor.health();
+    } finally {
+      redis.resume();
+    }
+    expect(lines.find((line) => typeOf(line) === 'lease-lost')).toMatchObject({ level: 40, nodeId: 'web-lease' });
+    expect(during).toMatchObject({ ready: false, live: true, node: { leaseLeft: 0, joined: false } });
+    expect(['fenced', 'rejoining']).toContain(during.node.state);
+    await waitFor('serving again', () => n.supervisor.health().node.state === 'serving');
+    expect(n.supervisor.health()).toMatchObject({ ready: true, node: { incarnation: 2, redis: 'ok' } });
+    expect(n.supervisor.health().node.leaseLeft).toBeGreaterThan(0);
   });
 });
 
