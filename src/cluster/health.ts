@@ -1,6 +1,6 @@
 import type { SupervisorHealth } from '../core/health.js';
 import type { SupervisorCore } from '../core/supervisor.js';
-import { type NodeActor, type NodeLifeState, leaseLeft } from './nodeMachine.js';
+import { type NodeActor, leaseLeft } from './nodeMachine.js';
 import type { NodeContext } from './nodeState.js';
 
 /**
@@ -15,7 +15,7 @@ export interface ClusterNodeHealth {
   /** Joined, and not in the middle of a rejoin (after being fenced or a Redis reset). */
   joined: boolean;
   /** The node machine's state (docs/node-lifecycle.md): `serving` and `suspect` serve, `fenced` and `rejoining` do not. */
-  state: NodeLifeState;
+  state: 'joining' | 'serving' | 'suspect' | 'fenced' | 'rejoining' | 'leaving' | 'closed';
   /**
    * How long (ms) the node may still serve without another acknowledged heartbeat: its lease, which
    * ends before any other node may take its clients over. 0 once it ended.
