@@ -329,15 +329,21 @@ describe('the passivation policy', () => {
     await t.supervisor.close();
   });
 
-  it('should keep a disconnected client live for twice passivateAfter', async () => {
-    const t = passivated({ passivateAfter: 1000, passivateAbove: 0, reconnectTimeout: 10_000 });
+  it('should keep a client waiting for a socket (handshaking, disconnected) live for twice passivateAfter', async () => {
+    const t = passivated({
+      passivateAfter: 1000,
+      passivateAbove: 0,
+      reconnectTimeout: 10_000,
+      handshakeTimeout: 60_000,
+    });
+    const waiting = t.supervisor.register().clientId; // handshaking: its page's socket is on its way
     const { clientId } = t.supervisor.register();
     t.handshake(clientId, 's0');
     t.disconnect(clientId, 's0');
     vi.advanceTimersByTime(1999);
-    expect(t.active(clientId)).toBe(true);
+    expect([t.active(waiting), t.active(clientId)]).toEqual([true, true]);
     vi.advanceTimersByTime(1);
-    expect(t.active(clientId)).toBe(false);
+    expect([t.active(waiting), t.active(clientId)]).toEqual([false, false]);
     await t.supervisor.close();
   });
 

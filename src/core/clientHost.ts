@@ -12,8 +12,8 @@ export interface ClientHostOptions<TData> {
   now: () => number;
   timeouts: ClientTimeouts;
   /**
-   * Milliseconds idle before a client's actor may be passivated (twice that for a `disconnected`
-   * one); `0`: at once, whatever the load; `false`: never.
+   * Milliseconds idle before a client's actor may be passivated (twice that for one waiting for
+   * a socket); `0`: at once, whatever the load; `false`: never.
    */
   passivateAfter: number | false;
   /** Live actors kept while events keep arriving; past it, the longest idle are passivated. */
@@ -27,37 +27,28 @@ export interface ClientHostOptions<TData> {
 }
 
 /**
- * How long no event may have arrived before the server counts as quiet: below `passivateAbove`
- * live actors, idle ones are passivated only then. A burst (10,000 connects take about as long
- * as `passivateAfter`) or a reconnect storm thus never passivates actors it is about to use:
- * re-creating one costs 35–40 µs (restore, stop, GC), three times the event itself.
- */
-export const QUIET_AFTER = 1000;
-
-/**
  * The virtual client actors of one supervisor. A client is always an XState actor logically,
  * not always in memory: a client idle for `passivateAfter` keeps only its record (whose
  * snapshot fields the relay commits after every transition), and its actor is re-created from
  * that snapshot for its next event, so the machine decides that event as it decides every other.
  *
- * The policy (`passivateAfter` > 0): an actor becomes eligible once idle for `passivateAfter`
- * (`disconnected`: twice that, since such clients come back in a blip); eligible actors are
- * passivated longest-idle first, only as far as needed to bring the live actors down to
- * `passivateAbove` while events keep arriving, and all of them once the server has been quiet for
- * {@link QUIET_AFTER}. An idle server so settles to compact snapshots; a busy one keeps the
- * actors it is using.
- *
- * Events for live clients are delivered here straight to the client's actor, without a step of
- * the supervisor's machine; events for deleted or unknown ids go to the supervisor, which
- * answers for them.
+ * The policy (`passivateAfter` > 0) never passivates what a burst is about to use: re-creating an
+ * actor costs 35–40 µs (restore, stop, GC), three times the event itself, and connecting 10,000
+ * sockets takes about as long as `passivateAfter`, so passivating on time alone re-created a
+ * quarter to a half of the actors of a connect burst or a reconnect storm (issue 21). An actor
+ * becomes eligible once idle for `passivateAfter`, a client waiting for a socket (`handshaking`,
+ * `disconnected`) once idle for twice that; eligible actors are passivated longest idle first,
+ * at once only as far as needed to bring the live actors down to `passivateAbove`, and all of
+ * them once the whole server has had no event for `passivateAfter`. An idle server so settles
+ * to compact snapshots; a busy one keeps the actors it is using.
  */
 export function createClientHost<TData>(options: ClientHostOptions<TData>) {
   const { store, now, timeouts, passivateAfter, passivateAbove, parent, relay, onIdle } = options;
-  /** Active clients but disconnected ones by when they may be passivated (all `now + passivateAfter`, so in order). */
+  /** Active connected clients by when they may be passivated (all `now + passivateAfter`, so in order). */
   const idle = new ExpiryQueue();
-  /** Active disconnected clients, by when they may be passivated (all `now + 2 × passivateAfter`). */
-  const idleDisconnected = new ExpiryQueue();
-  const disconnectedAfter = passivateAfter === false ? 0 : 2 * passivateAfter;
+  /** Active clients waiting for a socket (handshaking, disconnected), by when they may be passivated (all `now + 2 × passivateAfter`). */
+  const idleWaiting = new ExpiryQueue();
+  const waitingAfter = passivateAfter === false ? 0 : 2 * passivateAfter;
   /** When the last event reached a client (the quiet check). */
   let lastEventAt = Number.NEGATIVE_INFINITY;
   /** Where close() is in the records, across its batches. */
@@ -111,17 +102,17 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
     if (passivateAfter === false) return;
     const { clientId, state } = record;
     if (state === 'deleted') {
-      if (!idle.delete(clientId)) idleDisconnected.delete(clientId);
+      if (!idle.delete(clientId)) idleWaiting.delete(clientId);
       return;
     }
     const at = now();
     lastEventAt = at;
-    const wasFirst = idle.size + idleDisconnected.size === 0;
-    if (state === 'disconnected') {
+    const wasFirst = idle.size + idleWaiting.size === 0;
+    if (state !== 'connected') {
       idle.delete(clientId);
-      idleDisconnected.set(clientId, at + disconnectedAfter, undefined);
+      idleWaiting.set(clientId, at + waitingAfter, undefined);
     } else {
-      idleDisconnected.delete(clientId);
+      idleWaiting.delete(clientId);
       idle.set(clientId, at + passivateAfter, undefined);
     }
     if (wasFirst || passivateAfter === 0) onIdle(at + passivateAfter);
@@ -130,15 +121,15 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
   /** The queue whose head is idle the longest (the earliest to become eligible). */
   function longestIdle(): ExpiryQueue | undefined {
     const a = idle.peek();
-    const b = idleDisconnected.peek();
-    if (a === undefined) return b === undefined ? undefined : idleDisconnected;
-    return b === undefined || a.at <= b.at ? idle : idleDisconnected;
+    const b = idleWaiting.peek();
+    if (a === undefined) return b === undefined ? undefined : idleWaiting;
+    return b === undefined || a.at <= b.at ? idle : idleWaiting;
   }
 
   /** How many eligible actors may be passivated now: all of them when quiet, else those past the cap. */
   function allowance(at: number): number {
-    if (passivateAfter === 0 || at - lastEventAt >= QUIET_AFTER) return Number.POSITIVE_INFINITY;
-    return idle.size + idleDisconnected.size - passivateAbove;
+    if (passivateAfter === 0 || at - lastEventAt >= (passivateAfter as number)) return Number.POSITIVE_INFINITY;
+    return idle.size + idleWaiting.size - passivateAbove;
   }
 
   /**
@@ -174,7 +165,7 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
     if (record.actor === null) return;
     released.push(record.actor);
     record.actor = null;
-    if (!idle.delete(record.clientId)) idleDisconnected.delete(record.clientId);
+    if (!idle.delete(record.clientId)) idleWaiting.delete(record.clientId);
   }
 
   /** Delivers a DESIGN event: to the client's actor if it is live, else to the supervisor. */
@@ -215,7 +206,7 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
     nextPassivation(): number | undefined {
       const head = longestIdle()?.peek();
       if (head === undefined) return undefined;
-      return allowance(head.at) > 0 ? head.at : Math.max(head.at, lastEventAt + QUIET_AFTER);
+      return allowance(head.at) > 0 ? head.at : Math.max(head.at, lastEventAt + (passivateAfter as number));
     },
     hasIdle(): boolean {
       if (released.length > 0) return true;

@@ -111,9 +111,9 @@ export interface SupervisorOptions<TData = unknown, TSocket = unknown> {
   passivateAfter?: number | false;
   /**
    * How many live client actors are kept while the server is busy. An actor idle for
-   * `passivateAfter` (a `disconnected` one: twice that) is passivated at once only while more than
-   * this many are live, longest idle first; below it, idle actors wait until no event has arrived
-   * for a second, so a burst of connects or a reconnect storm never passivates the actors it is
+   * `passivateAfter` (one waiting for a socket, `handshaking` or `disconnected`: twice that) is
+   * passivated at once only while more than this many are live, longest idle first; below it,
+   * idle actors wait until the whole server has had no event for `passivateAfter`, so a burst of connects or a reconnect storm never passivates the actors it is
    * about to use, and an idle server still settles to compact snapshots. `0` passivates every
    * idle actor on time whatever the load. Ignored with `passivateAfter: 0` (at once) or `false`.
    * @remarks A live actor costs about 2.9 KB more than its snapshot, so the default bounds the
