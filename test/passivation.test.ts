@@ -289,3 +289,67 @@ describe('a passivated client', () => {
     await t.supervisor.close();
   });
 });
+
+// The policy for passivateAfter > 0: never passivate what a burst is about to use, settle to
+// snapshots once quiet (issue 21).
+describe('the passivation policy', () => {
+  it('should passivate nothing while events keep arriving below passivateAbove, and every idle actor once quiet', async () => {
+    const t = passivated({ passivateAfter: 1000, handshakeTimeout: 60_000 });
+    const ids = Array.from({ length: 20 }, () => t.supervisor.register().clientId);
+    // a burst slower than passivateAfter: one handshake every 100 ms for 2 s
+    for (const [i, id] of ids.entries()) {
+      t.handshake(id, `s${i}`);
+      vi.advanceTimersByTime(100);
+    }
+    expect(t.host.activeCount()).toBe(20);
+    vi.advanceTimersByTime(899); // 999 ms since the last event
+    expect(t.host.activeCount()).toBe(20);
+    vi.advanceTimersByTime(1);
+    expect(t.host.activeCount()).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+    await t.supervisor.close();
+  });
+
+  it('should passivate the longest idle first, down to passivateAbove, while events keep arriving', async () => {
+    const t = passivated({ passivateAfter: 1000, passivateAbove: 2, handshakeTimeout: 60_000 });
+    const ids = Array.from({ length: 5 }, () => t.supervisor.register().clientId);
+    for (const [i, id] of ids.entries()) t.handshake(id, `s${i}`);
+    const busy = t.supervisor.register().clientId; // registered last: idle the shortest
+    t.handshake(busy, 'b0');
+    // events keep arriving (replays of the busy client's handshake), every 400 ms
+    for (let i = 0; i < 3; i += 1) {
+      vi.advanceTimersByTime(400);
+      t.handshake(busy, 'b0');
+    }
+    // at 1,000 ms the five became eligible: six live, cap 2, the four idle the longest go
+    expect(ids.map(t.active)).toEqual([false, false, false, false, true]);
+    expect(t.active(busy)).toBe(true);
+    vi.advanceTimersByTime(1000 + 1000); // quiet: the rest settles
+    expect(t.host.activeCount()).toBe(0);
+    await t.supervisor.close();
+  });
+
+  it('should keep a client waiting for a socket (handshaking, disconnected) live for twice passivateAfter', async () => {
+    const t = passivated({
+      passivateAfter: 1000,
+      passivateAbove: 0,
+      reconnectTimeout: 10_000,
+      handshakeTimeout: 60_000,
+    });
+    const waiting = t.supervisor.register().clientId; // handshaking: its page's socket is on its way
+    const { clientId } = t.supervisor.register();
+    t.handshake(clientId, 's0');
+    t.disconnect(clientId, 's0');
+    vi.advanceTimersByTime(1999);
+    expect([t.active(waiting), t.active(clientId)]).toEqual([true, true]);
+    vi.advanceTimersByTime(1);
+    expect([t.active(waiting), t.active(clientId)]).toEqual([false, false]);
+    await t.supervisor.close();
+  });
+
+  it('should refuse a passivateAbove that is not a whole number >= 0', () => {
+    for (const passivateAbove of [-1, 1.5, Number.NaN, '10' as unknown as number]) {
+      expect(() => recordedSupervisor({ passivateAbove })).toThrow(/passivateAbove/);
+    }
+  });
+});

@@ -153,6 +153,7 @@ export function createSupervisorCore<TData = unknown>(
     now,
     timeouts: { handshakeTimeout: resolved.handshakeTimeout, reconnectTimeout: resolved.reconnectTimeout },
     passivateAfter,
+    passivateAbove: resolved.passivateAbove,
     parent: () => actor,
     relay,
     onIdle,

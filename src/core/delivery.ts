@@ -26,25 +26,108 @@ export interface DeliveryStats {
   ignoredAcks: number;
 }
 
-/** One message waiting for the page's acknowledgement. */
-interface Pending {
-  seq: number;
-  event: string;
-  args: unknown[];
-  bytes: number;
-  at: number;
+/**
+ * The delivery state of a client that has been sent something. Its unacknowledged messages are a
+ * ring of parallel arrays (event, arguments, size, time), not an object per message: a message
+ * waits for the page's batched acknowledgement (`ackDelay`, 50 ms), long enough to survive a
+ * young-generation GC, and each record that survives one costs its promotion (issue 21).
+ * Message `seq - depth + 1 + i` sits at slot `(start + i) & mask`.
+ */
+class Outbox {
+  /** The last sequence number handed out (the first message is 1). */
+  seq = 0;
+  /** The highest sequence number the page acknowledged. */
+  acked = 0;
+  /** Unacknowledged messages, oldest at `start`. */
+  depth = 0;
+  start = 0;
+  bytes = 0;
+  events: string[] = [];
+  args: unknown[][] = [];
+  sizes: number[] = [];
+  ats: number[] = [];
+  /** The channel `to(clientId)` returns while this outbox lives: one per client, not one per call. */
+  channel: Channel | null = null;
+  /** Set when the client was deleted: a channel still holding it looks its client up again. */
+  dropped = false;
+
+  get capacity(): number {
+    return this.events.length;
+  }
+
+  push(event: string, args: unknown[], bytes: number, at: number): void {
+    if (this.depth === this.capacity) this.grow();
+    const slot = (this.start + this.depth) & (this.capacity - 1);
+    this.events[slot] = event;
+    this.args[slot] = args;
+    this.sizes[slot] = bytes;
+    this.ats[slot] = at;
+    this.depth += 1;
+    this.bytes += bytes;
+  }
+
+  /** Forgets the oldest message. */
+  shift(): void {
+    const slot = this.start;
+    this.bytes -= this.sizes[slot]!;
+    // let the arguments go now, not when the slot is reused
+    this.args[slot] = EMPTY;
+    this.events[slot] = '';
+    this.start = (slot + 1) & (this.capacity - 1);
+    this.depth -= 1;
+  }
+
+  /** The `i`th unacknowledged message's slot. */
+  slot(i: number): number {
+    return (this.start + i) & (this.capacity - 1);
+  }
+
+  /** Doubles the ring (4 slots at first), oldest message first again. */
+  private grow(): void {
+    const capacity = Math.max(4, this.capacity * 2);
+    const events: string[] = new Array(capacity).fill('');
+    const args: unknown[][] = new Array(capacity).fill(EMPTY);
+    const sizes: number[] = new Array(capacity).fill(0);
+    const ats: number[] = new Array(capacity).fill(0);
+    for (let i = 0; i < this.depth; i += 1) {
+      const from = this.slot(i);
+      events[i] = this.events[from]!;
+      args[i] = this.args[from]!;
+      sizes[i] = this.sizes[from]!;
+      ats[i] = this.ats[from]!;
+    }
+    this.events = events;
+    this.args = args;
+    this.sizes = sizes;
+    this.ats = ats;
+    this.start = 0;
+  }
+
+  /** Back to the two counters only (everything acknowledged: an idle client keeps no ring). */
+  empty(): void {
+    this.events = [];
+    this.args = [];
+    this.sizes = [];
+    this.ats = [];
+    this.start = 0;
+    this.depth = 0;
+    this.bytes = 0;
+  }
 }
 
-/** The delivery state of a client that has been sent something. */
-interface Outbox {
-  /** The last sequence number handed out (the first message is 1). */
-  seq: number;
-  /** The highest sequence number the page acknowledged. */
-  acked: number;
-  /** Unacknowledged messages in order, from `head` on (an index, so dropping the front is O(1)). */
-  queue: Pending[];
-  head: number;
-  bytes: number;
+const EMPTY: unknown[] = [];
+
+/** `to(clientId)`: a channel to one client, made once per client that has an outbox. */
+class Channel implements ClientChannel {
+  constructor(
+    readonly clientId: string,
+    private readonly deliver: (channel: Channel, event: string, args: unknown[]) => boolean,
+    public outbox: Outbox | null,
+  ) {}
+
+  emit(event: string, ...args: unknown[]): boolean {
+    return this.deliver(this, event, args);
+  }
 }
 
 /** What `supervisor.to(clientId)` returns. */
@@ -102,11 +185,8 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
     publish({ type: 'undelivered', clientId, at: now(), count, reason });
   }
 
-  function send(record: ClientRecord<TData>, message: Pending): void {
-    bridge.send(record.socketId!, message.seq, message.event, message.args);
-  }
-
-  function emit(clientId: string, event: string, args: unknown[]): boolean {
+  function emit(channel: Channel, event: string, args: unknown[]): boolean {
+    const { clientId } = channel;
     if (typeof event !== 'string' || event.length === 0 || event.length > 256) {
       throw new SupervisorError(
         'INVALID_ARGUMENT',
@@ -128,27 +208,29 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
       undelivered(clientId, 1, status === 'deleted' ? 'already-deleted' : 'unknown-client');
       return false;
     }
-    let outbox = outboxes.get(clientId);
-    if (!outbox) {
-      outbox = { seq: 0, acked: 0, queue: [], head: 0, bytes: 0 };
-      outboxes.set(clientId, outbox);
+    let outbox = channel.outbox;
+    if (outbox === null || outbox.dropped) {
+      outbox = outboxes.get(clientId) ?? null;
+      if (outbox === null) {
+        outbox = new Outbox();
+        outboxes.set(clientId, outbox);
+      }
+      outbox.channel ??= channel;
+      channel.outbox = outbox;
     }
-    const depth = outbox.queue.length - outbox.head;
     const at = now();
-    if (depth + 1 > limits.maxMessages || outbox.bytes + bytes > limits.maxBytes) {
+    if (outbox.depth + 1 > limits.maxMessages || outbox.bytes + bytes > limits.maxBytes) {
       // a gap would break "once, in order": the page must start over, so the client goes,
-      // and this message with the others it never acknowledged
-      outbox.bytes += bytes;
-      outbox.queue.push({ seq: outbox.seq + 1, event, args, bytes, at });
+      // and this message with the others it never acknowledged (never sent: its number is spent)
+      outbox.seq += 1;
+      outbox.push(event, args, bytes, at);
       deps.deleteClient(clientId, 'outbox-overflow');
       return false;
     }
     outbox.seq += 1;
-    const message: Pending = { seq: outbox.seq, event, args, bytes, at };
-    outbox.queue.push(message);
-    outbox.bytes += bytes;
+    outbox.push(event, args, bytes, at);
     stats.sent += 1;
-    if (record.state === 'connected') send(record, message);
+    if (record.state === 'connected') bridge.send(record.socketId!, outbox.seq, event, args);
     return true;
   }
 
@@ -158,8 +240,10 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
     if (!outbox || record.socketId === null) return;
     // a page that takes over mid-stream (a duplicated tab) learns where the stream resumes
     bridge.resume(record.socketId, outbox.acked);
-    for (let i = outbox.head; i < outbox.queue.length; i += 1) {
-      send(record, outbox.queue[i]!);
+    const first = outbox.seq - outbox.depth + 1;
+    for (let i = 0; i < outbox.depth; i += 1) {
+      const slot = outbox.slot(i);
+      bridge.send(record.socketId, first + i, outbox.events[slot]!, outbox.args[slot]!);
       stats.resent += 1;
     }
   }
@@ -178,20 +262,13 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
     const upTo = seq as number;
     if (upTo <= outbox.acked) return;
     outbox.acked = upTo;
-    while (outbox.head < outbox.queue.length && outbox.queue[outbox.head]!.seq <= upTo) {
-      outbox.bytes -= outbox.queue[outbox.head]!.bytes;
-      outbox.head += 1;
+    // the oldest unacknowledged message is number seq - depth + 1
+    while (outbox.depth > 0 && outbox.seq - outbox.depth + 1 <= upTo) {
+      outbox.shift();
       stats.acked += 1;
     }
-    if (outbox.head === outbox.queue.length) {
-      // all acknowledged: keep the counters only
-      outbox.queue = [];
-      outbox.head = 0;
-      outbox.bytes = 0;
-    } else if (outbox.head > 1024 && outbox.head * 2 > outbox.queue.length) {
-      outbox.queue = outbox.queue.slice(outbox.head);
-      outbox.head = 0;
-    }
+    // all acknowledged: keep the counters only
+    if (outbox.depth === 0) outbox.empty();
   }
 
   /** The client was deleted: what it never acknowledged is undelivered. */
@@ -199,20 +276,23 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
     const outbox = outboxes.get(clientId);
     if (!outbox) return;
     outboxes.delete(clientId);
-    const left = outbox.queue.length - outbox.head;
+    outbox.dropped = true;
+    outbox.channel = null;
+    const left = outbox.depth;
     if (left > 0) undelivered(clientId, left, reason);
   }
 
   return {
-    to: (clientId: string): ClientChannel => ({ emit: (event, ...args) => emit(clientId, event, args) }),
+    /** The client's channel: its outbox's while it has one, so a busy client's to() allocates nothing. */
+    to: (clientId: string): ClientChannel => outboxes.get(clientId)?.channel ?? new Channel(clientId, emit, null),
     flush,
     acknowledge,
     drop,
     /** Depth of the client's outbox and when its oldest unacknowledged message was sent. */
     outboxOf(clientId: string): { depth: number; oldestAt: number | null } {
       const outbox = outboxes.get(clientId);
-      if (!outbox || outbox.head === outbox.queue.length) return { depth: 0, oldestAt: null };
-      return { depth: outbox.queue.length - outbox.head, oldestAt: outbox.queue[outbox.head]!.at };
+      if (!outbox || outbox.depth === 0) return { depth: 0, oldestAt: null };
+      return { depth: outbox.depth, oldestAt: outbox.ats[outbox.start]! };
     },
     stats: (): DeliveryStats => ({ ...stats }),
     /** Clients with an outbox (leak checks). */

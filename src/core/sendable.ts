@@ -21,59 +21,109 @@ function isBinary(value: object): value is ArrayBufferView | ArrayBuffer {
  * whose outbox is JSON in Redis), binary data too.
  */
 export function sendableSize(args: readonly unknown[], options?: { binary: boolean }): number {
-  const stack = new Set<object>();
-  function walk(value: unknown, path: string, depth: number): number {
-    switch (typeof value) {
-      case 'string':
-        return value.length + 2;
-      case 'number':
-        return Number.isFinite(value) ? 8 : 4; // JSON sends NaN and ±Infinity as null
-      case 'boolean':
-        return 5;
-      case 'undefined':
-        return 0;
-      case 'function':
-      case 'symbol':
-      case 'bigint':
-        throw new TypeError(`${path} is ${describe(value)}, which socket.io cannot send`);
-    }
-    if (value === null) return 4;
-    const object = value as object;
-    if (isBinary(object)) {
-      if (options?.binary === false) {
-        throw new TypeError(
-          `${path} is binary data (${describe(object)}), which cluster mode cannot keep in its Redis outbox (JSON): encode it first, as base64 for example`,
-        );
-      }
-      return object.byteLength + 16;
-    }
-    if (depth >= MAX_DEPTH) throw new TypeError(`${path} is nested deeper than ${MAX_DEPTH} levels`);
-    if (stack.has(object)) throw new TypeError(`${path} refers back to itself (a cycle)`);
-    if (object instanceof Map || object instanceof Set || object instanceof WeakMap || object instanceof WeakSet) {
-      throw new TypeError(`${path} is ${describe(object)}, which JSON sends as {}: convert it to an array or object`);
-    }
-    if (typeof (object as { toJSON?: unknown }).toJSON === 'function') {
-      // a Date and the like: sent as what toJSON returns
-      return walk((object as { toJSON(): unknown }).toJSON(), path, depth + 1);
-    }
-    stack.add(object);
-    let size = 2;
-    if (Array.isArray(object)) {
-      object.forEach((item, index) => {
-        if (item === undefined) throw new TypeError(`${path}[${index}] is undefined, which JSON sends as null`);
-        size += walk(item, `${path}[${index}]`, depth + 1) + 1;
-      });
-    } else {
-      for (const key of Object.keys(object)) {
-        size += key.length + 4 + walk((object as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
-      }
-    }
-    stack.delete(object);
-    return size;
-  }
+  // the fast path: primitive arguments only (a chat line, a counter) need no walk, no path, no set
   let total = 0;
-  args.forEach((arg, index) => {
-    total += walk(arg, `argument ${index + 1}`, 0);
-  });
+  for (let index = 0; index < args.length; index += 1) {
+    const size = primitiveSize(args[index]);
+    if (size < 0) return walkedSize(args, options);
+    total += size;
+  }
+  return total;
+}
+
+/** The size of a sendable primitive, or -1 for anything that needs the walk (objects, and what throws). */
+function primitiveSize(value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return value.length + 2;
+    case 'number':
+      return Number.isFinite(value) ? 8 : 4; // JSON sends NaN and ±Infinity as null
+    case 'boolean':
+      return 5;
+    case 'undefined':
+      return 0;
+    default:
+      return value === null ? 4 : -1;
+  }
+}
+
+/** The objects being walked (to find cycles) and the path to the current value (to name a culprit), shared: no allocation per message. */
+const ancestors: object[] = [];
+const segments: Array<string | number> = [];
+
+/** The path of the value being walked, as the error messages name it: `argument 2.user.tags[3]`. */
+function currentPath(): string {
+  let path = `argument ${(segments[0] as number) + 1}`;
+  for (let i = 1; i < segments.length; i += 1) {
+    const segment = segments[i]!;
+    path += typeof segment === 'number' ? `[${segment}]` : `.${segment}`;
+  }
+  return path;
+}
+
+function walkedSize(args: readonly unknown[], options?: { binary: boolean }): number {
+  const binary = options?.binary !== false;
+  let total = 0;
+  try {
+    for (let index = 0; index < args.length; index += 1) {
+      segments.push(index);
+      total += walk(args[index], 0, binary);
+      segments.pop();
+    }
+  } finally {
+    ancestors.length = 0;
+    segments.length = 0;
+  }
+  return total;
+}
+
+function walk(value: unknown, depth: number, binary: boolean): number {
+  const size = primitiveSize(value);
+  if (size >= 0) return size;
+  if (typeof value !== 'object') {
+    // a function, a symbol or a BigInt
+    throw new TypeError(`${currentPath()} is ${describe(value)}, which socket.io cannot send`);
+  }
+  const object = value as object;
+  if (isBinary(object)) {
+    if (!binary) {
+      throw new TypeError(
+        `${currentPath()} is binary data (${describe(object)}), which cluster mode cannot keep in its Redis outbox (JSON): encode it first, as base64 for example`,
+      );
+    }
+    return object.byteLength + 16;
+  }
+  if (depth >= MAX_DEPTH) throw new TypeError(`${currentPath()} is nested deeper than ${MAX_DEPTH} levels`);
+  if (ancestors.includes(object)) throw new TypeError(`${currentPath()} refers back to itself (a cycle)`);
+  if (object instanceof Map || object instanceof Set || object instanceof WeakMap || object instanceof WeakSet) {
+    throw new TypeError(
+      `${currentPath()} is ${describe(object)}, which JSON sends as {}: convert it to an array or object`,
+    );
+  }
+  if (typeof (object as { toJSON?: unknown }).toJSON === 'function') {
+    // a Date and the like: sent as what toJSON returns
+    return walk((object as { toJSON(): unknown }).toJSON(), depth + 1, binary);
+  }
+  ancestors.push(object);
+  let total = 2;
+  if (Array.isArray(object)) {
+    for (let index = 0; index < object.length; index += 1) {
+      // a hole: JSON sends it as null, as forEach skipped it before
+      if (!(index in object)) continue;
+      const item: unknown = object[index];
+      segments.push(index);
+      if (item === undefined) throw new TypeError(`${currentPath()} is undefined, which JSON sends as null`);
+      total += walk(item, depth + 1, binary) + 1;
+      segments.pop();
+    }
+  } else {
+    for (const key in object) {
+      if (!Object.hasOwn(object, key)) continue;
+      segments.push(key);
+      total += key.length + 4 + walk((object as Record<string, unknown>)[key], depth + 1, binary);
+      segments.pop();
+    }
+  }
+  ancestors.pop();
   return total;
 }

@@ -59,7 +59,12 @@ export function createSocketRegistry(): SocketRegistry {
     },
     resolve: (socketId) => sockets.get(socketId),
     send(socketId, seq, event, args) {
-      sockets.get(socketId)?.emit(SERVER_EVENTS.message, seq, event, ...args);
+      const socket = sockets.get(socketId);
+      if (socket === undefined) return;
+      // the usual one or two arguments without a spread (an array iterator per message)
+      if (args.length === 1) socket.emit(SERVER_EVENTS.message, seq, event, args[0]);
+      else if (args.length === 2) socket.emit(SERVER_EVENTS.message, seq, event, args[0], args[1]);
+      else socket.emit(SERVER_EVENTS.message, seq, event, ...args);
     },
     resume(socketId, acked) {
       sockets.get(socketId)?.emit(SERVER_EVENTS.resume, acked);
