@@ -26,9 +26,13 @@ export interface RedisCluster {
   /** The live masters now. */
   masters(): Promise<ClusterNode[]>;
   /**
-   * Moves `slot` to `to` the way a reshard does: IMPORTING on the target, MIGRATING on the source,
-   * `MIGRATE … KEYS` in batches of `batch` keys (a pause of `pauseMs` between batches widens the
-   * window in which the slot is split), then `SETSLOT … NODE` on every master.
+   * Moves `slot` to `to`, resolving with the number of keys moved. Without `batch`, atomically
+   * for the source's clients: IMPORTING on the target, then one Lua script on the source takes
+   * the slot's keys, sets it MIGRATING, MIGRATEs them all and hands the slot to the target
+   * (`SETSLOT … NODE`) — no script ever sees the slot half-moved; then `SETSLOT … NODE` on the
+   * target and the other masters. With `batch`, the way `redis-cli --cluster reshard` does:
+   * MIGRATING, `MIGRATE … KEYS` `batch` keys at a time (a pause of `pauseMs` between batches
+   * widens the window in which the slot is split), then `SETSLOT … NODE` everywhere.
    */
   moveSlot(slot: number, to: ClusterNode, options?: { batch?: number; pauseMs?: number }): Promise<number>;
   /** `redis-cli --cluster reshard`: `slots` slots from `from` to `to`. */
@@ -68,6 +72,20 @@ const running = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
+
+/**
+ * One slot's keys to another master in one step (scripts may call CLUSTER and MIGRATE): between
+ * two commands of the source's clients the slot goes from "here, with every key" to "there".
+ */
+const ATOMIC_MOVE = `
+local slot, target, port = ARGV[1], ARGV[2], ARGV[3]
+local keys = redis.call('CLUSTER', 'GETKEYSINSLOT', slot, 1000000)
+redis.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', target)
+if #keys > 0 then
+  redis.call('MIGRATE', '127.0.0.1', port, '', 0, 10000, 'KEYS', unpack(keys))
+end
+redis.call('CLUSTER', 'SETSLOT', slot, 'NODE', target)
+return #keys`;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -258,13 +276,17 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     masters,
     cli,
     stop,
-    async moveSlot(slot, to, { batch = 1000, pauseMs = 0 } = {}) {
+    async moveSlot(slot, to, { batch, pauseMs = 0 } = {}) {
       const from = await ownerOf(slot);
       if (from.id === to.id) return 0;
       await cli(to, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id);
-      await cli(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to.id);
       let moved = 0;
-      for (;;) {
+      if (batch === undefined) {
+        const reply = await cli(from, 'EVAL', ATOMIC_MOVE, '0', String(slot), to.id, String(to.port));
+        if (!/^\d+$/.test(reply)) throw new Error(`redisCluster: the atomic move answered ${reply}`);
+        moved = Number(reply);
+      } else await cli(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to.id);
+      while (batch !== undefined) {
         const keys = (await cli(from, 'CLUSTER', 'GETKEYSINSLOT', String(slot), String(batch)))
           .split('\n')
           .filter(Boolean);
