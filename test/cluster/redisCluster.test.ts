@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keySlot, type RedisCluster, startRedisCluster } from './redisCluster.js';
+import { type ClusterNode, keySlot, type RedisCluster, startRedisCluster } from './redisCluster.js';
 
 /** Whether a process with this pid is running. */
 function running(pid: number): boolean {
@@ -83,6 +83,74 @@ describe('startRedisCluster (the test helper itself)', () => {
     const had = await slotsOf(second);
     await cluster.reshard(first, second, 10);
     expect(await slotsOf(second)).toBe(had + 10);
+  });
+});
+
+describe('Redis 7.0 scripts on a cluster node (the facts docs/partitions.md relies on)', () => {
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ masters: 3 });
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  /** A key of another slot than `{a}`'s, on the node `onOwner` says (true: the same node). */
+  async function keyElsewhere(owner: ClusterNode, onOwner: boolean): Promise<string> {
+    for (let i = 0; i < 10_000; i++) {
+      const key = `{k${i}}`;
+      if (keySlot(key) === keySlot('{a}')) continue;
+      if (((await cluster.ownerOf(keySlot(key))).id === owner.id) === onOwner) return key;
+    }
+    throw new Error('no such key');
+  }
+  const evalOn = (node: ClusterNode, source: string, keys: string[]) =>
+    cluster.cli(node, 'EVAL', source, String(keys.length), ...keys);
+
+  it('a #!lua script may still touch keys it did not declare, in its slot; it may not touch another slot, even on its node', async () => {
+    const owner = await cluster.ownerOf(keySlot('{a}'));
+    const sameNode = await keyElsewhere(owner, true);
+    const remote = await keyElsewhere(owner, false);
+    // undeclared, same slot: accepted with or without the shebang (Redis 7.0 does not enforce KEYS)
+    expect(await evalOn(owner, "return redis.call('SET', KEYS[1] .. ':x', '1')", ['{a}'])).toBe('OK');
+    expect(await evalOn(owner, "#!lua\nreturn redis.call('SET', KEYS[1] .. ':x', '1')", ['{a}'])).toBe('OK');
+    expect(await evalOn(owner, "#!lua\nreturn redis.call('SET', '{a}:y', '1')", [])).toBe('OK');
+    // another slot on the same node: only a script without the shebang may
+    expect(await evalOn(owner, `return redis.call('SET', '${sameNode}', '1')`, ['{a}'])).toBe('OK');
+    expect(await evalOn(owner, `#!lua\nreturn redis.call('SET', '${sameNode}', '1')`, ['{a}'])).toMatch(
+      /^ERR Script attempted to access keys that do not hash to the same slot/,
+    );
+    // another node's slot: never
+    for (const shebang of ['', '#!lua\n']) {
+      expect(await evalOn(owner, `${shebang}return redis.call('SET', '${remote}', '1')`, ['{a}'])).toMatch(
+        /^ERR Script attempted to access a non local key in a cluster node/,
+      );
+    }
+  });
+
+  it('while a slot migrates, declared keys are checked before the script runs (ASK, TRYAGAIN); an undeclared one stops it after its writes', async () => {
+    const slot = keySlot('{m}');
+    const owner = await cluster.ownerOf(slot);
+    const target = cluster.nodes.find((node) => node.id !== owner.id) as ClusterNode;
+    for (let i = 0; i < 4; i++) await cluster.cli(owner, 'SET', `{m}:k${i}`, 'before');
+    await cluster.cli(target, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', owner.id);
+    await cluster.cli(owner, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', target.id);
+    await cluster.cli(owner, 'MIGRATE', '127.0.0.1', String(target.port), '', '0', '5000', 'KEYS', '{m}:k0');
+    const read = "return redis.call('GET', KEYS[1])";
+    // every declared key moved: ASK (not run); some moved: TRYAGAIN (not run); none: runs here
+    expect(await evalOn(owner, read, ['{m}:k0'])).toMatch(new RegExp(`^ASK ${slot} 127.0.0.1:${target.port}`));
+    expect(await evalOn(owner, read, ['{m}:k1', '{m}:k0'])).toMatch(/^TRYAGAIN/);
+    expect(await evalOn(owner, read, ['{m}:k1'])).toBe('before');
+    // an undeclared key that moved, or that does not exist (it may have moved): the script stops
+    // there, and what it wrote before stays written
+    const write = (undeclared: string) =>
+      `redis.call('SET', KEYS[1], 'written'); return redis.call('GET', '${undeclared}')`;
+    expect(await evalOn(owner, write('{m}:k0'), ['{m}:k2'])).toMatch(/^ERR Script attempted to access a non local key/);
+    expect(await cluster.cli(owner, 'GET', '{m}:k2')).toBe('written');
+    expect(await evalOn(owner, write('{m}:never'), ['{m}:k3'])).toMatch(
+      /^ERR Script attempted to access a non local key/,
+    );
+    expect(await cluster.cli(owner, 'GET', '{m}:k3')).toBe('written');
   });
 });
 
