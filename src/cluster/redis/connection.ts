@@ -6,7 +6,6 @@ import { backoff } from './retry.js';
  * instantiations (a `duplicate()` of a cluster or sentinel client), which no narrower parameter
  * type accepts; the store's listeners are only ever called with strings.
  */
-// biome-ignore lint/suspicious/noExplicitAny: the one type node-redis's generic listener fits
 type Listener = (message: any, channel: any) => void;
 
 /** What every kind of node-redis 6 client offers that this module uses. */
