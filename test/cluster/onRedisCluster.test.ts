@@ -223,3 +223,88 @@ describe('cluster supervisors on a Redis Cluster (createCluster clients)', () =>
     await expectConsistent(await adminOnOwner(), prefix);
   });
 });
+
+describe('the store on a Redis Cluster whose master fails over to its replica', () => {
+  it('refuses calls UNAVAILABLE while the slot has no master, then runs on the promoted replica; a new owner fences every earlier claim', async () => {
+    const replicated = await startRedisCluster({ masters: 3, replicas: 1 });
+    const clients: RedisClusterType[] = [];
+    const own = async () => {
+      const { url: _url, ...defaults } = clusterClientOptions(replicated.urls[0] as string, 1_000);
+      const client = createCluster({ rootNodes: replicated.urls.map((url) => ({ url })), defaults });
+      client.on('error', () => {});
+      await client.connect();
+      clients.push(client);
+      return client;
+    };
+    const opened: RedisClusterStore[] = [];
+    try {
+      const open = async (nodeId: string) => {
+        const created = await RedisClusterStore.connect({
+          redis: await own(),
+          nodeId,
+          keyPrefix: 'fo',
+          commandTimeout: 1_000,
+        });
+        opened.push(created);
+        await created.join();
+        return created;
+      };
+      const a = await open('a');
+      const b = await open('b');
+      const connectedClients = await Promise.all(Array.from({ length: 10 }, () => connectedClient(a)));
+      const last = new Map(connectedClients.map((client) => [client.clientId, client.fence]));
+      const slot = replicated.slotOf('{fo}');
+      const owner = await replicated.ownerOf(slot);
+      await replicated.cli(owner, 'WAIT', '1', '2000');
+
+      let failingOver = true;
+      let answered = 0;
+      let unavailable = 0;
+      let round = 0;
+      const traffic = (async () => {
+        while (failingOver || round < 2) {
+          round += 1;
+          await Promise.all(
+            connectedClients.map(async ({ clientId, token }, i) => {
+              const store = (i + round) % 2 === 0 ? a : b;
+              try {
+                const claim = claimed(await store.claim({ clientId, token, socketId: `s${round}-${i}` }));
+                last.set(clientId, Math.max(last.get(clientId) as number, claim.client.fence));
+                answered += 1;
+              } catch (error) {
+                if (!isUnavailable(error)) throw error;
+                unavailable += 1;
+              }
+            }),
+          );
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const promoted = await replicated.killMaster(owner);
+      failingOver = false;
+      await traffic;
+      expect((await replicated.ownerOf(slot)).id).toBe(promoted.id);
+      expect(unavailable).toBeGreaterThan(0);
+      expect(answered + unavailable).toBe(round * connectedClients.length);
+
+      const c = await open('c');
+      for (const { clientId, token } of connectedClients) {
+        const claim = claimed(await c.claim({ clientId, token, socketId: `after-${clientId}` }));
+        expect(claim.client.fence).toBeGreaterThan(last.get(clientId) as number);
+      }
+      const admin = createClient({ url: promoted.url }) as Admin;
+      admin.on('error', () => {});
+      await admin.connect();
+      try {
+        await expectConsistent(admin, 'fo');
+      } finally {
+        admin.destroy();
+      }
+    } finally {
+      await Promise.all(opened.map((store) => store.close()));
+      await Promise.all(clients.map((client) => client.close().catch(() => {})));
+      await replicated.stop();
+    }
+  }, 90_000);
+});
