@@ -120,6 +120,12 @@ describe('Redis 7.0 scripts on a cluster node (the facts docs/partitions.md reli
     expect(await evalOn(owner, `#!lua\nreturn redis.call('SET', '${sameNode}', '1')`, ['{a}'])).toMatch(
       /^ERR Script attempted to access keys that do not hash to the same slot/,
     );
+    // a sharded channel counts as a key: its own slot's, yes; another slot's, no (PUBLISH: any)
+    expect(await evalOn(owner, "#!lua\nreturn redis.call('SPUBLISH', '{a}:notice', 'x')", ['{a}'])).toBe('0');
+    expect(await evalOn(owner, `#!lua\nreturn redis.call('SPUBLISH', '${sameNode}', 'x')`, ['{a}'])).toMatch(
+      /^ERR Script attempted to access keys that do not hash to the same slot/,
+    );
+    expect(await evalOn(owner, `#!lua\nreturn redis.call('PUBLISH', '${remote}', 'x')`, ['{a}'])).toBe('0');
     // another node's slot: never
     for (const shebang of ['', '#!lua\n']) {
       expect(await evalOn(owner, `${shebang}return redis.call('SET', '${remote}', '1')`, ['{a}'])).toMatch(

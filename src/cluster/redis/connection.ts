@@ -102,8 +102,20 @@ export function commandSender(client: NodeRedisClient): CommandSender {
  * - `commandOptions.timeout`: how long a command may wait to be written. node-redis stops
  *   timing a command once it is written, so the store adds its own deadline (`commandTimeout`).
  * - `maintNotifications: 'disabled'`: no Redis Enterprise handshake on each connect.
+ *
+ * For `createCluster()` pass them without `url` as `defaults`, for `createSentinel()` as
+ * `nodeClientOptions`, beside your own (`username`, `password`, `socket.tls`, ...).
  */
-export function clusterClientOptions(url: string, commandTimeout: number): Record<string, unknown> {
+export function clusterClientOptions(
+  url: string,
+  commandTimeout: number,
+): {
+  url: string;
+  disableOfflineQueue: boolean;
+  maintNotifications: 'disabled';
+  commandOptions: { timeout: number };
+  socket: { connectTimeout: number; reconnectStrategy: (retries: number) => number };
+} {
   return {
     url,
     disableOfflineQueue: true,
