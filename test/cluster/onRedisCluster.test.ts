@@ -308,3 +308,45 @@ describe('the store on a Redis Cluster whose master fails over to its replica', 
     }
   }, 90_000);
 });
+
+describe('the store on a Redis Cluster that is down', () => {
+  it('sends a call Redis refused CLUSTERDOWN again with backoff, then answers UNAVAILABLE within about commandTimeout', async () => {
+    const down = await startRedisCluster({ masters: 3 });
+    const { url: _url, ...defaults } = clusterClientOptions(down.urls[0] as string, 500);
+    const client = createCluster({ rootNodes: down.urls.map((url) => ({ url })), defaults });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      const store = await RedisClusterStore.connect({
+        redis: client,
+        nodeId: 'a',
+        keyPrefix: 'dn',
+        commandTimeout: 500,
+      });
+      try {
+        await store.join();
+        const owner = await down.ownerOf(down.slotOf('{dn}'));
+        // another master dies: with full coverage required, every master refuses every command
+        const other = (await down.masters()).find((node) => node.id !== owner.id) as ClusterNode;
+        (other as unknown as { child: { kill(signal: string): void } }).child.kill('SIGKILL');
+        await waitFor('cluster_state:fail', async () =>
+          (await down.cli(owner, 'CLUSTER', 'INFO')).includes('cluster_state:fail'),
+        );
+        const before = store.roundTrips;
+        const started = Date.now();
+        const refused = await store.register().catch((error: unknown) => error);
+        const took = Date.now() - started;
+        expect(isUnavailable(refused)).toBe(true);
+        expect((refused as Error).message).toContain('CLUSTERDOWN');
+        expect(store.roundTrips - before).toBeGreaterThan(2);
+        expect(took).toBeGreaterThanOrEqual(250);
+        expect(took).toBeLessThan(1_500);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await client.close().catch(() => {});
+      await down.stop();
+    }
+  }, 60_000);
+});
