@@ -1,6 +1,7 @@
 import { createClient, createCluster, type RedisClusterType } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clusterClientOptions } from '../../src/cluster/redis/connection.js';
+import { SCRIPTS } from '../../src/cluster/redis/lua/index.js';
 import { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import { isUnavailable } from '../../src/cluster/redis/retry.js';
 import { claimed, connectedClient, registered } from './fixtures.js';
@@ -98,9 +99,9 @@ describe('the store on a Redis Cluster (createCluster client)', () => {
 
   it('loads the scripts on every master, and reloads one a master lost (SCRIPT FLUSH: NOSCRIPT, then EVAL)', async () => {
     const a = await store('a');
+    const shas = Object.values(SCRIPTS).map((script) => script.sha);
     for (const master of await cluster.masters()) {
-      const [sha] = (await cluster.cli(master, 'SCRIPT', 'EXISTS', '0'.repeat(40))).split('\n');
-      expect(sha).toBe('0');
+      expect(await cluster.cli(master, 'SCRIPT', 'EXISTS', ...shas)).toBe(shas.map(() => '1').join('\n'));
     }
     const owner = await cluster.ownerOf(cluster.slotOf(`{${prefix}}`));
     await cluster.cli(owner, 'SCRIPT', 'FLUSH');
