@@ -186,7 +186,7 @@ export function toUnavailable(error: unknown, what: string): unknown {
   if (HALF_RUN.test(error.message)) {
     return new SupervisorError(
       'UNAVAILABLE',
-      `socket.io-supervisor/cluster: Redis is unavailable (${what}: its slot is being migrated; the script stopped part-way, after its first writes: move the slot with one MIGRATE of all its keys, see docs/cluster.md)`,
+      `socket.io-supervisor/cluster: Redis is unavailable (${what}: its slot is being migrated; the script stopped part-way, after its first writes; move this slot only in one step, see docs/cluster.md, "Running on Redis Cluster / Sentinel")`,
       { cause: error },
     );
   }
