@@ -66,7 +66,7 @@ export function useRedis(serverOptions: RedisServerOptions = {}) {
     options: Partial<RedisClusterStoreOptions> = {},
   ): Promise<RedisClusterStore<TData>> {
     const created = await RedisClusterStore.connect<TData>({
-      redis: clusterClient ?? context.server.url,
+      redis: redis(),
       keyPrefix: context.prefix,
       ...options,
     });
@@ -84,7 +84,28 @@ export function useRedis(serverOptions: RedisServerOptions = {}) {
     return created;
   }
 
-  return { context, store, node };
+  /** What a store's `redis` option is here: the URL of the redis-server, or the cluster client. */
+  function redis(): RedisClusterStoreOptions['redis'] {
+    return clusterClient ?? context.server.url;
+  }
+
+  const admins = new Map<number, Promise<Admin>>();
+  afterAll(async () => {
+    for (const admin of admins.values()) (await admin.catch(() => null))?.destroy();
+  });
+  /** An admin client on the Redis that holds `prefix`'s keys (`context.admin` on one redis-server). */
+  async function adminFor(prefix: string): Promise<Admin> {
+    if (!cluster) return context.admin;
+    const owner = await cluster.ownerOf(cluster.slotOf(`{${prefix}}`));
+    let admin = admins.get(owner.port);
+    if (!admin) {
+      admin = connectAdmin({ url: owner.url } as RedisServer);
+      admins.set(owner.port, admin);
+    }
+    return admin;
+  }
+
+  return { context, store, node, redis, adminFor };
 }
 
 export async function connectAdmin(server: RedisServer): Promise<Admin> {
