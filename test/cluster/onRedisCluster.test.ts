@@ -75,7 +75,7 @@ async function otherMaster(than: ClusterNode): Promise<ClusterNode> {
 }
 
 describe('the store on a Redis Cluster (createCluster client)', () => {
-  it('runs a client lifecycle with every key on the master of the slot of {prefix}', async () => {
+  it('should run a client lifecycle with every key on the master of the slot of {prefix}', async () => {
     const a = await store('a');
     const b = await store('b');
     const { clientId, token, fence } = await connectedClient(a);
@@ -97,7 +97,7 @@ describe('the store on a Redis Cluster (createCluster client)', () => {
     await expectConsistent(await adminOnOwner(), prefix);
   });
 
-  it('loads the scripts on every master, and reloads one a master lost (SCRIPT FLUSH: NOSCRIPT, then EVAL)', async () => {
+  it('should load the scripts on every master, and reload one a master lost (SCRIPT FLUSH: NOSCRIPT, then EVAL)', async () => {
     const a = await store('a');
     const shas = Object.values(SCRIPTS).map((script) => script.sha);
     for (const master of await cluster.masters()) {
@@ -115,7 +115,7 @@ describe('the store on a Redis Cluster (createCluster client)', () => {
     expect(a.roundTrips - again).toBe(1);
   });
 
-  it('joins through a URL to the master that owns the slot, and refuses a URL to another master with an error naming createCluster()', async () => {
+  it('should join through a URL to the master that owns the slot, and refuse a URL to another master with an error naming createCluster()', async () => {
     const owner = await cluster.ownerOf(cluster.slotOf(`{${prefix}}`));
     const a = await store('a', owner.url);
     expect(registered(await a.register()).outcome).toBe('registered');
@@ -127,7 +127,7 @@ describe('the store on a Redis Cluster (createCluster client)', () => {
     expect((refused as Error).message).toContain('MOVED');
   });
 
-  it('keeps fences monotonic and the indexes whole while the slot of {prefix} moves to another master mid-traffic', async () => {
+  it('should keep fences monotonic and the indexes whole while the slot of {prefix} moves to another master mid-traffic', async () => {
     const a = await store('a');
     const b = await store('b');
     const clients = await Promise.all(Array.from({ length: 20 }, () => connectedClient(a)));
@@ -191,7 +191,7 @@ describe('cluster supervisors on a Redis Cluster (createCluster clients)', () =>
     return [a, b];
   }
 
-  it('connects, moves, disconnects and deletes clients across two nodes, and keeps them through a slot move', async () => {
+  it('should connect, move, disconnect and delete clients across two nodes, and keep them through a slot move', async () => {
     const [a, b] = await twoNodes();
     const ids: Array<{ clientId: string; token: string }> = [];
     for (let i = 0; i < 6; i++) ids.push(await (i % 2 ? a : b).supervisor.register());
@@ -226,7 +226,7 @@ describe('cluster supervisors on a Redis Cluster (createCluster clients)', () =>
 });
 
 describe('the store on a Redis Cluster whose master fails over to its replica', () => {
-  it('refuses calls UNAVAILABLE while the slot has no master, then runs on the promoted replica; a new owner fences every earlier claim', async () => {
+  it('should refuse calls UNAVAILABLE while the slot has no master, then run on the promoted replica, where a new owner fences every earlier claim', async () => {
     const replicated = await startRedisCluster({ masters: 3, replicas: 1 });
     const clients: RedisClusterType[] = [];
     const own = async () => {
@@ -311,7 +311,7 @@ describe('the store on a Redis Cluster whose master fails over to its replica', 
 });
 
 describe('the store on a Redis Cluster that is down', () => {
-  it('sends a call Redis refused CLUSTERDOWN again with backoff, then answers UNAVAILABLE within about commandTimeout', async () => {
+  it('should send a call Redis refused CLUSTERDOWN again with backoff, then answer UNAVAILABLE within about commandTimeout', async () => {
     const down = await startRedisCluster({ masters: 3 });
     const { url: _url, ...defaults } = clusterClientOptions(down.urls[0] as string, 500);
     const client = createCluster({ rootNodes: down.urls.map((url) => ({ url })), defaults });

@@ -54,7 +54,7 @@ async function adminOnMaster(): Promise<Admin> {
 }
 
 describe('on Redis Sentinel (createSentinel client)', () => {
-  it('runs the store; after a failover a new owner fences every earlier claim and the indexes are whole', async () => {
+  it('should run the store, and after a failover let a new owner fence every earlier claim with the indexes whole', async () => {
     const prefix = `sn${counter}`;
     const a = await RedisClusterStore.connect({ redis: await sentinelClient(), nodeId: 'a', keyPrefix: prefix });
     const b = await RedisClusterStore.connect({ redis: await sentinelClient(), nodeId: 'b', keyPrefix: prefix });
@@ -116,7 +116,7 @@ describe('on Redis Sentinel (createSentinel client)', () => {
     await expectConsistent(await adminOnMaster(), prefix);
   });
 
-  it('runs a cluster supervisor: a socket connects, drops and is deleted', async () => {
+  it('should run a cluster supervisor: a socket connects, drops and is deleted', async () => {
     const prefix = `sn${counter}`;
     const node = await startNode('n1', calls, { redis: await sentinelClient(), keyPrefix: prefix });
     nodes.push(node);

@@ -21,7 +21,7 @@ describe('startRedisCluster (the test helper itself)', () => {
     await cluster?.stop();
   });
 
-  it('starts three masters that cover every slot and agree', async () => {
+  it('should start three masters that cover every slot and agree', async () => {
     expect(cluster.nodes).toHaveLength(3);
     expect(await cluster.masters()).toHaveLength(3);
     for (const node of cluster.nodes) {
@@ -32,7 +32,7 @@ describe('startRedisCluster (the test helper itself)', () => {
     }
   });
 
-  it('computes the slot Redis computes, hash tags included', async () => {
+  it('should compute the slot Redis computes, hash tags included', async () => {
     const [node] = cluster.nodes;
     if (!node) throw new Error('no node');
     for (const key of ['{sup}:c:abc', '{sup}', 'plain', '{}:x', 'a{b}c{d}', '{sup:p17}:deadlines', 'é{ü}']) {
@@ -41,7 +41,7 @@ describe('startRedisCluster (the test helper itself)', () => {
     expect(keySlot('{sup}:c:1')).toBe(keySlot('{sup}:deadlines'));
   });
 
-  it('names the owner of a slot: the one node that answers a key of it without MOVED', async () => {
+  it('should name the owner of a slot: the one node that answers a key of it without MOVED', async () => {
     const slot = keySlot('{sup}');
     const owner = await cluster.ownerOf(slot);
     expect(await cluster.cli(owner, 'SET', '{sup}:probe', '1')).toBe('OK');
@@ -52,7 +52,7 @@ describe('startRedisCluster (the test helper itself)', () => {
     }
   });
 
-  it('moves one slot with its keys, in batches, to another master', async () => {
+  it('should move one slot with its keys, in batches, to another master', async () => {
     const slot = keySlot('{moved}');
     const from = await cluster.ownerOf(slot);
     const to = cluster.nodes.find((node) => node.id !== from.id);
@@ -65,7 +65,7 @@ describe('startRedisCluster (the test helper itself)', () => {
     expect(await cluster.cli(from, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot))).toBe('0');
   });
 
-  it('reshards with redis-cli --cluster reshard', async () => {
+  it('should reshard with redis-cli --cluster reshard', async () => {
     const [first, second] = await cluster.masters();
     if (!first || !second) throw new Error('two masters expected');
     const slotsOf = async (node: typeof first) =>
@@ -107,7 +107,7 @@ describe('Redis 7.0 scripts on a cluster node (the facts docs/partitions.md reli
   const evalOn = (node: ClusterNode, source: string, keys: string[]) =>
     cluster.cli(node, 'EVAL', source, String(keys.length), ...keys);
 
-  it('a #!lua script may still touch keys it did not declare, in its slot; it may not touch another slot, even on its node', async () => {
+  it('should let a #!lua script touch keys it did not declare in its slot, and refuse another slot even on its node', async () => {
     const owner = await cluster.ownerOf(keySlot('{a}'));
     const sameNode = await keyElsewhere(owner, true);
     const remote = await keyElsewhere(owner, false);
@@ -134,7 +134,7 @@ describe('Redis 7.0 scripts on a cluster node (the facts docs/partitions.md reli
     }
   });
 
-  it('while a slot migrates, declared keys are checked before the script runs (ASK, TRYAGAIN); an undeclared one stops it after its writes', async () => {
+  it('should check declared keys before a script runs while its slot migrates (ASK, TRYAGAIN), and stop it after its writes on an undeclared one', async () => {
     const slot = keySlot('{m}');
     const owner = await cluster.ownerOf(slot);
     const target = cluster.nodes.find((node) => node.id !== owner.id) as ClusterNode;
@@ -161,7 +161,7 @@ describe('Redis 7.0 scripts on a cluster node (the facts docs/partitions.md reli
 });
 
 describe('startRedisCluster with replicas', () => {
-  it('fails a killed master over to its replica; stop() leaves no process and no dir', async () => {
+  it('should fail a killed master over to its replica, and leave no process and no dir after stop()', async () => {
     const cluster = await startRedisCluster({ masters: 3, replicas: 1 });
     const pids = cluster.nodes.map((node) => (node as unknown as { child: { pid: number } }).child.pid);
     try {
