@@ -1,5 +1,5 @@
 import { createClient, createCluster, type RedisClientType, type RedisClusterType } from 'redis';
-import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, inject } from 'vitest';
 import { clusterClientOptions } from '../../src/cluster/redis/connection.js';
 import { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import type { RedisClusterStoreOptions } from '../../src/cluster/redis/storeOptions.js';
@@ -8,11 +8,19 @@ import { type RedisServer, type RedisServerOptions, startRedisServer } from './r
 
 export type Admin = RedisClientType;
 
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** `cluster` in the `redis-cluster` project (vitest.config.ts). */
+    redisTopology?: 'cluster';
+  }
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * One redis-server per test file; each test gets its own key prefix, and every store a test
- * opens is closed after it. With `REDIS_TOPOLOGY=cluster`, a 3-master Redis Cluster instead
+ * opens is closed after it. In the `redis-cluster` project (or with `REDIS_TOPOLOGY=cluster`), a
+ * 3-master Redis Cluster instead
  * (`redisCluster.ts`): stores connect through one `createCluster()` client, and `admin` and
  * `server.url` are the master that owns the slot of this test's `{prefix}` (only `url` and `port`
  * of `server` then: files that restart or pause Redis run on one redis-server only).
@@ -29,7 +37,7 @@ export function useRedis(serverOptions: RedisServerOptions = {}) {
   let clusterClient: RedisClusterType | undefined;
 
   beforeAll(async () => {
-    if (process.env.REDIS_TOPOLOGY === 'cluster') {
+    if (inject('redisTopology') === 'cluster' || process.env.REDIS_TOPOLOGY === 'cluster') {
       cluster = await startRedisCluster({ masters: 3 });
       const { url: _url, ...defaults } = clusterClientOptions(cluster.urls[0] as string, 2_000);
       clusterClient = createCluster({ rootNodes: cluster.urls.map((url) => ({ url })), defaults });
