@@ -114,7 +114,11 @@ export function clusterClientOptions(
   disableOfflineQueue: boolean;
   maintNotifications: 'disabled';
   commandOptions: { timeout: number };
-  socket: { connectTimeout: number; reconnectStrategy: (retries: number) => number };
+  socket: {
+    connectTimeout: number;
+    /** The wait before reconnect attempt `retries` (ms): backoff with jitter, up to 1 s. */
+    reconnectStrategy: (retries: number) => number;
+  };
 } {
   return {
     url,
