@@ -56,6 +56,21 @@ export default defineConfig({
           env: { CHURN_OPS: '10000' },
         },
       },
+      {
+        // not `extends`: it would add these include patterns to the root's, not replace them
+        test: {
+          name: 'redis-cluster',
+          // the Redis layer's files once more, on a 3-master Redis Cluster (test/cluster/helpers.ts)
+          include: ['test/cluster/{claim,disconnect,delete,sweep,races,reads,outbox,nodes,model}.test.ts'],
+          setupFiles: ['test/setup/guards.ts', 'test/setup/passivate-default.ts'],
+          // per project (an env variable could outlive its file in a shared worker)
+          provide: { redisTopology: 'cluster' },
+          pool: 'forks',
+          isolate: false,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

@@ -23,7 +23,11 @@ import {
  */
 export interface ClusterSupervisorOptions<TData = unknown, TSocket = unknown>
   extends Omit<SupervisorOptions<TData, TSocket>, 'hooks' | 'maxClients' | 'maxTombstones'> {
-  /** A Redis URL, or a connected node-redis 6 client you own (create it with `clusterClientOptions`). */
+  /**
+   * A Redis URL, or a connected node-redis 6 client you own: `createClient()`, `createCluster()`
+   * or `createSentinel()`, made with `clusterClientOptions` (see docs/cluster.md, "Running on
+   * Redis Cluster / Sentinel").
+   */
   redis: string | NodeRedisClient;
   /** Unique per process. @default `hostname-pid-random` */
   nodeId?: string;

@@ -1,16 +1,29 @@
-import { createClient, type RedisClientType } from 'redis';
-import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { createClient, createCluster, type RedisClientType, type RedisClusterType } from 'redis';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, inject } from 'vitest';
+import { clusterClientOptions } from '../../src/cluster/redis/connection.js';
 import { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import type { RedisClusterStoreOptions } from '../../src/cluster/redis/storeOptions.js';
+import { type RedisCluster, startRedisCluster } from './redisCluster.js';
 import { type RedisServer, type RedisServerOptions, startRedisServer } from './redisServer.js';
 
 export type Admin = RedisClientType;
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** `cluster` in the `redis-cluster` project (vitest.config.ts). */
+    redisTopology?: 'cluster';
+  }
+}
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * One redis-server per test file; each test gets its own key prefix, and every store a test
- * opens is closed after it.
+ * opens is closed after it. In the `redis-cluster` project (or with `REDIS_TOPOLOGY=cluster`), a
+ * 3-master Redis Cluster instead
+ * (`redisCluster.ts`): stores connect through one `createCluster()` client, and `admin` and
+ * `server.url` are the master that owns the slot of this test's `{prefix}` (only `url` and `port`
+ * of `server` then: files that restart or pause Redis run on one redis-server only).
  */
 export function useRedis(serverOptions: RedisServerOptions = {}) {
   const context = {
@@ -20,9 +33,27 @@ export function useRedis(serverOptions: RedisServerOptions = {}) {
   };
   const stores: RedisClusterStore[] = [];
   let counter = 0;
+  let cluster: RedisCluster | undefined;
+  let clusterClient: RedisClusterType | undefined;
 
   beforeAll(async () => {
+    if (inject('redisTopology') === 'cluster' || process.env.REDIS_TOPOLOGY === 'cluster') {
+      cluster = await startRedisCluster({ masters: 3 });
+      const { url: _url, ...defaults } = clusterClientOptions(cluster.urls[0] as string, 2_000);
+      clusterClient = createCluster({ rootNodes: cluster.urls.map((url) => ({ url })), defaults });
+      clusterClient.on('error', () => {});
+      await clusterClient.connect();
+      return;
+    }
     context.server = await startRedisServer(serverOptions);
+    context.admin = await connectAdmin(context.server);
+  }, 60_000);
+  beforeEach(async () => {
+    if (!cluster) return;
+    // the master of this test's slot: every key of the prefix is there
+    const owner = await cluster.ownerOf(cluster.slotOf(`{${context.prefix}}`));
+    context.admin?.destroy();
+    context.server = { url: owner.url, port: owner.port } as RedisServer;
     context.admin = await connectAdmin(context.server);
   });
   afterEach(async () => {
@@ -32,7 +63,10 @@ export function useRedis(serverOptions: RedisServerOptions = {}) {
   });
   afterAll(async () => {
     context.admin?.destroy();
-    await context.server?.dispose();
+    if (cluster) {
+      await clusterClient?.close().catch(() => {});
+      await cluster.stop();
+    } else await context.server?.dispose();
   });
 
   /** A store on this test's prefix (not joined). */
@@ -40,7 +74,7 @@ export function useRedis(serverOptions: RedisServerOptions = {}) {
     options: Partial<RedisClusterStoreOptions> = {},
   ): Promise<RedisClusterStore<TData>> {
     const created = await RedisClusterStore.connect<TData>({
-      redis: context.server.url,
+      redis: redis(),
       keyPrefix: context.prefix,
       ...options,
     });
@@ -58,7 +92,28 @@ export function useRedis(serverOptions: RedisServerOptions = {}) {
     return created;
   }
 
-  return { context, store, node };
+  /** What a store's `redis` option is here: the URL of the redis-server, or the cluster client. */
+  function redis(): RedisClusterStoreOptions['redis'] {
+    return clusterClient ?? context.server.url;
+  }
+
+  const admins = new Map<number, Promise<Admin>>();
+  afterAll(async () => {
+    for (const admin of admins.values()) (await admin.catch(() => null))?.destroy();
+  });
+  /** An admin client on the Redis that holds `prefix`'s keys (`context.admin` on one redis-server). */
+  async function adminFor(prefix: string): Promise<Admin> {
+    if (!cluster) return context.admin;
+    const owner = await cluster.ownerOf(cluster.slotOf(`{${prefix}}`));
+    let admin = admins.get(owner.port);
+    if (!admin) {
+      admin = connectAdmin({ url: owner.url } as RedisServer);
+      admins.set(owner.port, admin);
+    }
+    return admin;
+  }
+
+  return { context, store, node, redis, adminFor };
 }
 
 export async function connectAdmin(server: RedisServer): Promise<Admin> {

@@ -85,7 +85,7 @@ interface ModelNode {
 }
 
 describe('a model of the scripts, checked by random command sequences', () => {
-  const { context } = useRedis();
+  const { context, redis, adminFor } = useRedis();
   let run = 0;
 
   it('should agree with the model on every outcome, record and fence move', async () => {
@@ -102,7 +102,7 @@ describe('a model of the scripts, checked by random command sequences', () => {
           const prefix = `${context.prefix}m${run}`;
           const options = { keyPrefix: prefix, nodeTtl: 3_600_000, heartbeatInterval: 1_000, outageGap: 3_600_000 };
           const stores = await Promise.all(
-            NODES.map((nodeId) => RedisClusterStore.connect({ redis: context.server.url, nodeId, ...options })),
+            NODES.map((nodeId) => RedisClusterStore.connect({ redis: redis(), nodeId, ...options })),
           );
           try {
             await runSequence(stores, ops, prefix);
@@ -235,7 +235,11 @@ describe('a model of the scripts, checked by random command sequences', () => {
         case 'kill': {
           if (op.node === op.reaper || nodes[op.reaper]!.state !== 'alive') continue;
           // its heartbeat is now older than any nodeTtl: the reaper declares it dead
-          await context.admin.zAdd(`{${prefix}}:nodes`, { score: 0, value: NODES[op.node]! }, { condition: 'XX' });
+          await (await adminFor(prefix)).zAdd(
+            `{${prefix}}:nodes`,
+            { score: 0, value: NODES[op.node]! },
+            { condition: 'XX' },
+          );
           const declared = await reapAll(stores[op.reaper]!);
           expect(declared, label).toEqual(alive ? [NODES[op.node]] : []);
           if (alive) {
@@ -285,6 +289,6 @@ describe('a model of the scripts, checked by random command sequences', () => {
         c.fence = record!.fence;
       }
     }
-    await expectConsistent(context.admin, prefix);
+    await expectConsistent(await adminFor(prefix), prefix);
   }
 });

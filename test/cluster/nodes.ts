@@ -35,7 +35,7 @@ export interface TestNode {
 export async function startNode(
   nodeId: string,
   calls: HookCall[],
-  options: Partial<ClusterSupervisorOptions> & { redis: string },
+  options: Partial<ClusterSupervisorOptions> & Pick<ClusterSupervisorOptions, 'redis'>,
 ): Promise<TestNode> {
   const http = createServer();
   const io = new Server(http);
@@ -89,7 +89,7 @@ export async function startNode(
 export function startNodes(
   count: number,
   calls: HookCall[],
-  options: Partial<ClusterSupervisorOptions> & { redis: string },
+  options: Partial<ClusterSupervisorOptions> & Pick<ClusterSupervisorOptions, 'redis'>,
 ): Promise<TestNode[]> {
   return Promise.all(Array.from({ length: count }, (_, i) => startNode(`n${i + 1}`, calls, options)));
 }

@@ -2,12 +2,14 @@ import { SupervisorError } from '../../core/errors.js';
 import { backoff } from './retry.js';
 
 /**
- * The part of a node-redis 6 client this module uses, structurally, so a client from the
- * application's own copy of `redis` fits and node-redis's generic types stay out of ours.
+ * A pub/sub listener. node-redis types its own as generic over `string | Buffer` in some
+ * instantiations (a `duplicate()` of a cluster or sentinel client), which no narrower parameter
+ * type accepts; the store's listeners are only ever called with strings.
  */
-export interface NodeRedisClient {
-  /** Sends one command (`['EVALSHA', ...]`) and resolves with Redis's reply. */
-  sendCommand(args: ReadonlyArray<string>): Promise<unknown>;
+type Listener = (message: any, channel: any) => void;
+
+/** What every kind of node-redis 6 client offers that this module uses. */
+interface NodeRedisCommon {
   /** Connected and ready for commands. */
   readonly isReady: boolean;
   /** Opened (possibly reconnecting). */
@@ -17,17 +19,75 @@ export interface NodeRedisClient {
   /** Opens the connection. */
   connect(): Promise<unknown>;
   /** Subscribes `listener` to a pub/sub channel (node-redis's own signature). */
-  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
+  subscribe(channel: string, listener: Listener): Promise<unknown>;
   /** Unsubscribes `listener` from a channel (the channel itself once it has no listener left). */
-  unsubscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
+  unsubscribe(channel: string, listener: Listener): Promise<unknown>;
   /** Listens for connection errors (node-redis emits them while it reconnects). */
   on(event: 'error', listener: (error: unknown) => void): unknown;
   /** Stops listening for connection errors. */
   off?(event: 'error', listener: (error: unknown) => void): unknown;
   /** Closes at once, failing what is pending. */
-  destroy(): void;
+  destroy(): unknown;
   /** Closes after the pending replies. */
   close?(): Promise<unknown>;
+}
+
+/** A node-redis 6 `createClient()` client: one Redis. */
+export interface NodeRedisSingleClient extends NodeRedisCommon {
+  /** Sends one command (`['EVALSHA', ...]`) and resolves with Redis's reply. */
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+/**
+ * A node-redis 6 `createCluster()` client: a Redis Cluster. Each command goes to the master of
+ * its first key's slot, and node-redis follows `MOVED` and `ASK` itself.
+ */
+export interface NodeRedisClusterClient extends NodeRedisCommon {
+  /** Sends one command to the master that owns `firstKey`'s slot (any master without one). */
+  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
+  /** The master of a slot (how a cluster client is told from the others). */
+  getSlotMaster(slot: number): unknown;
+}
+
+/** A node-redis 6 `createSentinel()` client: the master that Redis Sentinel names, followed across failovers. */
+export interface NodeRedisSentinelClient extends NodeRedisCommon {
+  /** Sends one command to the master (`isReadonly: false`). */
+  sendCommand(isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
+  /** The master's address (how a sentinel client is told from the others). */
+  getMasterNode(): unknown;
+}
+
+/**
+ * The part of a node-redis 6 client this module uses, structurally, so a client from the
+ * application's own copy of `redis` fits and node-redis's generic types stay out of ours: a
+ * `createClient()`, `createCluster()` or `createSentinel()` client.
+ */
+export type NodeRedisClient = NodeRedisSingleClient | NodeRedisClusterClient | NodeRedisSentinelClient;
+
+/** Which kind of node-redis client this is. */
+export function clientKind(client: NodeRedisClient): 'single' | 'cluster' | 'sentinel' {
+  if (typeof (client as Partial<NodeRedisClusterClient>).getSlotMaster === 'function') return 'cluster';
+  if (typeof (client as Partial<NodeRedisSentinelClient>).getMasterNode === 'function') return 'sentinel';
+  return 'single';
+}
+
+/**
+ * How one command reaches Redis, whatever the kind of client: `key` routes it on a Redis Cluster
+ * (every key of a script shares its slot; without one, a cluster client sends `SCRIPT LOAD` to
+ * every master). Always to a master: a replica's answer could be older than the last write.
+ */
+export type CommandSender = (args: string[], key: string | undefined) => Promise<unknown>;
+
+/** The {@link CommandSender} of a client. */
+export function commandSender(client: NodeRedisClient): CommandSender {
+  switch (clientKind(client)) {
+    case 'cluster':
+      return (args, key) => (client as NodeRedisClusterClient).sendCommand(key, false, args);
+    case 'sentinel':
+      return (args) => (client as NodeRedisSentinelClient).sendCommand(false, args);
+    default:
+      return (args) => (client as NodeRedisSingleClient).sendCommand(args);
+  }
 }
 
 /**
@@ -42,8 +102,24 @@ export interface NodeRedisClient {
  * - `commandOptions.timeout`: how long a command may wait to be written. node-redis stops
  *   timing a command once it is written, so the store adds its own deadline (`commandTimeout`).
  * - `maintNotifications: 'disabled'`: no Redis Enterprise handshake on each connect.
+ *
+ * For `createCluster()` pass them without `url` as `defaults`, for `createSentinel()` as
+ * `nodeClientOptions`, beside your own (`username`, `password`, `socket.tls`, ...).
  */
-export function clusterClientOptions(url: string, commandTimeout: number): Record<string, unknown> {
+export function clusterClientOptions(
+  url: string,
+  commandTimeout: number,
+): {
+  url: string;
+  disableOfflineQueue: boolean;
+  maintNotifications: 'disabled';
+  commandOptions: { timeout: number };
+  socket: {
+    connectTimeout: number;
+    /** The wait before reconnect attempt `retries` (ms): backoff with jitter, up to 1 s. */
+    reconnectStrategy: (retries: number) => number;
+  };
+} {
   return {
     url,
     disableOfflineQueue: true,
@@ -67,10 +143,26 @@ const UNREACHABLE = new Set([
   'DisconnectsClientError',
   'ReconnectStrategyError',
   'TimeoutError',
+  // a cluster client gave up following MOVED/ASK (a slot moving again and again): the command did not run
+  'MaxCommandRedirectionsError',
 ]);
 
 /** Error replies for which Redis refused to run the command at all (restarting, out of memory, busy script, ...). */
 const REFUSED = /^(LOADING|BUSY|OOM|MISCONF|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
+
+/**
+ * Replies of a Redis Cluster for which the command did not run: the slot is elsewhere (`MOVED`,
+ * `ASK`: a cluster client follows them, so it sees them only from a single client pointed at one
+ * node), half-moved with the keys split (`TRYAGAIN`), or the cluster is down (`CLUSTERDOWN`).
+ */
+export const NOT_RUN = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
+
+/**
+ * A script that touched a key the node no longer holds: the slot is being migrated and the key
+ * (one the script did not declare in `KEYS`) has moved. Redis stopped the script there, after
+ * its earlier writes.
+ */
+const HALF_RUN = /^ERR Script attempted to access a non local key/;
 
 /** A command that got no answer in time; it may still run in Redis. */
 export class CommandTimeout extends Error {
@@ -91,8 +183,17 @@ export function toUnavailable(error: unknown, what: string): unknown {
     UNREACHABLE.has(name) ||
     (typeof code === 'string' && /^E[A-Z]+$/.test(code)) ||
     REFUSED.test(error.message) ||
+    NOT_RUN.test(error.message) ||
+    HALF_RUN.test(error.message) ||
     error.message === 'The queue is full';
   if (!unreachable) return error;
+  if (HALF_RUN.test(error.message)) {
+    return new SupervisorError(
+      'UNAVAILABLE',
+      `socket.io-supervisor/cluster: Redis is unavailable (${what}: its slot is being migrated; the script stopped part-way, after its first writes; move this slot only in one step, see docs/cluster.md, "Running on Redis Cluster / Sentinel")`,
+      { cause: error },
+    );
+  }
   const mayHaveRun = error instanceof CommandTimeout || name === 'SocketClosedUnexpectedlyError';
   return new SupervisorError(
     'UNAVAILABLE',

@@ -28,7 +28,9 @@ export const defaultClusterOptions = {
 export interface RedisClusterStoreOptions {
   /**
    * A Redis URL (the store creates, configures and closes its own connection), or a connected
-   * node-redis 6 client the application owns (create it with `clusterClientOptions`).
+   * node-redis 6 client the application owns: `createClient()`, `createCluster()` (a Redis
+   * Cluster: commands go to the master of the slot of `{keyPrefix}`) or `createSentinel()`, made
+   * with `clusterClientOptions` (for a cluster or sentinel: as its node defaults).
    */
   redis: string | NodeRedisClient;
   /** Unique per process: letters, digits, `.`, `_`, `-`. @default `hostname-pid-random` */

@@ -1,0 +1,353 @@
+import { createClient, createCluster, type RedisClusterType } from 'redis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { clusterClientOptions } from '../../src/cluster/redis/connection.js';
+import { SCRIPTS } from '../../src/cluster/redis/lua/index.js';
+import { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
+import { isUnavailable } from '../../src/cluster/redis/retry.js';
+import { claimed, connectedClient, registered } from './fixtures.js';
+import { type Admin, expectConsistent } from './helpers.js';
+import { closeSockets, connect, connected, type HookCall, startNode, type TestNode, waitFor } from './nodes.js';
+import { type ClusterNode, type RedisCluster, startRedisCluster } from './redisCluster.js';
+
+// The store and the node on a real 3-master Redis Cluster, through a node-redis createCluster()
+// client: every key of a prefix is in the slot of `{prefix}`, so each command is routed by it.
+
+let cluster: RedisCluster;
+let counter = 0;
+let prefix = 'rc0';
+const opened: Array<{ close(): Promise<unknown> }> = [];
+const stores: RedisClusterStore[] = [];
+const nodes: TestNode[] = [];
+let calls: HookCall[] = [];
+
+beforeAll(async () => {
+  cluster = await startRedisCluster({ masters: 3 });
+}, 60_000);
+afterEach(async () => {
+  closeSockets();
+  await Promise.all(nodes.splice(0).map((node) => node.close()));
+  await Promise.all(stores.splice(0).map((store) => store.close()));
+  await Promise.all(opened.splice(0).map((client) => client.close().catch(() => {})));
+  calls = [];
+  counter += 1;
+  prefix = `rc${counter}`;
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+/** A createCluster() client with the settings cluster mode needs (closed after the test). */
+async function clusterClient(): Promise<RedisClusterType> {
+  const { url: _url, ...defaults } = clusterClientOptions(cluster.urls[0] as string, 2_000);
+  const client = createCluster({ rootNodes: cluster.urls.map((url) => ({ url })), defaults });
+  client.on('error', () => {});
+  await client.connect();
+  opened.push(client);
+  return client;
+}
+
+async function store(nodeId: string, redis?: RedisClusterStoreRedis): Promise<RedisClusterStore> {
+  const created = await RedisClusterStore.connect({
+    redis: redis ?? (await clusterClient()),
+    nodeId,
+    keyPrefix: prefix,
+  });
+  stores.push(created);
+  await created.join();
+  return created;
+}
+type RedisClusterStoreRedis = Parameters<typeof RedisClusterStore.connect>[0]['redis'];
+
+/** A plain client on the master that owns this test's slot: every key of the prefix is there. */
+async function adminOnOwner(): Promise<Admin> {
+  const owner = await cluster.ownerOf(cluster.slotOf(`{${prefix}}`));
+  const admin = createClient({ url: owner.url }) as Admin;
+  admin.on('error', () => {});
+  await admin.connect();
+  opened.push(admin);
+  return admin;
+}
+
+async function otherMaster(than: ClusterNode): Promise<ClusterNode> {
+  const other = (await cluster.masters()).find((node) => node.id !== than.id);
+  if (!other) throw new Error('no other master');
+  return other;
+}
+
+describe('the store on a Redis Cluster (createCluster client)', () => {
+  it('should run a client lifecycle with every key on the master of the slot of {prefix}', async () => {
+    const a = await store('a');
+    const b = await store('b');
+    const { clientId, token, fence } = await connectedClient(a);
+    const taken = claimed(await b.claim({ clientId, token, socketId: 's2' }));
+    expect(taken.client.fence).toBeGreaterThan(fence);
+    expect((await b.disconnect({ clientId, socketId: 's2', fence: taken.client.fence })).outcome).toBe('disconnected');
+    expect((await a.delete({ clientId, reason: 'kicked' })).outcome).toBe('deleted');
+    expect(await b.isDeleted(clientId)).toBe(true);
+    const kept = registered(await a.register());
+    expect((await b.get(kept.clientId))?.state).toBe('handshaking');
+    expect((await a.counts()).handshaking).toBe(1);
+
+    const slot = cluster.slotOf(`{${prefix}}`);
+    const owner = await cluster.ownerOf(slot);
+    expect(Number(await cluster.cli(owner, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot)))).toBeGreaterThan(3);
+    for (const node of (await cluster.masters()).filter((master) => master.id !== owner.id)) {
+      expect(await cluster.cli(node, 'KEYS', `{${prefix}}*`)).toBe('');
+    }
+    await expectConsistent(await adminOnOwner(), prefix);
+  });
+
+  it('should load the scripts on every master, and reload one a master lost (SCRIPT FLUSH: NOSCRIPT, then EVAL)', async () => {
+    const a = await store('a');
+    const shas = Object.values(SCRIPTS).map((script) => script.sha);
+    for (const master of await cluster.masters()) {
+      expect(await cluster.cli(master, 'SCRIPT', 'EXISTS', ...shas)).toBe(shas.map(() => '1').join('\n'));
+    }
+    const owner = await cluster.ownerOf(cluster.slotOf(`{${prefix}}`));
+    await cluster.cli(owner, 'SCRIPT', 'FLUSH');
+    const before = a.roundTrips;
+    const { clientId } = registered(await a.register());
+    // EVALSHA answered NOSCRIPT, EVAL ran it (and cached it again on that master)
+    expect(a.roundTrips - before).toBe(2);
+    expect((await a.get(clientId))?.state).toBe('handshaking');
+    const again = a.roundTrips;
+    await a.register();
+    expect(a.roundTrips - again).toBe(1);
+  });
+
+  it('should join through a URL to the master that owns the slot, and refuse a URL to another master with an error naming createCluster()', async () => {
+    const owner = await cluster.ownerOf(cluster.slotOf(`{${prefix}}`));
+    const a = await store('a', owner.url);
+    expect(registered(await a.register()).outcome).toBe('registered');
+    const elsewhere = await RedisClusterStore.connect({ redis: (await otherMaster(owner)).url, keyPrefix: prefix });
+    stores.push(elsewhere);
+    const refused = await elsewhere.join().catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((refused as Error).message).toMatch(/one node of a Redis Cluster.*createCluster\(\)/);
+    expect((refused as Error).message).toContain('MOVED');
+  });
+
+  it('should keep fences monotonic and the indexes whole while the slot of {prefix} moves to another master mid-traffic', async () => {
+    const a = await store('a');
+    const b = await store('b');
+    const clients = await Promise.all(Array.from({ length: 20 }, () => connectedClient(a)));
+    // each answered claim: which store made it and the fence (a new owner raises it, the same one keeps it)
+    const fences = new Map(clients.map((client) => [client.clientId, [{ by: a, fence: client.fence }]]));
+    const slot = cluster.slotOf(`{${prefix}}`);
+    const from = await cluster.ownerOf(slot);
+    const to = await otherMaster(from);
+    let moving = true;
+    let unavailable = 0;
+    let round = 0;
+    const traffic = (async () => {
+      while (moving || round < 3) {
+        round += 1;
+        await Promise.all(
+          clients.map(async ({ clientId, token }, i) => {
+            const store = (i + round) % 2 === 0 ? a : b;
+            try {
+              const claim = claimed(await store.claim({ clientId, token, socketId: `s${round}-${i}` }));
+              fences.get(clientId)?.push({ by: store, fence: claim.client.fence });
+            } catch (error) {
+              if (!isUnavailable(error)) throw error;
+              unavailable += 1;
+            }
+          }),
+        );
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // atomic for the source: no script sees the slot half-moved (see docs/partitions.md for a batched reshard)
+    const moved = await cluster.moveSlot(slot, to);
+    moving = false;
+    await traffic;
+    expect(moved).toBeGreaterThanOrEqual(clients.length);
+    expect((await cluster.ownerOf(slot)).id).toBe(to.id);
+    for (const [clientId, seen] of fences) {
+      for (let i = 1; i < seen.length; i++) {
+        const [previous, next] = [seen[i - 1], seen[i]] as [(typeof seen)[number], (typeof seen)[number]];
+        if (next.by === previous.by) expect(next.fence, clientId).toBe(previous.fence);
+        else expect(next.fence, clientId).toBeGreaterThan(previous.fence);
+      }
+      expect(new Set(seen.map((claim) => claim.fence)).size, clientId).toBeGreaterThan(2);
+      const record = await a.get(clientId);
+      expect(record?.fence).toBe(seen.at(-1)?.fence);
+    }
+    // a lost reply may leave nothing to release, but every claim that answered is in Redis
+    expect(unavailable).toBeLessThan(clients.length * round);
+    await expectConsistent(await adminOnOwner(), prefix);
+  });
+});
+
+describe('cluster supervisors on a Redis Cluster (createCluster clients)', () => {
+  const hooksOf = (clientId: string) =>
+    calls.filter((call) => call.clientId === clientId).map((call) => `${call.node} ${call.hook}`);
+
+  async function twoNodes(): Promise<[TestNode, TestNode]> {
+    const options = { keyPrefix: prefix, reconnectTimeout: 5_000 };
+    const a = await startNode('n1', calls, { ...options, redis: await clusterClient() });
+    const b = await startNode('n2', calls, { ...options, redis: await clusterClient() });
+    nodes.push(a, b);
+    return [a, b];
+  }
+
+  it('should connect, move, disconnect and delete clients across two nodes, and keep them through a slot move', async () => {
+    const [a, b] = await twoNodes();
+    const ids: Array<{ clientId: string; token: string }> = [];
+    for (let i = 0; i < 6; i++) ids.push(await (i % 2 ? a : b).supervisor.register());
+    const sockets = ids.map(({ clientId, token }, i) => connect((i % 2 ? b : a).url, { clientId, token }));
+    await Promise.all(sockets.map(connected));
+    await waitFor('six onConnect', () => calls.filter((call) => call.hook === 'onConnect').length === 6);
+
+    const slot = cluster.slotOf(`{${prefix}}`);
+    const from = await cluster.ownerOf(slot);
+    await cluster.moveSlot(slot, await otherMaster(from));
+
+    // after the move: a drop and a resume on the other node, a delete from the other node
+    const [first, second] = ids as [(typeof ids)[number], (typeof ids)[number]];
+    sockets[0]?.disconnect();
+    await waitFor('disconnected', async () => (await b.supervisor.get(first.clientId))?.state === 'disconnected');
+    await connected(connect(b.url, first));
+    expect(await a.supervisor.delete(second.clientId, 'kicked')).toBe(true);
+    await waitFor('onDelete', () => calls.some((call) => call.hook === 'onDelete'));
+    await waitFor('reconnect hook', () => hooksOf(first.clientId).length === 3);
+
+    expect(hooksOf(first.clientId)).toEqual(['n1 onConnect', 'n1 onDisconnect', 'n2 onConnect']);
+    expect(hooksOf(second.clientId)).toEqual(['n2 onConnect', 'n1 onDelete']);
+    // no hook twice, and every client still there (the four untouched ones connected)
+    const seen = calls.map((call) => `${call.clientId} ${call.hook} ${call.cluster.fence}`);
+    expect(new Set(seen).size).toBe(seen.length);
+    for (const { clientId } of ids.slice(2)) expect((await a.supervisor.get(clientId))?.state).toBe('connected');
+    expect((await b.supervisor.get(first.clientId))?.state).toBe('connected');
+    const fences = calls.filter((call) => call.clientId === first.clientId).map((call) => call.cluster.fence);
+    expect(fences[2]).toBeGreaterThan(fences[1] as number);
+    await expectConsistent(await adminOnOwner(), prefix);
+  });
+});
+
+describe('the store on a Redis Cluster whose master fails over to its replica', () => {
+  it('should refuse calls UNAVAILABLE while the slot has no master, then run on the promoted replica, where a new owner fences every earlier claim', async () => {
+    const replicated = await startRedisCluster({ masters: 3, replicas: 1 });
+    const clients: RedisClusterType[] = [];
+    const own = async () => {
+      const { url: _url, ...defaults } = clusterClientOptions(replicated.urls[0] as string, 1_000);
+      const client = createCluster({ rootNodes: replicated.urls.map((url) => ({ url })), defaults });
+      client.on('error', () => {});
+      await client.connect();
+      clients.push(client);
+      return client;
+    };
+    const opened: RedisClusterStore[] = [];
+    try {
+      const open = async (nodeId: string) => {
+        const created = await RedisClusterStore.connect({
+          redis: await own(),
+          nodeId,
+          keyPrefix: 'fo',
+          commandTimeout: 1_000,
+        });
+        opened.push(created);
+        await created.join();
+        return created;
+      };
+      const a = await open('a');
+      const b = await open('b');
+      const connectedClients = await Promise.all(Array.from({ length: 10 }, () => connectedClient(a)));
+      const last = new Map(connectedClients.map((client) => [client.clientId, client.fence]));
+      const slot = replicated.slotOf('{fo}');
+      const owner = await replicated.ownerOf(slot);
+      await replicated.cli(owner, 'WAIT', '1', '2000');
+
+      let failingOver = true;
+      let answered = 0;
+      let unavailable = 0;
+      let round = 0;
+      const traffic = (async () => {
+        while (failingOver || round < 2) {
+          round += 1;
+          await Promise.all(
+            connectedClients.map(async ({ clientId, token }, i) => {
+              const store = (i + round) % 2 === 0 ? a : b;
+              try {
+                const claim = claimed(await store.claim({ clientId, token, socketId: `s${round}-${i}` }));
+                last.set(clientId, Math.max(last.get(clientId) as number, claim.client.fence));
+                answered += 1;
+              } catch (error) {
+                if (!isUnavailable(error)) throw error;
+                unavailable += 1;
+              }
+            }),
+          );
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const promoted = await replicated.killMaster(owner);
+      failingOver = false;
+      await traffic;
+      expect((await replicated.ownerOf(slot)).id).toBe(promoted.id);
+      expect(unavailable).toBeGreaterThan(0);
+      expect(answered + unavailable).toBe(round * connectedClients.length);
+
+      const c = await open('c');
+      for (const { clientId, token } of connectedClients) {
+        const claim = claimed(await c.claim({ clientId, token, socketId: `after-${clientId}` }));
+        expect(claim.client.fence).toBeGreaterThan(last.get(clientId) as number);
+      }
+      const admin = createClient({ url: promoted.url }) as Admin;
+      admin.on('error', () => {});
+      await admin.connect();
+      try {
+        await expectConsistent(admin, 'fo');
+      } finally {
+        admin.destroy();
+      }
+    } finally {
+      await Promise.all(opened.map((store) => store.close()));
+      await Promise.all(clients.map((client) => client.close().catch(() => {})));
+      await replicated.stop();
+    }
+  }, 90_000);
+});
+
+describe('the store on a Redis Cluster that is down', () => {
+  it('should send a call Redis refused CLUSTERDOWN again with backoff, then answer UNAVAILABLE within about commandTimeout', async () => {
+    const down = await startRedisCluster({ masters: 3 });
+    const { url: _url, ...defaults } = clusterClientOptions(down.urls[0] as string, 500);
+    const client = createCluster({ rootNodes: down.urls.map((url) => ({ url })), defaults });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      const store = await RedisClusterStore.connect({
+        redis: client,
+        nodeId: 'a',
+        keyPrefix: 'dn',
+        commandTimeout: 500,
+      });
+      try {
+        await store.join();
+        const owner = await down.ownerOf(down.slotOf('{dn}'));
+        // another master dies: with full coverage required, every master refuses every command
+        const other = (await down.masters()).find((node) => node.id !== owner.id) as ClusterNode;
+        (other as unknown as { child: { kill(signal: string): void } }).child.kill('SIGKILL');
+        await waitFor('cluster_state:fail', async () =>
+          (await down.cli(owner, 'CLUSTER', 'INFO')).includes('cluster_state:fail'),
+        );
+        const before = store.roundTrips;
+        const started = Date.now();
+        const refused = await store.register().catch((error: unknown) => error);
+        const took = Date.now() - started;
+        expect(isUnavailable(refused)).toBe(true);
+        expect((refused as Error).message).toContain('CLUSTERDOWN');
+        expect(store.roundTrips - before).toBeGreaterThan(2);
+        expect(took).toBeGreaterThanOrEqual(250);
+        expect(took).toBeLessThan(1_500);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await client.close().catch(() => {});
+      await down.stop();
+    }
+  }, 60_000);
+});
