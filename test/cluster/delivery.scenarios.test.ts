@@ -115,7 +115,7 @@ describe('to(clientId).emit() in cluster mode, with real processes', () => {
     try {
       await killedOwner(client, p);
     } finally {
-      await n2.start();
+      await n2.restart();
     }
   });
 

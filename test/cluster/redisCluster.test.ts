@@ -169,8 +169,14 @@ describe('startRedisCluster with replicas', () => {
       expect(await cluster.masters()).toHaveLength(3);
       const slot = keySlot('{sup}');
       const owner = await cluster.ownerOf(slot);
-      await cluster.cli(owner, 'SET', '{sup}:kept', 'yes');
-      await cluster.cli(owner, 'WAIT', '1', '2000');
+      // WAIT answers how many replicas have the write: 0 while the replica is still in its first
+      // sync (a loaded machine), and a failover then loses the key; write until one has it
+      let replicated = '0';
+      for (let attempt = 0; attempt < 20 && replicated !== '1'; attempt += 1) {
+        await cluster.cli(owner, 'SET', '{sup}:kept', 'yes');
+        replicated = await cluster.cli(owner, 'WAIT', '1', '1000');
+      }
+      expect(replicated).toBe('1');
       const promoted = await cluster.killMaster(owner);
       expect(promoted.id).not.toBe(owner.id);
       expect((await cluster.ownerOf(slot)).id).toBe(promoted.id);

@@ -30,7 +30,7 @@ afterEach(async () => {
   // every scenario leaves three live nodes for the next, and the whole record so far must hold
   for (const node of cluster.nodes) {
     if (node.paused) node.resume();
-    if (!node.alive) await node.start();
+    if (!node.alive) await node.restart();
   }
   const report = checkInvariants(cluster.log());
   expect(report.violations).toEqual([]);

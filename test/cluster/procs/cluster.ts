@@ -95,6 +95,24 @@ export class NodeProcess {
     });
   }
 
+  /**
+   * Starts this node again after it was killed: a new process under a killed one's `nodeId` is
+   * refused `NODE_ID_IN_USE` until the killed incarnation's last heartbeat is older than nodeTtl
+   * (it cannot tell a dead process from a live one sooner), so this retries that refusal, and only
+   * that one, for at most `withinMs`.
+   */
+  async restart(withinMs = 20_000): Promise<void> {
+    const deadline = Date.now() + withinMs;
+    for (;;) {
+      try {
+        return await this.start();
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'NODE_ID_IN_USE' || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+
   command<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {

@@ -196,7 +196,7 @@ export async function runClusterSoak(options: {
         count('kill -9');
         await victim.kill();
         await sleep(500 + rand() * 1500);
-        await victim.start();
+        await victim.restart();
       } else if (roll < 0.35) {
         count('SIGSTOP past nodeTtl');
         victim.pause();
@@ -233,7 +233,7 @@ export async function runClusterSoak(options: {
         await sleep(200);
         await victim.kill();
         await sleep(500);
-        await victim.start();
+        await victim.restart();
       }
     }
 
@@ -256,7 +256,7 @@ export async function runClusterSoak(options: {
     // quiesce: every node up, every socket gone; then every client must be deleted, once
     for (const node of cluster.nodes) {
       if (node.paused) node.resume();
-      if (!node.alive) await node.start();
+      if (!node.alive) await node.restart();
     }
     for (const node of cluster.nodes) await node.command('slowDelete', { ms: 0 });
     progress('  quiescing: every socket gone, waiting for every client to be deleted');
