@@ -1,7 +1,7 @@
 // npm run soak:cluster [-- --seconds N --seed S --network-faults]: 3 node processes and Redis under
 // random faults for about two minutes, then the invariants on what every node wrote.
 // --network-faults adds issue 19's faults (partitions, late replies, a slow link, Redis rolled back
-// to an older snapshot) through a fault proxy per node; off by default until that fix lands.
+// to an older snapshot) through a fault proxy per node.
 import { runClusterSoak } from '../test/cluster/procs/soak.js';
 
 function arg(name: string, fallback: number): number {
@@ -32,5 +32,11 @@ console.log(
 );
 const ok =
   report.violations.length === 0 && result.undeleted === 0 && result.doubleCompleted === 0 && result.outboxesLeft === 0;
+if (result.trace.length > 0) {
+  const file = `/tmp/cluster-soak-${seed}.trace`;
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(file, `${result.trace.join('\n')}\n`);
+  console.log(`trace of the clients left undeleted: ${file}`);
+}
 console.log(ok ? 'cluster soak passed' : 'cluster soak FAILED');
 process.exit(ok ? 0 : 1);

@@ -225,6 +225,38 @@ describe('Redis rolled back to an older snapshot', () => {
     const again = claimed(await a.claim({ clientId: kept.clientId, token: kept.token, socketId: 'sock-9' }));
     expect(again.outcome).toBe('swapped');
   });
+  it('should keep a client a leave released during the recovery, and delete it with onDelete once its grace ends', async () => {
+    const a = await node('a', { ...quiet, reconnectTimeout: 300 });
+    const b = await node('b', { ...quiet, reconnectTimeout: 300 });
+    const leaving = await connectedClient(a);
+    await a.heartbeat();
+    await b.heartbeat();
+    const snapshot = await context.server.snapshot();
+    await a.heartbeat();
+    await b.heartbeat();
+    await context.server.restartFrom(snapshot);
+    expect(await whenAvailable(() => a.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
+    expect(await whenAvailable(() => b.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
+    await a.join();
+    await b.join();
+    expect(await a.restore([await held(a, leaving.clientId, leaving.token)])).toEqual(['restored']);
+    expect(await a.writeBack([], true)).toBe(0);
+    expect(await b.writeBack([], true)).toBe(0);
+    // a rolling deploy during the recovery: `a` leaves, its client waits in its grace period, unowned
+    expect(await a.leave()).toEqual({ outcome: 'left', released: 1 });
+    expect(await a.get(leaving.clientId)).toMatchObject({ state: 'disconnected', node: null });
+    await sleep(quiet.nodeTtl + 50);
+    // the recovery ends without dropping it: it was written after the rollback was found
+    expect(await b.reap()).toMatchObject({ outcome: 'reaped', dropped: 0 });
+    expect((await meta()).recovery).toBeUndefined();
+    expect(await b.get(leaving.clientId)).toMatchObject({ state: 'disconnected' });
+    // and once its grace period is over, a sweep deletes it (onDelete, on b)
+    await sleep(300);
+    const swept = await b.sweep();
+    expect(swept).toMatchObject({ outcome: 'swept' });
+    expect('deletions' in swept && swept.deletions.map((d) => d.clientId)).toEqual([leaving.clientId]);
+    await expectConsistent(context.admin, context.prefix);
+  });
 });
 
 describe('nodes recovering from a rollback', () => {

@@ -59,6 +59,8 @@ export class NodeProcess {
     });
     this.child = child;
     this.running.add(child);
+    // a send racing the process's exit: reported to that command (command() above), not thrown here
+    child.on('error', () => {});
     let stderr = '';
     child.stderr?.on('data', (chunk) => {
       stderr += chunk;
@@ -116,8 +118,18 @@ export class NodeProcess {
   command<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
+      const child = this.child;
+      // a node that is closing or died has no IPC channel: the command fails, the runner goes on
+      if (child === null || !child.connected) {
+        reject(new Error(`${this.nodeId} is not running (${cmd})`));
+        return;
+      }
       this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.child?.send({ id, cmd, ...args });
+      child.send({ id, cmd, ...args }, (error) => {
+        if (error === null || error === undefined) return;
+        this.waiting.delete(id);
+        reject(error);
+      });
     });
   }
 

@@ -21,6 +21,11 @@ export interface ClusterSoakResult {
   report: InvariantReport;
   /** Clients with no completed onDelete once every socket was gone and every grace period past (must be 0). */
   undeleted: number;
+  /**
+   * What the nodes logged about each client left undeleted, and the faults with their times, to
+   * tell a bug from a run that ended too soon (empty when every client was deleted).
+   */
+  trace: string[];
   /** Clients whose onDelete completed more than once (must be 0). */
   doubleCompleted: number;
   onDeletes: number;
@@ -63,8 +68,10 @@ export async function runClusterSoak(options: {
     ...(networkFaults ? { proxied: [0, 1, 2] } : {}),
   });
   const faults: Record<string, number> = {};
+  const timeline: string[] = [];
   const count = (name: string) => {
     faults[name] = (faults[name] ?? 0) + 1;
+    timeline.push(`${Date.now()} fault ${name}`);
   };
   const registered: Credentials[] = [];
   let handshakes = 0;
@@ -284,7 +291,20 @@ export async function runClusterSoak(options: {
     await admin.connect();
     const outboxesLeft = (await admin.keys('{sup}:o:*')).length + (await admin.keys('{sup}:e:*')).length;
     admin.destroy();
+    const undeleted = registered.filter((c) => !done.has(c.clientId));
+    const about = new Set(undeleted.map((c) => c.clientId));
+    const trace =
+      undeleted.length === 0
+        ? []
+        : [
+            ...timeline,
+            ...cluster
+              .log()
+              .filter((e) => about.has(e.clientId ?? '') || (e.kind === 'cluster' && e.clientId === undefined))
+              .map((e) => `${e.t} ${e.node}#${e.inc} ${JSON.stringify(e)}`),
+          ].sort();
     return {
+      trace,
       seconds: options.seconds,
       seed,
       faults,

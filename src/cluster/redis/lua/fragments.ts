@@ -318,7 +318,10 @@ end`,
    * and every live node has written back at its current incarnation (`wb` = recovery:inc in its
    * node hash); then every client no live incarnation owns is collected (`{P}:unheld`) and
    * dropped, limit at a time, without a hook, a journal entry or a tombstone: a record Redis went
-   * back to that nobody holds. Answers {dropped, more}.
+   * back to that nobody holds. A record whose fence is above the recovery's id was written since
+   * the rollback was found (a leave released it into its grace period, a reap after a node's
+   * death, a new registration): it is kept, and its deadline deletes it with `onDelete` once the
+   * recovery ends. Answers {dropped, more}.
    */
   recoverStep: {
     uses: ['key', 'time', 'read', 'moveState', 'moveOwner', 'announce'],
@@ -347,10 +350,12 @@ end`,
     if #held > 0 then redis.call('SDIFFSTORE', unheld, unheld, unpack(held)) end
     redis.call('HSET', meta, 'recoveryPhase', 'reaping')
   end
-  local dropped = 0
+  local dropped, recoveryId = 0, tonumber(v[1])
   for _, id in ipairs(redis.call('SPOP', unheld, limit)) do
     local r = read(k('c', id))
-    if r and not liveOwner(r.node, r.inc) then
+    -- a fence above the recovery's id (both Redis TIME in µs): written since the rollback was
+    -- found (released by a leave or a node's death, registered anew), so not a record Redis went back to
+    if r and not liveOwner(r.node, r.inc) and (tonumber(r.fence) or 0) <= recoveryId then
       redis.call('DEL', k('c', id), k('o', id), k('e', id))
       redis.call('ZREM', k('deadlines'), id)
       moveState(id, r.state, nil)
