@@ -41,7 +41,6 @@ export function createCommits<TData>(
   function refused(record: ClusterRecord<TData>, result: DisconnectResult<TData>): never {
     switch (result.outcome) {
       case 'already-deleted':
-      case 'unknown-client':
         mirror.lose(record, 'deleted');
         break;
       case 'node-fenced':
@@ -51,6 +50,18 @@ export function createCommits<TData>(
         if ('client' in result) mirror.resync(record, result.client);
     }
     throw new RefusedCommit(`disconnect refused: ${result.outcome}`);
+  }
+
+  /**
+   * Redis has no record and no tombstone of a client this node holds: it lost it (went back to
+   * older data, or lost everything) and no heartbeat has said so yet. Not a deletion: the client
+   * keeps its transition here (its hooks run), with its grace period counted from now, and a
+   * heartbeat now finds the rollback or reset, after which this node writes it back. Were nothing
+   * found, the next reconcile lets it go.
+   */
+  function lostInRedis(record: ClusterRecord<TData>): void {
+    if (mirror.isCurrent(record)) record.expiresAt = node.now() + store.options.reconnectTimeout;
+    parts.checkFenced();
   }
 
   function disconnectInRedis(record: ClusterRecord<TData>, socketId: string): Commit {
@@ -64,6 +75,7 @@ export function createCommits<TData>(
           return;
         }
         if (result.outcome === 'replay') return;
+        if (result.outcome === 'unknown-client') return lostInRedis(record);
         refused(record, result);
       }),
     );
