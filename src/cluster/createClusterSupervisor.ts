@@ -16,6 +16,7 @@ import { createHookGate } from './hookGate.js';
 import { ClusterLocalStore } from './localStore.js';
 import { logClusterEvents } from './logClusterEvents.js';
 import { createMembership } from './membership.js';
+import { leaseLeft } from './nodeMachine.js';
 import { createMirror } from './mirror.js';
 import { initialState, type NodeContext, type NodeStateHandle } from './nodeState.js';
 import { createNotices } from './notices.js';
@@ -88,6 +89,8 @@ export async function createClusterSupervisor<TData = unknown>(
       // made below, after the core: a handshake reaches it only once a namespace is attached
       admitRemote: (request): Promise<RemoteVerdict> => admitRemote(request),
       ownershipContext: (ticket) => gate.ownershipContext(ticket),
+      // made below, after the core; no socket is served before the node joined
+      serving: () => servingNow(),
       delivery: (deps) => {
         made = createOwnerStreams(deps, node);
         return made;
@@ -113,6 +116,11 @@ export async function createClusterSupervisor<TData = unknown>(
     realClock,
   );
   const { checkFenced } = membership;
+  function servingNow(): boolean {
+    const actor = membership.actor;
+    // the lease alone: a rejoin after a Redis reset keeps its clients and its lease
+    return actor !== null && leaseLeft(actor) > 0;
+  }
   const register = createRegister(node, inside, checkFenced);
   const commits = createCommits(node, { mirror, trackDeletion: deletions.trackDeletion, checkFenced });
   const admitRemote = createRemoteAdmission(node, {

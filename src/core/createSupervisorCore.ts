@@ -351,6 +351,7 @@ export function createSupervisorCore<TData = unknown>(
     send,
     authenticate: (clientId, token) => authenticate(store, now(), clientId, token),
     ...(seams.admitRemote ? { admitRemote: seams.admitRemote } : {}),
+    ...(seams.serving ? { serving: seams.serving } : {}),
     isClosing: () => closing !== null,
     closeWithin: close,
     onClose: (cleanup) => {

@@ -51,6 +51,13 @@ export interface SupervisorSeams<TData = unknown> {
   delivery?: (deps: DeliveryDeps<TData>) => DeliveryPort<TData>;
   /** The ownership hooks' context from the store's hook context (cluster mode: node id and fence). */
   ownershipContext?: (hookContext: unknown) => OwnershipContext;
+  /**
+   * Whether this node may pass a socket's event to the app right now. Cluster mode: within its
+   * lease, read on the monotonic clock as each event arrives (a process resumed after a pause
+   * handles its sockets' data before its overdue timers, the lease's end among them). An event
+   * that arrives outside it is dropped. @default absent: every event passes, with no check
+   */
+  serving?: () => boolean;
 }
 
 /**
@@ -69,6 +76,8 @@ export interface SupervisorInternals<TData = unknown> {
   authenticate(clientId: string, token: string): Authentication;
   /** Cluster mode's asynchronous admission ({@link SupervisorSeams.admitRemote}); absent on a single node. */
   admitRemote?: SupervisorSeams<TData>['admitRemote'];
+  /** {@link SupervisorSeams.serving}; absent on a single node. */
+  serving?: SupervisorSeams<TData>['serving'];
   isClosing(): boolean;
   /** `close()` with its own bound instead of `closeTimeout` (a cluster node spends part of it first). */
   closeWithin(within: number): Promise<void>;

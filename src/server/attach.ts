@@ -268,6 +268,9 @@ function onConnection<TData>(
   // a socket acknowledges its own client's messages only: the binding, not the payload, says whose
   const onAck = (seq: unknown) => internals.acknowledge(clientId, seq);
   socketListeners.set(socket, { onDisconnect, onAck });
+  const { serving } = internals;
+  // cluster mode: nothing reaches the app's handlers once this node's lease has ended
+  if (serving) socket.use((_packet, next) => void (serving() && next()));
   socket.once('disconnect', onDisconnect);
   socket.on(CLIENT_EVENTS.ack, onAck);
   if (binding.issued) {
