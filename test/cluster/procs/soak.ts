@@ -44,7 +44,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * socket goes away, every grace period runs out, and the invariants are checked on the nodes' logs;
  * every client must then have exactly one completed onDelete.
  *
- * `networkFaults` (issue 19; off until its fix lands, since today's code breaks under them): every
+ * `networkFaults` (issue 19's faults; `npm run soak:cluster -- --network-faults`, and 24 s of it in
+ * `npm test`): every
  * node reaches Redis through a fault proxy, browsers send app events (`app:echo`), and the faults
  * add partitions shorter and longer than nodeTtl, late replies (held past commandTimeout), a slow
  * link, and Redis rolled back to a snapshot taken seconds before; the invariants then include
