@@ -69,6 +69,13 @@ export function createMembership<TData>(
     node.logger.warn({ err: error }, 'socket.io-supervisor/cluster: a periodic task failed');
   }
 
+  /** Redis answered: after an unreachable spell (or a cluster-wide outage a heartbeat found), say so once. */
+  function answered(outage: boolean): void {
+    if (!state.unavailable && !outage) return;
+    state.unavailable = false;
+    node.emit({ type: 'redis-available', at: node.now(), outage });
+  }
+
   function report(event: NodeReport): void {
     const at = node.now();
     if (event.type === 'reset') node.emit({ type: 'reset', at });
@@ -119,10 +126,7 @@ export function createMembership<TData>(
         }
         actor.send({ type: 'joined', incarnation: joined.incarnation, sentAt, ended: joined.endedIncarnation });
         // the join's reply is Redis answering: health() must not say unavailable until the next heartbeat
-        if (state.unavailable) {
-          state.unavailable = false;
-          node.emit({ type: 'redis-available', at: node.now(), outage: false });
-        }
+        answered(false);
         started?.resolve();
         started = null;
         if (why === 'reset') restore().catch(unreachable);
@@ -204,10 +208,7 @@ export function createMembership<TData>(
       return;
     }
     actor?.send({ type: 'heartbeat.ok', incarnation, sentAt });
-    if (state.unavailable || result.outage) {
-      state.unavailable = false;
-      node.emit({ type: 'redis-available', at: node.now(), outage: result.outage });
-    }
+    answered(result.outage);
     if (state.needPending) await deletions.reconcilePending();
     parts.notices.forgetOld();
     // right after a heartbeat that found this incarnation alive: what it holds and no longer owns

@@ -17,6 +17,18 @@ declare module 'vitest' {
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Calls `f` until Redis answers it (the store reconnects on its own after a restart), at most ~5 s. */
+export async function whenAvailable<T>(f: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await f();
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'UNAVAILABLE' || attempt > 250) throw error;
+      await sleep(20);
+    }
+  }
+}
+
 /**
  * One redis-server per test file; each test gets its own key prefix, and every store a test
  * opens is closed after it. In the `redis-cluster` project (or with `REDIS_TOPOLOGY=cluster`), a

@@ -2,20 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import { hashToken } from '../../src/core/ids.js';
 import { claimed, connectedClient, registered } from './fixtures.js';
-import { expectConsistent, sleep, useRedis } from './helpers.js';
+import { expectConsistent, sleep, useRedis, whenAvailable } from './helpers.js';
 import { freePort } from './redisServer.js';
-
-/** Calls `f` until Redis answers it (the store reconnects on its own), at most ~5 s. */
-async function whenAvailable<T>(f: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await f();
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'UNAVAILABLE' || attempt > 250) throw error;
-      await sleep(20);
-    }
-  }
-}
 
 describe('Redis unreachable, restarted or emptied', () => {
   // appendfsync always: a SIGKILL loses nothing Redis acknowledged

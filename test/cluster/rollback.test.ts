@@ -3,24 +3,12 @@ import type { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStor
 import type { RestoreInput } from '../../src/cluster/redis/records.js';
 import { hashToken } from '../../src/core/ids.js';
 import { claimed, connectedClient, registered } from './fixtures.js';
-import { type Admin, expectConsistent, sleep, useRedis } from './helpers.js';
+import { type Admin, expectConsistent, sleep, useRedis, whenAvailable } from './helpers.js';
 import { closeSockets, connect, connected, type HookCall, startNode, type TestNode, waitFor } from './nodes.js';
 
 // Issue 19 (3), at the level of the scripts: Redis going back to an older copy of its data (a
 // snapshot restored, an AOF tail lost, a lagging replica promoted) keeps its epoch, so only the
 // write counter shows it. The multi-process version is faults.test.ts ("rollback").
-
-/** Calls `f` until Redis answers it (the store reconnects on its own after a restart), at most ~5 s. */
-async function whenAvailable<T>(f: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await f();
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'UNAVAILABLE' || attempt > 250) throw error;
-      await sleep(20);
-    }
-  }
-}
 
 const writes = async (admin: Admin, prefix: string) => Number(await admin.hGet(`{${prefix}}:meta`, 'writes'));
 
@@ -63,6 +51,13 @@ describe('Redis rolled back to an older snapshot', () => {
   const { context, node } = useRedis();
   const quiet = { outageGap: 600_000, nodeTtl: 400, heartbeatInterval: 100 };
   const meta = () => context.admin.hGetAll(`{${context.prefix}}:meta`);
+  /** Redis goes back to a snapshot taken between two heartbeats of each store: one acknowledged heartbeat undone. */
+  const rollBackOneHeartbeat = async (...stores: RedisClusterStore[]) => {
+    for (const store of stores) await store.heartbeat();
+    const snapshot = await context.server.snapshot();
+    for (const store of stores) await store.heartbeat();
+    await context.server.restartFrom(snapshot);
+  };
 
   it('should answer reset (rolledBack) to the heartbeat of a node that saw later writes, then reset to every other node', async () => {
     const a = await node('a', quiet);
@@ -182,12 +177,7 @@ describe('Redis rolled back to an older snapshot', () => {
     // disconnected and due: a sweep would delete it (onDelete) if it ran during the recovery
     const ghost = await connectedClient(a, 'sock-2');
     await a.disconnect({ clientId: ghost.clientId, socketId: 'sock-2', fence: ghost.fence });
-    await a.heartbeat();
-    await b.heartbeat();
-    const snapshot = await context.server.snapshot();
-    await a.heartbeat();
-    await b.heartbeat();
-    await context.server.restartFrom(snapshot);
+    await rollBackOneHeartbeat(a, b);
 
     expect(await whenAvailable(() => a.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
     await a.join();
@@ -229,12 +219,7 @@ describe('Redis rolled back to an older snapshot', () => {
     const a = await node('a', { ...quiet, reconnectTimeout: 300 });
     const b = await node('b', { ...quiet, reconnectTimeout: 300 });
     const leaving = await connectedClient(a);
-    await a.heartbeat();
-    await b.heartbeat();
-    const snapshot = await context.server.snapshot();
-    await a.heartbeat();
-    await b.heartbeat();
-    await context.server.restartFrom(snapshot);
+    await rollBackOneHeartbeat(a, b);
     expect(await whenAvailable(() => a.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
     expect(await whenAvailable(() => b.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
     await a.join();
