@@ -4,7 +4,7 @@ import { clusterClientOptions } from '../../src/cluster/redis/connection.js';
 import { SCRIPTS } from '../../src/cluster/redis/lua/index.js';
 import { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import { isUnavailable } from '../../src/cluster/redis/retry.js';
-import { claimed, connectedClient, registered } from './fixtures.js';
+import { claimed, claimTraffic, connectedClient, registered } from './fixtures.js';
 import { type Admin, expectConsistent } from './helpers.js';
 import { closeSockets, connect, connected, type HookCall, startNode, type TestNode, waitFor } from './nodes.js';
 import { type ClusterNode, type RedisCluster, startRedisCluster } from './redisCluster.js';
@@ -136,31 +136,14 @@ describe('the store on a Redis Cluster (createCluster client)', () => {
     const slot = cluster.slotOf(`{${prefix}}`);
     const from = await cluster.ownerOf(slot);
     const to = await otherMaster(from);
-    let moving = true;
-    let unavailable = 0;
-    let round = 0;
-    const traffic = (async () => {
-      while (moving || round < 3) {
-        round += 1;
-        await Promise.all(
-          clients.map(async ({ clientId, token }, i) => {
-            const store = (i + round) % 2 === 0 ? a : b;
-            try {
-              const claim = claimed(await store.claim({ clientId, token, socketId: `s${round}-${i}` }));
-              fences.get(clientId)?.push({ by: store, fence: claim.client.fence });
-            } catch (error) {
-              if (!isUnavailable(error)) throw error;
-              unavailable += 1;
-            }
-          }),
-        );
-      }
-    })();
+    const traffic = claimTraffic([a, b], clients, {
+      minRounds: 3,
+      onClaim: (clientId, by, fence) => fences.get(clientId)?.push({ by, fence }),
+    });
     await new Promise((resolve) => setTimeout(resolve, 50));
     // atomic for the source: no script sees the slot half-moved (see docs/partitions.md for a batched reshard)
     const moved = await cluster.moveSlot(slot, to);
-    moving = false;
-    await traffic;
+    const { unavailable, rounds } = await traffic.stop();
     expect(moved).toBeGreaterThanOrEqual(clients.length);
     expect((await cluster.ownerOf(slot)).id).toBe(to.id);
     for (const [clientId, seen] of fences) {
@@ -174,7 +157,7 @@ describe('the store on a Redis Cluster (createCluster client)', () => {
       expect(record?.fence).toBe(seen.at(-1)?.fence);
     }
     // a lost reply may leave nothing to release, but every claim that answered is in Redis
-    expect(unavailable).toBeLessThan(clients.length * round);
+    expect(unavailable).toBeLessThan(clients.length * rounds);
     await expectConsistent(await adminOnOwner(), prefix);
   });
 });
@@ -258,36 +241,17 @@ describe('the store on a Redis Cluster whose master fails over to its replica', 
       const owner = await replicated.ownerOf(slot);
       await replicated.cli(owner, 'WAIT', '1', '2000');
 
-      let failingOver = true;
-      let answered = 0;
-      let unavailable = 0;
-      let round = 0;
-      const traffic = (async () => {
-        while (failingOver || round < 2) {
-          round += 1;
-          await Promise.all(
-            connectedClients.map(async ({ clientId, token }, i) => {
-              const store = (i + round) % 2 === 0 ? a : b;
-              try {
-                const claim = claimed(await store.claim({ clientId, token, socketId: `s${round}-${i}` }));
-                last.set(clientId, Math.max(last.get(clientId) as number, claim.client.fence));
-                answered += 1;
-              } catch (error) {
-                if (!isUnavailable(error)) throw error;
-                unavailable += 1;
-              }
-            }),
-          );
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      })();
+      const traffic = claimTraffic([a, b], connectedClients, {
+        minRounds: 2,
+        pauseMs: 20,
+        onClaim: (clientId, _store, fence) => last.set(clientId, Math.max(last.get(clientId) as number, fence)),
+      });
       await new Promise((resolve) => setTimeout(resolve, 100));
       const promoted = await replicated.killMaster(owner);
-      failingOver = false;
-      await traffic;
+      const { answered, unavailable, rounds } = await traffic.stop();
       expect((await replicated.ownerOf(slot)).id).toBe(promoted.id);
       expect(unavailable).toBeGreaterThan(0);
-      expect(answered + unavailable).toBe(round * connectedClients.length);
+      expect(answered + unavailable).toBe(rounds * connectedClients.length);
 
       const c = await open('c');
       for (const { clientId, token } of connectedClients) {

@@ -2,8 +2,7 @@ import { createClient, createSentinel, type RedisSentinelType } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clusterClientOptions } from '../../src/cluster/redis/connection.js';
 import { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
-import { isUnavailable } from '../../src/cluster/redis/retry.js';
-import { claimed, connectedClient } from './fixtures.js';
+import { claimed, claimTraffic, connectedClient } from './fixtures.js';
 import { type Admin, expectConsistent } from './helpers.js';
 import { closeSockets, connect, connected, type HookCall, startNode, type TestNode, waitFor } from './nodes.js';
 import { type RedisSentinel, startRedisSentinel } from './redisSentinel.js';
@@ -66,38 +65,19 @@ describe('on Redis Sentinel (createSentinel client)', () => {
     // what the replica must have before the failover (asynchronous replication may lose the rest)
     await (await adminOnMaster()).sendCommand(['WAIT', '1', '2000']);
 
-    let failingOver = true;
-    let unavailable = 0;
-    let answered = 0;
-    let round = 0;
-    const traffic = (async () => {
-      while (failingOver || round < 2) {
-        round += 1;
-        await Promise.all(
-          clients.map(async ({ clientId, token }, i) => {
-            const store = (i + round) % 2 === 0 ? a : b;
-            try {
-              const claim = claimed(await store.claim({ clientId, token, socketId: `s${round}-${i}` }));
-              // not monotonic across the failover: the new master may lack the old one's last writes
-              last.set(clientId, Math.max(last.get(clientId) as number, claim.client.fence));
-              answered += 1;
-            } catch (error) {
-              if (!isUnavailable(error)) throw error;
-              unavailable += 1;
-            }
-          }),
-        );
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })();
+    // not monotonic across the failover: the new master may lack the old one's last writes
+    const traffic = claimTraffic([a, b], clients, {
+      minRounds: 2,
+      pauseMs: 20,
+      onClaim: (clientId, _store, fence) => last.set(clientId, Math.max(last.get(clientId) as number, fence)),
+    });
     const before = await sentinel.masterPort();
     const after = await sentinel.failover();
-    failingOver = false;
-    await traffic;
+    const { answered, unavailable, rounds } = await traffic.stop();
     expect(after).not.toBe(before);
     expect(answered).toBeGreaterThan(clients.length);
     // every claim answered or was refused UNAVAILABLE (retryable), nothing else
-    expect(answered + unavailable).toBe(round * clients.length);
+    expect(answered + unavailable).toBe(rounds * clients.length);
     // Asynchronous replication: a claim the old master answered after the replica's last sync is
     // lost (the record on the new master may hold an older fence). A new owner's claim still fences
     // every earlier one, answered or lost: its fence is past them all (Redis TIME on one clock).
