@@ -33,7 +33,9 @@ function reportAsync(error: unknown): void {
 
 export function createInbox(socket: Socket, options: InboxOptions = {}) {
   const ackDelay = options.ackDelay ?? 50;
-  const handlers = new Map<string, Set<MessageHandler>>();
+  // each event's handlers, replaced (not changed) by on() and its undo: a message is handed to the
+  // list as it was when it arrived, with no copy per message
+  const handlers = new Map<string, readonly MessageHandler[]>();
   /** The last message processed, in order (the first message of a client is 1). */
   let processed = 0;
   let acknowledged = 0;
@@ -56,7 +58,10 @@ export function createInbox(socket: Socket, options: InboxOptions = {}) {
   }
 
   function deliver(event: string, args: unknown[]): void {
-    for (const handler of [...(handlers.get(event) ?? [])]) {
+    const list = handlers.get(event);
+    if (list === undefined) return;
+    for (let i = 0; i < list.length; i += 1) {
+      const handler = list[i]!;
       try {
         handler(...args);
       } catch (error) {
@@ -106,13 +111,16 @@ export function createInbox(socket: Socket, options: InboxOptions = {}) {
 
   return {
     on(event: string, handler: MessageHandler): () => void {
-      let set = handlers.get(event);
-      if (!set) {
-        set = new Set();
-        handlers.set(event, set);
-      }
-      set.add(handler);
-      return () => void set.delete(handler);
+      const list = handlers.get(event) ?? [];
+      // a handler added twice is called once, as with a Set
+      if (!list.includes(handler)) handlers.set(event, [...list, handler]);
+      return () => {
+        const current = handlers.get(event);
+        if (current === undefined || !current.includes(handler)) return;
+        const rest = current.filter((other) => other !== handler);
+        if (rest.length === 0) handlers.delete(event);
+        else handlers.set(event, rest);
+      };
     },
     /** A new client for this page: its messages are numbered from 1 again. */
     reset(): void {
