@@ -1,14 +1,16 @@
 // One server process of `npm run bench:cluster`: a socket.io server on loopback with either the
-// single-node supervisor (`memory`) or a cluster node on Redis (`redis <url> <nodeId>`). The bench
-// process drives it over IPC: register clients, read its counts and Redis round-trips.
+// single-node supervisor (`memory`) or a cluster node on Redis (`redis <url> <nodeId> [keyPrefix]`).
+// The bench process drives it over IPC: register clients, read its counts and Redis round-trips,
+// mount the inspector (a viewer then connects from the bench process).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { createSupervisor } from 'socket.io-supervisor';
 import { createClusterSupervisor } from 'socket.io-supervisor/cluster';
+import { mountInspector } from 'socket.io-supervisor/inspector';
 import { clusterInternalsOf } from '../dist/cluster/bindings.js';
 
-const [mode, redis, nodeId] = process.argv.slice(2);
+const [mode, redis, nodeId, keyPrefix] = process.argv.slice(2);
 const http = createServer();
 const io = new Server(http);
 const hooks = { onConnect: () => {}, onDisconnect: () => {}, onDelete: () => {} };
@@ -16,6 +18,9 @@ const hooks = { onConnect: () => {}, onDisconnect: () => {}, onDelete: () => {} 
 interface Node {
   register(): Promise<{ clientId: string; token: string }> | { clientId: string; token: string };
   connected(): number | Promise<number>;
+  disconnected(): number;
+  /** Mounts the inspector; its token. */
+  inspect(): string;
   roundTrips(): number;
   close(): Promise<void>;
 }
@@ -27,6 +32,8 @@ async function start(): Promise<Node> {
     return {
       register: () => supervisor.register(),
       connected: () => supervisor.counts().connected,
+      disconnected: () => supervisor.counts().disconnected,
+      inspect: () => mountInspector(supervisor, { io }).token!,
       roundTrips: () => 0,
       close: () => supervisor.close(),
     };
@@ -34,15 +41,20 @@ async function start(): Promise<Node> {
   const supervisor = await createClusterSupervisor({
     redis: redis!,
     nodeId: nodeId!,
+    ...(keyPrefix ? { keyPrefix } : {}),
     rateLimit: false,
     hooks,
-    reconnectTimeout: 60_000,
+    reconnectTimeout: 120_000,
+    // the bench measures handshaking clients in Redis for a while: they must not time out first
+    handshakeTimeout: 600_000,
   });
   supervisor.attach(io);
   const { store } = clusterInternalsOf(supervisor);
   return {
     register: () => supervisor.register(),
     connected: () => supervisor.localCounts().connected,
+    disconnected: () => supervisor.localCounts().disconnected,
+    inspect: () => mountInspector(supervisor, { io }).token!,
     roundTrips: () => store.roundTrips,
     close: () => supervisor.close(),
   };
@@ -59,7 +71,13 @@ process.on('message', async (message: { cmd: string; n?: number }) => {
     }
     process.send?.({ credentials });
   } else if (message.cmd === 'stats') {
-    process.send?.({ connected: await node.connected(), roundTrips: node.roundTrips() });
+    process.send?.({
+      connected: await node.connected(),
+      disconnected: node.disconnected(),
+      roundTrips: node.roundTrips(),
+    });
+  } else if (message.cmd === 'inspect') {
+    process.send?.({ token: node.inspect() });
   } else if (message.cmd === 'close') {
     await node.close();
     io.close();
