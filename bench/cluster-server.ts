@@ -19,6 +19,8 @@ interface Node {
   register(): Promise<{ clientId: string; token: string }> | { clientId: string; token: string };
   connected(): number | Promise<number>;
   disconnected(): number;
+  /** What Redis holds (cluster mode; in memory, the supervisor's own counts). */
+  stored(): Promise<{ connected: number; disconnected: number }> | { connected: number; disconnected: number };
   /** Mounts the inspector; its token. */
   inspect(): string;
   roundTrips(): number;
@@ -33,6 +35,7 @@ async function start(): Promise<Node> {
       register: () => supervisor.register(),
       connected: () => supervisor.counts().connected,
       disconnected: () => supervisor.counts().disconnected,
+      stored: () => supervisor.counts(),
       inspect: () => mountInspector(supervisor, { io }).token!,
       roundTrips: () => 0,
       close: () => supervisor.close(),
@@ -54,6 +57,7 @@ async function start(): Promise<Node> {
     register: () => supervisor.register(),
     connected: () => supervisor.localCounts().connected,
     disconnected: () => supervisor.localCounts().disconnected,
+    stored: () => supervisor.counts(),
     inspect: () => mountInspector(supervisor, { io }).token!,
     roundTrips: () => store.roundTrips,
     close: () => supervisor.close(),
@@ -74,6 +78,7 @@ process.on('message', async (message: { cmd: string; n?: number }) => {
     process.send?.({
       connected: await node.connected(),
       disconnected: node.disconnected(),
+      stored: await node.stored(),
       roundTrips: node.roundTrips(),
     });
   } else if (message.cmd === 'inspect') {

@@ -215,12 +215,19 @@ async function redisReport(topology: string, url: string): Promise<RedisReport> 
           cmd: 'register',
           n: POPULATION,
         });
-        if (state !== 'handshaking') sockets = await connectAll(server, credentials);
+        if (state !== 'handshaking') {
+          sockets = await connectAll(server, credentials);
+          await waitUntil('the connects in Redis', async () => {
+            const stats = await server.ask<{ stored: { connected: number } }>({ cmd: 'stats' });
+            return stats.stored.connected === POPULATION;
+          });
+        }
         if (state === 'disconnected') {
           for (const socket of sockets) socket.disconnect();
-          await waitUntil('the disconnects', async () => {
-            const stats = await server.ask<{ disconnected: number }>({ cmd: 'stats' });
-            return stats.disconnected === POPULATION;
+          // the node knows at once; Redis once its writes are committed: measured then
+          await waitUntil('the disconnects in Redis', async () => {
+            const stats = await server.ask<{ stored: { disconnected: number } }>({ cmd: 'stats' });
+            return stats.stored.disconnected === POPULATION;
           });
         }
         const grown = (await usedMemory(probe)) - before;

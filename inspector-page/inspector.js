@@ -115,7 +115,12 @@ function firstPage() {
 
 socket.on('page', (page) => {
   if (page.seq !== state.seq) return;
-  if (page.error) return status(page.error, 'error');
+  if (page.error) {
+    status(page.error, 'error');
+    // a page the server forgot: start again from the first
+    if (page.lost) firstPage();
+    return;
+  }
   state.clockOffset = page.serverNow - Date.now();
   state.rows = page.rows;
   state.pageInfo = page;

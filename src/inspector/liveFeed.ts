@@ -122,6 +122,22 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   }
 
   /**
+   * The number a viewer gets for a page's start: the same for the same start (a page read again
+   * at each refresh hands out nothing new), at most MAX_CURSORS per viewer, the oldest forgotten
+   * first but never the one the viewer shows.
+   */
+  function handOut(viewer: ViewerPage, cursor: string, showing: number | null): number {
+    for (const [token, value] of viewer.cursors) if (value === cursor) return token;
+    const token = viewer.handedOut++;
+    viewer.cursors.set(token, cursor);
+    for (const old of viewer.cursors.keys()) {
+      if (viewer.cursors.size <= MAX_CURSORS) break;
+      if (old !== showing) viewer.cursors.delete(old);
+    }
+    return token;
+  }
+
+  /**
    * Reads the page a viewer shows and sends it (`page`). One read at a time per viewer, so a
    * viewer that asks faster than the store answers costs one read in flight and one waiting.
    */
@@ -133,15 +149,18 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     viewer.reading = true;
     const { query } = viewer;
     try {
-      const start = query.cursor === null ? null : (viewer.cursors.get(query.cursor) ?? null);
-      const page = await readPage(source, query, start, options.rows);
-      let next: number | null = null;
-      if (page.next !== null) {
-        next = viewer.handedOut++;
-        viewer.cursors.set(next, page.next);
-        if (viewer.cursors.size > MAX_CURSORS) viewer.cursors.delete(viewer.cursors.keys().next().value as number);
+      const start = query.cursor === null ? null : viewer.cursors.get(query.cursor);
+      if (start === undefined) {
+        socket.emit('page', {
+          seq: query.seq,
+          lost: true,
+          error: 'that page is no longer known: back to the first one',
+        });
+      } else {
+        const page = await readPage(source, query, start, options.rows);
+        const next = page.next === null ? null : handOut(viewer, page.next, query.cursor);
+        socket.emit('page', { seq: query.seq, serverNow: source.now(), ...page, next, limit: query.limit });
       }
-      socket.emit('page', { seq: query.seq, serverNow: source.now(), ...page, next, limit: query.limit });
     } catch (error) {
       logger.warn({ err: error }, 'socket.io-supervisor inspector: a page could not be read');
       socket.emit('page', { seq: query.seq, error: 'the page could not be read on the server' });
