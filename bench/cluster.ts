@@ -218,16 +218,16 @@ async function redisReport(topology: string, url: string): Promise<RedisReport> 
         if (state !== 'handshaking') {
           sockets = await connectAll(server, credentials);
           await waitUntil('the connects in Redis', async () => {
-            const stats = await server.ask<{ stored: { connected: number } }>({ cmd: 'stats' });
-            return stats.stored.connected === POPULATION;
+            const stats = await server.ask<{ stored: { connected: number } | null }>({ cmd: 'stats' });
+            return stats.stored?.connected === POPULATION;
           });
         }
         if (state === 'disconnected') {
           for (const socket of sockets) socket.disconnect();
           // the node knows at once; Redis once its writes are committed: measured then
           await waitUntil('the disconnects in Redis', async () => {
-            const stats = await server.ask<{ stored: { disconnected: number } }>({ cmd: 'stats' });
-            return stats.stored.disconnected === POPULATION;
+            const stats = await server.ask<{ stored: { disconnected: number } | null }>({ cmd: 'stats' });
+            return stats.stored?.disconnected === POPULATION;
           });
         }
         const grown = (await usedMemory(probe)) - before;
