@@ -1,14 +1,16 @@
 // One server process of `npm run bench:cluster`: a socket.io server on loopback with either the
-// single-node supervisor (`memory`) or a cluster node on Redis (`redis <url> <nodeId>`). The bench
-// process drives it over IPC: register clients, read its counts and Redis round-trips.
+// single-node supervisor (`memory`) or a cluster node on Redis (`redis <url> <nodeId> [keyPrefix]`).
+// The bench process drives it over IPC: register clients, read its counts and Redis round-trips,
+// mount the inspector (a viewer then connects from the bench process).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { createSupervisor } from 'socket.io-supervisor';
 import { createClusterSupervisor } from 'socket.io-supervisor/cluster';
+import { mountInspector } from 'socket.io-supervisor/inspector';
 import { clusterInternalsOf } from '../dist/cluster/bindings.js';
 
-const [mode, redis, nodeId] = process.argv.slice(2);
+const [mode, redis, nodeId, keyPrefix] = process.argv.slice(2);
 const http = createServer();
 const io = new Server(http);
 const hooks = { onConnect: () => {}, onDisconnect: () => {}, onDelete: () => {} };
@@ -16,6 +18,11 @@ const hooks = { onConnect: () => {}, onDisconnect: () => {}, onDelete: () => {} 
 interface Node {
   register(): Promise<{ clientId: string; token: string }> | { clientId: string; token: string };
   connected(): number | Promise<number>;
+  disconnected(): number;
+  /** What Redis holds (cluster mode; in memory, the supervisor's own counts). */
+  stored(): Promise<{ connected: number; disconnected: number }> | { connected: number; disconnected: number };
+  /** Mounts the inspector; its token. */
+  inspect(): string;
   roundTrips(): number;
   close(): Promise<void>;
 }
@@ -27,6 +34,9 @@ async function start(): Promise<Node> {
     return {
       register: () => supervisor.register(),
       connected: () => supervisor.counts().connected,
+      disconnected: () => supervisor.counts().disconnected,
+      stored: () => supervisor.counts(),
+      inspect: () => mountInspector(supervisor, { io }).token!,
       roundTrips: () => 0,
       close: () => supervisor.close(),
     };
@@ -34,15 +44,24 @@ async function start(): Promise<Node> {
   const supervisor = await createClusterSupervisor({
     redis: redis!,
     nodeId: nodeId!,
+    ...(keyPrefix ? { keyPrefix } : {}),
     rateLimit: false,
     hooks,
-    reconnectTimeout: 60_000,
+    reconnectTimeout: 120_000,
+    // the bench measures handshaking clients in Redis for a while: they must not time out first
+    handshakeTimeout: 600_000,
+    // 500 handshakes in flight on a loaded 2-core machine wait for Redis longer than the 2 s
+    // default: a claim answered late is a slow handshake here, not UNAVAILABLE
+    commandTimeout: 10_000,
   });
   supervisor.attach(io);
   const { store } = clusterInternalsOf(supervisor);
   return {
     register: () => supervisor.register(),
     connected: () => supervisor.localCounts().connected,
+    disconnected: () => supervisor.localCounts().disconnected,
+    stored: () => supervisor.counts(),
+    inspect: () => mountInspector(supervisor, { io }).token!,
     roundTrips: () => store.roundTrips,
     close: () => supervisor.close(),
   };
@@ -59,7 +78,15 @@ process.on('message', async (message: { cmd: string; n?: number }) => {
     }
     process.send?.({ credentials });
   } else if (message.cmd === 'stats') {
-    process.send?.({ connected: await node.connected(), roundTrips: node.roundTrips() });
+    process.send?.({
+      connected: await node.connected(),
+      disconnected: node.disconnected(),
+      // Redis slow to answer on a loaded machine: "not yet", asked again, not a crash of the node
+      stored: await Promise.resolve(node.stored()).catch(() => null),
+      roundTrips: node.roundTrips(),
+    });
+  } else if (message.cmd === 'inspect') {
+    process.send?.({ token: node.inspect() });
   } else if (message.cmd === 'close') {
     await node.close();
     io.close();

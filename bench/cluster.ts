@@ -1,20 +1,34 @@
-// npm run bench:cluster [-- --clients N --runs R]: handshake throughput and latency over loopback,
-// 1 node on Redis against 1 node in memory, and 3 nodes against 1, with Redis round-trips per
-// handshake. Every number is the median of R runs measured in this same run; the headline is the
-// ratio. Writes bench/results/cluster.json and cluster.md.
+// npm run bench:cluster [-- --quick] [-- --clients N --runs R --population P --window MS]:
+// 1. handshake throughput and latency (p50/p99) over loopback, 1 node on Redis against 1 node in
+//    memory, and 3 nodes against 1, with Redis round-trips per handshake (median of R runs);
+// 2. Redis itself, with P clients: bytes per client by state (MEMORY USAGE of each client's own
+//    keys and its share of the shared ones, and used_memory's growth), and the periodic load at
+//    rest (Redis CPU from INFO cpu, script time and commands from INFO commandstats, over MS) of
+//    an idle node, of P connected clients (heartbeats, re-checks, sweeps: per 100k clients), and
+//    of one inspector page open.
+// The Redis part is per topology (one Redis today; a 3-master Redis Cluster column once keys are
+// partitioned, docs/partitions.md). Writes bench/results/cluster.json and cluster.md (--quick:
+// cluster-quick.*). Not part of `npm test`.
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { startRedisServer } from '../test/cluster/redisServer.js';
+import { type Load, loadOver, type PrefixMemory, prefixMemory, redisClient, usedMemory } from './clusterRedis.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-const CLIENTS = arg('clients', 5000);
-const RUNS = arg('runs', 3);
+const QUICK = process.argv.includes('--quick');
+const CLIENTS = arg('clients', QUICK ? 1000 : 5000);
+const RUNS = arg('runs', QUICK ? 1 : 3);
+/** Clients in Redis for the bytes per client and the load at rest. */
+const POPULATION = arg('population', QUICK ? 2000 : 10_000);
+/** Each load window: the re-check of every held client runs every 5th heartbeat (10 s by default). */
+const WINDOW = arg('window', QUICK ? 10_000 : 20_000);
 const IN_FLIGHT = 500;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Server {
   child: ChildProcess;
@@ -114,6 +128,211 @@ async function measure(servers: Server[], withRedis: boolean): Promise<Measureme
   };
 }
 
+/** Connects one socket per credential to `server`, at most IN_FLIGHT at once. */
+async function connectAll(server: Server, credentials: Array<{ clientId: string; token: string }>): Promise<Socket[]> {
+  const sockets: Socket[] = [];
+  for (let i = 0; i < credentials.length; i += IN_FLIGHT) {
+    await Promise.all(
+      credentials.slice(i, i + IN_FLIGHT).map(
+        (auth) =>
+          new Promise<void>((resolve, reject) => {
+            const socket = connectClient(server.url, {
+              transports: ['websocket'],
+              forceNew: true,
+              reconnection: false,
+              auth,
+            });
+            sockets.push(socket);
+            socket.once('connect', () => resolve());
+            socket.once('connect_error', reject);
+          }),
+      ),
+    );
+  }
+  return sockets;
+}
+
+async function waitUntil(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`bench:cluster: timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+const STATES = ['handshaking', 'connected', 'disconnected'] as const;
+
+interface StateMemory extends PrefixMemory {
+  state: (typeof STATES)[number];
+  /** INFO memory's used_memory growth while the clients came, per client. */
+  usedMemoryPerClient: number;
+}
+
+interface RestLoad {
+  /** One node, no client. */
+  idleNode: Load;
+  /** The same node holding POPULATION connected clients, nobody watching. */
+  atRest: Load;
+  /** The same, with one inspector page open (its default page of 50 rows). */
+  withPage: Load;
+}
+
+interface RedisReport {
+  topology: string;
+  population: number;
+  windowMs: number;
+  memory: StateMemory[];
+  rest: RestLoad;
+}
+
+const fmtLoad = (load: Load) =>
+  `${load.cpuMsPerSec.toFixed(1)} ms/s CPU, ${load.scriptMsPerSec.toFixed(1)} ms/s in scripts, ${Math.round(load.commandsPerSec)} commands/s`;
+
+/**
+ * Redis's side with POPULATION clients: a node process per state on its own key prefix (its keys
+ * are then told from the others'), the memory of that prefix's keys; on the connected one, the
+ * load at rest before the clients come, with them, and with an inspector page open.
+ */
+async function redisReport(topology: string, url: string): Promise<RedisReport> {
+  const probe = await redisClient(url);
+  const memory: StateMemory[] = [];
+  let rest: RestLoad | null = null;
+  try {
+    for (const state of STATES) {
+      const prefix = `mem-${state}`;
+      const server = await startServer(['redis', url, `bench-${state}`, prefix]);
+      let sockets: Socket[] = [];
+      try {
+        let idleNode: Load | null = null;
+        if (state === 'connected') {
+          console.log(`  ${topology}: an idle node, no clients, ${WINDOW / 1000} s…`);
+          idleNode = await loadOver(probe, WINDOW);
+          console.log(`    ${fmtLoad(idleNode)}`);
+        }
+        const before = await usedMemory(probe);
+        console.log(`  ${topology}: ${POPULATION.toLocaleString('en')} clients ${state}…`);
+        const { credentials } = await server.ask<{ credentials: Array<{ clientId: string; token: string }> }>({
+          cmd: 'register',
+          n: POPULATION,
+        });
+        if (state !== 'handshaking') {
+          sockets = await connectAll(server, credentials);
+          await waitUntil('the connects in Redis', async () => {
+            const stats = await server.ask<{ stored: { connected: number } | null }>({ cmd: 'stats' });
+            return stats.stored?.connected === POPULATION;
+          });
+        }
+        if (state === 'disconnected') {
+          for (const socket of sockets) socket.disconnect();
+          // the node knows at once; Redis once its writes are committed: measured then
+          await waitUntil('the disconnects in Redis', async () => {
+            const stats = await server.ask<{ stored: { disconnected: number } | null }>({ cmd: 'stats' });
+            return stats.stored?.disconnected === POPULATION;
+          });
+        }
+        const grown = (await usedMemory(probe)) - before;
+        const ids = new Set(credentials.map((c) => c.clientId));
+        const measured = await prefixMemory(probe, prefix, ids);
+        memory.push({ state, ...measured, usedMemoryPerClient: grown / POPULATION });
+        console.log(
+          `    ${Math.round(measured.ownPerClient)} B own keys + ${Math.round(measured.sharedPerClient)} B shared keys per client (used_memory: ${Math.round(grown / POPULATION)} B per client)`,
+        );
+        if (state === 'connected' && idleNode) {
+          await sleep(2000);
+          console.log(`  ${topology}: at rest with them, ${WINDOW / 1000} s…`);
+          const atRest = await loadOver(probe, WINDOW);
+          console.log(`    ${fmtLoad(atRest)}`);
+          const { token } = await server.ask<{ token: string }>({ cmd: 'inspect' });
+          const viewer = connectClient(`${server.url}/supervisor-inspector`, {
+            transports: ['websocket'],
+            forceNew: true,
+            reconnection: false,
+            auth: { token },
+          });
+          await new Promise((resolve) => viewer.once('snapshot', resolve));
+          // the page as the inspector page asks for it (an inspector without pages ignores it)
+          viewer.emit('view', { limit: 50, seq: 1 });
+          await sleep(1000);
+          console.log(`  ${topology}: with one inspector page open, ${WINDOW / 1000} s…`);
+          const withPage = await loadOver(probe, WINDOW);
+          console.log(`    ${fmtLoad(withPage)}`);
+          viewer.disconnect();
+          rest = { idleNode, atRest, withPage };
+        }
+      } finally {
+        for (const socket of sockets) socket.disconnect();
+        await server.ask({ cmd: 'close' });
+      }
+    }
+  } finally {
+    await probe.quit();
+  }
+  return { topology, population: POPULATION, windowMs: WINDOW, memory, rest: rest! };
+}
+
+/** The Redis part as markdown: one column per topology, so a Redis Cluster column can join it. */
+function redisMarkdown(reports: RedisReport[]): string[] {
+  const header = `| | ${reports.map((r) => r.topology).join(' | ')} |`;
+  const rule = `| --- |${reports.map(() => ' --- |').join('')}`;
+  const row = (label: string, cell: (r: RedisReport) => string) => `| ${label} | ${reports.map(cell).join(' | ')} |`;
+  const bytes = (n: number) => `${Math.round(n).toLocaleString('en')} B`;
+  const per100k = (r: RedisReport, pick: (l: Load) => number) =>
+    ((pick(r.rest.atRest) - pick(r.rest.idleNode)) * 100_000) / r.population;
+  const lines = [
+    `## Redis, ${POPULATION.toLocaleString('en')} clients (one node; load windows of ${WINDOW / 1000} s)`,
+    '',
+    "Bytes per client: `MEMORY USAGE … SAMPLES 0` of the client's own keys (its record: `c:<id>`), and of the",
+    "shared keys (the state sets, the deadlines, the node's owned set and hash) divided by the clients;",
+    "`used_memory` is INFO memory's growth while they came (allocator overhead included).",
+    '',
+    header,
+    rule,
+    ...STATES.flatMap((state) => {
+      const of = (r: RedisReport) => r.memory.find((m) => m.state === state)!;
+      return [
+        row(`${state}: own keys + share of shared keys`, (r) => {
+          const m = of(r);
+          return `${bytes(m.ownPerClient + m.sharedPerClient)} (${bytes(m.ownPerClient)} + ${bytes(m.sharedPerClient)})`;
+        }),
+        row(`${state}: used_memory growth ÷ clients`, (r) => bytes(of(r).usedMemoryPerClient)),
+      ];
+    }),
+    '',
+    'Periodic load at rest: Redis CPU (INFO cpu, `used_cpu_sys + used_cpu_user`), time in scripts and',
+    "commands run (INFO commandstats, scripts' own commands counted), per second of wall time. A node",
+    'heartbeats every 2 s, re-checks every client it holds every 5th heartbeat, sweeps every 1 s.',
+    '',
+    header,
+    rule,
+    row('idle node, no clients: CPU ms/s', (r) => r.rest.idleNode.cpuMsPerSec.toFixed(1)),
+    row(`${POPULATION.toLocaleString('en')} connected clients at rest: CPU ms/s`, (r) =>
+      r.rest.atRest.cpuMsPerSec.toFixed(1),
+    ),
+    row(
+      '  scripts ms/s · commands/s',
+      (r) => `${r.rest.atRest.scriptMsPerSec.toFixed(2)} · ${Math.round(r.rest.atRest.commandsPerSec)}`,
+    ),
+    row(
+      '**per 100k clients at rest: CPU ms/s** (minus the idle node)',
+      (r) => `**${per100k(r, (l) => l.cpuMsPerSec).toFixed(1)}**`,
+    ),
+    row(
+      '  per 100k: scripts ms/s · commands/s',
+      (r) => `${per100k(r, (l) => l.scriptMsPerSec).toFixed(2)} · ${Math.round(per100k(r, (l) => l.commandsPerSec))}`,
+    ),
+    row('one inspector page open: + CPU ms/s', (r) =>
+      (r.rest.withPage.cpuMsPerSec - r.rest.atRest.cpuMsPerSec).toFixed(1),
+    ),
+    row(
+      '  + scripts ms/s · + commands/s',
+      (r) =>
+        `${(r.rest.withPage.scriptMsPerSec - r.rest.atRest.scriptMsPerSec).toFixed(2)} · ${Math.round(r.rest.withPage.commandsPerSec - r.rest.atRest.commandsPerSec)}`,
+    ),
+    '',
+  ];
+  return lines;
+}
+
 async function run(label: string, redisUrl: string | null, nodes: number, index: number): Promise<Measurement> {
   const servers = await Promise.all(
     Array.from({ length: nodes }, (_, i) =>
@@ -132,7 +351,7 @@ async function run(label: string, redisUrl: string | null, nodes: number, index:
 }
 
 console.log(
-  `bench:cluster: ${CLIENTS.toLocaleString('en')} handshakes over loopback per run, ${IN_FLIGHT} in flight, ${RUNS} runs each`,
+  `bench:cluster${QUICK ? ' --quick' : ''}: ${CLIENTS.toLocaleString('en')} handshakes over loopback per run, ${IN_FLIGHT} in flight, ${RUNS} run(s) each; then Redis with ${POPULATION.toLocaleString('en')} clients`,
 );
 const redis = await startRedisServer({ appendonly: true, appendfsync: 'everysec' });
 const configs = [
@@ -141,6 +360,7 @@ const configs = [
   { key: 'redis3', label: '3 nodes, Redis', redis: redis.url, nodes: 3 },
 ] as const;
 const results: Record<string, Measurement[]> = { memory1: [], redis1: [], redis3: [] };
+const redisReports: RedisReport[] = [];
 try {
   let index = 0;
   // interleaved, so a slow moment of a shared machine does not fall on one configuration only
@@ -148,6 +368,8 @@ try {
     for (const config of configs)
       results[config.key]!.push(await run(config.label, config.redis, config.nodes, index++));
   }
+  // one column per topology: a 3-master Redis Cluster joins here once keys are partitioned
+  redisReports.push(await redisReport('1 Redis', redis.url));
 } finally {
   await redis.dispose();
 }
@@ -182,12 +404,18 @@ const markdown = [
   `- 3 nodes ÷ 1 node (both on Redis): **${threeVsOne.toFixed(2)}×** (on this machine's cores, shared by the nodes, Redis and the clients)`,
   `- Redis round-trips per handshake (target 1): **${summary.redis1!.roundTripsPerHandshake!.toFixed(2)}**`,
   '',
+  ...redisMarkdown(redisReports),
 ].join('\n');
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+const name = QUICK ? 'cluster-quick' : 'cluster';
 writeFileSync(
-  new URL('./results/cluster.json', import.meta.url),
-  JSON.stringify({ clients: CLIENTS, runs: RUNS, results, summary, redisVsMemory, threeVsOne }, null, 2),
+  new URL(`./results/${name}.json`, import.meta.url),
+  JSON.stringify(
+    { clients: CLIENTS, runs: RUNS, results, summary, redisVsMemory, threeVsOne, redis: redisReports },
+    null,
+    2,
+  ),
 );
-writeFileSync(new URL('./results/cluster.md', import.meta.url), markdown);
+writeFileSync(new URL(`./results/${name}.md`, import.meta.url), markdown);
 console.log(`\n${markdown}`);
-console.log('written: bench/results/cluster.json, bench/results/cluster.md');
+console.log(`written: bench/results/${name}.json, bench/results/${name}.md`);

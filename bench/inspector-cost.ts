@@ -15,12 +15,16 @@ import { createSupervisor } from 'socket.io-supervisor';
 import { mountInspector } from 'socket.io-supervisor/inspector';
 
 if (process.argv[2] === '--viewer') {
-  // the viewer: connects, says when its snapshot arrived, stays until told to go
+  // the viewer: connects, asks for its page, says when its snapshot arrived, stays until told to go
   const { io } = await import('socket.io-client');
   const [url, token] = process.argv.slice(3) as [string, string];
   const socket = io(url, { transports: ['websocket'], auth: { token } });
   let updates = 0;
-  socket.on('snapshot', () => process.send?.({ ready: true }));
+  socket.on('snapshot', () => {
+    // as the inspector page does: it asks for the page it shows (read again as clients change)
+    socket.emit('view', { limit: 50, seq: 1 });
+    process.send?.({ ready: true });
+  });
   socket.on('update', () => {
     updates += 1;
   });

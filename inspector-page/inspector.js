@@ -19,7 +19,17 @@ const el = (tag, attrs = {}, ...children) => {
 const PAGE_SIZE = 50;
 const LOG_SIZE = 500;
 const state = {
-  clients: new Map(),
+  // the page of clients on screen, as the server read it for this viewer (view → page)
+  rows: [],
+  pageInfo: { next: null, total: null, offset: null, searched: null, limit: PAGE_SIZE },
+  // where the page on screen starts (a `next` the server handed out; null: the first page), and
+  // the pages before it, for ‹
+  cursor: null,
+  back: [],
+  seq: 0,
+  stateFilter: '',
+  // the selected client's latest row (it may be on no page on screen)
+  selectedRow: null,
   since: new Map(), // clientId -> when it entered its current state (server clock)
   history: new Map(), // clientId -> its recent events
   log: [],
@@ -37,7 +47,6 @@ const state = {
   paused: false,
   filter: '',
   sort: { key: 'createdAt', asc: false },
-  page: 0,
 };
 const serverNow = () => Date.now() + state.clockOffset;
 
@@ -79,11 +88,52 @@ function remember(event) {
     state.since.set(event.clientId, event.at);
 }
 
+/**
+ * Asks the server for the page to show: it reads that page only (from Redis in cluster mode, at
+ * each refresh too), never every client. Answers to earlier asks are ignored (`seq`).
+ */
+function requestView() {
+  state.seq += 1;
+  const query = {
+    search: state.filter,
+    cursor: state.cursor,
+    limit: PAGE_SIZE,
+    sort: state.sort,
+    seq: state.seq,
+    ...(state.stateFilter ? { state: state.stateFilter } : {}),
+  };
+  socket.emit('view', query, (reply) => {
+    if (reply?.error) status(`the page could not be shown: ${reply.error}`, 'error');
+  });
+}
+/** From the first page again (a new search, state or order; a new connection knows no cursor). */
+function firstPage() {
+  state.cursor = null;
+  state.back = [];
+  requestView();
+}
+
+socket.on('page', (page) => {
+  if (page.seq !== state.seq) return;
+  if (page.error) {
+    status(page.error, 'error');
+    // a page the server forgot: start again from the first
+    if (page.lost) firstPage();
+    return;
+  }
+  state.clockOffset = page.serverNow - Date.now();
+  state.rows = page.rows;
+  state.pageInfo = page;
+  for (const c of page.rows) {
+    if (!state.since.has(c.clientId)) state.since.set(c.clientId, c.disconnectedAt ?? c.connectedAt ?? c.createdAt);
+    if (c.clientId === state.selected) state.selectedRow = c;
+  }
+  render();
+});
+
 socket.on('snapshot', (snap) => {
   state.clockOffset = snap.serverNow - Date.now();
-  state.clients = new Map(snap.clients.map((c) => [c.clientId, c]));
-  for (const c of snap.clients)
-    if (!state.since.has(c.clientId)) state.since.set(c.clientId, c.disconnectedAt ?? c.connectedAt ?? c.createdAt);
+  firstPage();
   state.counts = snap.counts;
   state.stats = snap.stats;
   state.nodes = snap.nodes ?? [];
@@ -99,8 +149,13 @@ socket.on('snapshot', (snap) => {
 
 socket.on('update', (update) => {
   state.clockOffset = update.serverNow - Date.now();
-  for (const view of update.changed) state.clients.set(view.clientId, view);
-  for (const id of update.removed) state.clients.delete(id);
+  // this node's own changes show at once on the page on screen; the page itself is read again by
+  // the server (at each change on a single node, every refreshInterval in cluster mode)
+  const changed = new Map(update.changed.map((view) => [view.clientId, view]));
+  const removed = new Set(update.removed);
+  state.rows = state.rows.filter((c) => !removed.has(c.clientId)).map((c) => changed.get(c.clientId) ?? c);
+  if (state.selected && changed.has(state.selected)) state.selectedRow = changed.get(state.selected);
+  if (state.selected && removed.has(state.selected)) state.selectedRow = null;
   state.counts = update.counts;
   state.stats = update.stats;
   if (config.cluster) state.nodes = update.nodes ?? state.nodes;
@@ -172,28 +227,6 @@ function renderCounters() {
 // ------------------------------------------------------------------ clients table
 const seconds = (ms) =>
   ms < 0 ? '0.0 s' : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min`;
-function sortValue(c, key) {
-  if (key === 'since') return state.since.get(c.clientId) ?? 0;
-  if (key === 'expiresAt') return c.expiresAt ?? Number.POSITIVE_INFINITY;
-  if (key === 'outbox') return c.outbox?.depth ?? 0;
-  if (key === 'tabId' && config.cluster) return c.node ?? '';
-  return c[key] ?? '';
-}
-const searchable = (c) => [c.clientId, c.state, c.socketId, c.tabId, c.address, c.data, c.node];
-function visibleClients() {
-  const f = state.filter.toLowerCase();
-  const list = [...state.clients.values()].filter(
-    (c) => !f || searchable(c).some((v) => typeof v === 'string' && v.toLowerCase().includes(f)),
-  );
-  const { key, asc } = state.sort;
-  list.sort((a, b) => {
-    const x = sortValue(a, key);
-    const y = sortValue(b, key);
-    return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1);
-  });
-  return list;
-}
-
 /** Unacknowledged messages of `to(clientId).emit()` and the age of the oldest: `3 · 12s`. */
 function outboxText(c, now) {
   const depth = c.outbox?.depth ?? 0;
@@ -248,12 +281,24 @@ function setCell(row, index, key, build) {
   row.cells[index].replaceChildren(build(key));
   row.cells[index].title = typeof key === 'string' ? key : '';
 }
+/** Where the page is: `3 / 200` on a single node (every client counted); `page 3` and whether more follow in cluster mode. */
+function pageLabel() {
+  const { total, offset, limit, next } = state.pageInfo;
+  if (total !== null && offset !== null) {
+    return `${Math.floor(offset / limit) + 1} / ${Math.max(1, Math.ceil(total / limit))}`;
+  }
+  return `page ${state.back.length + 1}${next === null ? ' (last)' : ''}`;
+}
+function countLabel() {
+  const { total, searched } = state.pageInfo;
+  if (total !== null) return `${total} of ${state.counts.total}`;
+  const read = searched === null ? '' : ` · searched ${searched}`;
+  return `${state.rows.length} on this page of ${state.counts.total}${read}`;
+}
 function renderTable() {
-  const list = visibleClients();
-  const pages = Math.max(1, Math.ceil(list.length / PAGE_SIZE));
-  state.page = Math.min(state.page, pages - 1);
   const now = serverNow();
-  const visible = list.slice(state.page * PAGE_SIZE, (state.page + 1) * PAGE_SIZE);
+  // the server sorted the page (a single node: every client; cluster mode: the rows of the page)
+  const visible = state.rows;
   const rows = visible.map((c) => {
     const row = tableRow(c.clientId);
     row.tr.className = c.clientId === state.selected ? 'selected' : '';
@@ -280,8 +325,10 @@ function renderTable() {
   // only the rows on screen are kept: the page stays small with 10,000 clients
   const onScreen = new Set(visible.map((c) => c.clientId));
   for (const id of rowCache.keys()) if (!onScreen.has(id)) rowCache.delete(id);
-  $('client-count').textContent = `${list.length} of ${state.clients.size}`;
-  $('page').textContent = `${state.page + 1} / ${pages}`;
+  $('client-count').textContent = countLabel();
+  $('page').textContent = pageLabel();
+  $('prev').disabled = state.back.length === 0;
+  $('next').disabled = state.pageInfo.next === null;
   for (const th of document.querySelectorAll('th[data-sort]')) {
     th.className = th.dataset.sort === state.sort.key ? `sorted ${state.sort.asc ? 'asc' : ''}` : '';
   }
@@ -292,7 +339,7 @@ const colorOf = (id) => getComputedStyle(document.documentElement).getPropertyVa
 let drawn = '';
 function renderChart() {
   if (!state.chart) return;
-  const current = state.selected ? (state.clients.get(state.selected)?.state ?? 'deleted') : null;
+  const current = state.selected ? (state.selectedRow?.state ?? 'deleted') : null;
   const available = Math.floor($('chart').clientWidth);
   const key = `${current}|${available}`;
   if (key !== drawn) {
@@ -318,7 +365,7 @@ function renderNodeChart() {
 function renderDetails() {
   // a deleted client's history can still be exported: that is when it is most wanted
   $('export').hidden = !(state.selected && (state.history.get(state.selected)?.length ?? 0) > 0);
-  const c = state.selected ? state.clients.get(state.selected) : null;
+  const c = state.selected ? state.selectedRow : null;
   $('details').hidden = !c;
   if (!c) return $('details').replaceChildren();
   const item = (term, value) => [el('dt', {}, term), el('dd', {}, value ?? '—')];
@@ -405,6 +452,7 @@ function renderLog() {
 
 function select(clientId) {
   state.selected = state.selected === clientId ? null : clientId;
+  state.selectedRow = state.rows.find((c) => c.clientId === state.selected) ?? null;
   render();
 }
 
@@ -428,25 +476,43 @@ $('rows').addEventListener('click', (e) => {
   const tr = e.target.closest('tr[data-client]');
   if (tr) select(tr.dataset.client);
 });
+// a search is asked for once typing pauses, not at every key
+let searchTimer = null;
 $('filter').addEventListener('input', (e) => {
-  state.filter = e.target.value;
-  state.page = 0;
-  render();
+  state.filter = e.target.value.slice(0, 200);
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(firstPage, 150);
 });
+$('state-filter').addEventListener('change', (e) => {
+  state.stateFilter = e.target.value;
+  firstPage();
+});
+if (config.cluster) {
+  $('filter').placeholder = 'client id, or its first characters';
+  $('filter').title =
+    'cluster mode: the clients of every node are in Redis, which is searched by client id (or its start) only';
+}
 for (const th of document.querySelectorAll('th[data-sort]')) {
   th.addEventListener('click', () => {
     const key = th.dataset.sort;
     state.sort = { key, asc: state.sort.key === key ? !state.sort.asc : true };
+    // cluster mode: the rows of the page on screen, in that order (Redis keeps no order);
+    // a single node: every client, from the first page
+    if (config.cluster) requestView();
+    else firstPage();
     render();
   });
 }
 $('prev').addEventListener('click', () => {
-  state.page = Math.max(0, state.page - 1);
-  render();
+  if (state.back.length === 0) return;
+  state.cursor = state.back.pop();
+  requestView();
 });
 $('next').addEventListener('click', () => {
-  state.page += 1;
-  render();
+  if (state.pageInfo.next === null) return;
+  state.back.push(state.cursor);
+  state.cursor = state.pageInfo.next;
+  requestView();
 });
 $('pause').addEventListener('click', () => {
   state.paused = !state.paused;

@@ -174,4 +174,42 @@ describe('inspector messages from a viewer', () => {
     });
     expect(socket.connected).toBe(true);
   });
+
+  it('should answer a hostile page request with an error, and still read the pages a viewer asks for', async () => {
+    const { base, inspector, supervisor } = await setup();
+    for (let i = 0; i < 3; i++) supervisor.register();
+    const socket = viewer(base, { auth: { token: inspector.token } });
+    await once(socket, 'snapshot');
+    // no acknowledgement, or a non-function in its slot: nothing thrown, nothing read
+    socket.emit('view', { limit: 1e9 }, 42);
+    socket.emit('view', null, 'not a function');
+    socket.emit('view');
+    const replies = await Promise.all([
+      socket.emitWithAck('view', null),
+      socket.emitWithAck('view', ['x']),
+      socket.emitWithAck('view', { limit: 0 }),
+      socket.emitWithAck('view', { limit: 201 }),
+      socket.emitWithAck('view', { limit: 1.5 }),
+      socket.emitWithAck('view', { limit: '50' }),
+      socket.emitWithAck('view', { state: 'deleted' }),
+      socket.emitWithAck('view', { state: { toString: 1 } }),
+      socket.emitWithAck('view', { search: 'x'.repeat(10_000) }),
+      socket.emitWithAck('view', { search: 42 }),
+      socket.emitWithAck('view', { cursor: -1 }),
+      socket.emitWithAck('view', { cursor: '0:0' }),
+      // a cursor the server never handed out: no such page
+      socket.emitWithAck('view', { cursor: 12345 }),
+      socket.emitWithAck('view', { sort: { key: '__proto__', asc: true } }),
+      socket.emitWithAck('view', { sort: { key: 'clientId', asc: 'yes' } }),
+      socket.emitWithAck('view', { seq: Number.POSITIVE_INFINITY }),
+      socket.emitWithAck('view', { extra: 1 }),
+      socket.emitWithAck('view', JSON.parse('{"__proto__": {"limit": 1}}')),
+    ]);
+    for (const reply of replies) expect(reply).toHaveProperty('error');
+    // a well-formed request is answered, and its page comes
+    const page = once<{ seq: number; rows: unknown[]; total: number }>(socket, 'page');
+    expect(await socket.emitWithAck('view', { limit: 2, seq: 7 })).toEqual({ ok: true });
+    expect(await page).toMatchObject({ seq: 7, total: 3, rows: [expect.anything(), expect.anything()] });
+    expect(socket.connected).toBe(true);
+  });
 });

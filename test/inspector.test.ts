@@ -5,6 +5,7 @@ import { io as connectClient } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSupervisor, type Supervisor } from '../src/index.js';
 import { filterInspection, type Inspector, mountInspector } from '../src/inspector/index.js';
+import { eventually } from './helpers/eventually.js';
 import { once, rejection } from './helpers/io.js';
 
 let cleanup: Array<() => Promise<void> | void> = [];
@@ -165,6 +166,47 @@ describe('inspector namespace', () => {
     expect(io.of('/supervisor-inspector').sockets.size).toBe(1);
     expect(batches.reduce((a, b) => a + b, 0)).toBe(registered);
     expect(supervisor.stats().hookErrors).toBe(0);
+  });
+
+  it('should send the page a viewer asks for (state, search, sort, next page), and again when its clients change', async () => {
+    const { base, inspector, supervisor } = await setup();
+    const ids = Array.from({ length: 7 }, (_, i) => supervisor.register({ tabId: `paged-${i}` }).clientId);
+    const viewer = viewerOf(base, inspector.token);
+    await once(viewer, 'snapshot');
+    interface Page {
+      seq: number;
+      rows: Array<{ clientId: string; tabId: string }>;
+      next: number | null;
+      total: number;
+      offset: number;
+    }
+    const pages: Page[] = [];
+    viewer.on('page', (page: Page) => pages.push(page));
+    const ask = async (query: object) => {
+      const seq = pages.length + 100;
+      expect(await viewer.emitWithAck('view', { ...query, seq })).toEqual({ ok: true });
+      await eventually(() => expect(pages.at(-1)?.seq).toBe(seq));
+      return pages.at(-1)!;
+    };
+    const sorted = [...ids].sort();
+    const first = await ask({ limit: 3, sort: { key: 'clientId', asc: true } });
+    expect(first).toMatchObject({ total: 7, offset: 0 });
+    expect(first.rows.map((r) => r.clientId)).toEqual(sorted.slice(0, 3));
+    // the same page read again hands out the same place for the next one (nothing piles up per viewer)
+    expect((await ask({ limit: 3, sort: { key: 'clientId', asc: true } })).next).toBe(first.next);
+    const second = await ask({ limit: 3, sort: { key: 'clientId', asc: true }, cursor: first.next });
+    expect(second).toMatchObject({ total: 7, offset: 3 });
+    expect(second.rows.map((r) => r.clientId)).toEqual(sorted.slice(3, 6));
+    // a search finds text in any column, as the table shows it
+    const found = await ask({ search: 'PAGED-4' });
+    expect(found.rows.map((r) => r.clientId)).toEqual([ids[4]]);
+    expect(found).toMatchObject({ total: 1, next: null });
+    expect(await ask({ state: 'connected' })).toMatchObject({ total: 0, rows: [] });
+    // the page on screen is read again, unasked, when a client comes
+    const shown = await ask({});
+    expect(shown.total).toBe(7);
+    supervisor.register({ tabId: 'paged-late' });
+    await eventually(() => expect(pages.at(-1)).toMatchObject({ seq: shown.seq, total: 8 }));
   });
 
   it('should let a writable inspector delete a client and prune', async () => {

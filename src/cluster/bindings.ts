@@ -6,9 +6,6 @@ import { type NodeLifeState, nodeMachine } from './nodeMachine.js';
 import type { OwnerStreams } from './ownerStreams.js';
 import type { RedisClusterStore } from './redis/RedisClusterStore.js';
 
-/** The most clients one inspector snapshot reads from Redis. */
-const MAX_LISTED = 50_000;
-
 /** What the tests and the benchmarks reach beyond the public API of a cluster node. */
 export interface ClusterInternals<TData = unknown> {
   /** The node's core supervisor: the clients it holds (its internals through `internalsOf`). */
@@ -37,7 +34,8 @@ export function bindNode<TData>(node: ClusterSupervisor<TData>, inside: ClusterI
     counts: node.counts,
     delete: node.delete,
     prune: node.prune,
-    list: () => node.list({ limit: MAX_LISTED }),
+    list: undefined,
+    listPage: node.listPage,
     cluster: true,
     nodeId: node.nodeId,
     localCounts: node.localCounts,

@@ -1,7 +1,15 @@
 import type { Observable } from 'rxjs';
 import type { AnyStateMachine } from 'xstate';
 import type { HookTiming } from './hookRunner.js';
-import type { ClientCounts, ClientView, DeleteReason, LifecycleEvent, Logger, SupervisorStats } from './types.js';
+import type {
+  ClientCounts,
+  ClientView,
+  DeleteReason,
+  LifecycleEvent,
+  LiveState,
+  Logger,
+  SupervisorStats,
+} from './types.js';
 
 /** A client as the inspector shows it: the view, plus its node in cluster mode. */
 export type InspectedClient = ClientView & { node?: string | null; fence?: number };
@@ -31,8 +39,18 @@ export interface Inspectable {
   logger: Logger;
   /** This process's lifecycle events. */
   events$: Observable<LifecycleEvent>;
-  /** Every client (cluster mode: of every node). */
-  list(): InspectedClient[] | Promise<InspectedClient[]>;
+  /** Single node: every client, from memory. Cluster mode: not given (see {@link listPage}). */
+  list?(): InspectedClient[];
+  /**
+   * Cluster mode: one page of every node's clients, read from Redis (about `limit`, in no order;
+   * `cursor` is the previous page's, `null` at the end). The inspector reads only the pages its
+   * viewers show, never the whole cluster.
+   */
+  listPage?(query: {
+    state?: LiveState;
+    cursor?: string;
+    limit: number;
+  }): Promise<{ clients: InspectedClient[]; cursor: string | null }>;
   get(clientId: string): InspectedClient | undefined | Promise<InspectedClient | undefined>;
   /** Clients by state (cluster mode: cluster-wide, with the number of live nodes). */
   counts(): (ClientCounts & { nodes?: number }) | Promise<ClientCounts & { nodes?: number }>;

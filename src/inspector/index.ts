@@ -57,8 +57,9 @@ export interface InspectorOptions {
   /** Events kept per batch (and for a new viewer's history); older ones are dropped and counted. @default 2000 */
   maxBufferedEvents?: number;
   /**
-   * Cluster mode: how often every node's clients are read again from Redis (other nodes' changes
-   * do not come through this process's events).
+   * Cluster mode: how often the page each viewer shows (and the counts) is read again from Redis
+   * while it is open (other nodes' changes do not come through this process's events). Only that
+   * page is read, never every client.
    * @default 2000 (ms)
    */
   refreshInterval?: number;

@@ -4,8 +4,9 @@ import type { Inspectable, InspectedClient } from '../core/inspectable.js';
 import type { LifecycleEvent, Logger } from '../core/types.js';
 import { recordingToTest } from '../testing/recordingToTest.js';
 import { type ClientRow, clientRow, type RowOptions } from './clientRow.js';
+import { readPage } from './pages.js';
 import { type ChartModel, statechartModel } from './statechart.js';
-import { parseDelete, parseExport, parsePrune, splitArgs } from './viewerMessages.js';
+import { type PageQuery, parseDelete, parseExport, parsePrune, parseView, splitArgs } from './viewerMessages.js';
 
 export interface LiveFeedOptions {
   source: Inspectable;
@@ -15,7 +16,7 @@ export interface LiveFeedOptions {
   allowWrites: boolean;
   flushInterval: number;
   maxBuffered: number;
-  /** Cluster mode: how often the whole cluster's clients are read again from Redis. */
+  /** How often each viewer's page is read again in cluster mode (other nodes' changes come through Redis only). */
   refreshInterval: number;
   logger: Logger;
 }
@@ -28,18 +29,30 @@ export interface LiveFeed {
 
 const READ_ONLY = 'this inspector is read-only (mount it with allowWrites: true)';
 
-/** What tells a client row's change without comparing its data: the fields the table shows. */
-function signature(client: InspectedClient): string {
-  return `${client.state}|${client.socketId}|${client.expiresAt}|${client.outbox.depth}|${client.node ?? ''}|${client.fence ?? ''}`;
+/** The rows of a cluster snapshot (`state.json`, a viewer's first message): one page, never the whole cluster. */
+const SNAPSHOT_PAGE = 50;
+/** The most page cursors kept per viewer (its `next` numbers); older ones answer "start again". */
+const MAX_CURSORS = 256;
+
+/** The page a viewer shows, and the cursors it was handed (each `next` it got indexes one). */
+interface ViewerPage {
+  query: PageQuery;
+  cursors: Map<number, string>;
+  handedOut: number;
+  /** One read at a time per viewer: a request that comes meanwhile is read once this one ends. */
+  reading: boolean;
+  again: boolean;
 }
 
 /**
  * The inspector's live data: lifecycle events batched every `flushInterval` to the viewers of
- * its namespace, a snapshot for each new viewer, and the viewers' `delete`, `prune` and `export`
- * requests. It reads the supervisor through its {@link Inspectable}: at once for a single
- * process; by promises from Redis for a cluster node, whose rows (every node's clients) are also
- * read again every `refreshInterval`, since other nodes' changes come through Redis, not this
- * process's events.
+ * its namespace, a snapshot for each new viewer, the page of clients each viewer asks for
+ * (`view`), and the viewers' `delete`, `prune` and `export` requests. It reads the supervisor
+ * through its {@link Inspectable}: at once for a single process, whose viewers' pages are read
+ * again when its clients change; by promises from Redis for a cluster node, where only the page
+ * each viewer shows is read again, every `refreshInterval` (other nodes' changes come through
+ * Redis, not this process's events): the Redis work of an open page does not grow with the
+ * number of clients.
  */
 export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   const { source, nsp, allowWrites, maxBuffered, logger } = options;
@@ -48,8 +61,7 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   const recent: LifecycleEvent[] = [];
   const touched = new Set<string>();
   const stale = new WeakSet<Socket>();
-  /** Cluster mode: what each row looked like at the last refresh. */
-  let known = new Map<string, string>();
+  const pages = new WeakMap<Socket, ViewerPage>();
   let lastRefresh = 0;
   let flushing = false;
   const row = (client: InspectedClient): ClientRow => clientRow(client, options.rows);
@@ -58,12 +70,20 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   const nodeLife = () => (nodeChart && source.nodeMachine ? { nodeChart, nodeState: source.nodeMachine.state() } : {});
 
   async function snapshot() {
-    const [clients, counts, nodes] = await Promise.all([source.list(), source.counts(), source.nodes()]);
-    if (source.cluster) known = new Map(clients.map((client) => [client.clientId, signature(client)]));
+    const [clients, counts, nodes] = await Promise.all([
+      source.list
+        ? source.list()
+        : source.listPage
+          ? source.listPage({ limit: SNAPSHOT_PAGE }).then((p) => p.clients)
+          : [],
+      source.counts(),
+      source.nodes(),
+    ]);
     return {
       serverNow: source.now(),
       cluster: source.cluster,
       nodeId: source.nodeId,
+      // a single node's every client; a cluster node's first page (a viewer asks for the pages it shows)
       clients: clients.map(row),
       counts,
       nodes,
@@ -87,36 +107,70 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     if (event.clientId) touched.add(event.clientId);
   });
 
-  /** The rows that changed: the clients this process's events touched, and in cluster mode a periodic diff of the whole list. */
+  /** The rows that changed: the clients this process's events touched (the live feed of this node). */
   async function changes(): Promise<{ changed: ClientRow[]; removed: string[] }> {
     const changed: ClientRow[] = [];
     const removed: string[] = [];
-    if (source.cluster && source.now() - lastRefresh >= options.refreshInterval) {
-      lastRefresh = source.now();
-      const clients = await source.list();
-      const next = new Map<string, string>();
-      for (const client of clients) {
-        const sig = signature(client);
-        next.set(client.clientId, sig);
-        if (known.get(client.clientId) !== sig || touched.has(client.clientId)) changed.push(row(client));
-      }
-      for (const clientId of known.keys()) if (!next.has(clientId)) removed.push(clientId);
-      known = next;
-      return { changed, removed };
-    }
     const views = await Promise.all(
       [...touched].map(async (clientId) => [clientId, await source.get(clientId)] as const),
     );
     for (const [clientId, view] of views) {
-      if (view) {
-        changed.push(row(view));
-        if (source.cluster) known.set(clientId, signature(view));
-      } else {
-        removed.push(clientId);
-        known.delete(clientId);
-      }
+      if (view) changed.push(row(view));
+      else removed.push(clientId);
     }
     return { changed, removed };
+  }
+
+  /**
+   * The number a viewer gets for a page's start: the same for the same start (a page read again
+   * at each refresh hands out nothing new), at most MAX_CURSORS per viewer, the oldest forgotten
+   * first but never the one the viewer shows.
+   */
+  function handOut(viewer: ViewerPage, cursor: string, showing: number | null): number {
+    for (const [token, value] of viewer.cursors) if (value === cursor) return token;
+    const token = viewer.handedOut++;
+    viewer.cursors.set(token, cursor);
+    for (const old of viewer.cursors.keys()) {
+      if (viewer.cursors.size <= MAX_CURSORS) break;
+      if (old !== showing) viewer.cursors.delete(old);
+    }
+    return token;
+  }
+
+  /**
+   * Reads the page a viewer shows and sends it (`page`). One read at a time per viewer, so a
+   * viewer that asks faster than the store answers costs one read in flight and one waiting.
+   */
+  async function showPage(socket: Socket, viewer: ViewerPage): Promise<void> {
+    if (viewer.reading) {
+      viewer.again = true;
+      return;
+    }
+    viewer.reading = true;
+    const { query } = viewer;
+    try {
+      const start = query.cursor === null ? null : viewer.cursors.get(query.cursor);
+      if (start === undefined) {
+        socket.emit('page', {
+          seq: query.seq,
+          lost: true,
+          error: 'that page is no longer known: back to the first one',
+        });
+      } else {
+        const page = await readPage(source, query, start, options.rows);
+        const next = page.next === null ? null : handOut(viewer, page.next, query.cursor);
+        socket.emit('page', { seq: query.seq, serverNow: source.now(), ...page, next, limit: query.limit });
+      }
+    } catch (error) {
+      logger.warn({ err: error }, 'socket.io-supervisor inspector: a page could not be read');
+      socket.emit('page', { seq: query.seq, error: 'the page could not be read on the server' });
+    } finally {
+      viewer.reading = false;
+    }
+    if (viewer.again && socket.connected) {
+      viewer.again = false;
+      await showPage(socket, viewer);
+    }
   }
 
   async function flush(): Promise<void> {
@@ -133,8 +187,12 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     const lost = dropped;
     pending = [];
     dropped = 0;
+    if (due) lastRefresh = source.now();
     const { changed, removed } = await changes();
     touched.clear();
+    // a single node's pages are read again when its clients changed (from memory); a cluster
+    // node's every refreshInterval (from Redis), since other nodes change them too
+    const pagesDue = source.cluster ? due : changed.length > 0 || removed.length > 0;
     const update = {
       serverNow: source.now(),
       events,
@@ -159,6 +217,8 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
         socket.emit('snapshot', await snapshot());
       } else {
         socket.emit('update', update);
+        const viewer = pages.get(socket);
+        if (pagesDue && viewer) void showPage(socket, viewer);
       }
     }
   }
@@ -184,6 +244,27 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     const request = parseDelete(payload);
     if (!request.ok) return void ack?.({ error: request.error });
     ack?.({ deleted: await source.delete(request.clientId, 'inspector') });
+  }
+
+  /** `view`: the page this viewer shows from now on (read now, and again at each refresh). */
+  async function onView(socket: Socket, ...args: unknown[]): Promise<void> {
+    const { payload, ack } = splitArgs(args);
+    const request = parseView(payload);
+    if (!request.ok) return void ack?.({ error: request.error });
+    const viewer: ViewerPage = pages.get(socket) ?? {
+      query: request.query,
+      cursors: new Map(),
+      handedOut: 0,
+      reading: false,
+      again: false,
+    };
+    if (request.query.cursor !== null && !viewer.cursors.has(request.query.cursor)) {
+      return void ack?.({ error: 'view: that page is no longer known (ask for the first page again)' });
+    }
+    viewer.query = request.query;
+    pages.set(socket, viewer);
+    ack?.({ ok: true });
+    await showPage(socket, viewer);
   }
 
   async function onPrune(...args: unknown[]): Promise<void> {
@@ -251,6 +332,10 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     socket.on('delete', guarded(onDelete));
     socket.on('prune', guarded(onPrune));
     socket.on('export', guarded(onExport));
+    socket.on(
+      'view',
+      guarded((...args) => onView(socket, ...args)),
+    );
   }
   nsp.on('connection', onConnection);
 

@@ -17,7 +17,12 @@ let browser: Browser;
 beforeAll(async () => {
   redis = await startRedisServer();
   node = await startNode('web-1', [] as HookCall[], { redis: redis.url, keyPrefix: 'inspnode' });
-  inspector = mountInspector(node.supervisor, { io: node.io, token: 't0ken', flushInterval: 50 });
+  inspector = mountInspector(node.supervisor, {
+    io: node.io,
+    token: 't0ken',
+    flushInterval: 50,
+    refreshInterval: 200,
+  });
   browser = await launchChromium();
 }, 60_000);
 
@@ -51,6 +56,49 @@ describe('the inspector page of a cluster node', () => {
     // its self-transitions are no socket swaps (that note is the client machine's)
     expect(drawn.states.filter((text) => text.includes('socket swap'))).toEqual([]);
     expect(drawn.clientChart).toBe(1);
+    await page.close();
+  }, 30_000);
+
+  it('should page through the cluster’s clients read from Redis, and find one by the start of its id', async () => {
+    const ids = (await Promise.all(Array.from({ length: 120 }, () => node.supervisor.register()))).map(
+      (r) => r.clientId,
+    );
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    page.setDefaultTimeout(5000);
+    await page.goto(inspector.url(node.url));
+    await page.waitForSelector('#connection.live');
+    await page.waitForFunction(() => document.querySelectorAll('#rows tr').length >= 50);
+    // pages are not numbered (Redis keeps no count of a filter's matches): page 1, 2, …, the last
+    expect(await page.textContent('#page')).toBe('page 1');
+    expect(await page.isDisabled('#prev')).toBe(true);
+    const shown = new Set<string>();
+    const onScreen = () => page.$$eval('#rows tr', (rows) => rows.map((row) => row.getAttribute('data-client') ?? ''));
+    for (const id of await onScreen()) shown.add(id);
+    for (let n = 2; !(await page.isDisabled('#next')); n++) {
+      await page.click('#next');
+      await page.waitForFunction(
+        (label) => document.getElementById('page')?.textContent?.startsWith(label),
+        `page ${n}`,
+      );
+      for (const id of await onScreen()) shown.add(id);
+    }
+    expect(await page.textContent('#page')).toMatch(/\(last\)$/);
+    expect([...shown].sort()).toEqual([...ids].sort());
+    await page.click('#prev');
+    await page.waitForFunction(() => !document.getElementById('page')?.textContent?.includes('last'));
+    // the start of an id finds its clients, whichever page they were on
+    const target = ids[77]!;
+    await page.fill('#filter', target.slice(0, 6));
+    await page.waitForFunction((id) => {
+      const rows = Array.from(document.querySelectorAll('#rows tr'));
+      return rows.length > 0 && rows.every((row) => row.getAttribute('data-client')?.startsWith(id.slice(0, 6)));
+    }, target);
+    expect(await onScreen()).toContain(target);
+    // by state: none connected
+    await page.fill('#filter', '');
+    await page.selectOption('#state-filter', 'connected');
+    await page.waitForFunction(() => document.querySelectorAll('#rows tr').length === 0);
+    expect(await page.textContent('#client-count')).toMatch(/^0 on this page of 120/);
     await page.close();
   }, 30_000);
 });
