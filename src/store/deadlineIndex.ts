@@ -5,14 +5,9 @@ export interface Deadline {
   generation: number;
 }
 
-interface Entry extends Deadline {
-  /** Where the entry sits in the heap array. */
-  slot: number;
-}
-
 /**
  * The generation of a deleted entry left in the heap until it reaches the top or the heap is
- * compacted (a mark in a field it has anyway: a flag of its own cost 8 B per handshaking client).
+ * compacted (a mark in a column it has anyway: a flag of its own cost 8 B per handshaking client).
  */
 const DEAD = -1;
 
@@ -35,53 +30,74 @@ const COMPACT_MIN = 1024;
  * per connect (issue 21).
  */
 export class DeadlineIndex {
-  private heap: Entry[] = [];
-  private readonly entries = new Map<string, Entry>();
+  // The heap is three parallel columns rather than an array of entry objects: `at` in a packed
+  // array of doubles (8 B each, unboxed), where an entry object cost 56 B and its `at` a 16 B heap
+  // number, for every handshaking and disconnected client (the heap at rest; issue 21).
+  /** When each heap slot is due. */
+  private at: number[] = [];
+  /** Whose deadline each heap slot is. */
+  private ids: string[] = [];
+  /** The generation each heap slot was armed for, or DEAD. */
+  private generations: number[] = [];
+  /** Each live entry's heap slot, by client id. */
+  private readonly slots = new Map<string, number>();
   private dead = 0;
+  /** The most slots the columns have held since they were last rebuilt (their capacity, about). */
+  private peak = 0;
 
   /** @param compactMin below this many dead entries the heap is never compacted (tests lower it). */
   constructor(private readonly compactMin = COMPACT_MIN) {}
 
   /** How many deadlines are pending (dead entries not counted). */
   get size(): number {
-    return this.entries.size;
+    return this.slots.size;
   }
 
   /** Sets (or moves) the client's deadline. */
   set(clientId: string, at: number, generation: number): void {
-    const existing = this.entries.get(clientId);
-    if (existing) {
-      const earlier = at < existing.at;
-      existing.at = at;
-      existing.generation = generation;
-      if (earlier) this.up(existing.slot);
-      else this.down(existing.slot);
+    const existing = this.slots.get(clientId);
+    if (existing !== undefined) {
+      const earlier = at < this.at[existing]!;
+      this.at[existing] = at;
+      this.generations[existing] = generation;
+      if (earlier) this.up(existing);
+      else this.down(existing);
       return;
     }
-    const entry: Entry = { clientId, at, generation, slot: this.heap.length };
-    this.heap.push(entry);
-    this.entries.set(clientId, entry);
-    this.up(entry.slot);
+    const slot = this.at.length;
+    this.at.push(at);
+    this.ids.push(clientId);
+    this.generations.push(generation);
+    if (slot >= this.peak) this.peak = slot + 1;
+    this.slots.set(clientId, slot);
+    this.up(slot);
   }
 
   get(clientId: string): Deadline | undefined {
-    return this.entries.get(clientId);
+    const slot = this.slots.get(clientId);
+    return slot === undefined ? undefined : this.entryAt(slot);
   }
 
   delete(clientId: string): boolean {
-    const entry = this.entries.get(clientId);
-    if (!entry) return false;
-    this.entries.delete(clientId);
-    entry.generation = DEAD;
+    const slot = this.slots.get(clientId);
+    if (slot === undefined) return false;
+    this.slots.delete(clientId);
+    this.generations[slot] = DEAD;
     this.dead += 1;
-    if (this.dead > this.compactMin && this.dead > this.entries.size) this.compact();
+    if (this.dead > this.compactMin && this.dead > this.slots.size) this.compact();
     return true;
   }
 
   /** The earliest deadline, or `undefined` when none is pending. */
   peek(): Deadline | undefined {
     this.dropDeadHead();
-    return this.heap[0];
+    return this.at.length > 0 ? this.entryAt(0) : undefined;
+  }
+
+  /** When the earliest deadline is due, or `undefined` when none is pending (no object made). */
+  peekAt(): number | undefined {
+    this.dropDeadHead();
+    return this.at.length > 0 ? this.at[0] : undefined;
   }
 
   /**
@@ -92,11 +108,11 @@ export class DeadlineIndex {
     const taken: Deadline[] = [];
     while (taken.length < limit) {
       this.dropDeadHead();
-      const head = this.heap[0];
-      if (head === undefined || head.at > now) break;
-      this.entries.delete(head.clientId);
+      if (this.at.length === 0 || this.at[0]! > now) break;
+      const head = this.entryAt(0);
+      this.slots.delete(head.clientId);
       this.removeTop();
-      taken.push({ clientId: head.clientId, at: head.at, generation: head.generation });
+      taken.push(head);
     }
     return taken;
   }
@@ -108,80 +124,112 @@ export class DeadlineIndex {
    */
   due(now: number, limit = Number.POSITIVE_INFINITY): string[] {
     const found: string[] = [];
-    const stack = this.heap.length > 0 ? [0] : [];
+    const count = this.at.length;
+    const stack = count > 0 ? [0] : [];
     while (stack.length > 0 && found.length < limit) {
       const slot = stack.pop()!;
-      const entry = this.heap[slot];
-      if (entry === undefined || entry.at > now) continue;
+      if (slot >= count || this.at[slot]! > now) continue;
       // a dead entry's children may still be due
-      if (entry.generation !== DEAD) found.push(entry.clientId);
+      if (this.generations[slot] !== DEAD) found.push(this.ids[slot]!);
       stack.push(2 * slot + 1, 2 * slot + 2);
     }
     return found;
   }
 
   clear(): void {
-    this.heap.length = 0;
-    this.entries.clear();
+    this.at = [];
+    this.ids = [];
+    this.generations = [];
+    this.slots.clear();
     this.dead = 0;
+    this.peak = 0;
+  }
+
+  private entryAt(slot: number): Deadline {
+    return { clientId: this.ids[slot]!, at: this.at[slot]!, generation: this.generations[slot]! };
   }
 
   /** Pops dead entries off the top until a live one (or nothing) is there. */
   private dropDeadHead(): void {
-    while (this.heap.length > 0 && this.heap[0]!.generation === DEAD) {
-      this.removeTop();
+    while (this.at.length > 0 && this.generations[0] === DEAD) {
+      // counted first: removeTop may compact, which zeroes the count
       this.dead -= 1;
+      this.removeTop();
     }
   }
 
   private removeTop(): void {
-    const last = this.heap.pop()!;
-    if (this.heap.length > 0) {
-      this.heap[0] = last;
-      last.slot = 0;
+    const at = this.at.pop()!;
+    const id = this.ids.pop()!;
+    const generation = this.generations.pop()!;
+    if (this.at.length > 0) {
+      this.place(0, at, id, generation);
       this.down(0);
     }
+    // V8 keeps an array's capacity when it is popped: rebuild once a quarter of the peak is left,
+    // so 100,000 handshakes leave no 2.4 MB of empty columns behind (amortised O(1) per pop)
+    if (this.peak > this.compactMin && this.at.length * 4 < this.peak) this.compact();
+  }
+
+  /** Writes an entry into `slot`, keeping its client's slot index right (a dead entry has none). */
+  private place(slot: number, at: number, id: string, generation: number): void {
+    this.at[slot] = at;
+    this.ids[slot] = id;
+    this.generations[slot] = generation;
+    if (generation !== DEAD) this.slots.set(id, slot);
   }
 
   /** Rebuilds the heap from its live entries (Floyd's heapify, O(n)). */
   private compact(): void {
-    const heap = this.heap.filter((entry) => entry.generation !== DEAD);
-    this.heap = heap;
+    const at: number[] = [];
+    const ids: string[] = [];
+    const generations: number[] = [];
+    for (let slot = 0; slot < this.at.length; slot += 1) {
+      if (this.generations[slot] === DEAD) continue;
+      this.slots.set(this.ids[slot]!, at.length);
+      at.push(this.at[slot]!);
+      ids.push(this.ids[slot]!);
+      generations.push(this.generations[slot]!);
+    }
+    this.at = at;
+    this.ids = ids;
+    this.generations = generations;
     this.dead = 0;
-    for (let slot = 0; slot < heap.length; slot += 1) heap[slot]!.slot = slot;
-    for (let slot = (heap.length >> 1) - 1; slot >= 0; slot -= 1) this.down(slot);
+    this.peak = at.length;
+    for (let slot = (at.length >> 1) - 1; slot >= 0; slot -= 1) this.down(slot);
   }
 
   private up(slot: number): void {
-    const { heap } = this;
-    const entry = heap[slot]!;
+    const { at: keys, ids, generations } = this;
+    const at = keys[slot]!;
+    const id = ids[slot]!;
+    const generation = generations[slot]!;
+    const from = slot;
     while (slot > 0) {
-      const parentSlot = (slot - 1) >> 1;
-      const parent = heap[parentSlot]!;
-      if (parent.at <= entry.at) break;
-      heap[slot] = parent;
-      parent.slot = slot;
-      slot = parentSlot;
+      const parent = (slot - 1) >> 1;
+      if (keys[parent]! <= at) break;
+      this.place(slot, keys[parent]!, ids[parent]!, generations[parent]!);
+      slot = parent;
     }
-    heap[slot] = entry;
-    entry.slot = slot;
+    if (slot !== from) this.place(slot, at, id, generation);
   }
 
   private down(slot: number): void {
-    const { heap } = this;
-    const entry = heap[slot]!;
-    const count = heap.length;
+    const { at: keys, ids, generations } = this;
+    const at = keys[slot]!;
+    const id = ids[slot]!;
+    const generation = generations[slot]!;
+    const count = keys.length;
+    const from = slot;
     for (;;) {
       const left = 2 * slot + 1;
       if (left >= count) break;
       const right = left + 1;
-      const child = right < count && heap[right]!.at < heap[left]!.at ? right : left;
-      if (heap[child]!.at >= entry.at) break;
-      heap[slot] = heap[child]!;
-      heap[slot]!.slot = slot;
+      const child = right < count && keys[right]! < keys[left]! ? right : left;
+      if (keys[child]! >= at) break;
+      this.place(slot, keys[child]!, ids[child]!, generations[child]!);
       slot = child;
     }
-    heap[slot] = entry;
-    entry.slot = slot;
+    if (slot !== from) this.place(slot, at, id, generation);
   }
 }
