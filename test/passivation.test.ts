@@ -347,6 +347,31 @@ describe('the passivation policy', () => {
     await t.supervisor.close();
   });
 
+  it('should passivate nothing above passivateAbove while the event loop is saturated, and look again every second', async () => {
+    // fake timers replace `performance`: give the fake one a saturated event loop
+    let utilization = 1;
+    const fake = globalThis.performance as { eventLoopUtilization?: unknown };
+    fake.eventLoopUtilization = () => ({ idle: 0, active: 0, utilization });
+    const t = passivated({ passivateAfter: 1000, passivateAbove: 0, handshakeTimeout: 60_000 });
+    const ids = Array.from({ length: 3 }, () => t.supervisor.register().clientId);
+    for (const [i, id] of ids.entries()) t.handshake(id, `s${i}`);
+    const busy = t.supervisor.register().clientId;
+    t.handshake(busy, 'b0');
+    // events keep arriving every 400 ms: never quiet, and over the cap once the three are eligible
+    const keepBusy = (ms: number) => {
+      for (let waited = 0; waited < ms; waited += 400) {
+        vi.advanceTimersByTime(400);
+        t.handshake(busy, 'b0');
+      }
+    };
+    keepBusy(2000);
+    expect(ids.map(t.active)).toEqual([true, true, true]);
+    utilization = 0.5; // the burst is over, events still arrive
+    keepBusy(1200);
+    expect(ids.map(t.active)).toEqual([false, false, false]);
+    await t.supervisor.close();
+  });
+
   it('should refuse a passivateAbove that is not a whole number >= 0', () => {
     for (const passivateAbove of [-1, 1.5, Number.NaN, '10' as unknown as number]) {
       expect(() => recordedSupervisor({ passivateAbove })).toThrow(/passivateAbove/);
