@@ -243,6 +243,7 @@ export function createSupervisorCore<TData = unknown>(
       disconnectedAt: null,
       expiresAt: createdAt + resolved.handshakeTimeout,
       generation: 0,
+      deadlineSlot: -1,
     };
     store.add(record);
     // the supervisor's child from here: a direct call, so a register() from a hook or an events$

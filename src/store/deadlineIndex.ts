@@ -6,6 +6,17 @@ export interface Deadline {
 }
 
 /**
+ * What a deadline is kept for: a client's record, which remembers where its deadline sits in the
+ * heap (`-1`: it has none), so moving an entry is one field write and the index needs no map of
+ * its own (issue 21: the heap at rest).
+ */
+export interface DeadlineHolder {
+  readonly clientId: string;
+  /** The slot of this client's live deadline in its store's index; `-1` when it has none. */
+  deadlineSlot: number;
+}
+
+/**
  * The generation of a deleted entry left in the heap until it reaches the top or the heap is
  * compacted (a mark in a column it has anyway: a flag of its own cost 8 B per handshaking client).
  */
@@ -29,18 +40,18 @@ const COMPACT_MIN = 1024;
  * Sifting the hole of every connect's handshake deadline out of a 10,000-entry heap cost 3–4 µs
  * per connect (issue 21).
  */
-export class DeadlineIndex {
+export class DeadlineIndex<H extends DeadlineHolder = DeadlineHolder> {
   // The heap is three parallel columns rather than an array of entry objects: `at` in a packed
-  // array of doubles (8 B each, unboxed), where an entry object cost 56 B and its `at` a 16 B heap
-  // number, for every handshaking and disconnected client (the heap at rest; issue 21).
+  // array of doubles (8 B each, unboxed), where an entry object cost 56 B, its `at` a 16 B heap
+  // number and its key a map entry, for every handshaking and disconnected client (the heap at
+  // rest; issue 21). Each live entry's slot is kept on its holder.
   /** When each heap slot is due. */
   private at: number[] = [];
   /** Whose deadline each heap slot is. */
-  private ids: string[] = [];
+  private holders: H[] = [];
   /** The generation each heap slot was armed for, or DEAD. */
   private generations: number[] = [];
-  /** Each live entry's heap slot, by client id. */
-  private readonly slots = new Map<string, number>();
+  private live = 0;
   private dead = 0;
   /** The most slots the columns have held since they were last rebuilt (their capacity, about). */
   private peak = 0;
@@ -50,13 +61,13 @@ export class DeadlineIndex {
 
   /** How many deadlines are pending (dead entries not counted). */
   get size(): number {
-    return this.slots.size;
+    return this.live;
   }
 
   /** Sets (or moves) the client's deadline. */
-  set(clientId: string, at: number, generation: number): void {
-    const existing = this.slots.get(clientId);
-    if (existing !== undefined) {
+  set(holder: H, at: number, generation: number): void {
+    const existing = holder.deadlineSlot;
+    if (existing >= 0) {
       const earlier = at < this.at[existing]!;
       this.at[existing] = at;
       this.generations[existing] = generation;
@@ -66,25 +77,26 @@ export class DeadlineIndex {
     }
     const slot = this.at.length;
     this.at.push(at);
-    this.ids.push(clientId);
+    this.holders.push(holder);
     this.generations.push(generation);
     if (slot >= this.peak) this.peak = slot + 1;
-    this.slots.set(clientId, slot);
+    holder.deadlineSlot = slot;
+    this.live += 1;
     this.up(slot);
   }
 
-  get(clientId: string): Deadline | undefined {
-    const slot = this.slots.get(clientId);
-    return slot === undefined ? undefined : this.entryAt(slot);
+  get(holder: H): Deadline | undefined {
+    return holder.deadlineSlot < 0 ? undefined : this.entryAt(holder.deadlineSlot);
   }
 
-  delete(clientId: string): boolean {
-    const slot = this.slots.get(clientId);
-    if (slot === undefined) return false;
-    this.slots.delete(clientId);
+  delete(holder: H): boolean {
+    const slot = holder.deadlineSlot;
+    if (slot < 0) return false;
+    holder.deadlineSlot = -1;
     this.generations[slot] = DEAD;
+    this.live -= 1;
     this.dead += 1;
-    if (this.dead > this.compactMin && this.dead > this.slots.size) this.compact();
+    if (this.dead > this.compactMin && this.dead > this.live) this.compact();
     return true;
   }
 
@@ -109,10 +121,10 @@ export class DeadlineIndex {
     while (taken.length < limit) {
       this.dropDeadHead();
       if (this.at.length === 0 || this.at[0]! > now) break;
-      const head = this.entryAt(0);
-      this.slots.delete(head.clientId);
+      taken.push(this.entryAt(0));
+      this.holders[0]!.deadlineSlot = -1;
+      this.live -= 1;
       this.removeTop();
-      taken.push(head);
     }
     return taken;
   }
@@ -130,23 +142,26 @@ export class DeadlineIndex {
       const slot = stack.pop()!;
       if (slot >= count || this.at[slot]! > now) continue;
       // a dead entry's children may still be due
-      if (this.generations[slot] !== DEAD) found.push(this.ids[slot]!);
+      if (this.generations[slot] !== DEAD) found.push(this.holders[slot]!.clientId);
       stack.push(2 * slot + 1, 2 * slot + 2);
     }
     return found;
   }
 
   clear(): void {
+    for (let slot = 0; slot < this.at.length; slot += 1) {
+      if (this.generations[slot] !== DEAD) this.holders[slot]!.deadlineSlot = -1;
+    }
     this.at = [];
-    this.ids = [];
+    this.holders = [];
     this.generations = [];
-    this.slots.clear();
+    this.live = 0;
     this.dead = 0;
     this.peak = 0;
   }
 
   private entryAt(slot: number): Deadline {
-    return { clientId: this.ids[slot]!, at: this.at[slot]!, generation: this.generations[slot]! };
+    return { clientId: this.holders[slot]!.clientId, at: this.at[slot]!, generation: this.generations[slot]! };
   }
 
   /** Pops dead entries off the top until a live one (or nothing) is there. */
@@ -158,12 +173,13 @@ export class DeadlineIndex {
     }
   }
 
+  /** Drops the top entry (its holder already let go of it) and refills the top from the bottom. */
   private removeTop(): void {
     const at = this.at.pop()!;
-    const id = this.ids.pop()!;
+    const holder = this.holders.pop()!;
     const generation = this.generations.pop()!;
     if (this.at.length > 0) {
-      this.place(0, at, id, generation);
+      this.place(0, at, holder, generation);
       this.down(0);
     }
     // V8 keeps an array's capacity when it is popped: rebuild once a quarter of the peak is left,
@@ -171,28 +187,28 @@ export class DeadlineIndex {
     if (this.peak > this.compactMin && this.at.length * 4 < this.peak) this.compact();
   }
 
-  /** Writes an entry into `slot`, keeping its client's slot index right (a dead entry has none). */
-  private place(slot: number, at: number, id: string, generation: number): void {
+  /** Writes an entry into `slot`, telling its holder where it is (a dead entry has no holder's slot). */
+  private place(slot: number, at: number, holder: H, generation: number): void {
     this.at[slot] = at;
-    this.ids[slot] = id;
+    this.holders[slot] = holder;
     this.generations[slot] = generation;
-    if (generation !== DEAD) this.slots.set(id, slot);
+    if (generation !== DEAD) holder.deadlineSlot = slot;
   }
 
   /** Rebuilds the heap from its live entries (Floyd's heapify, O(n)). */
   private compact(): void {
     const at: number[] = [];
-    const ids: string[] = [];
+    const holders: H[] = [];
     const generations: number[] = [];
     for (let slot = 0; slot < this.at.length; slot += 1) {
       if (this.generations[slot] === DEAD) continue;
-      this.slots.set(this.ids[slot]!, at.length);
+      this.holders[slot]!.deadlineSlot = at.length;
       at.push(this.at[slot]!);
-      ids.push(this.ids[slot]!);
+      holders.push(this.holders[slot]!);
       generations.push(this.generations[slot]!);
     }
     this.at = at;
-    this.ids = ids;
+    this.holders = holders;
     this.generations = generations;
     this.dead = 0;
     this.peak = at.length;
@@ -200,24 +216,24 @@ export class DeadlineIndex {
   }
 
   private up(slot: number): void {
-    const { at: keys, ids, generations } = this;
+    const { at: keys, holders, generations } = this;
     const at = keys[slot]!;
-    const id = ids[slot]!;
+    const holder = holders[slot]!;
     const generation = generations[slot]!;
     const from = slot;
     while (slot > 0) {
       const parent = (slot - 1) >> 1;
       if (keys[parent]! <= at) break;
-      this.place(slot, keys[parent]!, ids[parent]!, generations[parent]!);
+      this.place(slot, keys[parent]!, holders[parent]!, generations[parent]!);
       slot = parent;
     }
-    if (slot !== from) this.place(slot, at, id, generation);
+    if (slot !== from) this.place(slot, at, holder, generation);
   }
 
   private down(slot: number): void {
-    const { at: keys, ids, generations } = this;
+    const { at: keys, holders, generations } = this;
     const at = keys[slot]!;
-    const id = ids[slot]!;
+    const holder = holders[slot]!;
     const generation = generations[slot]!;
     const count = keys.length;
     const from = slot;
@@ -227,9 +243,9 @@ export class DeadlineIndex {
       const right = left + 1;
       const child = right < count && keys[right]! < keys[left]! ? right : left;
       if (keys[child]! >= at) break;
-      this.place(slot, keys[child]!, ids[child]!, generations[child]!);
+      this.place(slot, keys[child]!, holders[child]!, generations[child]!);
       slot = child;
     }
-    if (slot !== from) this.place(slot, at, id, generation);
+    if (slot !== from) this.place(slot, at, holder, generation);
   }
 }
