@@ -34,7 +34,10 @@ describe('DeadlineIndex', () => {
           const holders = new Map<string, DeadlineHolder>();
           const holder = (clientId: string) => {
             let found = holders.get(clientId);
-            if (!found) holders.set(clientId, (found = { clientId, deadlineSlot: -1 }));
+            if (!found) {
+              found = { clientId, deadlineSlot: -1 };
+              holders.set(clientId, found);
+            }
             return found;
           };
           // the reference: a plain map, sorted on every read
