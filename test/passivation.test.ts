@@ -310,6 +310,21 @@ describe('the passivation policy', () => {
     await t.supervisor.close();
   });
 
+  it('should count deletes as events: a burst of deletes passivates none of the clients still to be deleted', async () => {
+    const t = passivated({ passivateAfter: 1000, handshakeTimeout: 60_000 });
+    const ids = Array.from({ length: 20 }, () => t.supervisor.register().clientId);
+    for (const [i, id] of ids.entries()) t.handshake(id, `s${i}`);
+    // one delete every 100 ms for 1.5 s: never quiet for passivateAfter
+    for (const id of ids.slice(0, 15)) {
+      vi.advanceTimersByTime(100);
+      t.supervisor.delete(id);
+    }
+    expect(ids.slice(15).map(t.active)).toEqual([true, true, true, true, true]);
+    vi.advanceTimersByTime(1000);
+    expect(t.host.activeCount()).toBe(0);
+    await t.supervisor.close();
+  });
+
   it('should passivate the longest idle first, down to passivateAbove, while events keep arriving', async () => {
     const t = passivated({ passivateAfter: 1000, passivateAbove: 2, handshakeTimeout: 60_000 });
     const ids = Array.from({ length: 5 }, () => t.supervisor.register().clientId);

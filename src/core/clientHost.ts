@@ -117,12 +117,14 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
   function touch(record: ClientRecord<TData>): void {
     if (passivateAfter === false) return;
     const { clientId, state } = record;
+    const at = now();
+    // a delete is an event too: a burst of deletes is not a quiet server (it passivated every
+    // client still to be deleted once the deletes had lasted passivateAfter)
+    lastEventAt = at;
     if (state === 'deleted') {
       if (!idle.delete(clientId)) idleWaiting.delete(clientId);
       return;
     }
-    const at = now();
-    lastEventAt = at;
     const wasFirst = idle.size + idleWaiting.size === 0;
     if (state !== 'connected') {
       idle.delete(clientId);
