@@ -8,7 +8,10 @@ export interface LoopbackResult {
   disconnectStormMs: number;
   reconnectStormMs: number;
   lost: number;
+  /** Server heap per connection at rest (idle clients passivated), B. */
   heapPerConnection: number;
+  /** Server heap per connection right after the connects (every actor still live), B. */
+  heapPerConnectionAfterConnects: number;
   rssPerConnection: number;
   /** Server CPU per connection while connecting (handshake included), µs. */
   connectCpuUs: number;
@@ -113,6 +116,8 @@ export async function runLoopback(
     await until((s) => s.connected === n, 'all connected');
     const connectCpuUs = (((await stats()).cpuMs - cpuBefore) * 1000) / n;
     onProgress(`    ${kind} ${n}: ${Math.round(connectsPerSec)} connects/s`);
+    // issue 21 asks for the heap both right after the connects and at rest
+    const afterConnects = (await ask({ cmd: 'memory' })) as Stats;
     // at rest: the supervisor passivates idle clients after passivateAfter (the Map has nothing to do)
     const deadline = Date.now() + 30_000;
     const activeNow = async () => ((await ask({ cmd: 'stats', active: true })) as Stats).active;
@@ -150,6 +155,7 @@ export async function runLoopback(
       reconnectStormMs,
       lost: n - back.connected,
       heapPerConnection: (connected.heap - baseline.heap) / n,
+      heapPerConnectionAfterConnects: (afterConnects.heap - baseline.heap) / n,
       rssPerConnection: (connected.rss - baseline.rss) / n,
       connectCpuUs,
       stormCpuUs,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DeadlineIndex } from '../src/store/deadlineIndex.js';
+import { type DeadlineHolder, DeadlineIndex } from '../src/store/deadlineIndex.js';
 import { recordedSupervisor, settle, useFakeClock } from './helpers/supervisor.js';
 
 describe('DeadlineIndex', () => {
@@ -30,15 +30,25 @@ describe('DeadlineIndex', () => {
       fc.assert(
         fc.property(ops, (sequence) => {
           const index = new DeadlineIndex(compactMin);
+          // each client's holder (a record, in a store), made on first use
+          const holders = new Map<string, DeadlineHolder>();
+          const holder = (clientId: string) => {
+            let found = holders.get(clientId);
+            if (!found) {
+              found = { clientId, deadlineSlot: -1 };
+              holders.set(clientId, found);
+            }
+            return found;
+          };
           // the reference: a plain map, sorted on every read
           const reference = new Map<string, number>();
           const sorted = () => [...reference].sort((a, b) => a[1] - b[1]);
           for (const step of sequence) {
             if (step.op === 'set') {
-              index.set(`c${step.id}`, step.at, step.id);
+              index.set(holder(`c${step.id}`), step.at, step.id);
               reference.set(`c${step.id}`, step.at);
             } else if (step.op === 'delete') {
-              expect(index.delete(`c${step.id}`)).toBe(reference.delete(`c${step.id}`));
+              expect(index.delete(holder(`c${step.id}`))).toBe(reference.delete(`c${step.id}`));
             } else if (step.op === 'take') {
               const taken = index.take(step.now, step.limit);
               const expected = sorted()

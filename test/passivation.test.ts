@@ -310,6 +310,21 @@ describe('the passivation policy', () => {
     await t.supervisor.close();
   });
 
+  it('should count deletes as events: a burst of deletes passivates none of the clients still to be deleted', async () => {
+    const t = passivated({ passivateAfter: 1000, handshakeTimeout: 60_000 });
+    const ids = Array.from({ length: 20 }, () => t.supervisor.register().clientId);
+    for (const [i, id] of ids.entries()) t.handshake(id, `s${i}`);
+    // one delete every 100 ms for 1.5 s: never quiet for passivateAfter
+    for (const id of ids.slice(0, 15)) {
+      vi.advanceTimersByTime(100);
+      t.supervisor.delete(id);
+    }
+    expect(ids.slice(15).map(t.active)).toEqual([true, true, true, true, true]);
+    vi.advanceTimersByTime(1000);
+    expect(t.host.activeCount()).toBe(0);
+    await t.supervisor.close();
+  });
+
   it('should passivate the longest idle first, down to passivateAbove, while events keep arriving', async () => {
     const t = passivated({ passivateAfter: 1000, passivateAbove: 2, handshakeTimeout: 60_000 });
     const ids = Array.from({ length: 5 }, () => t.supervisor.register().clientId);
@@ -344,6 +359,31 @@ describe('the passivation policy', () => {
     expect([t.active(waiting), t.active(clientId)]).toEqual([true, true]);
     vi.advanceTimersByTime(1);
     expect([t.active(waiting), t.active(clientId)]).toEqual([false, false]);
+    await t.supervisor.close();
+  });
+
+  it('should passivate nothing above passivateAbove while the event loop is saturated, and look again every second', async () => {
+    // fake timers replace `performance`: give the fake one a saturated event loop
+    let utilization = 1;
+    const fake = globalThis.performance as { eventLoopUtilization?: unknown };
+    fake.eventLoopUtilization = () => ({ idle: 0, active: 0, utilization });
+    const t = passivated({ passivateAfter: 1000, passivateAbove: 0, handshakeTimeout: 60_000 });
+    const ids = Array.from({ length: 3 }, () => t.supervisor.register().clientId);
+    for (const [i, id] of ids.entries()) t.handshake(id, `s${i}`);
+    const busy = t.supervisor.register().clientId;
+    t.handshake(busy, 'b0');
+    // events keep arriving every 400 ms: never quiet, and over the cap once the three are eligible
+    const keepBusy = (ms: number) => {
+      for (let waited = 0; waited < ms; waited += 400) {
+        vi.advanceTimersByTime(400);
+        t.handshake(busy, 'b0');
+      }
+    };
+    keepBusy(2000);
+    expect(ids.map(t.active)).toEqual([true, true, true]);
+    utilization = 0.5; // the burst is over, events still arrive
+    keepBusy(1200);
+    expect(ids.map(t.active)).toEqual([false, false, false]);
     await t.supervisor.close();
   });
 

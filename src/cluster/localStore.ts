@@ -111,6 +111,7 @@ export function recordFrom<TData>(
     data: redis.data,
     address: null,
     actor: null,
+    deadlineSlot: -1,
     cluster: { fence: redis.fence, tokenHash, expected: [], lost: null, deletion: null, outbox: null },
   };
 }

@@ -24,7 +24,15 @@ export interface ClientHostOptions<TData> {
   relay: (record: ClientRecord<TData>, event: LifecycleEvent) => void;
   /** Called when a client became idle: the supervisor arms its timer for the passivation. */
   onIdle: (passivateAt: number) => void;
+  /**
+   * Whether the event loop has been saturated lately ({@link createSaturationProbe}); asked only
+   * when idle actors are due while events keep arriving. Default: never.
+   */
+  saturated?: () => boolean;
 }
+
+/** While the loop is saturated, how long passivation above `passivateAbove` waits before it looks again (ms, at most `passivateAfter`). */
+export const SATURATED_RECHECK = 1000;
 
 /**
  * The virtual client actors of one supervisor. A client is always an XState actor logically,
@@ -40,10 +48,18 @@ export interface ClientHostOptions<TData> {
  * `disconnected`) once idle for twice that; eligible actors are passivated longest idle first,
  * at once only as far as needed to bring the live actors down to `passivateAbove`, and all of
  * them once the whole server has had no event for `passivateAfter`. An idle server so settles
- * to compact snapshots; a busy one keeps the actors it is using.
+ * to compact snapshots; a busy one keeps the actors it is using. While the event loop is
+ * saturated (a burst in progress), nothing is passivated above the cap either: the check is made
+ * again every {@link SATURATED_RECHECK} ms, and the quiet rule still settles everything once the
+ * burst is over. A loop saturated for good so keeps its actors live (about 2.9 KB each) until it
+ * gets a breath: the price of never re-creating, mid-burst, an actor the burst is about to use.
  */
 export function createClientHost<TData>(options: ClientHostOptions<TData>) {
   const { store, now, timeouts, passivateAfter, passivateAbove, parent, relay, onIdle } = options;
+  const saturated = options.saturated ?? (() => false);
+  const recheck = passivateAfter === false ? 0 : Math.min(SATURATED_RECHECK, passivateAfter);
+  /** Until when passivation above the cap waits, the loop having been found saturated. */
+  let deferredUntil = Number.NEGATIVE_INFINITY;
   /** Active connected clients by when they may be passivated (all `now + passivateAfter`, so in order). */
   const idle = new ExpiryQueue();
   /** Active clients waiting for a socket (handshaking, disconnected), by when they may be passivated (all `now + 2 × passivateAfter`). */
@@ -101,12 +117,14 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
   function touch(record: ClientRecord<TData>): void {
     if (passivateAfter === false) return;
     const { clientId, state } = record;
+    const at = now();
+    // a delete is an event too: a burst of deletes is not a quiet server (it passivated every
+    // client still to be deleted once the deletes had lasted passivateAfter)
+    lastEventAt = at;
     if (state === 'deleted') {
       if (!idle.delete(clientId)) idleWaiting.delete(clientId);
       return;
     }
-    const at = now();
-    lastEventAt = at;
     const wasFirst = idle.size + idleWaiting.size === 0;
     if (state !== 'connected') {
       idle.delete(clientId);
@@ -126,9 +144,14 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
     return b === undefined || a.at <= b.at ? idle : idleWaiting;
   }
 
+  /** Whether the server has had no event for `passivateAfter` at `at` (or passivates at once). */
+  function quiet(at: number): boolean {
+    return passivateAfter === 0 || at - lastEventAt >= (passivateAfter as number);
+  }
+
   /** How many eligible actors may be passivated now: all of them when quiet, else those past the cap. */
   function allowance(at: number): number {
-    if (passivateAfter === 0 || at - lastEventAt >= (passivateAfter as number)) return Number.POSITIVE_INFINITY;
+    if (quiet(at)) return Number.POSITIVE_INFINITY;
     return idle.size + idleWaiting.size - passivateAbove;
   }
 
@@ -206,12 +229,19 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
     nextPassivation(): number | undefined {
       const head = longestIdle()?.peek();
       if (head === undefined) return undefined;
-      return allowance(head.at) > 0 ? head.at : Math.max(head.at, lastEventAt + (passivateAfter as number));
+      const whenQuiet = Math.max(head.at, lastEventAt + (passivateAfter as number));
+      return allowance(head.at) > 0 ? Math.min(Math.max(head.at, deferredUntil), whenQuiet) : whenQuiet;
     },
     hasIdle(): boolean {
       if (released.length > 0) return true;
       const at = now();
-      return (longestIdle()?.peek()?.at ?? Number.POSITIVE_INFINITY) <= at && allowance(at) > 0;
+      if ((longestIdle()?.peek()?.at ?? Number.POSITIVE_INFINITY) > at || allowance(at) <= 0) return false;
+      if (quiet(at)) return true;
+      // busy and over the cap: not while the loop is saturated (asked here only, not per event)
+      if (at < deferredUntil) return false;
+      if (!saturated()) return true;
+      deferredUntil = at + recheck;
+      return false;
     },
     /** How many clients have a live actor (leak checks, benchmarks). */
     activeCount(): number {

@@ -34,6 +34,7 @@ import { randomId } from './ids.js';
 import { registerInspectable } from './inspectable.js';
 import { bindInternals, type SupervisorInternals, type SupervisorSeams } from './internals.js';
 import { createLifecycleRelay } from './lifecycleRelay.js';
+import { createSaturationProbe } from './loopLoad.js';
 import { type ResolvedOptions, resolveOptions, type SupervisorOptions } from './options.js';
 import type { SocketBridge } from './socketBridge.js';
 import { createStats } from './stats.js';
@@ -157,6 +158,7 @@ export function createSupervisorCore<TData = unknown>(
     parent: () => actor,
     relay,
     onIdle,
+    saturated: createSaturationProbe(),
   });
 
   const ports: SupervisorPorts = {
@@ -241,6 +243,7 @@ export function createSupervisorCore<TData = unknown>(
       disconnectedAt: null,
       expiresAt: createdAt + resolved.handshakeTimeout,
       generation: 0,
+      deadlineSlot: -1,
     };
     store.add(record);
     // the supervisor's child from here: a direct call, so a register() from a hook or an events$

@@ -117,8 +117,12 @@ export interface SupervisorOptions<TData = unknown, TSocket = unknown> {
    * idle actors wait until the whole server has had no event for `passivateAfter`, so a burst of connects or a reconnect storm never passivates the actors it is
    * about to use, and an idle server still settles to compact snapshots. `0` passivates every
    * idle actor on time whatever the load. Ignored with `passivateAfter: 0` (at once) or `false`.
+   * While the event loop is saturated (Node's event-loop utilisation at or above 0.9 since the
+   * last look, rechecked every second), nothing is passivated above it either: a burst keeps the
+   * actors it is about to use, and the server settles once the burst is over (a loop saturated
+   * for good keeps its actors live until it gets a breath).
    * @remarks A live actor costs about 2.9 KB more than its snapshot, so the default bounds the
-   * extra heap of a busy server at about 29 MB; re-creating a passivated actor costs about
+   * extra heap of a busy server at about 29 MB once its loop is not saturated; re-creating a passivated actor costs about
    * 35–40 µs of CPU, three times the event it is re-created for (`npm run bench:passivation`).
    * @example createSupervisor({ passivateAbove: 50_000 }) // a big server: keep more actors live
    * @default 10000

@@ -31,7 +31,7 @@ export function createTimerControl(options: TimerControlOptions) {
    */
   function armTimer(fired = false): void {
     if (fired) armedAt = null;
-    const deadline = store.deadlines.peek()?.at;
+    const deadline = store.deadlines.peekAt();
     const passivation = passivateAfter === 0 ? undefined : options.nextPassivation();
     const next =
       deadline === undefined ? passivation : passivation === undefined ? deadline : Math.min(deadline, passivation);

@@ -16,6 +16,8 @@ export interface ClientRecord<TData = unknown> extends Omit<ClientSnapshot, 'sta
   address: string | null;
   /** The live XState actor, or `null` while the client is passivated. */
   actor: ClientActor | null;
+  /** Where the client's deadline sits in its store's {@link DeadlineIndex} (`-1`: none); the index's own field. */
+  deadlineSlot: number;
 }
 
 /** What the one deleted-or-unknown check answers for an id. */

@@ -13,7 +13,7 @@ export class MemoryStore<TData = unknown, R extends ClientRecord<TData> = Client
   protected readonly held = new Map<string, R>();
   /** Deleted ids and when their tombstone expires (every one is `now + tombstoneTtl`). */
   protected readonly tombstones = new ExpiryQueue();
-  readonly deadlines = new DeadlineIndex();
+  readonly deadlines = new DeadlineIndex<ClientRecord<TData>>();
   protected readonly byState: Record<LiveState, number> = { handshaking: 0, connected: 0, disconnected: 0 };
 
   constructor(
@@ -66,7 +66,7 @@ export class MemoryStore<TData = unknown, R extends ClientRecord<TData> = Client
     if (!record) return;
     if (record.state !== 'deleted') this.byState[record.state] -= 1;
     this.held.delete(clientId);
-    this.deadlines.delete(clientId);
+    this.deadlines.delete(record);
     if (this.tombstoneTtl > 0 && this.maxTombstones > 0) {
       this.tombstones.set(clientId, now + this.tombstoneTtl, undefined);
     }
@@ -122,9 +122,9 @@ export class MemoryStore<TData = unknown, R extends ClientRecord<TData> = Client
   /** The deadline follows the snapshot: set while handshaking or disconnected, gone otherwise. */
   protected setDeadline(record: ClientRecord<TData>): void {
     if (record.expiresAt === null || record.state === 'connected' || record.state === 'deleted') {
-      this.deadlines.delete(record.clientId);
+      this.deadlines.delete(record);
     } else {
-      this.deadlines.set(record.clientId, record.expiresAt, record.generation);
+      this.deadlines.set(record, record.expiresAt, record.generation);
     }
   }
 }
