@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { internalsOf } from '../src/core/internals.js';
+import { createSaturationProbe, HEAP_PRESSURE } from '../src/core/loopLoad.js';
 import type { SupervisorOptions } from '../src/core/options.js';
 import type { SupervisorEvent } from '../src/core/types.js';
 import { recordedSupervisor, settle, useFakeClock } from './helpers/supervisor.js';
@@ -391,5 +392,33 @@ describe('the passivation policy', () => {
     for (const passivateAbove of [-1, 1.5, Number.NaN, '10' as unknown as number]) {
       expect(() => recordedSupervisor({ passivateAbove })).toThrow(/passivateAbove/);
     }
+  });
+});
+
+describe('the saturation probe', () => {
+  beforeEach(() => vi.useRealTimers());
+
+  /** Keeps the loop running (no I/O wait) for `ms` of wall time. */
+  const spin = (ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) {}
+  };
+
+  it('should call a loop that only ran saturated, and let memory win once half the heap limit is used', () => {
+    let heapInUse = 0.1;
+    const saturated = createSaturationProbe(() => heapInUse);
+    saturated(); // the first look opens the window
+    spin(50);
+    expect(saturated()).toBe(true);
+    heapInUse = HEAP_PRESSURE;
+    spin(50);
+    expect(saturated()).toBe(false);
+  });
+
+  it('should not call a loop saturated that waited for I/O most of the window', async () => {
+    const saturated = createSaturationProbe(() => 0);
+    saturated();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(saturated()).toBe(false);
   });
 });

@@ -120,7 +120,8 @@ export interface SupervisorOptions<TData = unknown, TSocket = unknown> {
    * While the event loop is saturated (Node's event-loop utilisation at or above 0.9 since the
    * last look, rechecked every second), nothing is passivated above it either: a burst keeps the
    * actors it is about to use, and the server settles once the burst is over (a loop saturated
-   * for good keeps its actors live until it gets a breath).
+   * for good keeps its actors live until it gets a breath, or until half of V8's heap limit is in
+   * use, when passivation above this resumes).
    * @remarks A live actor costs about 2.9 KB more than its snapshot, so the default bounds the
    * extra heap of a busy server at about 29 MB once its loop is not saturated; re-creating a passivated actor costs about
    * 35–40 µs of CPU, three times the event it is re-created for (`npm run bench:passivation`).
