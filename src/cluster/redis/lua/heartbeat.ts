@@ -10,7 +10,12 @@ heartbeat answered: Redis went back to older data (see the stale fragment), a ne
 begin, and the node rejoins and writes back as after RESET. NODE_FENCED: this incarnation was
 declared dead (or left): it has lost every client it held and must join again as a new incarnation.
 Each 'ok' stores the write counter in the node hash (wseen) and answers it.`,
-  keys: ['the live nodes ({P}:nodes)'],
+  keys: [
+    'the live nodes ({P}:nodes)',
+    'the cluster meta hash ({P}:meta)',
+    'its node hash ({P}:node:<nodeId>)',
+    'the clients a recovery drops ({P}:unheld)',
+  ],
   argv: [
     'nodeId',
     'inc',
@@ -24,8 +29,8 @@ Each 'ok' stores the write counter in the node hash (wseen) and answers it.`,
 | {'ROLLBACK', epoch} | {'NODE_FENCED', status}`,
   uses: ['decimal', 'time', 'nodeStatus', 'tick', 'stale'],
   body: `
-local nodeId, inc, gapMs, epoch, seen = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
-local why = stale(nodeId, epoch, seen, ARGV[7])
+local nodeId, inc, gapMs, epoch, seen = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local why = stale(nodeId, epoch, seen, ARGV[6])
 if why == 'reset' then
   local m = redis.call('HMGET', k('meta'), 'epoch', 'recovery')
   return {'RESET', m[1] or '', m[2] and '1' or '0'}
