@@ -38,8 +38,8 @@ k = function(...)
 end`,
   },
   /**
-   * A key whose name the script learnt from what it read (not in `KEYS`): read before the script's
-   * first write (`EXISTS`), so that while its slot is being migrated Redis stops the script on it
+   * Keys whose names the script learnt from what it read (not in `KEYS`): read before the script's
+   * first write (one `EXISTS` for them all; answers them), so that while its slot is being migrated Redis stops the script on it
    * (`non local key`) before anything is written, and the runner sends it again as a script
    * that did not run (docs/partitions.md, finding 2). `found(key)` is the same without the
    * `EXISTS`, for a key the caller reads at once (`read(found(k('c', id)))`), or in a script that
@@ -49,17 +49,17 @@ end`,
   discover: {
     uses: [],
     provides: ['discover', 'found'],
-    source: `discover = function(key)
-  redis.call('EXISTS', key)
-  return key
+    source: `discover = function(...)
+  redis.call('EXISTS', ...)
+  return ...
 end
 found = function(key)
   return key
 end`,
-    checked: `discover = function(key)
-  KEYCHECK.discover(key)
-  redis.call('EXISTS', key)
-  return key
+    checked: `discover = function(...)
+  for _, key in ipairs({...}) do KEYCHECK.discover(key) end
+  redis.call('EXISTS', ...)
+  return ...
 end
 found = function(key)
   KEYCHECK.discover(key)
@@ -251,8 +251,7 @@ end`,
     provides: ['ownerKeys'],
     source: `ownerKeys = function(r, withNode)
   if r and r.node ~= '' then
-    if withNode then discover(k('node', r.node)) end
-    discover(k('owned', r.node, r.inc))
+    if withNode then discover(k('node', r.node), k('owned', r.node, r.inc)) else discover(k('owned', r.node, r.inc)) end
   end
 end`,
   },
@@ -265,8 +264,7 @@ end`,
     uses: ['key', 'discover'],
     provides: ['incarnationKeys'],
     source: `incarnationKeys = function(nodeId, inc)
-  discover(k('node', nodeId))
-  discover(k('owned', nodeId, inc))
+  discover(k('node', nodeId), k('owned', nodeId, inc))
   local dids = redis.call('SMEMBERS', found(k('dels', nodeId, inc)))
   for _, did in ipairs(dids) do discover(k('d', did)) end
   return dids

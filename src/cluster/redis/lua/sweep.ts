@@ -37,7 +37,7 @@ view (see the stale fragment) answers NODE_FENCED.`,
   ],
   reply: `{'swept', count, more, {entry...}} | {'grace', count, more, {}} | {'NODE_FENCED'}: more is
 '1' when due deadlines are left, entries in DELETION_FIELDS order`,
-  uses: ['decimal', 'time', 'read', 'nodeStatus', 'tick', 'deleteClient', 'stale', 'ownerKeys'],
+  uses: ['decimal', 'time', 'discover', 'read', 'nodeStatus', 'tick', 'deleteClient', 'stale'],
   body: `
 local nodeId, inc, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local ht, rt, gapMs, ttl, seed = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8]
@@ -47,12 +47,17 @@ local dl = k('deadlines')
 -- every key this call may touch, read before its first write (the tick's): the first limit
 -- clients due by now (those due by graceFrom, when set, are the first of them) and what deleting
 -- each one touches
+local due = {}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', dl, '-inf', s(nowMs), 'LIMIT', 0, limit)) do
   local r = read(found(k('c', id)))
   if r then
     local did = string.sub(redis.sha1hex(seed .. ':' .. id), 1, 22)
-    for _, key in ipairs({k('t', id), k('o', id), k('e', id), k('d', did)}) do discover(key) end
-    ownerKeys(r)
+    if r.node ~= '' then
+      discover(k('t', id), k('o', id), k('e', id), k('d', did), k('owned', r.node, r.inc))
+    else
+      discover(k('t', id), k('o', id), k('e', id), k('d', did))
+    end
+    due[id] = {r, did}
   end
 end
 tick(gapMs)
@@ -82,11 +87,11 @@ end
 local ids = redis.call('ZRANGEBYSCORE', dl, '-inf', s(nowMs), 'LIMIT', 0, limit)
 local deletions = {}
 for _, id in ipairs(ids) do
-  local r = read(k('c', id))
+  -- read above (the tick writes no record)
+  local r, did = unpack(due[id] or {})
   if r and (r.state == 'handshaking' or r.state == 'disconnected') then
     local reason = 'reconnect-timeout'
     if r.state == 'handshaking' then reason = 'handshake-timeout' end
-    local did = string.sub(redis.sha1hex(seed .. ':' .. id), 1, 22)
     table.insert(deletions, deleteClient(id, r, reason, did, nodeId, inc, ttl))
   else
     redis.call('ZREM', dl, id)
