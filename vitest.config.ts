@@ -63,7 +63,7 @@ export default defineConfig({
         test: {
           name: 'redis-cluster',
           // the Redis layer's files once more, on a 3-master Redis Cluster (test/cluster/helpers.ts)
-          include: ['test/cluster/{claim,disconnect,delete,sweep,races,reads,outbox,nodes,model}.test.ts'],
+          include: ['test/cluster/{claim,disconnect,delete,sweep,races,reads,outbox,nodes,model,schema}.test.ts'],
           setupFiles: ['test/setup/guards.ts', 'test/setup/passivate-default.ts'],
           // per project (an env variable could outlive its file in a shared worker)
           provide: { redisTopology: 'cluster' },

@@ -290,7 +290,8 @@ export function createMembership<TData>(
 
   /** `close()` began: the machine goes to `leaving` (no handshake, registration or periodic task). */
   function stop(): void {
-    actor?.send({ type: 'close' });
+    // a join refused (NODE_ID_IN_USE, KEY_LAYOUT_MISMATCH) already ended the machine in `closed`
+    if (actor?.getSnapshot().status === 'active') actor.send({ type: 'close' });
     stopped = true;
     for (const timer of timers) clearTimeout(timer);
     timers.clear();

@@ -9,7 +9,7 @@ import {
   isAuthRefused,
   type NodeRedisClient,
 } from './connection.js';
-import { type ClusterKeys, clusterKeys, type ScriptKeys, scriptKeys } from './keys.js';
+import { type ClusterKeys, clusterKeys, KEY_LAYOUT, type ScriptKeys, scriptKeys } from './keys.js';
 import {
   CHECKED_SCRIPTS,
   KEY_CHECK_ENV,
@@ -238,18 +238,47 @@ export class RedisClusterStore<TData = unknown> {
     );
   }
 
+  /** The error of a join refused because Redis holds keys of another layout (its schema). */
+  private layoutMismatch(layout: string, partitions: string): SupervisorError {
+    const { keyPrefix } = this.options;
+    return new SupervisorError(
+      'KEY_LAYOUT_MISMATCH',
+      `socket.io-supervisor/cluster: Redis holds keys of key layout ${layout} with ${partitions || '?'} partition(s) under keyPrefix "${keyPrefix}" (${this.keys.schema}); this release uses layout ${KEY_LAYOUT.layout} with ${KEY_LAYOUT.partitions}. ` +
+        'Nodes of different layouts cannot share a Redis: run this one under another keyPrefix, or stop every node and migrate the keys (see docs/partitions.md, "Migration").',
+    );
+  }
+
   // ---- nodes ------------------------------------------------------------------------------
 
   /**
    * Starts a new incarnation of this node (first start, after being fenced, or after a reset).
    * Rejects with `NODE_ID_IN_USE` when another process's incarnation under this node id is alive
-   * (it heartbeated within `nodeTtl`): it is never ended.
+   * (it heartbeated within `nodeTtl`): it is never ended; with `KEY_LAYOUT_MISMATCH` when Redis
+   * holds keys of another key layout or partition count (`{prefix}:schema`; the first join writes
+   * it, and a Redis without it was written by an earlier release of this same layout).
    */
   async join(): Promise<JoinResult> {
     const { nodeTtl, outageGap } = this.options;
-    const args = [this.nodeId, String(outageGap), String(nodeTtl), this.processId];
+    // the layout first, with a plain read: a Redis of another layout gets no write at all
+    const schema = asArray(
+      await this.runner.command(['HMGET', this.keys.schema, 'layout', 'partitions'], 'join'),
+      'join',
+    );
+    const [layout = '', partitions = ''] = schema.map(asString);
+    if (layout !== '' && (layout !== String(KEY_LAYOUT.layout) || partitions !== String(KEY_LAYOUT.partitions))) {
+      throw this.layoutMismatch(layout, partitions);
+    }
+    const args = [
+      this.nodeId,
+      String(outageGap),
+      String(nodeTtl),
+      this.processId,
+      String(KEY_LAYOUT.layout),
+      String(KEY_LAYOUT.partitions),
+    ];
     const reply = asArray(await this.run(this.scripts.join, this.scriptKeys.join(this.nodeId), args), 'join');
     if (asString(reply[0]) === 'NODE_ID_IN_USE') throw this.nodeIdInUse(asString(reply[1]), asString(reply[2]));
+    if (asString(reply[0]) === 'LAYOUT_MISMATCH') throw this.layoutMismatch(asString(reply[1]), asString(reply[2]));
     const [inc, epoch, at, ended] = reply.map(asString) as [string, string, string, string];
     this.inc = inc;
     this.joinedEpoch = epoch;

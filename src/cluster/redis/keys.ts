@@ -69,6 +69,12 @@ export const KEY_TABLE = {
     holds:
       'during a recovery after a rollback, once every live node wrote back: the clients no live incarnation owns, dropped a batch per reap without a hook',
   },
+  schema: {
+    pattern: 'schema',
+    type: 'hash',
+    holds:
+      '`layout` (the key layout: 1, every key under one `{prefix}` tag) and `partitions` (1): written by the first join, checked by every join (a node of another layout or partition count is refused `KEY_LAYOUT_MISMATCH`); absent in a Redis written before it, which is layout 1',
+  },
   meta: {
     pattern: 'meta',
     type: 'hash',
@@ -88,6 +94,13 @@ export const KEY_TABLE = {
       '`connected` (a claim connected it) and `deleted`: what `connected()` waits for on a node that does not hold the client',
   },
 } as const satisfies Record<string, { pattern: string; type: string; holds: string }>;
+
+/**
+ * The key layout this release writes and reads (`{prefix}:schema`, checked at `join`): layout 1,
+ * every key under one `{prefix}` tag, one partition. A Redis without the schema key was written by
+ * a release before it, with this same layout.
+ */
+export const KEY_LAYOUT = { layout: 1, partitions: 1 } as const;
 
 /** The live states, each with its set (`state:<state>`). */
 const LIVE_STATES = ['handshaking', 'connected', 'disconnected'] as const;
@@ -122,6 +135,8 @@ export interface ClusterKeys {
   readonly nodes: string;
   /** The cluster's epoch and tick (a hash). */
   readonly meta: string;
+  /** The key layout Redis was written by (a hash). */
+  readonly schema: string;
   /** Ended incarnations whose clients are still to be released (a set). */
   readonly reaping: string;
   /** Deletions whose incarnation ended before completing them (a set). */
@@ -153,6 +168,7 @@ export function clusterKeys(prefix: string): ClusterKeys {
     deadlines: `${tag}:deadlines`,
     nodes: `${tag}:nodes`,
     meta: `${tag}:meta`,
+    schema: `${tag}:schema`,
     reaping: `${tag}:reaping`,
     orphans: `${tag}:orphans`,
     unheld: `${tag}:unheld`,
@@ -168,7 +184,7 @@ export function clusterKeys(prefix: string): ClusterKeys {
 export function scriptKeys(k: ClusterKeys) {
   const clientKeys = (id: string) => [k.client(id), k.tombstone(id), k.outbox(id), k.emitIds(id)];
   return {
-    join: (node: string) => [k.meta, k.node(node), k.nodes, k.reaping, k.orphans],
+    join: (node: string) => [k.meta, k.schema, k.node(node), k.nodes, k.reaping, k.orphans],
     heartbeat: (node: string) => [k.nodes, k.meta, k.node(node), k.unheld],
     reap: (node: string, inc: string) => [
       k.nodes,
