@@ -307,7 +307,7 @@ export class RedisClusterStore<TData = unknown> {
     if (reply[0] === 'NODE_FENCED') return { outcome: 'node-fenced' };
     this.seenWrites = reply[3] ?? '';
     if (this.unanswered.size > 0) await this.unanswered.releaseAll();
-    return { outcome: 'ok', at: Number(reply[1]), outage: reply[2] === '1' };
+    return { outcome: 'ok', at: Number(reply[1]), outage: reply[2] === '1', ownershipVersion: Number(reply[4] ?? 0) };
   }
 
   /**

@@ -79,7 +79,7 @@ export const KEY_TABLE = {
     pattern: 'meta',
     type: 'hash',
     holds:
-      '`epoch` (changes only when Redis lost its data or went back to older data), `writes` (the write counter: every script that writes adds one), `lastTick` (ms), `graceFrom` (set after an outage until overdue deadlines are pushed); during a recovery after a rollback `recovery` (its id), `recoveryAt` (ms), `recoveryPhase` (`reaping` once every live node wrote back)',
+      '`epoch` (changes only when Redis lost its data or went back to older data), `writes` (the write counter: every script that writes adds one), `lastTick` (ms), `graceFrom` (set after an outage until overdue deadlines are pushed), `ver` (the ownership version: raised by every step that takes a client from its owner or sends an owner a notice; a node re-checks what it holds only when it moved); during a recovery after a rollback `recovery` (its id), `recoveryAt` (ms), `recoveryPhase` (`reaping` once every live node wrote back)',
   },
   notices: {
     pattern: 'notice:<node>',

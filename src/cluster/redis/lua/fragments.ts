@@ -145,21 +145,42 @@ end`,
   if to and to ~= '' then redis.call('SADD', k('state', to), id) end
 end`,
   },
+  /**
+   * The ownership version (`{P}:meta` `ver`): raised once by a step that takes a client from its
+   * owner or sends an owner a notice (which pub/sub may lose). A node re-checks the clients it
+   * holds only when it moved since its last re-check (docs/partitions.md: per partition).
+   */
+  ownership: {
+    uses: ['key'],
+    provides: ['moved', 'ownershipMoved'],
+    source: `moved = false
+ownershipMoved = function()
+  if moved then return end
+  redis.call('HINCRBY', k('meta'), 'ver', 1)
+  moved = true
+end`,
+  },
   /** Moves a client between the owned sets of incarnations ('' for unowned). */
   moveOwner: {
-    uses: ['key'],
+    uses: ['key', 'ownership'],
     provides: ['moveOwner'],
     source: `moveOwner = function(id, fromNode, fromInc, toNode, toInc)
-  if fromNode ~= '' then redis.call('SREM', k('owned', fromNode, fromInc), id) end
+  if fromNode ~= '' then
+    redis.call('SREM', k('owned', fromNode, fromInc), id)
+    if fromNode ~= toNode or fromInc ~= toInc then ownershipMoved() end
+  end
   if toNode ~= '' then redis.call('SADD', k('owned', toNode, toInc), id) end
 end`,
   },
-  /** A notice to a node (`replaced`, `deleted`, `message`), on its channel. */
+  /** A notice to a node (`replaced`, `deleted`, `message`, `hook-due`), on its channel. */
   notify: {
-    uses: ['key'],
+    uses: ['key', 'ownership'],
     provides: ['notify'],
     source: `notify = function(nodeId, msg)
-  if nodeId ~= '' then redis.call('PUBLISH', k('notice', nodeId), cjson.encode(msg)) end
+  if nodeId ~= '' then
+    redis.call('PUBLISH', k('notice', nodeId), cjson.encode(msg))
+    ownershipMoved()
+  end
 end`,
   },
   /** Tells whoever waits in `connected()` for a client (on any node) that it `connected` or was `deleted`. */
