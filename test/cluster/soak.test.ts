@@ -7,8 +7,8 @@ describe('cluster soak (short)', () => {
   it('should keep the invariants under random faults and delete every client exactly once in the end', async () => {
     // past 110 s it fails with its seed and what is still pending, before vitest's timeout (which names nothing)
     const result = await runClusterSoak({ seconds: 8, browsers: 24, deadlineMs: 110_000 });
-    expect(result.report.violations, `seed ${result.seed}`).toEqual([]);
-    expect(result.undeleted, `seed ${result.seed}`).toBe(0);
+    expect(result.report.violations, `seed ${result.seed}, trace /tmp/cluster-soak-${result.seed}.trace`).toEqual([]);
+    expect(result.undeleted, `seed ${result.seed}, trace /tmp/cluster-soak-${result.seed}.trace`).toBe(0);
     expect(result.doubleCompleted, `seed ${result.seed}`).toBe(0);
     // every outbox went with its client
     expect(result.outboxesLeft, `seed ${result.seed}`).toBe(0);

@@ -338,6 +338,13 @@ export async function runClusterSoak(options: {
               .filter((e) => about.has(e.clientId ?? '') || (e.kind === 'cluster' && e.clientId === undefined))
               .map((e) => `${e.t} ${e.node}#${e.inc} ${JSON.stringify(e)}`),
           ].sort();
+    // a failed run: its state and the trace of the clients it concerns, in /tmp/cluster-soak-<seed>.trace
+    const named = report.violations.flatMap((v) => /^client (\S+):/.exec(v)?.[1] ?? []);
+    if (undeleted.length > 0 || named.length > 0 || outboxesLeft > 0)
+      await pendingState(
+        `failed: ${undeleted.length} not deleted, ${report.violations.length} violations, ${outboxesLeft} outbox keys left`,
+        named,
+      );
     return {
       trace,
       seconds: options.seconds,
@@ -355,14 +362,14 @@ export async function runClusterSoak(options: {
   };
 
   /** The run's state when the deadline came: seed, phase, pending steps, nodes, clients, Redis. */
-  async function pendingState(): Promise<string> {
+  async function pendingState(headline: string, also: readonly string[] = []): Promise<string> {
     const log = cluster.log();
     const completed = new Set(
       log.filter((e) => e.type === 'deletion-completed' && e.outcome === 'completed').map((e) => e.clientId),
     );
     const undeleted = registered.filter((c) => !completed.has(c.clientId)).map((c) => c.clientId);
     const lines = [
-      `cluster soak: deadline of ${options.deadlineMs} ms passed (seed ${seed}, replay with SOAK_SEED=${seed}), phase: ${phase}`,
+      `cluster soak: ${headline} (seed ${seed}, replay with SOAK_SEED=${seed}), phase: ${phase}`,
       `faults ${JSON.stringify(faults)}; ${registered.length} clients, ${handshakes} handshakes, ${emitted} emitted`,
       `pending steps: ${
         [...steps]
@@ -408,7 +415,7 @@ export async function runClusterSoak(options: {
     } finally {
       admin.destroy();
     }
-    const about = new Set(undeleted);
+    const about = new Set([...undeleted, ...also]);
     const trace = [
       ...timeline,
       ...log
@@ -417,7 +424,7 @@ export async function runClusterSoak(options: {
     ].sort();
     const file = `/tmp/cluster-soak-${seed}.trace`;
     writeFileSync(file, `${[...lines, '', ...trace].join('\n')}\n`);
-    lines.push(`trace (faults, cluster events, and the clients not deleted): ${file}`);
+    lines.push(`trace (faults, cluster events, the clients not deleted or named): ${file}`);
     return lines.join('\n');
   }
 
@@ -428,7 +435,7 @@ export async function runClusterSoak(options: {
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => {
-          pendingState().then(
+          pendingState(`deadline of ${deadlineMs} ms passed`).then(
             (state) => reject(new Error(state)),
             (error) => reject(new Error(`cluster soak: deadline passed (seed ${seed}); state unavailable: ${error}`)),
           );
