@@ -49,7 +49,7 @@ describe('the ownership version', () => {
 });
 
 describe('the re-check of what a node holds', () => {
-  const { context, redis } = useRedis();
+  const { context, redis, node } = useRedis();
   const nodes: TestNode[] = [];
   afterEach(async () => {
     vi.restoreAllMocks();
@@ -77,5 +77,36 @@ describe('the re-check of what a node holds', () => {
     await waitFor('a re-check', () => checks.mock.calls.length === 2);
     expect(checks.mock.calls[1]?.[0]).toEqual([clientId]);
     expect(socket.connected).toBe(true);
+  });
+
+  // The soak (seed 84193): a Redis restart dropped n1's notices while its browser went away and came
+  // back on another node; the re-check, right after the version moved, called the client deleted
+  // (onRelease 'deleted', client-lost 'deleted'), and n1 later served it again "after its deletion".
+  it('should tell a client taken by another node from a deleted one when it was disconnected here', async () => {
+    // n1 misses every notice (pub/sub is at most once): only the re-check can tell it
+    const subscribe = RedisClusterStore.prototype.subscribe;
+    vi.spyOn(RedisClusterStore.prototype, 'subscribe').mockImplementation(function (this: RedisClusterStore) {
+      return subscribe.call(this, () => {});
+    });
+    const checks = vi.spyOn(RedisClusterStore.prototype, 'ownedWithSeq');
+    const calls: HookCall[] = [];
+    const n1 = await startNode('n1', calls, { redis: redis(), keyPrefix: context.prefix, reconnectTimeout: 60_000 });
+    nodes.push(n1);
+    const { clientId, token } = await n1.supervisor.register();
+    const socket = connect(n1.url, { clientId, token });
+    await connected(socket);
+    socket.disconnect();
+    await waitFor('the disconnect on n1', () => calls.some((c) => c.hook === 'onDisconnect'));
+    await waitFor('a re-check since', () => checks.mock.calls.length >= 1);
+    // the browser comes back on another node, which takes the client from n1 (a notice n1 misses)
+    const b = await node('b', { nodeTtl: 60_000 });
+    claimed(await b.claim({ clientId, token, socketId: 'sock-b' }));
+    await waitFor('n1 lets the client go', () =>
+      n1.cluster.some((e) => e.type === 'client-lost' && e.clientId === clientId),
+    );
+    const lost = n1.cluster.find((e) => e.type === 'client-lost' && e.clientId === clientId);
+    expect(lost).toMatchObject({ why: 'replaced' });
+    // it was not deleted
+    expect(await b.get(clientId)).toMatchObject({ node: 'b', state: 'connected' });
   });
 });
