@@ -342,7 +342,7 @@ export async function runClusterSoak(options: {
     const named = report.violations.flatMap((v) => /^client (\S+):/.exec(v)?.[1] ?? []);
     if (undeleted.length > 0 || named.length > 0 || outboxesLeft > 0)
       await pendingState(
-        `failed: ${undeleted.length} not deleted, ${report.violations.length} violations, ${outboxesLeft} outbox keys left`,
+        `failed: ${undeleted.length} not deleted, ${report.violations.length} violations (${report.violations.slice(0, 5).join('; ')}), ${outboxesLeft} outbox keys left`,
         named,
       );
     return {
