@@ -15,6 +15,8 @@ export default defineConfig({
     isolate: false,
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // the test build of the Lua scripts: every command's keys checked against KEYS (defineScript)
+    env: { SOCKET_IO_SUPERVISOR_KEY_CHECK: '1' },
     reporters: ['default', 'json'],
     outputFile: { json: 'test-results/vitest.json' },
     // every test runs twice: with the default passivateAfter, and with every client passivated
@@ -61,10 +63,11 @@ export default defineConfig({
         test: {
           name: 'redis-cluster',
           // the Redis layer's files once more, on a 3-master Redis Cluster (test/cluster/helpers.ts)
-          include: ['test/cluster/{claim,disconnect,delete,sweep,races,reads,outbox,nodes,model}.test.ts'],
+          include: ['test/cluster/{claim,disconnect,delete,sweep,races,reads,outbox,nodes,model,schema}.test.ts'],
           setupFiles: ['test/setup/guards.ts', 'test/setup/passivate-default.ts'],
           // per project (an env variable could outlive its file in a shared worker)
           provide: { redisTopology: 'cluster' },
+          env: { SOCKET_IO_SUPERVISOR_KEY_CHECK: '1' },
           pool: 'forks',
           isolate: false,
           testTimeout: 30_000,

@@ -185,7 +185,10 @@ export function createMembership<TData>(
   };
 
   let beating: Promise<void> | null = null;
+  /** Heartbeats since the last re-check of what this node holds, and the ownership version it saw. */
   let beats = 0;
+  let checkedVersion: number | null = null;
+  let joinsChecked = -1;
   /** One heartbeat at a time; a call while one is on its way waits for that one. */
   function heartbeat(): Promise<void> {
     if (!state.ready) return Promise.resolve();
@@ -212,10 +215,16 @@ export function createMembership<TData>(
     if (state.needPending) await deletions.reconcilePending();
     parts.notices.forgetOld();
     // right after a heartbeat that found this incarnation alive: what it holds and no longer owns
-    // was lost through a missed notice, not by fencing
+    // was lost through a missed notice, not by fencing. At most every reconcileEvery heartbeats,
+    // and only when the ownership version moved since the last re-check (or the node joined since):
+    // no notice was sent, so none was missed
     beats += 1;
-    if (beats % intervals.reconcileEvery === 0 && state.ready) {
+    const version = result.ownershipVersion;
+    if (beats >= intervals.reconcileEvery && state.ready && (version !== checkedVersion || joinsChecked !== joins)) {
+      beats = 0;
+      joinsChecked = joins;
       await parts.reconcile(store.options.batchSize);
+      checkedVersion = version;
     }
   }
 
@@ -290,7 +299,8 @@ export function createMembership<TData>(
 
   /** `close()` began: the machine goes to `leaving` (no handshake, registration or periodic task). */
   function stop(): void {
-    actor?.send({ type: 'close' });
+    // a join refused (NODE_ID_IN_USE, KEY_LAYOUT_MISMATCH) already ended the machine in `closed`
+    if (actor?.getSnapshot().status === 'active') actor.send({ type: 'close' });
     stopped = true;
     for (const timer of timers) clearTimeout(timer);
     timers.clear();

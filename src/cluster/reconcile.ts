@@ -24,12 +24,13 @@ export function createReconcile<TData>(node: NodeContext<TData>, mirror: Mirror<
           streams.check(record.clientId, mine.seq);
           continue;
         }
-        if (mine !== undefined || record.state !== 'connected') {
-          mirror.lose(record, mine !== undefined ? 'replaced' : 'deleted');
+        if (mine !== undefined) {
+          mirror.lose(record, 'replaced');
           continue;
         }
-        // connected here, owned by nobody here: taken by another socket (it must not fight back),
-        // or released (its browser should reconnect and resume)
+        // owned by nobody here: deleted, taken by another socket (it must not fight back; a
+        // disconnected client too: its browser came back on another node), or released (its
+        // browser should reconnect and resume). Not owned here does not mean deleted
         const now = await store.get(record.clientId);
         mirror.lose(record, now === undefined ? 'deleted' : now.node === null ? 'released' : 'replaced');
       }

@@ -43,7 +43,12 @@ export type SupervisorErrorCode =
   /** Cluster mode: another live process heartbeats under this `nodeId` (each process needs its own). */
   | 'NODE_ID_IN_USE'
   /** Cluster mode: Redis refused the connection's credentials (`NOAUTH`, `WRONGPASS`): fix the `redis` option. */
-  | 'REDIS_AUTH';
+  | 'REDIS_AUTH'
+  /**
+   * Cluster mode: Redis holds keys of another key layout or partition count under this
+   * `keyPrefix` (`{prefix}:schema`): nodes of different layouts cannot share it.
+   */
+  | 'KEY_LAYOUT_MISMATCH';
 
 /**
  * A client's lifecycle in compact form: the state its machine is in and the fields of its

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, inject } from 'vite
 import { clusterClientOptions } from '../../src/cluster/redis/connection.js';
 import { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import type { RedisClusterStoreOptions } from '../../src/cluster/redis/storeOptions.js';
+import { KEY_CHECK_ENV } from '../../src/cluster/redis/lua/index.js';
 import { type RedisCluster, startRedisCluster } from './redisCluster.js';
 import { type RedisServer, type RedisServerOptions, startRedisServer } from './redisServer.js';
 
@@ -49,6 +50,9 @@ export function useRedis(serverOptions: RedisServerOptions = {}) {
   let clusterClient: RedisClusterType | undefined;
 
   beforeAll(async () => {
+    // every Redis-layer test runs the scripts' test build, which fails on an undeclared key
+    if (process.env[KEY_CHECK_ENV] !== '1')
+      throw new Error(`useRedis: ${KEY_CHECK_ENV} must be '1' (vitest.config.ts)`);
     if (inject('redisTopology') === 'cluster' || process.env.REDIS_TOPOLOGY === 'cluster') {
       cluster = await startRedisCluster({ masters: 3 });
       const { url: _url, ...defaults } = clusterClientOptions(cluster.urls[0] as string, 2_000);

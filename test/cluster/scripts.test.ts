@@ -1,9 +1,9 @@
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { defineScript } from '../../src/cluster/redis/lua/defineScript.js';
-import { clusterKeys, KEY_TABLE } from '../../src/cluster/redis/keys.js';
+import { clusterKeys, KEY_TABLE, scriptKeys } from '../../src/cluster/redis/keys.js';
 import { FRAGMENT_ORDER, fragments } from '../../src/cluster/redis/lua/fragments.js';
-import { SCRIPTS } from '../../src/cluster/redis/lua/index.js';
+import { KEY_CHECK_ENV, SCRIPTS } from '../../src/cluster/redis/lua/index.js';
 import { startRedisServer } from './redisServer.js';
 
 // The scripts as written (issue 18, item 6), checked without Redis: each one's source is its
@@ -59,11 +59,19 @@ describe('the Lua scripts', () => {
     }
   });
 
-  it("should start each script's source with its contract: what it does, KEYS, ARGV, the reply", () => {
+  it("should start each script's source with #!lua, then its contract: what it does, KEYS, ARGV, the reply", () => {
     for (const script of Object.values(SCRIPTS)) {
       const [header] = script.source.split('\n]]\n');
-      expect(script.source.startsWith(`--[[ socket.io-supervisor cluster: ${script.name}\n`), script.name).toBe(true);
-      expect(header, script.name).toMatch(/\n {2}Input:\n {4}KEYS\[1\] .+\n(.|\n)* {4}ARGV\[1\] the key prefix/);
+      // Redis 7: a key of another slot fails at once; a read may run on a replica
+      const shebang = script.writes ? '#!lua' : '#!lua flags=no-writes';
+      expect(
+        script.source.startsWith(`${shebang}\n--[[ socket.io-supervisor cluster: ${script.name}\n`),
+        script.name,
+      ).toBe(true);
+      expect(script.checked.source.split('\n')[0], script.name).toBe(shebang);
+      // no prefix to build keys from: every key is in KEYS, or discovered
+      expect(header, script.name).toMatch(/\n {2}Input:\n {4}KEYS\[1\] .+\n/);
+      expect(header, script.name).not.toMatch(/prefix/);
       expect(header, script.name).toMatch(/\n {2}Output:\n {4}\S/);
       // every ARGV the body reads is described (the variable ones, owned's and restore's, by their last)
       const read = [...script.body.matchAll(/ARGV\[(\d+)\]/g)].map((m) => Number(m[1]));
@@ -136,15 +144,129 @@ describe('the key table', () => {
     const built = [
       keys.client('ID'),
       keys.tombstone('ID'),
+      keys.outbox('ID'),
+      keys.emitIds('ID'),
+      keys.deletion('DID'),
+      keys.deletions('NODE', 'INC'),
+      keys.owned('NODE', 'INC'),
+      keys.node('NODE'),
+      ...keys.states,
       keys.deadlines,
       keys.nodes,
       keys.meta,
+      keys.reaping,
+      keys.orphans,
+      keys.unheld,
       keys.notices('NODE'),
       keys.watch('ID'),
     ];
-    const patterns = Object.values(KEY_TABLE).map(({ pattern }) =>
-      `{p}:${pattern}`.replace('<clientId>', 'ID').replace('<node>', 'NODE'),
-    );
+    const patterns = Object.values(KEY_TABLE).flatMap(({ pattern }) => {
+      const key = `{p}:${pattern}`
+        .replace('<clientId>', 'ID')
+        .replace('<deletionId>', 'DID')
+        .replace('<node>', 'NODE')
+        .replace('<inc>', 'INC');
+      return key.includes('<state>')
+        ? ['handshaking', 'connected', 'disconnected'].map((state) => key.replace('<state>', state))
+        : [key];
+    });
     for (const key of built) expect(patterns, key).toContain(key);
+  });
+
+  it('should pass each script as many KEYS as its header lists (a list at the end: any number)', () => {
+    const keys = scriptKeys(clusterKeys('p'));
+    const built: Record<keyof typeof SCRIPTS, string[]> = {
+      join: keys.join('N'),
+      heartbeat: keys.heartbeat('N'),
+      reap: keys.reap('N', '1'),
+      leave: keys.leave('N', '1'),
+      register: keys.register('C', 'N', '1'),
+      claim: keys.claim('C', 'N', '1'),
+      disconnect: keys.disconnect('C', 'N'),
+      hookRan: keys.hookRan([]),
+      delete: keys.delete('C', 'D', 'N', '1'),
+      emit: keys.delete('C', 'D', 'N', '1'),
+      completeDeletion: keys.completeDeletion('D', 'N', '1'),
+      pendingDeletions: keys.pendingDeletions('N', '1'),
+      sweep: keys.sweep('N', '1'),
+      restore: keys.restore('C', 'N', '1'),
+      writeBack: keys.writeBack('N', []),
+      list: keys.list('N'),
+      counts: keys.counts(),
+      nodes: keys.nodes(),
+      owned: keys.owned([]),
+      ack: keys.ack('C'),
+      outbox: keys.outbox('C'),
+    };
+    for (const [name, script] of Object.entries(SCRIPTS)) {
+      const header = script.source.split('\n]]\n')[0]!;
+      const described = [...header.matchAll(/KEYS\[\d+\] (.*)/g)].map((m) => m[1]!);
+      // "three keys" / "two keys" describe that many
+      const count = described.reduce(
+        (n, text) => n + (/, three keys/.test(text) ? 3 : /, two keys/.test(text) ? 2 : 1),
+        0,
+      );
+      const variable = described.some((text) => text.startsWith('...'));
+      const passed = built[name as keyof typeof SCRIPTS];
+      if (variable) expect(passed.length, name).toBe(count - 1);
+      else expect(passed.length, name).toBe(count);
+      for (const key of passed) expect(key.startsWith('{p}:'), `${name}: ${key}`).toBe(true);
+    }
+  });
+});
+
+describe('the key check of the test build', () => {
+  const probe = defineScript({
+    name: 'probe',
+    does: 'reads, discovers and writes the keys its arguments name, in that order',
+    keys: ['a declared key', 'the meta hash (its write counter)'],
+    argv: ['a key it reads', 'a key it discovers', 'a key it writes', "'1': discover after the write"],
+    reply: 'OK',
+    uses: ['discover'],
+    body: `if ARGV[4] ~= '1' then discover(ARGV[2]) end
+redis.call('GET', ARGV[1])
+redis.call('SET', ARGV[3], 'x')
+if ARGV[4] == '1' then discover(ARGV[2]) end
+return 'OK'`,
+  });
+
+  it('should be what this suite runs (vitest.config.ts)', () => {
+    expect(process.env[KEY_CHECK_ENV]).toBe('1');
+  });
+
+  it('should fail a script on a key neither in KEYS nor discovered, or discovered after a write', async () => {
+    const server = await startRedisServer();
+    const client = createClient({ url: server.url });
+    // a script that writes answers {writes, reply}
+    const run = (script: { source: string }, argv: string[]) =>
+      client
+        .sendCommand(['EVAL', script.source, '2', '{p}:a', '{p}:meta', ...argv])
+        .then((reply) => (reply as unknown as unknown[])[1])
+        .catch((e: Error) => e.message);
+    try {
+      await client.connect();
+      // declared, discovered before the write: both builds run it
+      expect(await run(probe.checked, ['{p}:a', '{p}:b', '{p}:b', ''])).toBe('OK');
+      expect(await run(probe, ['{p}:a', '{p}:b', '{p}:b', ''])).toBe('OK');
+      // an undeclared key: read, or written
+      expect(await run(probe.checked, ['{p}:x', '{p}:b', '{p}:a', ''])).toMatch(
+        /key check: script probe touches \{p\}:x \(GET\), a key not in KEYS nor discovered/,
+      );
+      expect(await run(probe.checked, ['{p}:a', '{p}:b', '{p}:y', ''])).toMatch(/touches \{p\}:y \(SET\)/);
+      // discovered once something was written: a stop there would leave the write behind
+      expect(await run(probe.checked, ['{p}:a', '{p}:b', '{p}:a', '1'])).toMatch(
+        /key check: script probe discovers \{p\}:b after a write/,
+      );
+      // the script as shipped does not check (Redis itself allows any key of the slot, finding 1)
+      expect(await run(probe, ['{p}:x', '{p}:b', '{p}:y', ''])).toBe('OK');
+      // every script of the store has its test build, under another SHA
+      for (const script of Object.values(SCRIPTS)) {
+        expect(script.checked.sha, script.name).not.toBe(script.sha);
+        expect(script.checked.source, script.name).toContain(`local name, declared, wrote = '${script.name}'`);
+      }
+    } finally {
+      client.destroy();
+      await server.dispose();
+    }
   });
 });

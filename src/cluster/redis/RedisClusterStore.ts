@@ -9,8 +9,16 @@ import {
   isAuthRefused,
   type NodeRedisClient,
 } from './connection.js';
-import { type ClusterKeys, clusterKeys } from './keys.js';
-import { type LuaScript, OUTBOX_FIELDS, RECORD_FIELDS, SCRIPTS } from './lua/index.js';
+import { type ClusterKeys, clusterKeys, KEY_LAYOUT, type ScriptKeys, scriptKeys } from './keys.js';
+import {
+  CHECKED_SCRIPTS,
+  KEY_CHECK_ENV,
+  type BuiltScript,
+  OUTBOX_FIELDS,
+  RECORD_FIELDS,
+  SCRIPTS,
+  type Scripts,
+} from './lua/index.js';
 import { asArray, asString, formatField, parseDeletion, parseOutbox, parseRecord } from './parse.js';
 import type {
   ClusterClientRecord,
@@ -95,6 +103,9 @@ export class RedisClusterStore<TData = unknown> {
   readonly nodeId: string;
   readonly options: Readonly<ResolvedStoreOptions>;
   private readonly keys: ClusterKeys;
+  private readonly scriptKeys: ScriptKeys;
+  /** The scripts: as written, or their test build (see `KEY_CHECK_ENV`). */
+  private readonly scripts: Scripts;
   private readonly runner: ScriptRunner;
   /** This process's id in Redis: tells its own incarnations (a rejoin) from another process's under the same node id. */
   private readonly processId = randomId();
@@ -126,6 +137,8 @@ export class RedisClusterStore<TData = unknown> {
     this.options = options;
     this.nodeId = options.nodeId;
     this.keys = clusterKeys(options.keyPrefix);
+    this.scriptKeys = scriptKeys(this.keys);
+    this.scripts = process.env[KEY_CHECK_ENV] === '1' ? CHECKED_SCRIPTS : SCRIPTS;
     this.runner = new ScriptRunner(client, options.commandTimeout);
     this.unanswered = new UnansweredClaims(
       (clientId, socketId) => this.disconnect({ clientId, socketId, fence: null }),
@@ -155,7 +168,7 @@ export class RedisClusterStore<TData = unknown> {
       );
     }
     const store = new RedisClusterStore<TData>(client, typeof redis === 'string', resolved);
-    await store.runner.load(Object.values(SCRIPTS)).catch((error: unknown) => {
+    await store.runner.load(Object.values(store.scripts)).catch((error: unknown) => {
       // a client given connected, without the password Redis wants
       throw isAuthRefused(error) || isAuthRefused((error as { cause?: unknown }).cause) ? authError(error) : error;
     });
@@ -189,9 +202,9 @@ export class RedisClusterStore<TData = unknown> {
    * Runs a script; one that writes answers `{writes, reply}`: the counter is remembered (the highest
    * since the join), the reply returned.
    */
-  private async run(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+  private async run(script: BuiltScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
     const joins = this.joins;
-    const raw = await this.runner.run(script, keys, [this.keys.tag, ...args]);
+    const raw = await this.runner.run(script, keys, args);
     if (!script.writes) return raw;
     const [writes, reply] = asArray(raw, script.name);
     const counter = Number(writes);
@@ -225,18 +238,47 @@ export class RedisClusterStore<TData = unknown> {
     );
   }
 
+  /** The error of a join refused because Redis holds keys of another layout (its schema). */
+  private layoutMismatch(layout: string, partitions: string): SupervisorError {
+    const { keyPrefix } = this.options;
+    return new SupervisorError(
+      'KEY_LAYOUT_MISMATCH',
+      `socket.io-supervisor/cluster: Redis holds keys of key layout ${layout} with ${partitions || '?'} partition(s) under keyPrefix "${keyPrefix}" (${this.keys.schema}); this release uses layout ${KEY_LAYOUT.layout} with ${KEY_LAYOUT.partitions}. ` +
+        'Nodes of different layouts cannot share a Redis: run this one under another keyPrefix, or stop every node and migrate the keys (see docs/partitions.md, "Migration").',
+    );
+  }
+
   // ---- nodes ------------------------------------------------------------------------------
 
   /**
    * Starts a new incarnation of this node (first start, after being fenced, or after a reset).
    * Rejects with `NODE_ID_IN_USE` when another process's incarnation under this node id is alive
-   * (it heartbeated within `nodeTtl`): it is never ended.
+   * (it heartbeated within `nodeTtl`): it is never ended; with `KEY_LAYOUT_MISMATCH` when Redis
+   * holds keys of another key layout or partition count (`{prefix}:schema`; the first join writes
+   * it, and a Redis without it was written by an earlier release of this same layout).
    */
   async join(): Promise<JoinResult> {
     const { nodeTtl, outageGap } = this.options;
-    const args = [this.nodeId, String(outageGap), String(nodeTtl), this.processId];
-    const reply = asArray(await this.run(SCRIPTS.join, [this.keys.meta], args), 'join');
+    // the layout first, with a plain read: a Redis of another layout gets no write at all
+    const schema = asArray(
+      await this.runner.command(['HMGET', this.keys.schema, 'layout', 'partitions'], 'join'),
+      'join',
+    );
+    const [layout = '', partitions = ''] = schema.map(asString);
+    if (layout !== '' && (layout !== String(KEY_LAYOUT.layout) || partitions !== String(KEY_LAYOUT.partitions))) {
+      throw this.layoutMismatch(layout, partitions);
+    }
+    const args = [
+      this.nodeId,
+      String(outageGap),
+      String(nodeTtl),
+      this.processId,
+      String(KEY_LAYOUT.layout),
+      String(KEY_LAYOUT.partitions),
+    ];
+    const reply = asArray(await this.run(this.scripts.join, this.scriptKeys.join(this.nodeId), args), 'join');
     if (asString(reply[0]) === 'NODE_ID_IN_USE') throw this.nodeIdInUse(asString(reply[1]), asString(reply[2]));
+    if (asString(reply[0]) === 'LAYOUT_MISMATCH') throw this.layoutMismatch(asString(reply[1]), asString(reply[2]));
     const [inc, epoch, at, ended] = reply.map(asString) as [string, string, string, string];
     this.inc = inc;
     this.joinedEpoch = epoch;
@@ -253,7 +295,10 @@ export class RedisClusterStore<TData = unknown> {
   async heartbeat(): Promise<HeartbeatResult> {
     const [node, inc] = this.self();
     const args = [node, inc, String(this.options.outageGap), ...this.staleArgs()];
-    const reply = asArray(await this.run(SCRIPTS.heartbeat, [this.keys.nodes], args), 'heartbeat').map(asString);
+    const reply = asArray(
+      await this.run(this.scripts.heartbeat, this.scriptKeys.heartbeat(node), args),
+      'heartbeat',
+    ).map(asString);
     if (reply[0] === 'RESET' || reply[0] === 'ROLLBACK') {
       const rolledBack = reply[0] === 'ROLLBACK' || reply[2] === '1';
       this.lastReset = rolledBack ? 'rolled-back' : 'lost';
@@ -262,7 +307,7 @@ export class RedisClusterStore<TData = unknown> {
     if (reply[0] === 'NODE_FENCED') return { outcome: 'node-fenced' };
     this.seenWrites = reply[3] ?? '';
     if (this.unanswered.size > 0) await this.unanswered.releaseAll();
-    return { outcome: 'ok', at: Number(reply[1]), outage: reply[2] === '1' };
+    return { outcome: 'ok', at: Number(reply[1]), outage: reply[2] === '1', ownershipVersion: Number(reply[4] ?? 0) };
   }
 
   /**
@@ -274,7 +319,7 @@ export class RedisClusterStore<TData = unknown> {
     const { nodeTtl, reconnectTimeout, outageGap, batchSize } = this.options;
     const args = [node, inc, String(nodeTtl), String(reconnectTimeout), String(outageGap), String(batchSize)];
     args.push(...this.staleArgs());
-    const reply = asArray(await this.run(SCRIPTS.reap, [this.keys.nodes], args), 'reap');
+    const reply = asArray(await this.run(this.scripts.reap, this.scriptKeys.reap(node, inc), args), 'reap');
     if (asString(reply[0]) === 'NODE_FENCED') return { outcome: 'node-fenced' };
     return {
       outcome: 'reaped',
@@ -297,7 +342,9 @@ export class RedisClusterStore<TData = unknown> {
     const args = [node, inc, String(this.options.reconnectTimeout), String(this.options.batchSize)];
     let released = 0;
     for (;;) {
-      const reply = asArray(await this.run(SCRIPTS.leave, [this.keys.nodes], args), 'leave').map(asString);
+      const reply = asArray(await this.run(this.scripts.leave, this.scriptKeys.leave(node, inc), args), 'leave').map(
+        asString,
+      );
       if (reply[0] === 'NODE_FENCED') return { outcome: 'node-fenced' };
       released += Number(reply[1]);
       if (reply[0] === 'left') return { outcome: 'left', released };
@@ -320,7 +367,10 @@ export class RedisClusterStore<TData = unknown> {
     const data = JSON.stringify(input.data ?? null);
     if (data === undefined) throw invalid('`data` must be JSON');
     const args = [clientId, hashToken(token), tabId, data, node, inc, String(this.options.handshakeTimeout)];
-    const reply = asArray(await this.run(SCRIPTS.register, [this.keys.client(clientId)], args), 'register');
+    const reply = asArray(
+      await this.run(this.scripts.register, this.scriptKeys.register(clientId, node, inc), args),
+      'register',
+    );
     const outcome = asString(reply[0]);
     if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
     if (outcome === 'ID_TAKEN') return { outcome: 'id-taken' };
@@ -352,7 +402,7 @@ export class RedisClusterStore<TData = unknown> {
     let reply: unknown[];
     try {
       const args = [clientId, hashToken(token), socketId, tabId, node, inc];
-      reply = asArray(await this.run(SCRIPTS.claim, [this.keys.client(clientId)], args), 'claim');
+      reply = asArray(await this.run(this.scripts.claim, this.scriptKeys.claim(clientId, node, inc), args), 'claim');
     } catch (error) {
       if (error instanceof SupervisorError && error.code === 'UNAVAILABLE') {
         this.unanswered.remember(clientId, socketId);
@@ -400,8 +450,9 @@ export class RedisClusterStore<TData = unknown> {
       const batch = [...this.ranConnects.values()];
       this.ranConnects.clear();
       for (let i = 0; i < batch.length; i += RAN_BATCH) {
-        const args = batch.slice(i, i + RAN_BATCH).flat();
-        this.run(SCRIPTS.hookRan, [this.keys.meta], args).catch((error: unknown) =>
+        const pairs = batch.slice(i, i + RAN_BATCH);
+        const keys = this.scriptKeys.hookRan(pairs.map(([clientId]) => clientId));
+        this.run(this.scripts.hookRan, keys, pairs.flat()).catch((error: unknown) =>
           this.options.logger.debug({ err: error }, 'socket.io-supervisor/cluster: could not clear due hooks'),
         );
       }
@@ -423,7 +474,10 @@ export class RedisClusterStore<TData = unknown> {
     const socketId = checkText('socketId', input.socketId);
     const fence = input.fence === null ? '' : String(input.fence);
     const args = [clientId, socketId, node, inc, fence, String(this.options.reconnectTimeout)];
-    const reply = asArray(await this.run(SCRIPTS.disconnect, [this.keys.client(clientId)], args), 'disconnect');
+    const reply = asArray(
+      await this.run(this.scripts.disconnect, this.scriptKeys.disconnect(clientId, node), args),
+      'disconnect',
+    );
     const outcome = asString(reply[0]);
     if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
     if (outcome === 'already-deleted' || outcome === 'unknown-client') return { outcome };
@@ -445,7 +499,10 @@ export class RedisClusterStore<TData = unknown> {
     const reason = checkText('reason', input.reason);
     const deletionId = input.deletionId === undefined ? randomId() : checkId('deletionId', input.deletionId);
     const args = [clientId, deletionId, reason, node, inc, String(this.options.tombstoneTtl)];
-    const reply = asArray(await this.run(SCRIPTS.delete, [this.keys.client(clientId)], args), 'delete');
+    const reply = asArray(
+      await this.run(this.scripts.delete, this.scriptKeys.delete(clientId, deletionId, node, inc), args),
+      'delete',
+    );
     const outcome = asString(reply[0]);
     if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
     if (outcome === 'deleted') return { outcome, deletion: parseDeletion<TData>(reply[1]) };
@@ -458,18 +515,22 @@ export class RedisClusterStore<TData = unknown> {
   /** Marks a deletion's onDelete as done. `fenced`: it was redelivered to another node meanwhile. */
   async completeDeletion(deletionId: string): Promise<'completed' | 'gone' | 'fenced'> {
     const [node, inc] = this.self();
-    const reply = await this.run(
-      SCRIPTS.completeDeletion,
-      [this.keys.meta],
-      [checkId('deletionId', deletionId), node, inc],
-    );
+    const id = checkId('deletionId', deletionId);
+    const reply = await this.run(this.scripts.completeDeletion, this.scriptKeys.completeDeletion(id, node, inc), [
+      id,
+      node,
+      inc,
+    ]);
     return asString(reply) as 'completed' | 'gone' | 'fenced';
   }
 
   /** Deletions assigned to this incarnation and not completed (to reconcile after lost replies). */
   async pendingDeletions(): Promise<Array<Deletion<TData>>> {
     const [node, inc] = this.self();
-    const reply = asArray(await this.run(SCRIPTS.pendingDeletions, [this.keys.meta], [node, inc]), 'pendingDeletions');
+    const reply = asArray(
+      await this.run(this.scripts.pendingDeletions, this.scriptKeys.pendingDeletions(node, inc), [node, inc]),
+      'pendingDeletions',
+    );
     return reply.map((entry) => parseDeletion<TData>(entry));
   }
 
@@ -484,7 +545,7 @@ export class RedisClusterStore<TData = unknown> {
     const args = [node, inc, batchSize, handshakeTimeout, reconnectTimeout, outageGap, tombstoneTtl].map(String);
     const stale = this.staleArgs();
     const reply = asArray(
-      await this.run(SCRIPTS.sweep, [this.keys.deadlines], [...args, randomId(), ...stale]),
+      await this.run(this.scripts.sweep, this.scriptKeys.sweep(node, inc), [...args, randomId(), ...stale]),
       'sweep',
     );
     const outcome = asString(reply[0]);
@@ -514,7 +575,9 @@ export class RedisClusterStore<TData = unknown> {
           String(record.seq ?? 0),
         ];
         const args = [node, inc, clientId, record.tokenHash, ...values];
-        const reply = asString(await this.run(SCRIPTS.restore, [this.keys.client(clientId)], args));
+        const reply = asString(
+          await this.run(this.scripts.restore, this.scriptKeys.restore(clientId, node, inc), args),
+        );
         return reply === 'NODE_FENCED' ? 'node-fenced' : (reply as RestoreOutcome);
       }),
     );
@@ -539,7 +602,10 @@ export class RedisClusterStore<TData = unknown> {
       args.push(checkId('clientId', clientId), checkId('deletionId', deletionId), checkText('reason', reason));
       args.push(String(deletion.ttl));
     }
-    const reply = asArray(await this.run(SCRIPTS.writeBack, [this.keys.meta], args), 'writeBack').map(asString);
+    const reply = asArray(
+      await this.run(this.scripts.writeBack, this.scriptKeys.writeBack(node, deletions), args),
+      'writeBack',
+    ).map(asString);
     return reply[0] === 'NODE_FENCED' ? 'node-fenced' : Number(reply[1]);
   }
 
@@ -552,7 +618,8 @@ export class RedisClusterStore<TData = unknown> {
   async ownedWithSeq(clientIds: readonly string[]): Promise<Array<OwnedClient & { seq: number }>> {
     const [node, inc] = this.self();
     const ids = clientIds.map((id) => checkId('clientId', id));
-    const reply = asArray(await this.run(SCRIPTS.owned, [this.keys.meta], [node, inc, ...ids]), 'owned');
+    if (ids.length === 0) return [];
+    const reply = asArray(await this.run(this.scripts.owned, this.scriptKeys.owned(ids), [node, inc, ...ids]), 'owned');
     return reply.map((row) => {
       const [clientId, fence, state, socketId, seq] = asArray(row, 'owned').map(asString) as [
         string,
@@ -589,6 +656,7 @@ export class RedisClusterStore<TData = unknown> {
     const [node, inc] = this.self();
     const clientId = checkId('clientId', input.clientId);
     const emitId = checkId('emitId', input.emitId);
+    const deletionId = randomId();
     const args = [
       clientId,
       emitId,
@@ -597,11 +665,12 @@ export class RedisClusterStore<TData = unknown> {
       String(input.maxBytes),
       node,
       inc,
-      randomId(),
+      deletionId,
       String(this.options.tombstoneTtl),
       String(this.replayWindow),
     ];
-    const reply = asArray(await this.run(SCRIPTS.emit, [this.keys.client(clientId)], args), 'emit');
+    const keys = this.scriptKeys.delete(clientId, deletionId, node, inc);
+    const reply = asArray(await this.run(this.scripts.emit, keys, args), 'emit');
     const outcome = asString(reply[0]);
     if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
     if (outcome === 'overflow') return { outcome, deletion: parseDeletion<TData>(reply[1]) };
@@ -630,7 +699,9 @@ export class RedisClusterStore<TData = unknown> {
   async ack(clientId: string, upTo: number): Promise<AckResult> {
     const id = checkId('clientId', clientId);
     if (!Number.isSafeInteger(upTo) || upTo < 0) throw invalid('`upTo` must be an integer ≥ 0');
-    const reply = asArray(await this.run(SCRIPTS.ack, [this.keys.client(id)], [id, String(upTo)]), 'ack').map(asString);
+    const reply = asArray(await this.run(this.scripts.ack, this.scriptKeys.ack(id), [id, String(upTo)]), 'ack').map(
+      asString,
+    );
     const outcome = reply[0];
     if (outcome === 'acked') {
       return {
@@ -648,7 +719,10 @@ export class RedisClusterStore<TData = unknown> {
   /** Every unacknowledged message of a client numbered above `after`, in order (members as queued). */
   async readOutbox(clientId: string, after = 0): Promise<OutboxRead> {
     const id = checkId('clientId', clientId);
-    const reply = asArray(await this.run(SCRIPTS.outbox, [this.keys.client(id)], [id, String(after)]), 'outbox');
+    const reply = asArray(
+      await this.run(this.scripts.outbox, this.scriptKeys.outbox(id), [id, String(after)]),
+      'outbox',
+    );
     if (asString(reply[0]) !== 'ok') return { outcome: 'gone' };
     return {
       outcome: 'ok',
@@ -701,7 +775,7 @@ export class RedisClusterStore<TData = unknown> {
     const state = filter.state ?? '';
     if (state !== '' && !STATES.includes(state)) throw invalid('unknown `state`');
     const args = [state, filter.node ?? '', filter.cursor ?? '', String(limit)];
-    const reply = asArray(await this.run(SCRIPTS.list, [this.keys.meta], args), 'list');
+    const reply = asArray(await this.run(this.scripts.list, this.scriptKeys.list(filter.node ?? ''), args), 'list');
     const clients = asArray(reply[1], 'list').map((row) => {
       const [clientId, ...snapshot] = asArray(row, 'list');
       return {
@@ -715,7 +789,7 @@ export class RedisClusterStore<TData = unknown> {
 
   /** Cluster-wide counts by state, and the number of live nodes. */
   async counts(): Promise<ClusterCounts> {
-    const reply = asArray(await this.run(SCRIPTS.counts, [this.keys.meta], []), 'counts').map((v) =>
+    const reply = asArray(await this.run(this.scripts.counts, this.scriptKeys.counts(), []), 'counts').map((v) =>
       Number(asString(v)),
     );
     const [handshaking = 0, connected = 0, disconnected = 0, nodes = 0] = reply;
@@ -724,7 +798,7 @@ export class RedisClusterStore<TData = unknown> {
 
   /** The live node incarnations, with their heartbeat and client count. */
   async nodes(): Promise<ClusterNode[]> {
-    const reply = asArray(await this.run(SCRIPTS.nodes, [this.keys.nodes], []), 'nodes');
+    const reply = asArray(await this.run(this.scripts.nodes, this.scriptKeys.nodes(), []), 'nodes');
     return reply.map((row) => {
       const [node, inc, state, heartbeatAt, joinedAt, clients] = asArray(row, 'nodes').map(asString);
       return {

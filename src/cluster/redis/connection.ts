@@ -159,10 +159,12 @@ export const NOT_RUN = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
 
 /**
  * A script that touched a key the node no longer holds: the slot is being migrated and the key
- * (one the script did not declare in `KEYS`) has moved. Redis stopped the script there, after
- * its earlier writes.
+ * (one the script did not declare in `KEYS`, as it learnt its name from what it read) has moved
+ * or does not exist here. Redis stopped the script there; every script reads such a key before
+ * its first write (`discover`, checked by the test build), so nothing was written (but the write
+ * counter, raised once more): the runner sends it again, as for `TRYAGAIN`.
  */
-const HALF_RUN = /^ERR Script attempted to access a non local key/;
+export const STOPPED_BEFORE_WRITING = /^ERR Script attempted to access a non local key/;
 
 /** A command that got no answer in time; it may still run in Redis. */
 export class CommandTimeout extends Error {
@@ -184,13 +186,13 @@ export function toUnavailable(error: unknown, what: string): unknown {
     (typeof code === 'string' && /^E[A-Z]+$/.test(code)) ||
     REFUSED.test(error.message) ||
     NOT_RUN.test(error.message) ||
-    HALF_RUN.test(error.message) ||
+    STOPPED_BEFORE_WRITING.test(error.message) ||
     error.message === 'The queue is full';
   if (!unreachable) return error;
-  if (HALF_RUN.test(error.message)) {
+  if (STOPPED_BEFORE_WRITING.test(error.message)) {
     return new SupervisorError(
       'UNAVAILABLE',
-      `socket.io-supervisor/cluster: Redis is unavailable (${what}: its slot is being migrated; the script stopped part-way, after its first writes; move this slot only in one step, see docs/cluster.md, "Running on Redis Cluster / Sentinel")`,
+      `socket.io-supervisor/cluster: Redis is unavailable (${what}: its slot is being migrated; the script stopped before writing, and was sent again until commandTimeout)`,
       { cause: error },
     );
   }

@@ -1,10 +1,12 @@
 /**
  * The key layout: every key and pub/sub channel of a cluster, the one table (docs/cluster-redis.md
- * points here; `test/cluster/keys.test.ts` checks that the scripts build no key it lacks). Every
- * key is under one hash tag, `{prefix}` (default `{sup}`), so all of them live in one slot and one
- * Lua script may touch any of them (Redis Cluster included). A pattern is written without the
- * `{prefix}:` every key starts with; scripts build keys with `k('c', clientId)` and the store with
- * {@link clusterKeys}.
+ * points here; `test/cluster/scripts.test.ts` checks that the scripts build no key it lacks). Every
+ * key is under one hash tag, `{prefix}` (default `{sup}`), so all of them live in one slot. A
+ * pattern is written without the `{prefix}:` every key starts with. The store names every key a
+ * script touches in its `KEYS` ({@link clusterKeys}; the script names them with `k('c', clientId)`
+ * under the tag of `KEYS[1]`), but those the script can only learn from what it reads (a previous
+ * owner's owned set, the records of the due deadlines), which it reads before its first write
+ * (`discover`). The test build checks every command's keys (`defineScript`, KEY_CHECK_ENV).
  */
 export const KEY_TABLE = {
   client: {
@@ -67,11 +69,17 @@ export const KEY_TABLE = {
     holds:
       'during a recovery after a rollback, once every live node wrote back: the clients no live incarnation owns, dropped a batch per reap without a hook',
   },
+  schema: {
+    pattern: 'schema',
+    type: 'hash',
+    holds:
+      '`layout` (the key layout: 1, every key under one `{prefix}` tag) and `partitions` (1): written by the first join, checked by every join (a node of another layout or partition count is refused `KEY_LAYOUT_MISMATCH`); absent in a Redis written before it, which is layout 1',
+  },
   meta: {
     pattern: 'meta',
     type: 'hash',
     holds:
-      '`epoch` (changes only when Redis lost its data or went back to older data), `writes` (the write counter: every script that writes adds one), `lastTick` (ms), `graceFrom` (set after an outage until overdue deadlines are pushed); during a recovery after a rollback `recovery` (its id), `recoveryAt` (ms), `recoveryPhase` (`reaping` once every live node wrote back)',
+      '`epoch` (changes only when Redis lost its data or went back to older data), `writes` (the write counter: every script that writes adds one), `lastTick` (ms), `graceFrom` (set after an outage until overdue deadlines are pushed), `ver` (the ownership version: raised by every step that takes a client from its owner or sends an owner a notice; a node re-checks what it holds only when it moved); during a recovery after a rollback `recovery` (its id), `recoveryAt` (ms), `recoveryPhase` (`reaping` once every live node wrote back)',
   },
   notices: {
     pattern: 'notice:<node>',
@@ -87,20 +95,54 @@ export const KEY_TABLE = {
   },
 } as const satisfies Record<string, { pattern: string; type: string; holds: string }>;
 
+/**
+ * The key layout this release writes and reads (`{prefix}:schema`, checked at `join`): layout 1,
+ * every key under one `{prefix}` tag, one partition. A Redis without the schema key was written by
+ * a release before it, with this same layout.
+ */
+export const KEY_LAYOUT = { layout: 1, partitions: 1 } as const;
+
+/** The live states, each with its set (`state:<state>`). */
+const LIVE_STATES = ['handshaking', 'connected', 'disconnected'] as const;
+
 /** The keys and channels of one cluster (its `{prefix}` tag), as the store names them in commands. */
 export interface ClusterKeys {
-  /** `{prefix}`: ARGV[1] of every script, from which the script builds its keys. */
+  /** `{prefix}`: the hash tag of every key. */
   readonly tag: string;
   /** A client's record (a hash). */
   client(clientId: string): string;
   /** A deleted client's tombstone. */
   tombstone(clientId: string): string;
+  /** A client's outbox (a sorted set). */
+  outbox(clientId: string): string;
+  /** A client's recent emit ids (a sorted set). */
+  emitIds(clientId: string): string;
+  /** A deletion's journal entry (a hash). */
+  deletion(deletionId: string): string;
+  /** The deletions assigned to an incarnation (a set). */
+  deletions(nodeId: string, inc: string): string;
+  /** The clients an incarnation owns (a set). */
+  owned(nodeId: string, inc: string): string;
+  /** A node's hash. */
+  node(nodeId: string): string;
+  /** The clients in a live state (a set). */
+  state(state: string): string;
+  /** The three state sets: handshaking, connected, disconnected. */
+  readonly states: readonly string[];
   /** The deadlines of every handshaking and disconnected client (a sorted set). */
   readonly deadlines: string;
   /** The live nodes by last heartbeat (a sorted set). */
   readonly nodes: string;
   /** The cluster's epoch and tick (a hash). */
   readonly meta: string;
+  /** The key layout Redis was written by (a hash). */
+  readonly schema: string;
+  /** Ended incarnations whose clients are still to be released (a set). */
+  readonly reaping: string;
+  /** Deletions whose incarnation ended before completing them (a set). */
+  readonly orphans: string;
+  /** During a recovery: the clients no live incarnation owns (a set). */
+  readonly unheld: string;
   /** The pub/sub channel of a node's notices. */
   notices(nodeId: string): string;
   /** The pub/sub channel `connected()` waits on for a client another node holds. */
@@ -110,14 +152,140 @@ export interface ClusterKeys {
 /** The keys of a cluster under `prefix` (each one in {@link KEY_TABLE}). */
 export function clusterKeys(prefix: string): ClusterKeys {
   const tag = `{${prefix}}`;
+  const state = (name: string) => `${tag}:state:${name}`;
   return {
     tag,
     client: (clientId) => `${tag}:c:${clientId}`,
     tombstone: (clientId) => `${tag}:t:${clientId}`,
+    outbox: (clientId) => `${tag}:o:${clientId}`,
+    emitIds: (clientId) => `${tag}:e:${clientId}`,
+    deletion: (deletionId) => `${tag}:d:${deletionId}`,
+    deletions: (nodeId, inc) => `${tag}:dels:${nodeId}:${inc}`,
+    owned: (nodeId, inc) => `${tag}:owned:${nodeId}:${inc}`,
+    node: (nodeId) => `${tag}:node:${nodeId}`,
+    state,
+    states: LIVE_STATES.map(state),
     deadlines: `${tag}:deadlines`,
     nodes: `${tag}:nodes`,
     meta: `${tag}:meta`,
+    schema: `${tag}:schema`,
+    reaping: `${tag}:reaping`,
+    orphans: `${tag}:orphans`,
+    unheld: `${tag}:unheld`,
     notices: (nodeId) => `${tag}:notice:${nodeId}`,
     watch: (clientId) => `${tag}:watch:${clientId}`,
   };
 }
+
+/**
+ * The `KEYS` of each script, in the order its header lists them (`lua/<script>.ts`): every key it
+ * may touch but those it discovers. `node` and `inc` are the caller's incarnation.
+ */
+export function scriptKeys(k: ClusterKeys) {
+  const clientKeys = (id: string) => [k.client(id), k.tombstone(id), k.outbox(id), k.emitIds(id)];
+  return {
+    join: (node: string) => [k.meta, k.schema, k.node(node), k.nodes, k.reaping, k.orphans],
+    heartbeat: (node: string) => [k.nodes, k.meta, k.node(node), k.unheld],
+    reap: (node: string, inc: string) => [
+      k.nodes,
+      k.meta,
+      k.node(node),
+      k.reaping,
+      k.orphans,
+      k.unheld,
+      k.deletions(node, inc),
+      k.deadlines,
+      ...k.states,
+    ],
+    leave: (node: string, inc: string) => [
+      k.nodes,
+      k.node(node),
+      k.owned(node, inc),
+      k.deletions(node, inc),
+      k.reaping,
+      k.orphans,
+      k.deadlines,
+      k.state('connected'),
+      k.state('disconnected'),
+      k.meta,
+    ],
+    register: (id: string, node: string, inc: string) => [
+      k.client(id),
+      k.tombstone(id),
+      k.deadlines,
+      k.state('handshaking'),
+      k.owned(node, inc),
+      k.node(node),
+      k.meta,
+    ],
+    claim: (id: string, node: string, inc: string) => [
+      k.client(id),
+      k.tombstone(id),
+      k.node(node),
+      k.owned(node, inc),
+      k.deadlines,
+      ...k.states,
+      k.meta,
+    ],
+    disconnect: (id: string, node: string) => [
+      k.client(id),
+      k.tombstone(id),
+      k.node(node),
+      k.deadlines,
+      k.state('connected'),
+      k.state('disconnected'),
+      k.meta,
+    ],
+    hookRan: (ids: readonly string[]) => [k.meta, ...ids.map(k.client)],
+    /** Also emit's (an overflow deletes). */
+    delete: (id: string, deletionId: string, node: string, inc: string) => [
+      ...clientKeys(id),
+      k.deletion(deletionId),
+      k.deadlines,
+      ...k.states,
+      k.deletions(node, inc),
+      k.node(node),
+      k.meta,
+    ],
+    completeDeletion: (deletionId: string, node: string, inc: string) => [
+      k.deletion(deletionId),
+      k.deletions(node, inc),
+      k.meta,
+    ],
+    pendingDeletions: (node: string, inc: string) => [k.deletions(node, inc)],
+    sweep: (node: string, inc: string) => [
+      k.deadlines,
+      k.meta,
+      k.node(node),
+      k.nodes,
+      k.deletions(node, inc),
+      k.unheld,
+      ...k.states,
+    ],
+    restore: (id: string, node: string, inc: string) => [
+      ...clientKeys(id),
+      k.deadlines,
+      ...k.states,
+      k.owned(node, inc),
+      k.node(node),
+      k.meta,
+    ],
+    writeBack: (node: string, deletions: ReadonlyArray<{ clientId: string; deletionId: string }>) => [
+      k.meta,
+      k.node(node),
+      k.orphans,
+      k.deadlines,
+      ...k.states,
+      ...deletions.flatMap(({ clientId, deletionId }) => [...clientKeys(clientId), k.deletion(deletionId)]),
+    ],
+    list: (node: string) => [...k.states, ...(node === '' ? [] : [k.node(node)])],
+    counts: () => [...k.states, k.nodes],
+    nodes: () => [k.nodes],
+    owned: (ids: readonly string[]) => ids.map(k.client),
+    ack: (id: string) => [k.client(id), k.outbox(id), k.meta],
+    outbox: (id: string) => [k.client(id), k.outbox(id)],
+  };
+}
+
+/** Each script's `KEYS` builder (see {@link scriptKeys}). */
+export type ScriptKeys = ReturnType<typeof scriptKeys>;

@@ -92,7 +92,17 @@ export type ReapResult<TData = unknown> =
 
 /** What `heartbeat` answers: alive, fenced, or Redis lost its data. */
 export type HeartbeatResult =
-  | { outcome: 'ok'; at: number /** this tick found an outage (nobody ticked for `outageGap`) */; outage: boolean }
+  | {
+      outcome: 'ok';
+      at: number;
+      /** This tick found an outage (nobody ticked for `outageGap`). */
+      outage: boolean;
+      /**
+       * The ownership version: raised by every step that takes a client from its owner or sends
+       * an owner a notice. What this node holds needs a re-check only when it moved.
+       */
+      ownershipVersion: number;
+    }
   /** Declared dead or left: every client this incarnation held is lost; join again. */
   | { outcome: 'node-fenced' }
   /**

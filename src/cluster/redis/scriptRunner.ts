@@ -5,10 +5,11 @@ import {
   clientKind,
   commandSender,
   NOT_RUN,
+  STOPPED_BEFORE_WRITING,
   type NodeRedisClient,
   toUnavailable,
 } from './connection.js';
-import type { LuaScript } from './lua/defineScript.js';
+import type { BuiltScript } from './lua/defineScript.js';
 import { backoff, sleep } from './retry.js';
 
 /**
@@ -38,11 +39,11 @@ export class ScriptRunner {
   }
 
   /** SCRIPT LOAD each script (on a cluster client: on every master), so the first handshake costs one round-trip. */
-  async load(scripts: readonly LuaScript[]): Promise<void> {
+  async load(scripts: readonly BuiltScript[]): Promise<void> {
     await Promise.all(scripts.map((script) => this.send(['SCRIPT', 'LOAD', script.source], undefined, 'SCRIPT LOAD')));
   }
 
-  async run(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+  async run(script: BuiltScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
     const tail = [String(keys.length), ...keys, ...args];
     try {
       return await this.send(['EVALSHA', script.sha, ...tail], keys[0], script.name);
@@ -96,12 +97,18 @@ export class ScriptRunner {
 }
 
 /**
- * Redis did not run the command: a reply of {@link NOT_RUN}, or a cluster client that stopped
- * following redirects (the slot bounced between two masters for a moment, mid-move).
+ * Redis did not run the command: a reply of {@link NOT_RUN}, a script stopped on a key it
+ * discovered mid-migration before its first write ({@link STOPPED_BEFORE_WRITING}), or a cluster
+ * client that stopped following redirects (the slot bounced between two masters for a moment,
+ * mid-move).
  */
 function notRun(error: unknown): error is Error {
   if (!(error instanceof Error)) return false;
-  return NOT_RUN.test(error.message) || (error.constructor?.name ?? error.name) === 'MaxCommandRedirectionsError';
+  return (
+    NOT_RUN.test(error.message) ||
+    STOPPED_BEFORE_WRITING.test(error.message) ||
+    (error.constructor?.name ?? error.name) === 'MaxCommandRedirectionsError'
+  );
 }
 
 /** A single client's URL names one master of a Redis Cluster, and not the one that owns the slot. */

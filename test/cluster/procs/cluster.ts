@@ -317,13 +317,26 @@ export async function startCluster(
   };
 }
 
-/** Resolves on `connect`, rejects with the `connect_error` code. */
+/**
+ * Resolves on `connect`, rejects with the `connect_error` code, or with `DISCONNECTED` when the
+ * connection closes first: a node killed or closed after the transport opened but before it
+ * answered the handshake (socket.io-client then emits `disconnect`, not `connect_error`, and
+ * nothing else would ever settle this).
+ */
 export function connected(socket: ClientSocket): Promise<void> {
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', (error: Error & { data?: { code?: string } }) =>
       reject(Object.assign(new Error(error.data?.code ?? error.message), { code: error.data?.code })),
     );
+    socket.once('disconnect', (reason) => {
+      if (!socket.connected)
+        reject(
+          Object.assign(new Error(`disconnected before the handshake was answered (${reason})`), {
+            code: 'DISCONNECTED',
+          }),
+        );
+    });
   });
 }
 

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { createClient } from 'redis';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { prng } from '../../helpers/prng.js';
@@ -57,8 +58,17 @@ export async function runClusterSoak(options: {
   browsers?: number;
   networkFaults?: boolean;
   onProgress?: (line: string) => void;
+  /**
+   * Give up after this many ms (from the call): the run then rejects with its seed and what is
+   * still pending (the step each browser and the fault loop is awaiting, the nodes, the clients not
+   * deleted and what Redis still holds), and writes the trace of the clients not deleted to
+   * /tmp/cluster-soak-<seed>.trace, instead of hanging until the test's own timeout (which names
+   * nothing). No deadline when not given.
+   */
+  deadlineMs?: number;
 }): Promise<ClusterSoakResult> {
-  const seed = options.seed ?? Date.now() % 100_000;
+  const seed = options.seed ?? (Number(process.env.SOAK_SEED) || Date.now() % 100_000);
+  const calledAt = Date.now();
   const rand = prng(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
   const progress = options.onProgress ?? (() => {});
@@ -77,11 +87,18 @@ export async function runClusterSoak(options: {
   const registered: Credentials[] = [];
   let handshakes = 0;
   let emitted = 0;
-  try {
+  /** What each browser, the fault loop and the quiesce step are awaiting now (for the deadline). */
+  const steps = new Map<string, string>();
+  const step = <T>(who: string, what: string, work: Promise<T>): Promise<T> => {
+    steps.set(who, `${what} (since ${Date.now() - calledAt} ms)`);
+    return work.finally(() => steps.set(who, 'idle'));
+  };
+  let phase = 'running';
+  const run = async (): Promise<ClusterSoakResult> => {
     const live = () => cluster.nodes.filter((node) => node.alive && !node.paused);
 
     /** A browser: one client at a time; a new page (new client) once its client is gone. */
-    async function browser(until: number): Promise<void> {
+    async function browser(who: string, until: number): Promise<void> {
       let credentials: Credentials | null = null;
       let socket: ClientSocket | null = null;
       while (Date.now() < until) {
@@ -92,7 +109,8 @@ export async function runClusterSoak(options: {
               await sleep(100);
               continue;
             }
-            const [fresh] = await pick(nodes).register();
+            const node = pick(nodes);
+            const [fresh] = await step(who, `register on ${node.nodeId}`, node.register());
             credentials = fresh!;
             registered.push(fresh!);
           }
@@ -102,9 +120,10 @@ export async function runClusterSoak(options: {
               await sleep(100);
               continue;
             }
-            socket = cluster.connect(pick(nodes), credentials!);
+            const node = pick(nodes);
+            socket = cluster.connect(node, credentials!);
             try {
-              await connected(socket);
+              await step(who, `handshake of ${credentials!.clientId} on ${node.nodeId}`, connected(socket));
               handshakes += 1;
             } catch (error) {
               const code = (error as { code?: string }).code;
@@ -124,9 +143,12 @@ export async function runClusterSoak(options: {
           // a message to this client from any node: its outbox lives (and dies) with it in Redis
           const sender = live();
           if (sender.length > 0 && credentials !== null) {
-            const queued = await pick(sender)
-              .command<boolean>('emit', { clientId: credentials.clientId, event: 'note', args: [emitted] })
-              .catch(() => false);
+            const node = pick(sender);
+            const queued = await step(
+              who,
+              `emit to ${credentials.clientId} on ${node.nodeId}`,
+              node.command<boolean>('emit', { clientId: credentials.clientId, event: 'note', args: [emitted] }),
+            ).catch(() => false);
             if (queued) emitted += 1;
           }
           const roll = rand();
@@ -202,9 +224,9 @@ export async function runClusterSoak(options: {
       }
       if (roll < 0.2) {
         count('kill -9');
-        await victim.kill();
+        await step('faults', `${victim.nodeId} kill`, victim.kill());
         await sleep(500 + rand() * 1500);
-        await victim.restart();
+        await step('faults', `${victim.nodeId} restart`, victim.restart());
       } else if (roll < 0.35) {
         count('SIGSTOP past nodeTtl');
         victim.pause();
@@ -219,7 +241,7 @@ export async function runClusterSoak(options: {
             .catch(() => {});
       } else if (roll < 0.65) {
         count('Redis restart (AOF)');
-        await cluster.redis.restart();
+        await step('faults', 'Redis restart', cluster.redis.restart());
       } else if (roll < 0.75) {
         count('Redis paused');
         cluster.redis.pause();
@@ -227,32 +249,37 @@ export async function runClusterSoak(options: {
         cluster.redis.resume();
       } else if (roll < 0.88) {
         count('rolling restart (leave)');
-        await victim.close();
-        await victim.start();
+        await step('faults', `${victim.nodeId} close`, victim.close());
+        await step('faults', `${victim.nodeId} start`, victim.start());
       } else {
-        await victim.command('slowDelete', { ms: 30_000 });
+        await step('faults', `${victim.nodeId} slowDelete 30 s`, victim.command('slowDelete', { ms: 30_000 }));
         // a client still alive, if one can be found among the recent ones
         let hit = false;
         for (const target of registered.slice(-10).reverse()) {
-          hit = await victim.command<boolean>('delete', { clientId: target.clientId }).catch(() => false);
+          hit = await step(
+            'faults',
+            `${victim.nodeId} delete ${target.clientId}`,
+            victim.command<boolean>('delete', { clientId: target.clientId }),
+          ).catch(() => false);
           if (hit) break;
         }
         count(hit ? 'kill -9 during onDelete' : 'kill -9 (no client left to delete)');
         await sleep(200);
-        await victim.kill();
+        await step('faults', `${victim.nodeId} kill`, victim.kill());
         await sleep(500);
-        await victim.restart();
+        await step('faults', `${victim.nodeId} restart`, victim.restart());
       }
     }
 
     const started = Date.now();
     const until = started + options.seconds * 1000;
-    const browsers = Array.from({ length: options.browsers ?? 40 }, () => browser(until));
+    const browsers = Array.from({ length: options.browsers ?? 40 }, (_, i) => browser(`browser ${i}`, until));
     const chaos = (async () => {
       while (Date.now() < until) {
         await sleep(1000 + rand() * 3000);
         if (Date.now() >= until) break;
         await fault().catch(() => {});
+        steps.set('faults', 'idle');
         const elapsed = Math.round((Date.now() - started) / 1000);
         progress(
           `  ${String(elapsed).padStart(4)} s  ${registered.length} clients, ${handshakes} handshakes, faults ${JSON.stringify(faults)}`,
@@ -260,13 +287,15 @@ export async function runClusterSoak(options: {
       }
     })();
     await Promise.all([...browsers, chaos]);
+    phase = 'quiescing (nodes restarted, then every client deleted)';
 
     // quiesce: every node up, every socket gone; then every client must be deleted, once
     for (const node of cluster.nodes) {
       if (node.paused) node.resume();
-      if (!node.alive) await node.restart();
+      if (!node.alive) await step('quiesce', `restart of ${node.nodeId}`, node.restart());
     }
-    for (const node of cluster.nodes) await node.command('slowDelete', { ms: 0 });
+    for (const node of cluster.nodes)
+      await step('quiesce', `slowDelete 0 on ${node.nodeId}`, node.command('slowDelete', { ms: 0 }));
     progress('  quiescing: every socket gone, waiting for every client to be deleted');
     const completedOnce = () => {
       const done = new Map<string, number>();
@@ -280,11 +309,16 @@ export async function runClusterSoak(options: {
     await waitFor(
       'every client deleted',
       async () => {
-        const counts = await cluster.nodes[0]!.command<{ total: number }>('counts').catch(() => ({ total: -1 }));
+        const counts = await step(
+          'quiesce',
+          `counts on ${cluster.nodes[0]!.nodeId} (waiting for every client deleted)`,
+          cluster.nodes[0]!.command<{ total: number }>('counts'),
+        ).catch(() => ({ total: -1 }));
         return counts.total === 0 && registered.every((c) => completedOnce().has(c.clientId));
       },
       60_000,
     ).catch(() => {});
+    phase = 'checking';
     const done = completedOnce();
     const report = checkInvariants(cluster.log(), { quiescent: true, lease: networkFaults });
     const admin = createClient({ url: cluster.redis.url });
@@ -304,6 +338,13 @@ export async function runClusterSoak(options: {
               .filter((e) => about.has(e.clientId ?? '') || (e.kind === 'cluster' && e.clientId === undefined))
               .map((e) => `${e.t} ${e.node}#${e.inc} ${JSON.stringify(e)}`),
           ].sort();
+    // a failed run: its state and the trace of the clients it concerns, in /tmp/cluster-soak-<seed>.trace
+    const named = report.violations.flatMap((v) => /^client (\S+):/.exec(v)?.[1] ?? []);
+    if (undeleted.length > 0 || named.length > 0 || outboxesLeft > 0)
+      await pendingState(
+        `failed: ${undeleted.length} not deleted, ${report.violations.length} violations (${report.violations.slice(0, 5).join('; ')}), ${outboxesLeft} outbox keys left`,
+        named,
+      );
     return {
       trace,
       seconds: options.seconds,
@@ -318,7 +359,93 @@ export async function runClusterSoak(options: {
       emitted,
       outboxesLeft,
     };
+  };
+
+  /** The run's state when the deadline came: seed, phase, pending steps, nodes, clients, Redis. */
+  async function pendingState(headline: string, also: readonly string[] = []): Promise<string> {
+    const log = cluster.log();
+    const completed = new Set(
+      log.filter((e) => e.type === 'deletion-completed' && e.outcome === 'completed').map((e) => e.clientId),
+    );
+    const undeleted = registered.filter((c) => !completed.has(c.clientId)).map((c) => c.clientId);
+    const lines = [
+      `cluster soak: ${headline} (seed ${seed}, replay with SOAK_SEED=${seed}), phase: ${phase}`,
+      `faults ${JSON.stringify(faults)}; ${registered.length} clients, ${handshakes} handshakes, ${emitted} emitted`,
+      `pending steps: ${
+        [...steps]
+          .filter(([, what]) => what !== 'idle')
+          .map(([who, what]) => `${who}: ${what}`)
+          .join('; ') || 'none'
+      }`,
+      `last faults: ${timeline.slice(-3).join('; ') || 'none'} (now ${Date.now()})`,
+      `nodes: ${cluster.nodes.map((n) => `${n.nodeId} ${n.alive ? (n.paused ? 'paused' : 'alive') : 'dead'} pid ${n.pid}`).join(', ')}`,
+      `not deleted (no completed onDelete): ${undeleted.length}${undeleted.length > 0 ? ` (${undeleted.slice(0, 10).join(', ')}${undeleted.length > 10 ? ', ...' : ''})` : ''}`,
+    ];
+    const admin = createClient({ url: cluster.redis.url, socket: { connectTimeout: 2000, reconnectStrategy: false } });
+    admin.on('error', () => {});
+    try {
+      const within = <T>(work: Promise<T>) =>
+        Promise.race([work, sleep(3000).then(() => Promise.reject(new Error('Redis did not answer in 3 s')))]);
+      await within(admin.connect());
+      const keys = await within(admin.keys('{sup}:*'));
+      const byKind = new Map<string, number>();
+      for (const key of keys) {
+        const kind = key.slice('{sup}:'.length).split(':')[0]!;
+        byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+      }
+      lines.push(`Redis keys by kind: ${JSON.stringify(Object.fromEntries([...byKind].sort()))}`);
+      for (const name of ['nodes', 'reaping', 'orphans', 'unheld']) {
+        const key = `{sup}:${name}`;
+        const type = await within(admin.type(key));
+        if (type === 'set') lines.push(`${key}: ${JSON.stringify(await within(admin.sMembers(key)))}`);
+        else if (type === 'hash') lines.push(`${key}: ${JSON.stringify(await within(admin.hGetAll(key)))}`);
+        else if (type === 'zset') lines.push(`${key}: ${await within(admin.zCard(key))} members`);
+      }
+      lines.push(`{sup}:meta: ${JSON.stringify(await within(admin.hGetAll('{sup}:meta')).catch(() => 'not a hash'))}`);
+      const outboxes = keys.filter((k) => k.startsWith('{sup}:o:') || k.startsWith('{sup}:e:'));
+      lines.push(`outboxes and emit ids left: ${outboxes.length}`);
+      for (const clientId of undeleted.slice(0, 5)) {
+        const key = `{sup}:c:${clientId}`;
+        const type = await within(admin.type(key));
+        const value = type === 'hash' ? JSON.stringify(await within(admin.hGetAll(key))) : type;
+        lines.push(`${key}: ${value}`);
+      }
+    } catch (error) {
+      lines.push(`Redis: ${(error as Error).message}`);
+    } finally {
+      admin.destroy();
+    }
+    const about = new Set([...undeleted, ...also]);
+    const trace = [
+      ...timeline,
+      ...log
+        .filter((e) => about.has(e.clientId ?? '') || (e.kind === 'cluster' && e.clientId === undefined))
+        .map((e) => `${e.t} ${e.node}#${e.inc} ${JSON.stringify(e)}`),
+    ].sort();
+    const file = `/tmp/cluster-soak-${seed}.trace`;
+    writeFileSync(file, `${[...lines, '', ...trace].join('\n')}\n`);
+    lines.push(`trace (faults, cluster events, the clients not deleted or named): ${file}`);
+    return lines.join('\n');
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const deadlineMs = options.deadlineMs;
+    if (deadlineMs === undefined) return await run();
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => {
+          pendingState(`deadline of ${deadlineMs} ms passed`).then(
+            (state) => reject(new Error(state)),
+            (error) => reject(new Error(`cluster soak: deadline passed (seed ${seed}); state unavailable: ${error}`)),
+          );
+        },
+        Math.max(0, deadlineMs - (Date.now() - calledAt)),
+      );
+    });
+    return await Promise.race([run(), deadline]);
   } finally {
+    clearTimeout(timer);
     await cluster.stop();
   }
 }

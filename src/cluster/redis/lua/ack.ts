@@ -7,12 +7,12 @@ export const ackScript = defineScript({
 was never sent that number (an acknowledgement carries no other authority); 'stale': already
 acknowledged (acks only move forward, so a repeated or late one changes nothing); 'gone': no such
 client (deleted: its outbox went with it).`,
-  keys: ['the client record ({P}:c:<clientId>)'],
+  keys: ['the client record ({P}:c:<clientId>)', 'its outbox ({P}:o:<clientId>)', 'the cluster meta hash ({P}:meta)'],
   argv: ['clientId', 'upTo: the highest sequence number the page processed'],
   reply: `{'acked', trimmed, acked, oldestAt} | {'stale', acked} | {'ignored', seq} | {'gone'}`,
   uses: ['decimal'],
   body: `
-local id, upTo = ARGV[2], tonumber(ARGV[3])
+local id, upTo = ARGV[1], tonumber(ARGV[2])
 local rec = KEYS[1]
 local v = redis.call('HMGET', rec, 'state', 'seq', 'acked', 'obytes')
 if not v[1] then return {'gone'} end

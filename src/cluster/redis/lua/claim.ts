@@ -13,7 +13,15 @@ told on {P}:notice:<node> ('replaced'). A client that was not connected is annou
 (a tombstone, with the deletion's reason), NODE_FENCED (this incarnation is not alive). A connect or
 reconnect makes onConnect due: the mark hookDue = '<socketId> <0|1 reconnect>' stays until an owner
 has run it (hookRan). A swap from an owner that is no longer alive hands a mark left to this node.`,
-  keys: ['the client record ({P}:c:<clientId>)'],
+  keys: [
+    'the client record ({P}:c:<clientId>)',
+    'its tombstone ({P}:t:<clientId>)',
+    'the node hash of the caller ({P}:node:<nodeId>)',
+    'the owned set of its incarnation ({P}:owned:<nodeId>:<inc>)',
+    'the deadlines ({P}:deadlines)',
+    'the handshaking, connected and disconnected sets ({P}:state:<state>), three keys',
+    "the cluster meta hash ({P}:meta); discovered: the previous owner's node hash and owned set",
+  ],
   argv: [
     'clientId',
     'tokenHash: the SHA-256 hex of the token the socket presented',
@@ -26,9 +34,9 @@ has run it (hookRan). A swap from an owner that is no longer alive hands a mark 
 counters so the node knows at once whether messages wait for the socket, due the hookDue mark handed
 to this node ('' for none) | {'CLIENT_DELETED', reason}
 | {'UNKNOWN_CLIENT'} | {'BAD_TOKEN'} | {'NODE_FENCED'}`,
-  uses: ['decimal', 'time', 'read', 'fence', 'nodeStatus', 'moveState', 'moveOwner', 'notify', 'announce'],
+  uses: ['decimal', 'time', 'read', 'fence', 'nodeStatus', 'moveState', 'moveOwner', 'notify', 'announce', 'ownerKeys'],
   body: `
-local id, th, sid, tab, nodeId, inc = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local id, th, sid, tab, nodeId, inc = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local rec = KEYS[1]
 if nodeStatus(nodeId, inc) ~= 'alive' then return {'NODE_FENCED'} end
 local tokenHash = redis.call('HGET', rec, 'tokenHash')
@@ -46,6 +54,7 @@ local function counters()
   return {v[1] or '0', v[2] or '0'}
 end
 if r.state == 'connected' and r.socketId == sid and sameOwner then return {'replay', before, before, counters()} end
+if not sameOwner then ownerKeys(r, true) end
 local outcome = 'swapped'
 if r.state == 'handshaking' then outcome = 'connected' elseif r.state == 'disconnected' then outcome = 'reconnected' end
 local changes = {'state', 'connected', 'socketId', sid, 'expiresAt', ''}

@@ -6,12 +6,16 @@ export const completeDeletionScript = defineScript({
   does: `Marks a deletion's onDelete as done, removing its journal entry. Only the incarnation it is
 assigned to may complete it; 'fenced' means it was redelivered elsewhere (this node was declared
 dead meanwhile). 'gone': already completed (a replay).`,
-  keys: ['the cluster meta hash ({P}:meta)'],
+  keys: [
+    'the deletion journal entry ({P}:d:<deletionId>)',
+    "the deletions of the caller's incarnation ({P}:dels:<nodeId>:<inc>)",
+    'the cluster meta hash ({P}:meta)',
+  ],
   argv: ['deletionId', 'nodeId', 'inc'],
   reply: `'completed' | 'gone' | 'fenced'`,
   uses: [],
   body: `
-local did, nodeId, inc = ARGV[2], ARGV[3], ARGV[4]
+local did, nodeId, inc = ARGV[1], ARGV[2], ARGV[3]
 local d = k('d', did)
 local v = redis.call('HMGET', d, 'node', 'inc')
 if not v[1] then return 'gone' end

@@ -4,7 +4,10 @@ import { defineScript } from './defineScript.js';
 export const countsScript = defineScript({
   name: 'counts',
   does: 'Cluster-wide counts by live state, from the state sets, and the number of live nodes.',
-  keys: ['the cluster meta hash ({P}:meta)'],
+  keys: [
+    'the handshaking, connected and disconnected sets ({P}:state:<state>), three keys',
+    'the live nodes ({P}:nodes)',
+  ],
   argv: [],
   reply: '{handshaking, connected, disconnected, nodes}',
   uses: [],

@@ -7,9 +7,12 @@ export interface ScriptSpec {
   name: string;
   /** What it does, as prose. */
   does: string;
-  /** What each of `KEYS` is (a script builds its other keys from `ARGV[1]`, the prefix). */
+  /**
+   * What each of `KEYS` is: every key the script may touch, in the order the store passes them
+   * (`keys.ts`), but those it can only name from what it reads, which it `discover`s (say which).
+   */
   keys: readonly string[];
-  /** What each argument after `ARGV[1]` (the prefix, always first) is: `ARGV[2]` first. */
+  /** What each of `ARGV` is, `ARGV[1]` first. */
   argv: readonly string[];
   /** What it answers. */
   reply: string;
@@ -24,8 +27,8 @@ export interface ScriptSpec {
   readOnly?: boolean;
 }
 
-/** One Lua script: its name, full source and SHA1 (for EVALSHA), and the fragments its source holds. */
-export interface LuaScript {
+/** One Lua script as Redis runs it: its name, full source and SHA1 (for EVALSHA), the fragments its source holds. */
+export interface BuiltScript {
   readonly name: string;
   readonly source: string;
   readonly sha: string;
@@ -34,6 +37,22 @@ export interface LuaScript {
   /** Whether it raises the write counter and answers `{writes, reply}` (every script but the reads). */
   readonly writes: boolean;
 }
+
+/** One Lua script, and its test build. */
+export interface LuaScript extends BuiltScript {
+  /**
+   * The same script in the test build: a prelude checks that every key each command touches is
+   * in `KEYS` or `discover`ed before the first write, and fails the script otherwise (see
+   * {@link KEY_CHECK_ENV}).
+   */
+  readonly checked: BuiltScript;
+}
+
+/**
+ * The environment variable that makes a store run the test build of the scripts (`'1'`): set by
+ * the test suite (vitest.config.ts), never in production. It costs a Lua call per command.
+ */
+export const KEY_CHECK_ENV = 'SOCKET_IO_SUPERVISOR_KEY_CHECK';
 
 /** The first comment of a script's source: its contract, as BullMQ heads its scripts. */
 function header(spec: ScriptSpec, included: readonly FragmentName[]): string {
@@ -54,8 +73,7 @@ function header(spec: ScriptSpec, included: readonly FragmentName[]): string {
     wrap(spec.does, '  '),
     '  Input:',
     ...spec.keys.map((key, i) => wrap(`KEYS[${i + 1}] ${key}`, '    ')),
-    '    ARGV[1] the key prefix with its hash tag ({sup}): every other key is built from it',
-    ...spec.argv.map((arg, i) => wrap(`ARGV[${i + 2}] ${arg}`, '    ')),
+    ...spec.argv.map((arg, i) => wrap(`ARGV[${i + 1}] ${arg}`, '    ')),
     '  Output:',
     wrap(spec.reply, '    '),
     `  Fragments: ${included.join(', ')}`,
@@ -65,34 +83,90 @@ function header(spec: ScriptSpec, included: readonly FragmentName[]): string {
 }
 
 /**
- * A script's source: its header (the first comment); one line declaring every local its fragments
- * assign; its body, as the function `main`; only the fragments it uses, which assign those locals;
- * then `return main()`, or for a script that writes `return {bump(), main()}` (the write counter,
- * raised before the body runs, then the body's reply). So the body comes
- * right after the header, and a Redis error's line number is the body's own plus the header's
- * length and two. The SHA1 is computed here, as Redis would.
+ * The prelude of the test build: `redis.call` and `redis.pcall` shadowed by a check that the key
+ * arguments of the command (the first; every one of DEL, EXISTS, SDIFF, SUNIONSTORE, SDIFFSTORE; none of
+ * TIME, PUBLISH) are in `KEYS` or were `discover`ed, and that nothing was `discover`ed after a
+ * write (the write counter's `HINCRBY` excepted). A command it does not know fails too, so a new
+ * one is added here with its keys. Errors name the script, the command and the key.
+ */
+function keyCheck(name: string): string {
+  const words = (list: string) =>
+    `{${list
+      .split(' ')
+      .map((c) => `${c} = true`)
+      .join(', ')}}`;
+  const first =
+    'HGET HSET HMGET HDEL HINCRBY HEXISTS SADD SREM SPOP SCARD SMEMBERS SISMEMBER SRANDMEMBER SSCAN ZADD ZREM ZRANGE ZRANGEBYSCORE ZREMRANGEBYSCORE ZSCORE ZCARD GET SET PEXPIRE PERSIST INCR';
+  const writes =
+    'HSET HDEL HINCRBY SADD SREM SPOP ZADD ZREM ZREMRANGEBYSCORE DEL SET PEXPIRE PERSIST INCR SUNIONSTORE SDIFFSTORE';
+  return `local KEYCHECK
+local redis = (function(R)
+  local name, declared, wrote = '${name}', {}, false
+  for _, key in ipairs(KEYS) do declared[key] = true end
+  local ALL, NONE = ${words('DEL EXISTS SUNIONSTORE SDIFFSTORE SDIFF')}, ${words('TIME PUBLISH')}
+  local FIRST, WRITES = ${words(first)}, ${words(writes)}
+  local function check(cmd, ...)
+    local c, args = string.upper(cmd), {...}
+    local keys = {}
+    if ALL[c] then keys = args elseif FIRST[c] then keys = {args[1]} elseif not NONE[c] then
+      error('key check: script ' .. name .. ' sends ' .. c .. ', a command whose keys the check does not know')
+    end
+    for _, key in ipairs(keys) do
+      if not declared[key] then
+        error('key check: script ' .. name .. ' touches ' .. tostring(key) .. ' (' .. c .. '), a key not in KEYS nor discovered')
+      end
+    end
+    if WRITES[c] and not (c == 'HINCRBY' and args[2] == 'writes') then wrote = true end
+  end
+  KEYCHECK = {discover = function(key)
+    if wrote then error('key check: script ' .. name .. ' discovers ' .. key .. ' after a write') end
+    declared[key] = true
+  end}
+  return setmetatable({
+    call = function(cmd, ...) check(cmd, ...) return R.call(cmd, ...) end,
+    pcall = function(cmd, ...) check(cmd, ...) return R.pcall(cmd, ...) end,
+  }, {__index = R})
+end)(redis)`;
+}
+
+/**
+ * A script's source: `#!lua` (Redis 7: a key of another slot fails at once; `flags=no-writes` for
+ * a read, which a replica may run); its header (the first comment); in the test build only, the
+ * key check's prelude; one line declaring every local its fragments assign; its body, as the
+ * function `main`; only the fragments it uses, which assign those locals; then `return main()`,
+ * or for a script that writes `return {bump(), main()}` (the write counter, raised before the
+ * body runs, then the body's reply). So the body comes right after the header, and a Redis
+ * error's line number is the body's own plus the header's length and three. The SHA1 is computed
+ * here, as Redis would.
  */
 export function defineScript(spec: ScriptSpec): LuaScript {
   const writes = spec.readOnly !== true;
   const included = resolveFragments(writes ? [...spec.uses, 'writes'] : spec.uses);
   const body = spec.body.trim();
   const locals = included.flatMap((name) => fragments[name].provides);
-  const source = [
-    header(spec, included),
-    `local ${locals.join(', ')}`,
-    'local function main()',
-    body,
-    'end',
-    ...included.map((name) => fragments[name].source),
-    writes ? 'return {bump(), main()}' : 'return main()',
-    '',
-  ].join('\n');
-  return {
-    name: spec.name,
-    source,
-    sha: createHash('sha1').update(source).digest('hex'),
-    fragments: included,
-    body,
-    writes,
+  const build = (checked: boolean): BuiltScript => {
+    const source = [
+      writes ? '#!lua' : '#!lua flags=no-writes',
+      header(spec, included),
+      ...(checked ? [keyCheck(spec.name)] : []),
+      `local ${locals.join(', ')}`,
+      'local function main()',
+      body,
+      'end',
+      ...included.map((name) =>
+        checked ? (fragments[name].checked ?? fragments[name].source) : fragments[name].source,
+      ),
+      writes ? 'return {bump(), main()}' : 'return main()',
+      '',
+    ].join('\n');
+    return {
+      name: spec.name,
+      source,
+      sha: createHash('sha1').update(source).digest('hex'),
+      fragments: included,
+      body,
+      writes,
+    };
   };
+  return { ...build(false), checked: build(true) };
 }

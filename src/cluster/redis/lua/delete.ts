@@ -7,7 +7,18 @@ export const deleteScript = defineScript({
 with a deletion journal entry assigned to the calling incarnation (it runs onDelete, then completes
 it). Idempotent per deletion id: the same call again answers 'replay' (with the entry while it is
 not completed). Otherwise already-deleted (a tombstone), unknown-client, NODE_FENCED.`,
-  keys: ['the client record ({P}:c:<clientId>)'],
+  keys: [
+    'the client record ({P}:c:<clientId>)',
+    'its tombstone ({P}:t:<clientId>)',
+    'its outbox ({P}:o:<clientId>)',
+    'its emit ids ({P}:e:<clientId>)',
+    'the deletion journal entry ({P}:d:<deletionId>)',
+    'the deadlines ({P}:deadlines)',
+    'the handshaking, connected and disconnected sets ({P}:state:<state>), three keys',
+    "the deletions of the caller's incarnation ({P}:dels:<nodeId>:<inc>)",
+    'the node hash of the caller ({P}:node:<nodeId>)',
+    "the cluster meta hash ({P}:meta); discovered: the owner's owned set",
+  ],
   argv: [
     'clientId',
     'deletionId: the same on every attempt of one delete',
@@ -18,9 +29,9 @@ not completed). Otherwise already-deleted (a tombstone), unknown-client, NODE_FE
   ],
   reply: `{'deleted', entry} | {'replay', entry?} | {'already-deleted'} | {'unknown-client'} | {'NODE_FENCED'}:
 the entry in DELETION_FIELDS order`,
-  uses: ['read', 'nodeStatus', 'deletionFields', 'deleteClient'],
+  uses: ['read', 'nodeStatus', 'deletionFields', 'deleteClient', 'ownerKeys'],
   body: `
-local id, did, reason, nodeId, inc, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local id, did, reason, nodeId, inc, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local status = nodeStatus(nodeId, inc)
 if status ~= 'alive' and status ~= 'leaving' then return {'NODE_FENCED'} end
 local r = read(KEYS[1])
@@ -31,6 +42,7 @@ if not r then
   if redis.call('EXISTS', k('d', did)) == 1 then return {'replay', redis.call('HMGET', k('d', did), unpack(DEL))} end
   return {'replay'}
 end
+ownerKeys(r)
 return {'deleted', deleteClient(id, r, reason, did, nodeId, inc, ttl)}
 `,
 });

@@ -11,7 +11,14 @@ already-deleted, unknown-client, NODE_FENCED (this incarnation is dead or left).
 releases a socket whose claim had no answer (the claim may have run): the socket id and the owner
 must still match; its onConnect mark (hookDue) goes with it, or, if the client has moved on to a
 live owner meanwhile, that owner is told to run it ({P}:notice:<node>, 'hook-due').`,
-  keys: ['the client record ({P}:c:<clientId>)'],
+  keys: [
+    'the client record ({P}:c:<clientId>)',
+    'its tombstone ({P}:t:<clientId>)',
+    'the node hash of the caller ({P}:node:<nodeId>)',
+    'the deadlines ({P}:deadlines)',
+    'the connected and disconnected sets ({P}:state:<state>), two keys',
+    "the cluster meta hash ({P}:meta); discovered: the owner's node hash, to tell it a hook is due",
+  ],
   argv: [
     'clientId',
     'socketId',
@@ -22,9 +29,9 @@ live owner meanwhile, that owner is told to run it ({P}:notice:<node>, 'hook-due
   ],
   reply: `{'disconnected', before, after} | {'replay' | 'not-connected' | 'stale-socket' | 'fenced', before}
 | {'already-deleted'} | {'unknown-client'} | {'NODE_FENCED'}: records in RECORD_FIELDS order`,
-  uses: ['decimal', 'time', 'read', 'nodeStatus', 'moveState', 'notify'],
+  uses: ['decimal', 'time', 'discover', 'read', 'nodeStatus', 'moveState', 'notify'],
   body: `
-local id, sid, nodeId, inc, fence, rt = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
+local id, sid, nodeId, inc, fence, rt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 local rec = KEYS[1]
 local status = nodeStatus(nodeId, inc)
 if status ~= 'alive' and status ~= 'leaving' then return {'NODE_FENCED'} end
@@ -37,9 +44,13 @@ local before = flat(r)
 local due = fence == '' and redis.call('HGET', rec, 'hookDue') or false
 if due and string.match(due, '^(%S+)') ~= sid then due = false end
 if r.state ~= 'connected' or r.socketId ~= sid then
-  if due and r.node ~= '' and nodeStatus(r.node, r.inc) == 'alive' then
-    notify(r.node, {type = 'hook-due', clientId = id, inc = r.inc, fence = r.fence, socketId = sid,
-      reconnect = string.match(due, ' (%d)$')})
+  if due and r.node ~= '' then
+    -- the owner's node hash, read at once: nothing is written before
+    found(k('node', r.node))
+    if nodeStatus(r.node, r.inc) == 'alive' then
+      notify(r.node, {type = 'hook-due', clientId = id, inc = r.inc, fence = r.fence, socketId = sid,
+        reconnect = string.match(due, ' (%d)$')})
+    end
   end
   if redis.call('HGET', rec, 'lastSocketId') == sid then return {'replay', before} end
   if r.state ~= 'connected' then return {'not-connected', before} end

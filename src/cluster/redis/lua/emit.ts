@@ -15,7 +15,18 @@ reply carries the member and the socket id; another owner is told on {P}:notice:
 Idempotent per emitId: the ids of the last replayWindow ms are kept ({P}:e:<clientId>), so an emit
 whose reply was lost and that is sent again answers 'replay' (with its member while it is still
 unacknowledged, and the owner told again) instead of queueing it twice.`,
-  keys: ['the client record ({P}:c:<clientId>)'],
+  keys: [
+    'the client record ({P}:c:<clientId>)',
+    'its tombstone ({P}:t:<clientId>)',
+    'its outbox ({P}:o:<clientId>)',
+    'its emit ids ({P}:e:<clientId>)',
+    'the deletion journal entry of an overflow ({P}:d:<deletionId>)',
+    'the deadlines ({P}:deadlines)',
+    'the handshaking, connected and disconnected sets ({P}:state:<state>), three keys',
+    "the deletions of the caller's incarnation ({P}:dels:<nodeId>:<inc>)",
+    'the node hash of the caller ({P}:node:<nodeId>)',
+    "the cluster meta hash ({P}:meta); discovered: the owner's owned set",
+  ],
   argv: [
     'clientId',
     'emitId: the same on every attempt of one emit',
@@ -31,11 +42,11 @@ unacknowledged, and the owner told again) instead of queueing it twice.`,
   reply: `{'queued', seq, member?, socketId?} | {'replay', seq?, member?, socketId?} | {'overflow', entry}
 | {'already-deleted'} | {'unknown-client'} | {'NODE_FENCED'}: member and socketId when the caller owns
 the connected client and must send it; the entry in DELETION_FIELDS order`,
-  uses: ['decimal', 'time', 'read', 'nodeStatus', 'notify', 'deleteClient'],
+  uses: ['decimal', 'time', 'read', 'nodeStatus', 'notify', 'deleteClient', 'ownerKeys'],
   body: `
-local id, eid, payload = ARGV[2], ARGV[3], ARGV[4]
-local maxMessages, maxBytes = tonumber(ARGV[5]), tonumber(ARGV[6])
-local nodeId, inc, did, ttl, window = ARGV[7], ARGV[8], ARGV[9], ARGV[10], tonumber(ARGV[11])
+local id, eid, payload = ARGV[1], ARGV[2], ARGV[3]
+local maxMessages, maxBytes = tonumber(ARGV[4]), tonumber(ARGV[5])
+local nodeId, inc, did, ttl, window = ARGV[6], ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10])
 local status = nodeStatus(nodeId, inc)
 if status ~= 'alive' and status ~= 'leaving' then return {'NODE_FENCED'} end
 local rec = KEYS[1]
@@ -44,6 +55,8 @@ if not r then
   if redis.call('EXISTS', k('t', id)) == 1 then return {'already-deleted'} end
   return {'unknown-client'}
 end
+-- an overflow deletes it, after this step's first write
+ownerKeys(r)
 local outbox, ids = k('o', id), k('e', id)
 local function deliver(outcome, seq, member)
   if r.state ~= 'connected' then return {outcome, seq} end

@@ -13,27 +13,59 @@ export interface Fragment {
   readonly uses: readonly string[];
   readonly provides: readonly string[];
   readonly source: string;
+  /** Its source in the test build (the key check, `defineScript`), when it differs. */
+  readonly checked?: string;
 }
 
 /**
- * The fragments, each after the ones it uses (the order they run in, before the body). `ARGV[1]`
- * is always the key prefix with its hash tag (`{sup}`), so every key a script builds
- * (`k('c', id)`) lives in the slot of the keys it declares.
+ * The fragments, each after the ones it uses (the order they run in, before the body). Every key
+ * a script builds (`k('c', id)`) is under the hash tag of `KEYS[1]`, and is declared in `KEYS` or
+ * `discover`ed before the first write.
  */
 const FRAGMENTS = {
-  /** `k('c', id)` → `{sup}:c:<id>`: every script builds its keys with it. */
+  /**
+   * `k('c', id)` → `{sup}:c:<id>`: the name of a key, under the hash tag of `KEYS[1]` (every key
+   * of a script is in its slot). Every key a script touches is in `KEYS` (the store builds them,
+   * `keys.ts`), or, when its name is only known from what the script reads (a previous owner's
+   * owned set, the clients of a due deadline), it is `discover`ed before the script's first write.
+   */
   key: {
     uses: [],
     provides: ['P', 'k'],
-    source: `P = ARGV[1]
+    source: `P = string.match(KEYS[1] or '', '^{[^}]*}')
 k = function(...)
   return P .. ':' .. table.concat({...}, ':')
 end`,
   },
   /**
-   * Numbers go back to Redis through `s()`: Lua 5.1's `tostring` prints 14 significant digits,
-   * which would round a fence (Redis `TIME` in microseconds, 16 digits).
+   * Keys whose names the script learnt from what it read (not in `KEYS`): read before the script's
+   * first write (one `EXISTS` for them all; answers them), so that while its slot is being migrated Redis stops the script on it
+   * (`non local key`) before anything is written, and the runner sends it again as a script
+   * that did not run (docs/partitions.md, finding 2). `found(key)` is the same without the
+   * `EXISTS`, for a key the caller reads at once (`read(found(k('c', id)))`), or in a script that
+   * writes nothing. The test build also checks that no write came first (the write counter's own
+   * excepted: a higher counter is all a stop after it leaves).
    */
+  discover: {
+    uses: [],
+    provides: ['discover', 'found'],
+    source: `discover = function(...)
+  redis.call('EXISTS', ...)
+  return ...
+end
+found = function(key)
+  return key
+end`,
+    checked: `discover = function(...)
+  for _, key in ipairs({...}) do KEYCHECK.discover(key) end
+  redis.call('EXISTS', ...)
+  return ...
+end
+found = function(key)
+  KEYCHECK.discover(key)
+  return key
+end`,
+  },
   decimal: {
     uses: [],
     provides: ['s'],
@@ -113,21 +145,42 @@ end`,
   if to and to ~= '' then redis.call('SADD', k('state', to), id) end
 end`,
   },
+  /**
+   * The ownership version (`{P}:meta` `ver`): raised once by a step that takes a client from its
+   * owner or sends an owner a notice (which pub/sub may lose). A node re-checks the clients it
+   * holds only when it moved since its last re-check (docs/partitions.md: per partition).
+   */
+  ownership: {
+    uses: ['key'],
+    provides: ['moved', 'ownershipMoved'],
+    source: `moved = false
+ownershipMoved = function()
+  if moved then return end
+  redis.call('HINCRBY', k('meta'), 'ver', 1)
+  moved = true
+end`,
+  },
   /** Moves a client between the owned sets of incarnations ('' for unowned). */
   moveOwner: {
-    uses: ['key'],
+    uses: ['key', 'ownership'],
     provides: ['moveOwner'],
     source: `moveOwner = function(id, fromNode, fromInc, toNode, toInc)
-  if fromNode ~= '' then redis.call('SREM', k('owned', fromNode, fromInc), id) end
+  if fromNode ~= '' then
+    redis.call('SREM', k('owned', fromNode, fromInc), id)
+    if fromNode ~= toNode or fromInc ~= toInc then ownershipMoved() end
+  end
   if toNode ~= '' then redis.call('SADD', k('owned', toNode, toInc), id) end
 end`,
   },
-  /** A notice to a node (`replaced`, `deleted`, `message`), on its channel. */
+  /** A notice to a node (`replaced`, `deleted`, `message`, `hook-due`), on its channel. */
   notify: {
-    uses: ['key'],
+    uses: ['key', 'ownership'],
     provides: ['notify'],
     source: `notify = function(nodeId, msg)
-  if nodeId ~= '' then redis.call('PUBLISH', k('notice', nodeId), cjson.encode(msg)) end
+  if nodeId ~= '' then
+    redis.call('PUBLISH', k('notice', nodeId), cjson.encode(msg))
+    ownershipMoved()
+  end
 end`,
   },
   /** Tells whoever waits in `connected()` for a client (on any node) that it `connected` or was `deleted`. */
@@ -207,6 +260,35 @@ end`,
     redis.call('HSET', rec, 'node', '', 'inc', '', 'fence', fence)
   end
   return 1
+end`,
+  },
+  /**
+   * The keys of a record's owner a script writes (the owned set of its incarnation) and, with
+   * withNode, reads (its node hash), `discover`ed: the store could not name them before the script
+   * read the record.
+   */
+  ownerKeys: {
+    uses: ['key', 'discover'],
+    provides: ['ownerKeys'],
+    source: `ownerKeys = function(r, withNode)
+  if r and r.node ~= '' then
+    if withNode then discover(k('node', r.node), k('owned', r.node, r.inc)) else discover(k('owned', r.node, r.inc)) end
+  end
+end`,
+  },
+  /**
+   * The keys `endIncarnation` and `forgetNode` touch for an incarnation (its node hash, owned set,
+   * deletions and their journal entries), `discover`ed: called before the script's first write.
+   * Answers the deletions (ids).
+   */
+  incarnationKeys: {
+    uses: ['key', 'discover'],
+    provides: ['incarnationKeys'],
+    source: `incarnationKeys = function(nodeId, inc)
+  discover(k('node', nodeId), k('owned', nodeId, inc))
+  local dids = redis.call('SMEMBERS', found(k('dels', nodeId, inc)))
+  for _, did in ipairs(dids) do discover(k('d', did)) end
+  return dids
 end`,
   },
   /**
@@ -313,20 +395,69 @@ end`,
 end`,
   },
   /**
+   * The clients the reap's recovery step (recoverStep) will look at, and the keys it will touch,
+   * read before the reap's first write: while it drops, up to limit clients of `{P}:unheld`; in the
+   * step that collects them (nodeTtl passed, every live node but those the reap ends wrote back),
+   * the first limit clients no other live incarnation owns (SDIFF, a read). With each, its record,
+   * outbox, emit ids and owner. Answers those clients ({} while it waits), or nil when no recovery
+   * runs.
+   */
+  recoverKeys: {
+    uses: ['key', 'discover', 'time', 'read', 'ownerKeys'],
+    provides: ['recoverKeys'],
+    source: `recoverKeys = function(nodeTtl, limit, ending)
+  local v = redis.call('HMGET', k('meta'), 'recovery', 'recoveryAt', 'recoveryPhase')
+  if not v[1] then return nil end
+  local ids = {}
+  if v[3] == 'reaping' then
+    ids = redis.call('SRANDMEMBER', k('unheld'), limit)
+  else
+    if nowMs < (tonumber(v[2]) or 0) + nodeTtl then return {} end
+    -- every live node's hash and owned set (the step reads them all, in an order a tick may change)
+    local held, waiting = {}, false
+    for _, n in ipairs(redis.call('ZRANGE', k('nodes'), 0, -1)) do
+      local x = redis.call('HMGET', found(k('node', n)), 'inc', 'state', 'wb')
+      if x[2] == 'alive' or x[2] == 'leaving' then
+        local owned = discover(k('owned', n, x[1]))
+        if not ending[n] then
+          if x[3] ~= v[1] .. ':' .. x[1] then waiting = true end
+          table.insert(held, owned)
+        end
+      end
+    end
+    if waiting then return {} end
+    for _, state in ipairs({'handshaking', 'connected', 'disconnected'}) do
+      for _, id in ipairs(redis.call('SDIFF', k('state', state), unpack(held))) do
+        if #ids >= limit then break end
+        table.insert(ids, id)
+      end
+    end
+  end
+  for _, id in ipairs(ids) do
+    local r = read(found(k('c', id)))
+    if r then
+      discover(k('o', id))
+      discover(k('e', id))
+      ownerKeys(r, true)
+    end
+  end
+  return ids
+end`,
+  },
+  /**
    * The recovery after a rollback, one step per reap: nil when none runs. It waits until nodeTtl
    * has passed since it began (every node still serving has heartbeated and been told to rejoin)
    * and every live node has written back at its current incarnation (`wb` = recovery:inc in its
-   * node hash); then every client no live incarnation owns is collected (`{P}:unheld`) and
-   * dropped, limit at a time, without a hook, a journal entry or a tombstone: a record Redis went
-   * back to that nobody holds. A record whose fence is above the recovery's id was written since
-   * the rollback was found (a leave released it into its grace period, a reap after a node's
-   * death, a new registration): it is kept, and its deadline deletes it with `onDelete` once the
-   * recovery ends. Answers {dropped, more}.
+   * node hash); then every client no live incarnation owns is collected (`{P}:unheld`) and dropped,
+   * the ones recoverKeys picked (limit at a time), without a hook, a journal entry or a tombstone: a record Redis went back to that nobody holds. A record whose
+   * fence is above the recovery's id was written since the rollback was found (a leave released it
+   * into its grace period, a reap after a node's death, a new registration): it is kept, and its
+   * deadline deletes it with `onDelete` once the recovery ends. Answers {dropped, more}.
    */
   recoverStep: {
     uses: ['key', 'time', 'read', 'moveState', 'moveOwner', 'announce'],
     provides: ['recoverStep'],
-    source: `recoverStep = function(nodeTtl, limit)
+    source: `recoverStep = function(nodeTtl, ids)
   local meta = k('meta')
   local v = redis.call('HMGET', meta, 'recovery', 'recoveryAt', 'recoveryPhase')
   if not v[1] then return nil end
@@ -351,8 +482,8 @@ end`,
     redis.call('HSET', meta, 'recoveryPhase', 'reaping')
   end
   local dropped, recoveryId = 0, tonumber(v[1])
-  for _, id in ipairs(redis.call('SPOP', unheld, limit)) do
-    local r = read(k('c', id))
+  for _, id in ipairs(ids) do
+    local r = redis.call('SREM', unheld, id) == 1 and read(k('c', id))
     -- a fence above the recovery's id (both Redis TIME in µs): written since the rollback was
     -- found (released by a leave or a node's death, registered anew), so not a record Redis went back to
     if r and not liveOwner(r.node, r.inc) and (tonumber(r.fence) or 0) <= recoveryId then

@@ -9,8 +9,14 @@ ROLLBACK: the write counter this node's last acknowledged heartbeat stored is be
 heartbeat answered: Redis went back to older data (see the stale fragment), a new epoch and a recovery
 begin, and the node rejoins and writes back as after RESET. NODE_FENCED: this incarnation was
 declared dead (or left): it has lost every client it held and must join again as a new incarnation.
-Each 'ok' stores the write counter in the node hash (wseen) and answers it.`,
-  keys: ['the live nodes ({P}:nodes)'],
+Each 'ok' stores the write counter in the node hash (wseen) and answers it, with the ownership
+version (see the ownership fragment): the node re-checks what it holds only when that moved.`,
+  keys: [
+    'the live nodes ({P}:nodes)',
+    'the cluster meta hash ({P}:meta)',
+    'its node hash ({P}:node:<nodeId>)',
+    'the clients a recovery drops ({P}:unheld)',
+  ],
   argv: [
     'nodeId',
     'inc',
@@ -19,13 +25,13 @@ Each 'ok' stores the write counter in the node hash (wseen) and answers it.`,
     "seen: the write counter its last acknowledged heartbeat answered ('' for none since it joined)",
     "highest: the highest write counter any reply answered it since it joined ('' for none)",
   ],
-  reply: `{'ok', nowMs, outage (1 when this tick found that nobody had ticked for gapMs), writes}
+  reply: `{'ok', nowMs, outage (1 when this tick found that nobody had ticked for gapMs), writes, ver}
 | {'RESET', epoch, recovering ('1': the new epoch is a rollback's, found by another node)}
 | {'ROLLBACK', epoch} | {'NODE_FENCED', status}`,
   uses: ['decimal', 'time', 'nodeStatus', 'tick', 'stale'],
   body: `
-local nodeId, inc, gapMs, epoch, seen = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
-local why = stale(nodeId, epoch, seen, ARGV[7])
+local nodeId, inc, gapMs, epoch, seen = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local why = stale(nodeId, epoch, seen, ARGV[6])
 if why == 'reset' then
   local m = redis.call('HMGET', k('meta'), 'epoch', 'recovery')
   return {'RESET', m[1] or '', m[2] and '1' or '0'}
@@ -35,8 +41,8 @@ local status = nodeStatus(nodeId, inc)
 if status ~= 'alive' and status ~= 'leaving' then return {'NODE_FENCED', status} end
 local outage = tick(gapMs)
 redis.call('ZADD', k('nodes'), s(nowMs), nodeId)
-local writes = redis.call('HGET', k('meta'), 'writes')
-redis.call('HSET', k('node', nodeId), 'heartbeatAt', s(nowMs), 'wseen', writes)
-return {'ok', s(nowMs), s(outage), writes}
+local m = redis.call('HMGET', k('meta'), 'writes', 'ver')
+redis.call('HSET', k('node', nodeId), 'heartbeatAt', s(nowMs), 'wseen', m[1])
+return {'ok', s(nowMs), s(outage), m[1], m[2] or '0'}
 `,
 });

@@ -2,7 +2,7 @@ import { ackScript } from './ack.js';
 import { claimScript } from './claim.js';
 import { completeDeletionScript } from './completeDeletion.js';
 import { countsScript } from './counts.js';
-import type { LuaScript } from './defineScript.js';
+import { type BuiltScript, KEY_CHECK_ENV, type LuaScript } from './defineScript.js';
 import { deleteScript } from './delete.js';
 import { disconnectScript } from './disconnect.js';
 import { emitScript } from './emit.js';
@@ -50,5 +50,17 @@ export const SCRIPTS = {
   outbox: outboxScript,
 } as const satisfies Record<string, LuaScript>;
 
-export type { LuaScript } from './defineScript.js';
+/** The scripts' type: each one, by name. */
+export type Scripts = { readonly [name in keyof typeof SCRIPTS]: BuiltScript };
+
+/**
+ * The test build of every script (`defineScript`): each command's keys checked against `KEYS` and
+ * what it discovered. A store runs these when the environment sets {@link KEY_CHECK_ENV} to '1'.
+ */
+export const CHECKED_SCRIPTS: Scripts = Object.fromEntries(
+  Object.entries(SCRIPTS).map(([name, script]) => [name, script.checked]),
+) as unknown as Scripts;
+
+export { KEY_CHECK_ENV };
+export type { BuiltScript, LuaScript } from './defineScript.js';
 export { DELETION_FIELDS, OUTBOX_FIELDS, RECORD_FIELDS } from './fields.js';

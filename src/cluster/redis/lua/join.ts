@@ -7,14 +7,37 @@ export const joinScript = defineScript({
 start, or Redis lost its data). A previous incarnation still alive or leaving is ended as dead first
 (its clients get a grace period, its unfinished deletions are redelivered) when it is this
 process's own (the same processId: a rejoin) or its heartbeat is older than nodeTtl (the same
-node id restarted after a crash); a live one of another process is never ended: NODE_ID_IN_USE.`,
-  keys: ['the cluster meta hash ({P}:meta)'],
-  argv: ['nodeId', 'gapMs: the outageGap (ms)', 'nodeTtl (ms)', "processId: this process's random id"],
-  reply: `{inc, epoch, nowMs, endedInc ('' when none)} | {'NODE_ID_IN_USE', inc, heartbeat age (ms)}`,
-  uses: ['decimal', 'time', 'endIncarnation', 'tick'],
+node id restarted after a crash); a live one of another process is never ended: NODE_ID_IN_USE.
+First of all, the key layout: {P}:schema (layout, partitions) is written when absent (a fresh Redis,
+or one written by a release before the schema key: layout 1, the layout of {P}:meta); a Redis
+written by another layout or partition count is refused, LAYOUT_MISMATCH, before anything is
+written but the write counter.`,
+  keys: [
+    'the cluster meta hash ({P}:meta)',
+    'the key layout ({P}:schema)',
+    'its node hash ({P}:node:<nodeId>)',
+    'the live nodes ({P}:nodes)',
+    'the incarnations to reap ({P}:reaping)',
+    "the orphaned deletions ({P}:orphans); discovered: a previous incarnation's owned set and deletions (incarnationKeys)",
+  ],
+  argv: [
+    'nodeId',
+    'gapMs: the outageGap (ms)',
+    'nodeTtl (ms)',
+    "processId: this process's random id",
+    'layout: the key layout this node uses',
+    'partitions: its partition count',
+  ],
+  reply: `{inc, epoch, nowMs, endedInc ('' when none)} | {'NODE_ID_IN_USE', inc, heartbeat age (ms)}
+| {'LAYOUT_MISMATCH', layout, partitions}: the schema Redis holds`,
+  uses: ['decimal', 'time', 'incarnationKeys', 'endIncarnation', 'tick'],
   body: `
-local nodeId, gapMs, nodeTtl, processId = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local nodeId, gapMs, nodeTtl, processId, layout, partitions = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
 local meta = k('meta')
+local schema = redis.call('HMGET', k('schema'), 'layout', 'partitions')
+if schema[1] and (schema[1] ~= layout or schema[2] ~= partitions) then
+  return {'LAYOUT_MISMATCH', schema[1], schema[2] or ''}
+end
 local nk = k('node', nodeId)
 local prev = redis.call('HMGET', nk, 'inc', 'state', 'process')
 if prev[1] and (prev[2] == 'alive' or prev[2] == 'leaving') and prev[3] ~= processId then
@@ -22,6 +45,9 @@ if prev[1] and (prev[2] == 'alive' or prev[2] == 'leaving') and prev[3] ~= proce
   local age = nowMs - beat
   if age < nodeTtl then return {'NODE_ID_IN_USE', prev[1], s(age)} end
 end
+local ending = prev[1] and (prev[2] == 'alive' or prev[2] == 'leaving')
+if ending then incarnationKeys(nodeId, prev[1]) end
+if not schema[1] then redis.call('HSET', k('schema'), 'layout', layout, 'partitions', partitions) end
 local epoch = redis.call('HGET', meta, 'epoch')
 if not epoch then
   epoch = s(nowUs)
@@ -29,7 +55,7 @@ if not epoch then
 end
 tick(gapMs)
 local ended = ''
-if prev[1] and (prev[2] == 'alive' or prev[2] == 'leaving') then
+if ending then
   endIncarnation(nodeId, prev[1], 'dead')
   ended = prev[1]
 end

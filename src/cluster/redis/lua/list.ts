@@ -7,20 +7,23 @@ export const listScript = defineScript({
 set (its current incarnation) when node is given. About limit per page (SSCAN's COUNT is a hint);
 nextCursor is '' at the end. As with SSCAN, a client present for the whole listing is returned at
 least once.`,
-  keys: ['the cluster meta hash ({P}:meta)'],
+  keys: [
+    'the handshaking, connected and disconnected sets ({P}:state:<state>), three keys',
+    "the node's hash ({P}:node:<node>), when node is given; discovered: its incarnation's owned set, the records listed",
+  ],
   argv: ["state ('' for every live state)", "node ('' for every node)", "cursor ('' for the first page)", 'limit'],
   reply: `{nextCursor, {{clientId, ...record (RECORD_FIELDS order), seq, acked, oldestAt}...}}`,
-  uses: ['read'],
+  uses: ['discover', 'read'],
   readOnly: true,
   body: `
-local state, node, cursor, limit = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local state, node, cursor, limit = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local phase, cur = string.match(cursor, '^(%d+):(%d+)$')
 phase = tonumber(phase) or 1
 cur = cur or '0'
 local sets = {}
 if node ~= '' then
   local inc = redis.call('HGET', k('node', node), 'inc')
-  if inc then sets = {k('owned', node, inc)} end
+  if inc then sets = {found(k('owned', node, inc))} end
 elseif state ~= '' then
   sets = {k('state', state)}
 else
@@ -30,7 +33,7 @@ local views = {}
 while phase <= #sets and #views < limit do
   local res = redis.call('SSCAN', sets[phase], cur, 'COUNT', limit - #views)
   for _, id in ipairs(res[2]) do
-    local r = read(k('c', id))
+    local r = read(found(k('c', id)))
     if r and (state == '' or r.state == state) then
       local v = flat(r)
       table.insert(v, 1, id)

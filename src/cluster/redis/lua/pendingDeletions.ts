@@ -5,16 +5,16 @@ export const pendingDeletionsScript = defineScript({
   name: 'pendingDeletions',
   does: `The deletions assigned to this incarnation and not completed: after a delete or sweep whose
 reply was lost, the node runs those it is not already running.`,
-  keys: ['the cluster meta hash ({P}:meta)'],
+  keys: ['the deletions of the incarnation ({P}:dels:<nodeId>:<inc>); discovered: their journal entries'],
   argv: ['nodeId', 'inc'],
   reply: `{entry...}: each in DELETION_FIELDS order`,
-  uses: ['deletionFields'],
+  uses: ['discover', 'deletionFields'],
   readOnly: true,
   body: `
-local nodeId, inc = ARGV[2], ARGV[3]
+local nodeId, inc = ARGV[1], ARGV[2]
 local out = {}
-for _, did in ipairs(redis.call('SMEMBERS', k('dels', nodeId, inc))) do
-  local v = redis.call('HMGET', k('d', did), unpack(DEL))
+for _, did in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local v = redis.call('HMGET', found(k('d', did)), unpack(DEL))
   if v[1] then table.insert(out, v) end
 end
 return out

@@ -11,7 +11,17 @@ redelivered = 1 for this node to run onDelete again with the same deletion id. D
 after a rollback (see the stale and recoverStep fragments) it releases and redelivers nothing: it
 runs the recovery's step instead (dropped: clients no live node holds, removed without a hook). A
 stale view (reset or rollback, see stale) answers NODE_FENCED: the node's heartbeat tells which.`,
-  keys: ['the live nodes ({P}:nodes)'],
+  keys: [
+    'the live nodes ({P}:nodes)',
+    'the cluster meta hash ({P}:meta)',
+    'the node hash of the caller ({P}:node:<nodeId>)',
+    'the incarnations to reap ({P}:reaping)',
+    'the orphaned deletions ({P}:orphans)',
+    'the clients a recovery drops ({P}:unheld)',
+    "the deletions of the caller's incarnation ({P}:dels:<nodeId>:<inc>)",
+    'the deadlines ({P}:deadlines)',
+    "the handshaking, connected and disconnected sets ({P}:state:<state>), three keys; discovered (before the first write): the overdue nodes' hashes, owned sets, deletions and journal entries; the owned sets and clients released; the orphaned journal entries taken over; what a recovery step touches (recoverKeys)",
+  ],
   argv: [
     'nodeId',
     'inc',
@@ -28,19 +38,59 @@ stale view (reset or rollback, see stale) answers NODE_FENCED: the node's heartb
   uses: [
     'decimal',
     'time',
+    'discover',
     'nodeStatus',
     'deletionFields',
     'release',
+    'incarnationKeys',
     'endIncarnation',
     'tick',
     'stale',
+    'recoverKeys',
     'recoverStep',
   ],
   body: `
-local nodeId, inc, nodeTtl, rt = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local gapMs, limit = tonumber(ARGV[6]), tonumber(ARGV[7])
-if stale(nodeId, ARGV[8], ARGV[9], ARGV[10]) then return {'NODE_FENCED'} end
+local nodeId, inc, nodeTtl, rt = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local gapMs, limit = tonumber(ARGV[5]), tonumber(ARGV[6])
+if stale(nodeId, ARGV[7], ARGV[8], ARGV[9]) then return {'NODE_FENCED'} end
 if nodeStatus(nodeId, inc) ~= 'alive' then return {'NODE_FENCED'} end
+-- every key this call may touch, read before its first write (the tick's). The nodes overdue
+-- before the tick (an outage it finds refreshes every heartbeat: none after) with what ending
+-- their incarnation touches; then, unless a recovery runs, the clients to release (a budget of
+-- limit over the incarnations to reap, those just ended included) and the deletions to take over
+local ending, endingNodes, orphaned = {}, {}, {}
+for _, n in ipairs(redis.call('ZRANGEBYSCORE', k('nodes'), '-inf', '(' .. s(nowMs - nodeTtl))) do
+  if n ~= nodeId then
+    local v = redis.call('HMGET', found(k('node', n)), 'inc', 'state')
+    if v[1] and (v[2] == 'alive' or v[2] == 'leaving') then
+      for _, did in ipairs(incarnationKeys(n, v[1])) do table.insert(orphaned, did) end
+      table.insert(ending, n .. ':' .. v[1])
+      endingNodes[n] = true
+    end
+  end
+end
+local unheld = recoverKeys(nodeTtl, limit, endingNodes)
+local plan, takeOver = {}, {}
+if not unheld then
+  local owners = redis.call('SMEMBERS', k('reaping'))
+  for _, owner in ipairs(ending) do table.insert(owners, owner) end
+  local budget = limit
+  for _, owner in ipairs(owners) do
+    if budget <= 0 then break end
+    local n = string.match(owner, '^(.*):[^:]*$')
+    if n then discover(k('node', n)) end
+    local ids = redis.call('SRANDMEMBER', found(k('owned', owner)), budget)
+    for _, id in ipairs(ids) do discover(k('c', id)) end
+    table.insert(plan, {owner, ids})
+    budget = budget - #ids
+  end
+  takeOver = redis.call('SRANDMEMBER', k('orphans'), limit)
+  for _, did in ipairs(takeOver) do discover(k('d', did)) end
+  for _, did in ipairs(orphaned) do
+    if #takeOver >= limit then break end
+    table.insert(takeOver, did)
+  end
+end
 tick(gapMs)
 local declared = {}
 for _, n in ipairs(redis.call('ZRANGEBYSCORE', k('nodes'), '-inf', '(' .. s(nowMs - nodeTtl))) do
@@ -55,27 +105,28 @@ for _, n in ipairs(redis.call('ZRANGEBYSCORE', k('nodes'), '-inf', '(' .. s(nowM
     end
   end
 end
-local recovery = recoverStep(nodeTtl, limit)
+local recovery = recoverStep(nodeTtl, unheld or {})
 if recovery then return {'ok', declared, '0', s(recovery[2]), {}, s(recovery[1])} end
-local budget = limit
 local released = 0
-for _, owner in ipairs(redis.call('SMEMBERS', k('reaping'))) do
-  if budget <= 0 then break end
-  local owned = k('owned', owner)
-  for _, id in ipairs(redis.call('SPOP', owned, budget)) do
-    released = released + release(id, owner, rt)
-    budget = budget - 1
-  end
-  if redis.call('SCARD', owned) == 0 then
-    redis.call('SREM', k('reaping'), owner)
-    local n, i = string.match(owner, '^(.*):([^:]*)$')
-    if n then forgetNode(n, i) end
+for _, step in ipairs(plan) do
+  local owner, ids = step[1], step[2]
+  if redis.call('SISMEMBER', k('reaping'), owner) == 1 then
+    local owned = k('owned', owner)
+    for _, id in ipairs(ids) do
+      redis.call('SREM', owned, id)
+      released = released + release(id, owner, rt)
+    end
+    if redis.call('SCARD', owned) == 0 then
+      redis.call('SREM', k('reaping'), owner)
+      local n, i = string.match(owner, '^(.*):([^:]*)$')
+      if n then forgetNode(n, i) end
+    end
   end
 end
 local redelivered = {}
-for _, did in ipairs(redis.call('SPOP', k('orphans'), limit)) do
+for _, did in ipairs(takeOver) do
   local d = k('d', did)
-  if redis.call('EXISTS', d) == 1 then
+  if redis.call('SREM', k('orphans'), did) == 1 and redis.call('EXISTS', d) == 1 then
     redis.call('HSET', d, 'node', nodeId, 'inc', inc, 'redelivered', '1')
     redis.call('HINCRBY', d, 'attempts', 1)
     redis.call('SADD', k('dels', nodeId, inc), did)

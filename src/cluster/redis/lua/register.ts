@@ -7,7 +7,15 @@ export const registerScript = defineScript({
 {P}:deadlines. Idempotent per client id and token: a replay (same token hash) returns the record as
 it is now. ID_TAKEN: the id exists with another token, or was deleted (ids are never reused).
 NODE_FENCED: the incarnation is not alive.`,
-  keys: ['the client record ({P}:c:<clientId>)'],
+  keys: [
+    'the client record ({P}:c:<clientId>)',
+    'its tombstone ({P}:t:<clientId>)',
+    'the deadlines ({P}:deadlines)',
+    'the handshaking set ({P}:state:handshaking)',
+    'the owned set of the incarnation ({P}:owned:<nodeId>:<inc>)',
+    'its node hash ({P}:node:<nodeId>)',
+    'the cluster meta hash ({P}:meta)',
+  ],
   argv: [
     'clientId',
     'tokenHash: the SHA-256 hex of its token',
@@ -20,7 +28,7 @@ NODE_FENCED: the incarnation is not alive.`,
   reply: `{'registered' | 'replay', record (RECORD_FIELDS order)} | {'ID_TAKEN'} | {'NODE_FENCED'}`,
   uses: ['decimal', 'time', 'read', 'fence', 'nodeStatus', 'moveState', 'moveOwner'],
   body: `
-local id, th, tab, data, nodeId, inc, ht = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
+local id, th, tab, data, nodeId, inc, ht = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
 local rec = KEYS[1]
 if nodeStatus(nodeId, inc) ~= 'alive' then return {'NODE_FENCED'} end
 local existing = redis.call('HGET', rec, 'tokenHash')

@@ -12,7 +12,17 @@ was deleted meanwhile. Fences keep rising from there (see the fence fragment). T
 with the data: its sequence restarts from seq (the last number the node knows of), all
 acknowledged, so the page, told where its stream resumes, takes the next message as the next one
 rather than one it already had.`,
-  keys: ['the client record ({P}:c:<clientId>)'],
+  keys: [
+    'the client record ({P}:c:<clientId>)',
+    'its tombstone ({P}:t:<clientId>)',
+    'its outbox ({P}:o:<clientId>)',
+    'its emit ids ({P}:e:<clientId>)',
+    'the deadlines ({P}:deadlines)',
+    'the handshaking, connected and disconnected sets ({P}:state:<state>), three keys',
+    "the owned set of the caller's incarnation ({P}:owned:<nodeId>:<inc>)",
+    'the node hash of the caller ({P}:node:<nodeId>)',
+    "the cluster meta hash ({P}:meta); discovered: the owner's owned set",
+  ],
   argv: [
     'nodeId',
     'inc',
@@ -22,17 +32,18 @@ rather than one it already had.`,
     'then data (JSON), fence, seq',
   ],
   reply: `'restored' | 'kept' | 'deleted' | 'NODE_FENCED'`,
-  uses: ['snapshotFields', 'read', 'nodeStatus', 'moveState', 'moveOwner'],
+  uses: ['snapshotFields', 'read', 'nodeStatus', 'moveState', 'moveOwner', 'ownerKeys'],
   body: `
-local nodeId, inc, id, th = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local nodeId, inc, id, th = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local snap = {}
-for i, f in ipairs(SNAPSHOT) do snap[f] = ARGV[5 + i] end
-local n = 5 + #SNAPSHOT
+for i, f in ipairs(SNAPSHOT) do snap[f] = ARGV[4 + i] end
+local n = 4 + #SNAPSHOT
 local data, fence, seq = ARGV[n + 1], ARGV[n + 2], ARGV[n + 3] or '0'
 local rec = KEYS[1]
 if nodeStatus(nodeId, inc) ~= 'alive' then return 'NODE_FENCED' end
 if redis.call('EXISTS', k('t', id)) == 1 then return 'deleted' end
 local r = read(rec)
+ownerKeys(r)
 if r then
   local have, mine = tonumber(r.fence) or 0, tonumber(fence)
   if have > mine or (have == mine and r.node ~= nodeId) then return 'kept' end

@@ -13,7 +13,15 @@ After an outage (see tick) the sweep first gives every deadline due by then a fr
 a time, and deletes nothing until that is done. During a recovery after a rollback it deletes
 nothing (a deadline Redis went back to may belong to a client deleted or reconnected since); a stale
 view (see the stale fragment) answers NODE_FENCED.`,
-  keys: ['the deadlines ({P}:deadlines)'],
+  keys: [
+    'the deadlines ({P}:deadlines)',
+    'the cluster meta hash ({P}:meta)',
+    'the node hash of the caller ({P}:node:<nodeId>)',
+    'the live nodes ({P}:nodes)',
+    "the deletions of the caller's incarnation ({P}:dels:<nodeId>:<inc>)",
+    'the clients a recovery drops ({P}:unheld)',
+    "the handshaking, connected and disconnected sets ({P}:state:<state>), three keys; discovered: the due clients' records, tombstones, outboxes, emit ids, journal entries and owners' owned sets",
+  ],
   argv: [
     'nodeId',
     'inc',
@@ -29,15 +37,31 @@ view (see the stale fragment) answers NODE_FENCED.`,
   ],
   reply: `{'swept', count, more, {entry...}} | {'grace', count, more, {}} | {'NODE_FENCED'}: more is
 '1' when due deadlines are left, entries in DELETION_FIELDS order`,
-  uses: ['decimal', 'time', 'read', 'nodeStatus', 'tick', 'deleteClient', 'stale'],
+  uses: ['decimal', 'time', 'discover', 'read', 'nodeStatus', 'tick', 'deleteClient', 'stale'],
   body: `
-local nodeId, inc, limit = ARGV[2], ARGV[3], tonumber(ARGV[4])
-local ht, rt, gapMs, ttl, seed = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
-if stale(nodeId, ARGV[10], ARGV[11], ARGV[12]) then return {'NODE_FENCED'} end
+local nodeId, inc, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local ht, rt, gapMs, ttl, seed = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8]
+if stale(nodeId, ARGV[9], ARGV[10], ARGV[11]) then return {'NODE_FENCED'} end
 if nodeStatus(nodeId, inc) ~= 'alive' then return {'NODE_FENCED'} end
+local dl = k('deadlines')
+-- every key this call may touch, read before its first write (the tick's): the first limit
+-- clients due by now (those due by graceFrom, when set, are the first of them) and what deleting
+-- each one touches
+local due = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', dl, '-inf', s(nowMs), 'LIMIT', 0, limit)) do
+  local r = read(found(k('c', id)))
+  if r then
+    local did = string.sub(redis.sha1hex(seed .. ':' .. id), 1, 22)
+    if r.node ~= '' then
+      discover(k('t', id), k('o', id), k('e', id), k('d', did), k('owned', r.node, r.inc))
+    else
+      discover(k('t', id), k('o', id), k('e', id), k('d', did))
+    end
+    due[id] = {r, did}
+  end
+end
 tick(gapMs)
 if redis.call('HEXISTS', k('meta'), 'recovery') == 1 then return {'swept', '0', '0', {}} end
-local dl = k('deadlines')
 local graceFrom = redis.call('HGET', k('meta'), 'graceFrom')
 if graceFrom then
   local ids = redis.call('ZRANGEBYSCORE', dl, '-inf', graceFrom, 'LIMIT', 0, limit)
@@ -63,11 +87,11 @@ end
 local ids = redis.call('ZRANGEBYSCORE', dl, '-inf', s(nowMs), 'LIMIT', 0, limit)
 local deletions = {}
 for _, id in ipairs(ids) do
-  local r = read(k('c', id))
+  -- read above (the tick writes no record)
+  local r, did = unpack(due[id] or {})
   if r and (r.state == 'handshaking' or r.state == 'disconnected') then
     local reason = 'reconnect-timeout'
     if r.state == 'handshaking' then reason = 'handshake-timeout' end
-    local did = string.sub(redis.sha1hex(seed .. ':' .. id), 1, 22)
     table.insert(deletions, deleteClient(id, r, reason, did, nodeId, inc, ttl))
   else
     redis.call('ZREM', dl, id)

@@ -10,7 +10,14 @@ removed with its indexes and outbox, without a hook (the owner, if another, is t
 the deletion's journal entry removed (its onDelete ran here: it must not be redelivered). With done
 = '1' the incarnation is marked written back for the current recovery (wb = recovery:inc in its node
 hash): a recovery drops what nobody holds only once every live node is.`,
-  keys: ['the cluster meta hash ({P}:meta)'],
+  keys: [
+    'the cluster meta hash ({P}:meta)',
+    'its node hash ({P}:node:<nodeId>)',
+    'the orphaned deletions ({P}:orphans)',
+    'the deadlines ({P}:deadlines)',
+    'the handshaking, connected and disconnected sets ({P}:state:<state>), three keys',
+    "... per deletion, in the order of ARGV: the record, tombstone, outbox and emit ids of its client ({P}:c|t|o|e:<clientId>) and its journal entry ({P}:d:<deletionId>); discovered: the owners' owned sets, the deletions sets of the incarnations the entries are assigned to",
+  ],
   argv: [
     'nodeId',
     'inc',
@@ -18,13 +25,19 @@ hash): a recovery drops what nobody holds only once every live node is.`,
     '... per deletion: clientId, deletionId, reason, the ms its tombstone has left',
   ],
   reply: `{'ok', removed (records removed)} | {'NODE_FENCED'}`,
-  uses: ['decimal', 'read', 'nodeStatus', 'moveState', 'moveOwner', 'notify', 'announce'],
+  uses: ['decimal', 'discover', 'read', 'nodeStatus', 'moveState', 'moveOwner', 'notify', 'announce', 'ownerKeys'],
   body: `
-local nodeId, inc, done = ARGV[2], ARGV[3], ARGV[4]
+local nodeId, inc, done = ARGV[1], ARGV[2], ARGV[3]
 local status = nodeStatus(nodeId, inc)
 if status ~= 'alive' and status ~= 'leaving' then return {'NODE_FENCED'} end
+-- every key this call may touch, read before its first write
+for i = 4, #ARGV - 3, 4 do
+  ownerKeys(read(k('c', ARGV[i])))
+  local v = redis.call('HMGET', k('d', ARGV[i + 1]), 'node', 'inc')
+  if v[1] and v[1] ~= '' then discover(k('dels', v[1], v[2] or '')) end
+end
 local removed = 0
-for i = 5, #ARGV - 3, 4 do
+for i = 4, #ARGV - 3, 4 do
   local id, did, reason, ttl = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   if redis.call('EXISTS', k('t', id)) == 0 then redis.call('SET', k('t', id), did .. ' ' .. reason, 'PX', ttl) end
   local r = read(k('c', id))
