@@ -297,12 +297,16 @@ export async function runClusterSoak(options: {
     for (const node of cluster.nodes)
       await step('quiesce', `slowDelete 0 on ${node.nodeId}`, node.command('slowDelete', { ms: 0 }));
     progress('  quiescing: every socket gone, waiting for every client to be deleted');
+    // 'gone' is the reply to a retried completion whose first attempt ran unanswered (Redis paused,
+    // commandTimeout): the journal entry of that very deletion id is already removed
+    // (src/cluster/redis/lua/completeDeletion.ts, "'gone': already completed (a replay)"). It
+    // counts as this client deleted, not as a second completion.
     const completedOnce = () => {
       const done = new Map<string, number>();
       for (const entry of cluster.log()) {
-        if (entry.type === 'deletion-completed' && entry.outcome === 'completed') {
-          done.set(entry.clientId!, (done.get(entry.clientId!) ?? 0) + 1);
-        }
+        if (entry.type !== 'deletion-completed') continue;
+        if (entry.outcome === 'completed') done.set(entry.clientId!, (done.get(entry.clientId!) ?? 0) + 1);
+        else if (entry.outcome === 'gone' && !done.has(entry.clientId!)) done.set(entry.clientId!, 0);
       }
       return done;
     };
@@ -365,7 +369,9 @@ export async function runClusterSoak(options: {
   async function pendingState(headline: string, also: readonly string[] = []): Promise<string> {
     const log = cluster.log();
     const completed = new Set(
-      log.filter((e) => e.type === 'deletion-completed' && e.outcome === 'completed').map((e) => e.clientId),
+      log
+        .filter((e) => e.type === 'deletion-completed' && (e.outcome === 'completed' || e.outcome === 'gone'))
+        .map((e) => e.clientId),
     );
     const undeleted = registered.filter((c) => !completed.has(c.clientId)).map((c) => c.clientId);
     const lines = [
