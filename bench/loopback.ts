@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { io as connectClient, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import { connectSocket } from './sockets.js';
 
 /** One loopback measurement: a server process (map or supervisor), N real client sockets here. */
 export interface LoopbackResult {
@@ -95,22 +96,7 @@ export async function runLoopback(
     const cpuBefore = (await stats()).cpuMs;
     let t = performance.now();
     for (let i = 0; i < n; i += 500) {
-      await Promise.all(
-        credentials.slice(i, i + 500).map(
-          (auth) =>
-            new Promise<void>((resolve, reject) => {
-              const socket = connectClient(url, {
-                transports: ['websocket'],
-                forceNew: true,
-                reconnection: false,
-                auth,
-              });
-              sockets.push(socket);
-              socket.once('connect', () => resolve());
-              socket.once('connect_error', reject);
-            }),
-        ),
-      );
+      await Promise.all(credentials.slice(i, i + 500).map((auth) => connectSocket(url, auth, sockets)));
     }
     const connectsPerSec = n / ((performance.now() - t) / 1000);
     await until((s) => s.connected === n, 'all connected');

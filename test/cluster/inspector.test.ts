@@ -64,6 +64,18 @@ beforeAll(async () => {
   statsClient = createClient({ url: redis.url });
   await statsClient.connect();
 });
+/** A viewer of the inspector at `url` (token `t0ken`), closed after the test. */
+function openViewer(url: string): ClientSocket {
+  const viewer = connectClient(`${url}/supervisor-inspector`, {
+    forceNew: true,
+    transports: ['websocket'],
+    reconnection: false,
+    auth: { token: 't0ken' },
+  });
+  viewers.push(viewer);
+  return viewer;
+}
+
 afterEach(async () => {
   for (const viewer of viewers.splice(0)) viewer.disconnect();
   for (const cleanup of cleanups.splice(0)) cleanup();
@@ -91,13 +103,7 @@ describe('the inspector and the metrics of a cluster node', () => {
     // a client of the other node, connected there
     const { clientId, token } = await b!.supervisor.register();
     await connected(connect(b!.url, { clientId, token }));
-    const viewer = connectClient(`${a!.url}/supervisor-inspector`, {
-      forceNew: true,
-      transports: ['websocket'],
-      reconnection: false,
-      auth: { token: 't0ken' },
-    });
-    viewers.push(viewer);
+    const viewer = openViewer(a!.url);
     const snapshot = await once<Snapshot>(viewer, 'snapshot');
     expect(snapshot).toMatchObject({ cluster: true, nodeId: 'n1', counts: { total: 1, nodes: 2 } });
     expect(snapshot.clients).toEqual([expect.objectContaining({ clientId, state: 'connected', node: 'n2' })]);
@@ -156,13 +162,7 @@ describe('the inspector and the metrics of a cluster node', () => {
     const ids = registered.map((r) => r.clientId);
     const online = registered[0]!;
     await connected(connect(b!.url, { clientId: online.clientId, token: online.token }));
-    const viewer = connectClient(`${a!.url}/supervisor-inspector`, {
-      forceNew: true,
-      transports: ['websocket'],
-      reconnection: false,
-      auth: { token: 't0ken' },
-    });
-    viewers.push(viewer);
+    const viewer = openViewer(a!.url);
     await once(viewer, 'snapshot');
     const pages: Page[] = [];
     viewer.on('page', (page: Page) => pages.push(page));
@@ -229,13 +229,7 @@ describe('the inspector and the metrics of a cluster node', () => {
         flushInterval: 50,
       });
       cleanups.push(() => inspector.close());
-      const viewer = connectClient(`${node.url}/supervisor-inspector`, {
-        forceNew: true,
-        transports: ['websocket'],
-        reconnection: false,
-        auth: { token: 't0ken' },
-      });
-      viewers.push(viewer);
+      const viewer = openViewer(node.url);
       await once(viewer, 'snapshot');
       let refreshed = 0;
       viewer.on('page', () => {
