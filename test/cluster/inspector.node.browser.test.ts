@@ -73,14 +73,19 @@ describe('the inspector page of a cluster node', () => {
     expect(await page.isDisabled('#prev')).toBe(true);
     const shown = new Set<string>();
     const onScreen = () => page.$$eval('#rows tr', (rows) => rows.map((row) => row.getAttribute('data-client') ?? ''));
-    for (const id of await onScreen()) shown.add(id);
+    let screen = await onScreen();
+    for (const id of screen) shown.add(id);
     for (let n = 2; !(await page.isDisabled('#next')); n++) {
       await page.click('#next');
+      // the label changes at the click, the rows when the page's answer arrives: wait for both
       await page.waitForFunction(
-        (label) => document.getElementById('page')?.textContent?.startsWith(label),
-        `page ${n}`,
+        ([label, first]) =>
+          document.getElementById('page')?.textContent?.startsWith(label) &&
+          document.querySelector('#rows tr')?.getAttribute('data-client') !== first,
+        [`page ${n}`, screen[0]] as const,
       );
-      for (const id of await onScreen()) shown.add(id);
+      screen = await onScreen();
+      for (const id of screen) shown.add(id);
     }
     expect(await page.textContent('#page')).toMatch(/\(last\)$/);
     expect([...shown].sort()).toEqual([...ids].sort());
