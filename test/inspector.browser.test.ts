@@ -185,6 +185,12 @@ describe('inspector in a real browser', () => {
     const sortedIds = [...ids].sort();
     const first = async () => inspector.getAttribute('#rows tr', 'data-client');
     const ends = [sortedIds[0], sortedIds.at(-1)];
+    // the header is marked at the click, the rows come with the server's answer: wait for them
+    // (a row that is neither end after the timeout fails here)
+    await inspector.waitForFunction(
+      (endIds) => endIds.includes(document.querySelector('#rows tr')?.getAttribute('data-client') ?? ''),
+      ends,
+    );
     expect(ends).toContain(await first());
     if ((await first()) !== sortedIds[0]) {
       await inspector.click('th[data-sort="clientId"]'); // the other direction

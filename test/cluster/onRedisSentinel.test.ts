@@ -63,7 +63,12 @@ describe('on Redis Sentinel (createSentinel client)', () => {
     const clients = await Promise.all(Array.from({ length: 10 }, () => connectedClient(a)));
     const last = new Map(clients.map((client) => [client.clientId, client.fence]));
     // what the replica must have before the failover (asynchronous replication may lose the rest)
-    await (await adminOnMaster()).sendCommand(['WAIT', '1', '2000']);
+    // (WAIT counts only its own connection's writes, so it is asked after a write of its own:
+    // the replication stream is in order, so that write reaching the replica means every
+    // earlier one did)
+    const admin = await adminOnMaster();
+    await admin.sendCommand(['SET', 'wait-probe', String(Date.now())]);
+    expect(await admin.sendCommand(['WAIT', '1', '5000'])).toBe(1);
 
     // not monotonic across the failover: the new master may lack the old one's last writes
     const traffic = claimTraffic([a, b], clients, {

@@ -42,6 +42,13 @@ export interface RedisCluster {
    * `replicas: 1`). Resolves with the promoted replica.
    */
   killMaster(master: ClusterNode): Promise<ClusterNode>;
+  /**
+   * Waits until every replica of `master` acknowledged everything the master has written so far
+   * (each replica's acknowledged offset, as the master reports it, reaches the master's
+   * `master_repl_offset`). `WAIT` through `cli` cannot do this: it waits only for the writes of its
+   * own connection, and a fresh redis-cli connection wrote nothing. Resolves with the offset.
+   */
+  replicated(master: ClusterNode, within?: number): Promise<number>;
   /** One command on one node through redis-cli; its raw output, trimmed. */
   cli(node: ClusterNode, ...args: string[]): Promise<string>;
   /** Kills every process and removes every dir. */
@@ -306,6 +313,17 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       }
       await until(`slot ${slot} on ${to.port} everywhere`, 10_000, settled);
       return moved;
+    },
+    async replicated(master, within = 10_000) {
+      const first = await cli(master, 'INFO', 'replication');
+      const target = Number(/master_repl_offset:(\d+)/.exec(first)?.[1]);
+      if (!Number.isFinite(target)) throw new Error(`redisCluster: ${master.port} reports no master_repl_offset`);
+      await until(`the replicas of ${master.port} at offset ${target}`, within, async () => {
+        const info = await cli(master, 'INFO', 'replication');
+        const offsets = [...info.matchAll(/^slave\d+:.*offset=(\d+)/gm)].map((match) => Number(match[1]));
+        return offsets.length > 0 && offsets.every((offset) => offset >= target) ? true : undefined;
+      });
+      return target;
     },
     async reshard(from, to, slots) {
       const args = ['--cluster', 'reshard', `127.0.0.1:${from.port}`, '--cluster-from', from.id];
