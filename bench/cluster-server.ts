@@ -1,14 +1,18 @@
 // One server process of `npm run bench:cluster`: a socket.io server on loopback with either the
-// single-node supervisor (`memory`) or a cluster node on Redis (`redis <url> <nodeId> [keyPrefix]`).
-// The bench process drives it over IPC: register clients, read its counts and Redis round-trips,
-// mount the inspector (a viewer then connects from the bench process).
+// single-node supervisor (`memory`) or a cluster node on Redis (`redis <url> <nodeId> [keyPrefix]`,
+// or on a Redis Cluster through a node-redis createCluster() client: `redis-cluster <url,url,…>
+// <nodeId> [keyPrefix]`). The bench process drives it over IPC: register clients, delete them,
+// read its counts and Redis round-trips, mount the inspector (a viewer then connects from the
+// bench process).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createCluster } from 'redis';
 import { Server } from 'socket.io';
 import { createSupervisor } from 'socket.io-supervisor';
 import { createClusterSupervisor } from 'socket.io-supervisor/cluster';
 import { mountInspector } from 'socket.io-supervisor/inspector';
 import { clusterInternalsOf } from '../dist/cluster/bindings.js';
+import { clusterClientOptions } from '../dist/cluster/redis/connection.js';
 
 const [mode, redis, nodeId, keyPrefix] = process.argv.slice(2);
 const http = createServer();
@@ -17,6 +21,7 @@ const hooks = { onConnect: () => {}, onDisconnect: () => {}, onDelete: () => {} 
 
 interface Node {
   register(): Promise<{ clientId: string; token: string }> | { clientId: string; token: string };
+  delete(clientId: string): Promise<boolean> | boolean;
   connected(): number | Promise<number>;
   disconnected(): number;
   /** What Redis holds (cluster mode; in memory, the supervisor's own counts). */
@@ -33,6 +38,7 @@ async function start(): Promise<Node> {
     supervisor.attach(io);
     return {
       register: () => supervisor.register(),
+      delete: (clientId) => supervisor.delete(clientId),
       connected: () => supervisor.counts().connected,
       disconnected: () => supervisor.counts().disconnected,
       stored: () => supervisor.counts(),
@@ -41,8 +47,18 @@ async function start(): Promise<Node> {
       close: () => supervisor.close(),
     };
   }
+  // the settings cluster mode needs (its own client for a URL), on every master's connection
+  const commandTimeout = 10_000;
+  let cluster: ReturnType<typeof createCluster> | null = null;
+  if (mode === 'redis-cluster') {
+    const urls = redis!.split(',');
+    const { url: _url, ...defaults } = clusterClientOptions(urls[0]!, commandTimeout);
+    cluster = createCluster({ rootNodes: urls.map((url) => ({ url })), defaults });
+    cluster.on('error', () => {});
+    await cluster.connect();
+  }
   const supervisor = await createClusterSupervisor({
-    redis: redis!,
+    redis: cluster ?? redis!,
     nodeId: nodeId!,
     ...(keyPrefix ? { keyPrefix } : {}),
     rateLimit: false,
@@ -52,24 +68,28 @@ async function start(): Promise<Node> {
     handshakeTimeout: 600_000,
     // 500 handshakes in flight on a loaded 2-core machine wait for Redis longer than the 2 s
     // default: a claim answered late is a slow handshake here, not UNAVAILABLE
-    commandTimeout: 10_000,
+    commandTimeout,
   });
   supervisor.attach(io);
   const { store } = clusterInternalsOf(supervisor);
   return {
     register: () => supervisor.register(),
+    delete: (clientId) => supervisor.delete(clientId),
     connected: () => supervisor.localCounts().connected,
     disconnected: () => supervisor.localCounts().disconnected,
     stored: () => supervisor.counts(),
     inspect: () => mountInspector(supervisor, { io }).token!,
     roundTrips: () => store.roundTrips,
-    close: () => supervisor.close(),
+    close: async () => {
+      await supervisor.close();
+      await cluster?.close();
+    },
   };
 }
 
 const node = await start();
 await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-process.on('message', async (message: { cmd: string; n?: number }) => {
+process.on('message', async (message: { cmd: string; n?: number; ids?: string[] }) => {
   if (message.cmd === 'register') {
     const credentials = [];
     for (let i = 0; i < (message.n ?? 0); i += 200) {
@@ -77,6 +97,14 @@ process.on('message', async (message: { cmd: string; n?: number }) => {
       credentials.push(...(await Promise.all(Array.from({ length: batch }, () => node.register()))));
     }
     process.send?.({ credentials });
+  } else if (message.cmd === 'delete') {
+    const ids = message.ids ?? [];
+    let deleted = 0;
+    for (let i = 0; i < ids.length; i += 200) {
+      const results = await Promise.all(ids.slice(i, i + 200).map((id) => node.delete(id)));
+      deleted += results.filter(Boolean).length;
+    }
+    process.send?.({ deleted });
   } else if (message.cmd === 'stats') {
     process.send?.({
       connected: await node.connected(),

@@ -6,15 +6,27 @@
 //    rest (Redis CPU from INFO cpu, script time and commands from INFO commandstats, over MS) of
 //    an idle node, of P connected clients (heartbeats, re-checks, sweeps: per 100k clients), and
 //    of one inspector page open.
-// The Redis part is per topology (one Redis today; a 3-master Redis Cluster column once keys are
+// 3. Redis CPU per client lifecycle (register, handshake, disconnect, delete) with L clients through
+//    one node, on one Redis and on a 3-master Redis Cluster (createCluster()), from each master's
+//    INFO cpu: the handshake and lifecycle ceilings of each topology, the cluster's over one Redis's.
+// The memory and load-at-rest part is per topology (one Redis; a 3-master column once keys are
 // partitioned, docs/partitions.md). Writes bench/results/cluster.json and cluster.md (--quick:
 // cluster-quick.*). Not part of `npm test`.
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { io as connectClient, type Socket } from 'socket.io-client';
+import { startRedisCluster } from '../test/cluster/redisCluster.js';
 import { startRedisServer } from '../test/cluster/redisServer.js';
 import { connectSocket } from './sockets.js';
-import { type Load, loadOver, type PrefixMemory, prefixMemory, redisClient, usedMemory } from './clusterRedis.js';
+import {
+  cpuSeconds,
+  type Load,
+  loadOver,
+  type PrefixMemory,
+  prefixMemory,
+  redisClient,
+  usedMemory,
+} from './clusterRedis.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,6 +40,8 @@ const RUNS = arg('runs', QUICK ? 1 : 3);
 const POPULATION = arg('population', QUICK ? 2000 : 10_000);
 /** Each load window: the re-check of held clients runs at most every 5th heartbeat (10 s by default), when ownership moved. */
 const WINDOW = arg('window', QUICK ? 10_000 : 20_000);
+/** Clients taken through a whole lifecycle for Redis's CPU per lifecycle, per topology. */
+const LIFECYCLE = arg('lifecycle', QUICK ? 2000 : 10_000);
 const IN_FLIGHT = 500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -307,6 +321,124 @@ function redisMarkdown(reports: RedisReport[]): string[] {
   return lines;
 }
 
+const PHASES = ['register', 'handshake', 'disconnect', 'delete'] as const;
+type Phase = (typeof PHASES)[number];
+
+interface LifecycleCpu {
+  topology: string;
+  clients: number;
+  /** Redis CPU µs per client in each phase, per master (one entry for one Redis). */
+  perMaster: Array<Record<Phase, number>>;
+}
+
+/**
+ * LIFECYCLE clients through one node on `masters` (one Redis, or every master of a cluster):
+ * registered, connected, disconnected, deleted, phase by phase; each master's CPU (INFO cpu) per
+ * client in each phase, its idle rate (the node's heartbeats and sweeps, Redis's own cron),
+ * measured first, taken off.
+ */
+async function lifecycleCpu(topology: string, masters: readonly string[], serverArgs: string[]): Promise<LifecycleCpu> {
+  const probes = await Promise.all(masters.map((url) => redisClient(url)));
+  const server = await startServer(serverArgs);
+  let sockets: Socket[] = [];
+  const cpus = () => Promise.all(probes.map((probe) => cpuSeconds(probe)));
+  const stored = () =>
+    server.ask<{ stored: { connected: number; disconnected: number; handshaking?: number } | null }>({ cmd: 'stats' });
+  try {
+    await sleep(1000);
+    const idleFrom = await cpus();
+    const idleStarted = performance.now();
+    await sleep(QUICK ? 2000 : 5000);
+    const idleTo = await cpus();
+    const idleSeconds = (performance.now() - idleStarted) / 1000;
+    const idleRate = idleTo.map((cpu, i) => (cpu - idleFrom[i]!) / idleSeconds);
+    const perMaster = masters.map(() => ({}) as Record<Phase, number>);
+    const phase = async (name: Phase, work: () => Promise<void>) => {
+      console.log(`  ${topology}: ${name} × ${LIFECYCLE.toLocaleString('en')}…`);
+      const from = await cpus();
+      const started = performance.now();
+      await work();
+      const to = await cpus();
+      const seconds = (performance.now() - started) / 1000;
+      to.forEach((cpu, i) => {
+        perMaster[i]![name] = Math.max(0, ((cpu - from[i]! - idleRate[i]! * seconds) * 1e6) / LIFECYCLE);
+      });
+      console.log(`    ${perMaster.map((m) => `${m[name].toFixed(1)} µs`).join(' · ')} of Redis CPU per client`);
+    };
+    let credentials: Array<{ clientId: string; token: string }> = [];
+    await phase('register', async () => {
+      ({ credentials } = await server.ask<{ credentials: typeof credentials }>({ cmd: 'register', n: LIFECYCLE }));
+    });
+    await phase('handshake', async () => {
+      sockets = await connectAll(server, credentials);
+      await waitUntil('the connects in Redis', async () => (await stored()).stored?.connected === LIFECYCLE);
+    });
+    await phase('disconnect', async () => {
+      for (const socket of sockets) socket.disconnect();
+      sockets = [];
+      await waitUntil('the disconnects in Redis', async () => (await stored()).stored?.disconnected === LIFECYCLE);
+    });
+    await phase('delete', async () => {
+      const { deleted } = await server.ask<{ deleted: number }>({
+        cmd: 'delete',
+        ids: credentials.map((c) => c.clientId),
+      });
+      if (deleted !== LIFECYCLE) throw new Error(`bench:cluster: ${deleted} of ${LIFECYCLE} deleted`);
+      await waitUntil('the deletes in Redis', async () => {
+        const counts = (await stored()).stored;
+        return counts !== null && counts.connected + counts.disconnected + (counts.handshaking ?? 0) === 0;
+      });
+      // each deletion's completion (its onDelete ran) is one more script, a moment later
+      await sleep(1000);
+    });
+    return { topology, clients: LIFECYCLE, perMaster };
+  } finally {
+    for (const socket of sockets) socket.disconnect();
+    await server.ask({ cmd: 'close' });
+    await Promise.all(probes.map((probe) => probe.quit()));
+  }
+}
+
+const lifecycleTotal = (cpu: Record<Phase, number>, phases: readonly Phase[] = PHASES) =>
+  phases.reduce((sum, name) => sum + cpu[name], 0);
+const HANDSHAKE: readonly Phase[] = ['register', 'handshake'];
+
+/** The busiest master (most CPU over the whole lifecycle): the one that saturates first. */
+const busiest = (report: LifecycleCpu) =>
+  report.perMaster.reduce((a, b) => (lifecycleTotal(b) > lifecycleTotal(a) ? b : a));
+
+/** Clients per second one topology serves before its busiest Redis core is full. */
+const ceiling = (report: LifecycleCpu, phases: readonly Phase[]) => 1e6 / lifecycleTotal(busiest(report), phases);
+
+function lifecycleMarkdown(one: LifecycleCpu, cluster: LifecycleCpu): string[] {
+  const us = (n: number) => `${n.toFixed(1)} µs`;
+  const rate = (n: number) => `${Math.round(n).toLocaleString('en')}/s`;
+  const top = busiest(cluster);
+  const others = cluster.perMaster.filter((m) => m !== top);
+  const row = (label: string, phases: readonly Phase[]) =>
+    `| ${label} | ${us(lifecycleTotal(one.perMaster[0]!, phases))} | ${us(lifecycleTotal(top, phases))} | ${others.map((m) => us(lifecycleTotal(m, phases))).join(' · ')} | ${us(cluster.perMaster.reduce((sum, m) => sum + lifecycleTotal(m, phases), 0))} |`;
+  const handshakeRatio = ceiling(cluster, HANDSHAKE) / ceiling(one, HANDSHAKE);
+  const lifecycleRatio = ceiling(cluster, PHASES) / ceiling(one, PHASES);
+  return [
+    `## Redis CPU per client lifecycle: 1 Redis vs a 3-master Redis Cluster (${one.clients.toLocaleString('en')} clients through one node)`,
+    '',
+    "Each master's CPU (INFO cpu) in each phase, per client, its idle rate taken off. A topology's",
+    'ceiling is what its busiest master serves with one full core.',
+    '',
+    '| phase | 1 Redis | cluster: busiest master | cluster: the other masters | cluster: all masters |',
+    '| --- | --- | --- | --- | --- |',
+    ...PHASES.map((name) => row(name, [name])),
+    row('**handshake** (register + handshake)', HANDSHAKE),
+    row('**full lifecycle**', PHASES),
+    '',
+    `- handshake ceiling: 1 Redis ${rate(ceiling(one, HANDSHAKE))}, 3-master cluster ${rate(ceiling(cluster, HANDSHAKE))}: **${handshakeRatio.toFixed(2)}×** (issue 20's target ≥ 2.5×)`,
+    `- lifecycle ceiling: 1 Redis ${rate(ceiling(one, PHASES))}, 3-master cluster ${rate(ceiling(cluster, PHASES))}: **${lifecycleRatio.toFixed(2)}×**`,
+    '- Today every key is under one hash tag (`{prefix}`), so one master of the cluster does all of the work',
+    "  and the ratio stays near 1×; partitioned keys (docs/partitions.md) spread it over every master's slots.",
+    '',
+  ];
+}
+
 async function run(label: string, redisUrl: string | null, nodes: number, index: number): Promise<Measurement> {
   const servers = await Promise.all(
     Array.from({ length: nodes }, (_, i) =>
@@ -335,6 +467,7 @@ const configs = [
 ] as const;
 const results: Record<string, Measurement[]> = { memory1: [], redis1: [], redis3: [] };
 const redisReports: RedisReport[] = [];
+let lifecycles: { one: LifecycleCpu; cluster: LifecycleCpu } | null = null;
 try {
   let index = 0;
   // interleaved, so a slow moment of a shared machine does not fall on one configuration only
@@ -344,6 +477,24 @@ try {
   }
   // one column per topology: a 3-master Redis Cluster joins here once keys are partitioned
   redisReports.push(await redisReport('1 Redis', redis.url));
+  console.log(
+    `Redis CPU per lifecycle, ${LIFECYCLE.toLocaleString('en')} clients: 1 Redis, then a 3-master Redis Cluster…`,
+  );
+  const one = await lifecycleCpu('1 Redis', [redis.url], ['redis', redis.url, 'bench-life-1', 'life-one']);
+  const cluster = await startRedisCluster({ masters: 3 });
+  try {
+    lifecycles = {
+      one,
+      cluster: await lifecycleCpu('3-master cluster', cluster.urls, [
+        'redis-cluster',
+        cluster.urls.join(','),
+        'bench-life-3',
+        'life-cluster',
+      ]),
+    };
+  } finally {
+    await cluster.stop();
+  }
 } finally {
   await redis.dispose();
 }
@@ -379,13 +530,14 @@ const markdown = [
   `- Redis round-trips per handshake (target 1): **${summary.redis1!.roundTripsPerHandshake!.toFixed(2)}**`,
   '',
   ...redisMarkdown(redisReports),
+  ...(lifecycles ? lifecycleMarkdown(lifecycles.one, lifecycles.cluster) : []),
 ].join('\n');
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 const name = QUICK ? 'cluster-quick' : 'cluster';
 writeFileSync(
   new URL(`./results/${name}.json`, import.meta.url),
   JSON.stringify(
-    { clients: CLIENTS, runs: RUNS, results, summary, redisVsMemory, threeVsOne, redis: redisReports },
+    { clients: CLIENTS, runs: RUNS, results, summary, redisVsMemory, threeVsOne, redis: redisReports, lifecycles },
     null,
     2,
   ),

@@ -101,6 +101,11 @@ async function work(client: RedisClient): Promise<Work> {
   return { cpuSeconds: seconds('used_cpu_sys') + seconds('used_cpu_user'), calls, usec };
 }
 
+/** The Redis process's CPU so far (INFO cpu: used_cpu_sys + used_cpu_user), in seconds. */
+export async function cpuSeconds(client: RedisClient): Promise<number> {
+  return (await work(client)).cpuSeconds;
+}
+
 /** Redis's work per second of wall time over `windowMs`. */
 export interface Load {
   /** Redis process CPU (INFO cpu: used_cpu_sys + used_cpu_user), ms per s. */
