@@ -142,6 +142,45 @@ describe('the store on a Redis Cluster (createCluster client)', () => {
     expect((refused as Error).message).toContain('MOVED');
   });
 
+  it('should send notices by sharded pub/sub, on the master of the slot of {prefix} only, and follow the slot when it moves', async () => {
+    const a = await store('a');
+    const b = await store('b');
+    const heard: string[] = [];
+    await a.subscribe((notice) => heard.push(`${notice.type} ${notice.clientId}`));
+    const slot = cluster.slotOf(`{${prefix}}`);
+    const owner = await cluster.ownerOf(slot);
+    const others = (await cluster.masters()).filter((master) => master.id !== owner.id);
+    const published = async (node: ClusterNode) => {
+      const stats = await cluster.cli(node, 'INFO', 'commandstats');
+      const calls = (command: string) =>
+        Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
+      return { spublish: calls('spublish'), publish: calls('publish') };
+    };
+    const before = await Promise.all(others.map(published));
+
+    const first = await connectedClient(a);
+    claimed(await b.claim({ clientId: first.clientId, token: first.token, socketId: 's2' }));
+    await waitFor('the first notice', () => heard.includes(`replaced ${first.clientId}`));
+    // the node's channel is a shard channel on the slot's master, and nothing reached the others
+    expect(await cluster.cli(owner, 'PUBSUB', 'SHARDCHANNELS', `{${prefix}}*`)).toContain(`{${prefix}}:notice:a`);
+    expect((await published(owner)).spublish).toBeGreaterThan(0);
+    for (const [i, other] of others.entries()) {
+      expect(await cluster.cli(other, 'PUBSUB', 'SHARDCHANNELS', `{${prefix}}*`)).toBe('');
+      expect(await published(other)).toEqual(before[i]);
+    }
+
+    // the slot moves: Redis ends the subscription there, node-redis subscribes at the new master
+    const to = others[0] as ClusterNode;
+    await cluster.moveSlot(slot, to);
+    await waitFor('the subscription at the new master', async () =>
+      (await cluster.cli(to, 'PUBSUB', 'SHARDCHANNELS', `{${prefix}}*`)).includes(`{${prefix}}:notice:a`),
+    );
+    const second = await connectedClient(a);
+    claimed(await b.claim({ clientId: second.clientId, token: second.token, socketId: 's3' }));
+    await waitFor('the notice after the move', () => heard.includes(`replaced ${second.clientId}`));
+    expect(await cluster.cli(owner, 'PUBSUB', 'SHARDCHANNELS', `{${prefix}}*`)).toBe('');
+  });
+
   it('should keep fences monotonic and the indexes whole while the slot of {prefix} moves to another master mid-traffic', async () => {
     const a = await store('a');
     const b = await store('b');

@@ -22,6 +22,10 @@ interface NodeRedisCommon {
   subscribe(channel: string, listener: Listener): Promise<unknown>;
   /** Unsubscribes `listener` from a channel (the channel itself once it has no listener left). */
   unsubscribe(channel: string, listener: Listener): Promise<unknown>;
+  /** Subscribes `listener` to a shard channel (`SSUBSCRIBE`, Redis 7; on a cluster, at the channel slot's master). */
+  sSubscribe(channel: string, listener: Listener): Promise<unknown>;
+  /** Unsubscribes `listener` (every listener, without one) from a shard channel. */
+  sUnsubscribe(channel: string, listener?: Listener): Promise<unknown>;
   /** Listens for connection errors (node-redis emits them while it reconnects). */
   on(event: 'error', listener: (error: unknown) => void): unknown;
   /** Stops listening for connection errors. */

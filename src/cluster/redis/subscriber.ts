@@ -1,5 +1,6 @@
 import type { Logger } from '../../core/types.js';
-import { closeClient, connectWithin, type NodeRedisClient } from './connection.js';
+import { clientKind, closeClient, connectWithin, type NodeRedisClient } from './connection.js';
+import { backoff } from './retry.js';
 
 /** Published on `{prefix}:notice:<node>` to the owner of a client another node took or deleted. */
 export type ClusterNotice =
@@ -59,13 +60,26 @@ export function decodeNotice(message: string): ClusterNotice {
     : { type: 'replaced', ...common };
 }
 
+/** node-redis's cluster client's event for a shard channel it could not follow to a new master. */
+interface MovedErrors {
+  on(event: 'sharded-channel-moved-error', listener: (error: unknown, channel: string) => void): unknown;
+}
+
 /**
  * The store's pub/sub connection (pub/sub needs one of its own): opened at the first listener,
  * shared by every channel the node listens on, closed with the store.
+ *
+ * Sharded pub/sub (Redis 7): the scripts `SPUBLISH` (the `notify` and `announce` fragments), so
+ * this listens with `SSUBSCRIBE`. On a Redis Cluster node-redis subscribes at the master of the
+ * channel's slot, and subscribes again at the new master when the slot moves (Redis ends the
+ * subscription with `SUNSUBSCRIBE`); a notice published in between is lost, as one published while
+ * this connection reconnects is: the node's re-check of what it holds catches up on both.
  */
 export class Subscriber {
   private connection: Promise<NodeRedisClient> | null = null;
   private closed = false;
+  /** The handlers listening on each channel (several `connected()` may watch one client). */
+  private readonly handlers = new Map<string, Set<(message: string) => void>>();
 
   constructor(
     private readonly client: NodeRedisClient,
@@ -77,6 +91,14 @@ export class Subscriber {
     this.connection ??= (async () => {
       const subscriber = this.client.duplicate();
       subscriber.on('error', (error) => this.logger.debug({ err: error }, 'socket.io-supervisor/cluster: pub/sub'));
+      if (clientKind(subscriber) === 'cluster') {
+        // node-redis moves a shard channel's listeners to the slot's new master when Redis ends the
+        // subscription (SUNSUBSCRIBE, the slot moved); when that subscribe fails (asked before the
+        // new master knows it owns the slot: MOVED), it drops them and says so here
+        (subscriber as unknown as MovedErrors).on('sharded-channel-moved-error', (error, channel) =>
+          this.resubscribe(subscriber, channel, error, 0),
+        );
+      }
       await connectWithin(subscriber, this.commandTimeout);
       return subscriber;
     })();
@@ -94,10 +116,40 @@ export class Subscriber {
     if (this.closed) throw new Error('socket.io-supervisor/cluster: the store is closed');
     const subscriber = await this.open();
     const handler = (message: string) => listener(message);
-    await subscriber.subscribe(channel, handler);
+    await subscriber.sSubscribe(channel, handler);
+    let handlers = this.handlers.get(channel);
+    if (handlers === undefined) this.handlers.set(channel, (handlers = new Set()));
+    handlers.add(handler);
     return async () => {
-      if (!this.closed && subscriber.isOpen) await subscriber.unsubscribe(channel, handler);
+      handlers.delete(handler);
+      if (handlers.size === 0 && this.handlers.get(channel) === handlers) this.handlers.delete(channel);
+      if (!this.closed && subscriber.isOpen) await subscriber.sUnsubscribe(channel, handler);
     };
+  }
+
+  /**
+   * Subscribes `channel`'s handlers again after node-redis failed to follow its slot to the new
+   * master (and dropped them), with backoff until they are subscribed, no longer listened to, or
+   * the store closed.
+   */
+  private resubscribe(subscriber: NodeRedisClient, channel: string, error: unknown, attempt: number): void {
+    this.logger.debug({ err: error, channel, attempt }, 'socket.io-supervisor/cluster: pub/sub channel moved');
+    const timer = setTimeout(
+      () => {
+        const handlers = [...(this.handlers.get(channel) ?? [])];
+        if (this.closed || handlers.length === 0) return;
+        // node-redis may have kept the listeners at the new master's connection without a
+        // subscription there: the channel's listeners are dropped first, then subscribed again
+        subscriber
+          .sUnsubscribe(channel)
+          .then(() => Promise.all(handlers.map((handler) => subscriber.sSubscribe(channel, handler))))
+          .catch((again: unknown) => {
+            this.resubscribe(subscriber, channel, again, attempt + 1);
+          });
+      },
+      backoff(attempt, { first: 50, max: 1000 }),
+    );
+    timer.unref?.();
   }
 
   /** Closes the connection (every listener with it). */

@@ -172,13 +172,18 @@ end`,
   if toNode ~= '' then redis.call('SADD', k('owned', toNode, toInc), id) end
 end`,
   },
-  /** A notice to a node (`replaced`, `deleted`, `message`, `hook-due`), on its channel. */
+  /**
+   * A notice to a node (`replaced`, `deleted`, `message`, `hook-due`), on its channel. Notices and
+   * announcements use sharded pub/sub (`SPUBLISH`, Redis 7): on a Redis Cluster a plain `PUBLISH`
+   * is sent to every node over the cluster bus, an `SPUBLISH` only to the master of the channel's
+   * slot (every channel is under the script's hash tag, so in its slot).
+   */
   notify: {
     uses: ['key', 'ownership'],
     provides: ['notify'],
     source: `notify = function(nodeId, msg)
   if nodeId ~= '' then
-    redis.call('PUBLISH', k('notice', nodeId), cjson.encode(msg))
+    redis.call('SPUBLISH', k('notice', nodeId), cjson.encode(msg))
     ownershipMoved()
   end
 end`,
@@ -188,7 +193,7 @@ end`,
     uses: ['key'],
     provides: ['announce'],
     source: `announce = function(id, what)
-  redis.call('PUBLISH', k('watch', id), what)
+  redis.call('SPUBLISH', k('watch', id), what)
 end`,
   },
   /**
