@@ -60,6 +60,13 @@ describe('on Redis Sentinel (createSentinel client)', () => {
     stores.push(a, b);
     await a.join();
     await b.join();
+    // the notices both owners hear (sharded pub/sub, followed to the new master by node-redis)
+    const replaced: string[] = [];
+    for (const store of [a, b]) {
+      await store.subscribe((notice) => {
+        if (notice.type === 'replaced') replaced.push(notice.clientId);
+      });
+    }
     const clients = await Promise.all(Array.from({ length: 10 }, () => connectedClient(a)));
     const last = new Map(clients.map((client) => [client.clientId, client.fence]));
     // what the replica must have before the failover (asynchronous replication may lose the rest)
@@ -90,6 +97,7 @@ describe('on Redis Sentinel (createSentinel client)', () => {
     stores.push(c);
     await c.join();
     let lost = 0;
+    const heardBefore = replaced.length;
     for (const { clientId, token } of clients) {
       if (((await c.get(clientId))?.fence as number) < (last.get(clientId) as number)) lost += 1;
       const claim = claimed(await c.claim({ clientId, token, socketId: `after-${clientId}` }));
@@ -98,6 +106,10 @@ describe('on Redis Sentinel (createSentinel client)', () => {
     }
     // (measured: 0 to all 10 clients lose their last answered claim, depending on timing)
     expect(lost).toBeLessThanOrEqual(clients.length);
+    // each client c took was a's or b's on the new master: its owner heard so there
+    await waitFor('the notices on the new master', () =>
+      clients.every(({ clientId }) => replaced.slice(heardBefore).includes(clientId)),
+    );
     await expectConsistent(await adminOnMaster(), prefix);
   });
 
