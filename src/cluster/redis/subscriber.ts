@@ -60,6 +60,9 @@ export function decodeNotice(message: string): ClusterNotice {
     : { type: 'replaced', ...common };
 }
 
+/** How long the subscriber's connection to a cluster master reconnects before node-redis looks for the slot's new master (ms). */
+const SUBSCRIBER_TOPOLOGY_REFRESH = 500;
+
 /** node-redis's cluster client's event for a shard channel it could not follow to a new master. */
 interface MovedErrors {
   on(event: 'sharded-channel-moved-error', listener: (error: unknown, channel: string) => void): unknown;
@@ -89,7 +92,13 @@ export class Subscriber {
 
   private open(): Promise<NodeRedisClient> {
     this.connection ??= (async () => {
-      const subscriber = this.client.duplicate();
+      // on a Redis Cluster, node-redis moves shard channels off a master that stopped answering at
+      // its next topology refresh, by default 5 s after it began reconnecting: sooner here, as a
+      // notice published on the promoted replica before then is lost
+      const subscriber =
+        clientKind(this.client) === 'cluster'
+          ? this.client.duplicate({ topologyRefreshOnReconnectionAttemptStrategy: SUBSCRIBER_TOPOLOGY_REFRESH })
+          : this.client.duplicate();
       subscriber.on('error', (error) => this.logger.debug({ err: error }, 'socket.io-supervisor/cluster: pub/sub'));
       if (clientKind(subscriber) === 'cluster') {
         // node-redis moves a shard channel's listeners to the slot's new master when Redis ends the
@@ -117,8 +126,8 @@ export class Subscriber {
     const subscriber = await this.open();
     const handler = (message: string) => listener(message);
     await subscriber.sSubscribe(channel, handler);
-    let handlers = this.handlers.get(channel);
-    if (handlers === undefined) this.handlers.set(channel, (handlers = new Set()));
+    const handlers = this.handlers.get(channel) ?? new Set<(message: string) => void>();
+    this.handlers.set(channel, handlers);
     handlers.add(handler);
     return async () => {
       handlers.delete(handler);
