@@ -35,8 +35,12 @@ export interface RedisCluster {
    * widens the window in which the slot is split), then `SETSLOT … NODE` everywhere.
    */
   moveSlot(slot: number, to: ClusterNode, options?: { batch?: number; pauseMs?: number }): Promise<number>;
-  /** `redis-cli --cluster reshard`: `slots` slots from `from` to `to`. */
-  reshard(from: ClusterNode, to: ClusterNode, slots: number): Promise<void>;
+  /**
+   * `redis-cli --cluster reshard`: `slots` slots from `from` to `to` (the lowest-numbered slots
+   * `from` owns: see {@link prefixInSlot}), `MIGRATE`-ing `pipeline` keys at a time (redis-cli's
+   * `--cluster-pipeline`, default 10).
+   */
+  reshard(from: ClusterNode, to: ClusterNode, slots: number, options?: { pipeline?: number }): Promise<void>;
   /**
    * SIGKILLs a master and waits until its replica took over and the cluster is `ok` again (needs
    * `replicas: 1`). Resolves with the promoted replica.
@@ -114,6 +118,16 @@ export function keySlot(key: string): number {
     if (close > open + 1) return crc16(Buffer.from(key.slice(open + 1, close))) % 16384;
   }
   return crc16(Buffer.from(key)) % 16384;
+}
+
+/**
+ * The first `<base><n>` whose hash tag `{<base><n>}` is in `slot`. With `slot` 0 that is a key
+ * prefix whose slot is the lowest of whichever master owns it, and `redis-cli --cluster reshard
+ * --cluster-from <owner> --cluster-slots k` (which takes a source's lowest-numbered slots first)
+ * moves it along with the owner's next k - 1 slots.
+ */
+export function prefixInSlot(slot: number, base = 'sup'): string {
+  for (let n = 0; ; n++) if (keySlot(`{${base}${n}}`) === slot) return `${base}${n}`;
 }
 
 async function until<T>(what: string, within: number, probe: () => Promise<T | undefined>): Promise<T> {
@@ -325,9 +339,10 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       });
       return target;
     },
-    async reshard(from, to, slots) {
+    async reshard(from, to, slots, { pipeline } = {}) {
       const args = ['--cluster', 'reshard', `127.0.0.1:${from.port}`, '--cluster-from', from.id];
       args.push('--cluster-to', to.id, '--cluster-slots', String(slots), '--cluster-yes');
+      if (pipeline !== undefined) args.push('--cluster-pipeline', String(pipeline));
       await run('redis-cli', args, { timeout: 120_000 });
       await until('the cluster agreeing after a reshard', 10_000, settled);
     },

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Socket as ClientSocket, io as connectClient } from 'socket.io-client';
+import { type RedisCluster, startRedisCluster } from '../redisCluster.js';
 import { type RedisServer, type RedisServerOptions, startRedisServer } from '../redisServer.js';
 import { type FaultProxy, startFaultProxy } from './faultProxy.js';
 
@@ -42,6 +43,15 @@ export class NodeProcess {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /**
+   * Alive, started (its `url` is the one it listens on: between a restart's fork and its ready
+   * message `url` is still the last process's) and not paused.
+   */
+  get serving(): boolean {
+    return this.alive && this.ready && !this.paused;
+  }
+  private ready = false;
+
   get pid(): number {
     return this.child?.pid ?? 0;
   }
@@ -58,6 +68,7 @@ export class NodeProcess {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     this.child = child;
+    this.ready = false;
     this.running.add(child);
     // a send racing the process's exit: reported to that command (command() above), not thrown here
     child.on('error', () => {});
@@ -82,6 +93,7 @@ export class NodeProcess {
       },
     );
     this.url = await new Promise<string>((resolve, reject) => {
+      // before this, the process answers no command (its IPC listener is not there yet)
       child.on(
         'message',
         (message: { ready?: boolean; url?: string; failed?: { name: string; message: string; code?: string } }) => {
@@ -95,6 +107,7 @@ export class NodeProcess {
       );
       child.once('exit', (code) => reject(new Error(`${this.nodeId} exited (${code}) before it was ready: ${stderr}`)));
     });
+    this.ready = true;
   }
 
   /**
@@ -166,9 +179,19 @@ export class NodeProcess {
   }
 }
 
-/** A real redis-server and N node processes sharing it, with every node's log in one temp dir. */
+/**
+ * A real redis-server (or, with `redisCluster`, a real 3-master Redis Cluster) and N node
+ * processes sharing it, with every node's log in one temp dir.
+ */
 export interface TestCluster {
+  /** The redis-server (on a Redis Cluster reading it throws: there is no one server to restart or pause). */
   redis: RedisServer;
+  /** The Redis Cluster the nodes share, when started with `redisCluster` (each node through a `createCluster()` client). */
+  redisCluster: RedisCluster | undefined;
+  /** The key prefix every node runs with (`{prefix}` is the hash tag of every key). */
+  prefix: string;
+  /** A plain client's URL for the keys of `prefix`: the redis-server, or the master that owns the slot of `{prefix}` now. */
+  adminUrl(): Promise<string>;
   nodes: NodeProcess[];
   dir: string;
   /** The options every node runs with (FAST and the cluster's own). */
@@ -225,15 +248,38 @@ export async function startCluster(
     prefix?: string;
     /** Indexes of the nodes that reach Redis through a fault proxy of their own (see `proxy()`). */
     proxied?: readonly number[];
+    /**
+     * A 3-master Redis Cluster (`startRedisCluster()`, test/cluster/redisCluster.ts) instead of one
+     * redis-server; each node reaches it through a `createCluster()` client. No fault proxy then (a
+     * cluster client learns the masters' own addresses from `CLUSTER SLOTS`).
+     */
+    redisCluster?: boolean;
   } = {},
 ): Promise<TestCluster> {
-  const redis = await startRedisServer(options.redis);
+  if (options.redisCluster && options.proxied?.length)
+    throw new Error('startCluster: no fault proxy on a Redis Cluster (its clients connect to every master directly)');
+  const prefix = options.prefix ?? 'sup';
+  const redisCluster = options.redisCluster ? await startRedisCluster({ masters: 3 }) : undefined;
+  const server = redisCluster ? undefined : await startRedisServer(options.redis);
+  const redis = new Proxy({} as RedisServer, {
+    get(_, property) {
+      if (!server)
+        throw new Error(`startCluster: the nodes share a Redis Cluster (redisCluster), not one redis-server`);
+      return Reflect.get(server, property, server);
+    },
+  });
+  const disposeRedis = async () => {
+    await server?.dispose();
+    await redisCluster?.stop();
+  };
   const dir = mkdtempSync(join(tmpdir(), 'sup-cluster-'));
   const running = new Set<ChildProcess>();
   const sockets: ClientSocket[] = [];
   const proxies = new Map<string, FaultProxy>();
   const extras: NodeProcess[] = [];
   const nodeOptions = { ...FAST, ...options.node };
+  // the nodes of a Redis Cluster get its masters (redisCluster in their config), not this URL
+  const redisUrl = () => server?.url ?? (redisCluster?.urls[0] as string);
   for (const i of options.proxied ?? []) proxies.set(`node-${i + 1}`, await startFaultProxy({ port: redis.port }));
   const makeNode = (nodeId: string, file: string, url: string, node: Record<string, unknown> = {}) =>
     new NodeProcess(
@@ -241,7 +287,8 @@ export async function startCluster(
       {
         nodeId,
         redis: url,
-        keyPrefix: options.prefix ?? 'sup',
+        ...(redisCluster ? { redisCluster: redisCluster.urls } : {}),
+        keyPrefix: prefix,
         log: join(dir, `${file}.log`),
         onDeleteMs: options.onDeleteMs ?? 0,
         options: { ...nodeOptions, ...node },
@@ -250,7 +297,7 @@ export async function startCluster(
     );
   const nodes = Array.from({ length: count }, (_, i) => {
     const nodeId = `node-${i + 1}`;
-    return makeNode(nodeId, nodeId, proxies.get(nodeId)?.url ?? redis.url);
+    return makeNode(nodeId, nodeId, proxies.get(nodeId)?.url ?? redisUrl());
   });
   const killAll = () => {
     for (const child of running) child.kill('SIGKILL');
@@ -261,11 +308,17 @@ export async function startCluster(
   } catch (error) {
     killAll();
     await Promise.all([...proxies.values()].map((proxy) => proxy.close()));
-    await redis.dispose();
+    await disposeRedis();
     throw error;
   }
   return {
     redis,
+    redisCluster,
+    prefix,
+    async adminUrl() {
+      if (!redisCluster) return redis.url;
+      return (await redisCluster.ownerOf(redisCluster.slotOf(`{${prefix}}`))).url;
+    },
     nodes,
     dir,
     nodeOptions,
@@ -276,7 +329,12 @@ export async function startCluster(
     },
     spawn(nodeId, spawnOptions = {}) {
       const proxy = spawnOptions.proxied ? proxies.get(nodeId) : undefined;
-      const node = makeNode(nodeId, spawnOptions.file ?? `${nodeId}.extra`, proxy?.url ?? redis.url, spawnOptions.node);
+      const node = makeNode(
+        nodeId,
+        spawnOptions.file ?? `${nodeId}.extra`,
+        proxy?.url ?? redisUrl(),
+        spawnOptions.node,
+      );
       extras.push(node);
       return node;
     },
@@ -311,7 +369,7 @@ export async function startCluster(
       await Promise.all([...nodes, ...extras].map((node) => node.kill()));
       process.off('exit', killAll);
       await Promise.all([...proxies.values()].map((proxy) => proxy.close()));
-      await redis.dispose();
+      await disposeRedis();
       rmSync(dir, { recursive: true, force: true });
     },
   };
