@@ -147,16 +147,16 @@ export async function runClusterSoak(options: {
       return;
     }
     if (code === 'CLIENT_DELETED' || (code === 'UNKNOWN_CLIENT' && networkFaults)) return;
-    if (node && (!node.alive || node.paused || (disturbed.get(node.nodeId) ?? 0) >= since - 1000)) return;
+    if (node && (!node.serving || (disturbed.get(node.nodeId) ?? 0) >= since - 1000)) return;
     const message = error instanceof Error ? error.message : String(error);
     unexpectedErrors.push(
-      `${Date.now() - calledAt} ms ${what}${node ? ` on ${node.nodeId}` : ''}: ${code ?? ''} ${message}`,
+      `${Date.now() - calledAt} ms (t ${Date.now()}) ${what}${node ? ` on ${node.nodeId}` : ''}: ${code ?? ''} ${message}`,
     );
   };
   /** The slot move running now (with `redisCluster`), for the faults that strike during one. */
   let moving: Promise<unknown> | null = null;
   const run = async (): Promise<ClusterSoakResult> => {
-    const live = () => cluster.nodes.filter((node) => node.alive && !node.paused);
+    const live = () => cluster.nodes.filter((node) => node.serving);
 
     /** A browser: one client at a time; a new page (new client) once its client is gone. */
     async function browser(who: string, until: number): Promise<void> {
@@ -551,7 +551,10 @@ export async function runClusterSoak(options: {
               .map((e) => `${e.t} ${e.node}#${e.inc} ${JSON.stringify(e)}`),
           ].sort();
     // a failed run: its state and the trace of the clients it concerns, in /tmp/cluster-soak-<seed>.trace
-    const named = report.violations.flatMap((v) => /^client (\S+):/.exec(v)?.[1] ?? []);
+    const named = [
+      ...report.violations.flatMap((v) => /^client (\S+):/.exec(v)?.[1] ?? []),
+      ...unexpectedErrors.flatMap((e) => / of (\S+) on /.exec(e)?.[1] ?? []),
+    ];
     if (
       undeleted.length > 0 ||
       named.length > 0 ||
