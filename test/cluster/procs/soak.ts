@@ -46,8 +46,12 @@ export interface ClusterSoakResult {
   unavailable: number;
   /** With `redisCluster`: the slot moves by kind (`atomic move`, `batched move`, `redis-cli --cluster reshard`). */
   moves: Record<string, number>;
-  /** With `redisCluster`: the longest move, ms from its start to every master agreeing (the slot split, for a batched one). */
-  longestMoveMs: number;
+  /**
+   * With `redisCluster`: the longest move of each kind, ms from its start to every master agreeing
+   * on the new owner (the slot is split for part of it: from the first `MIGRATE` to the last
+   * `SETSLOT … NODE` on the source).
+   */
+  longestMoveMs: Record<string, number>;
   /** With `redisCluster`: keys of the prefix on a master that does not own its slot at the end (must be 0). */
   keysElsewhere: number;
 }
@@ -129,7 +133,7 @@ export async function runClusterSoak(options: {
   const unexpectedErrors: string[] = [];
   let unavailable = 0;
   const moves: Record<string, number> = {};
-  let longestMoveMs = 0;
+  const longestMoveMs: Record<string, number> = {};
   /** When a fault last killed, paused, resumed, closed, started or restarted each node. */
   const disturbed = new Map<string, number>();
   const disturb = (node: NodeProcess) => disturbed.set(node.nodeId, Date.now());
@@ -438,7 +442,7 @@ export async function runClusterSoak(options: {
         await step('mover', `${kind} of slot ${slot} from ${from.port} to ${to.port}`, work);
         moves[kind] = (moves[kind] ?? 0) + 1;
         timeline.push(`${Date.now()} move ${kind} to ${to.port} (${Date.now() - started} ms)`);
-        longestMoveMs = Math.max(longestMoveMs, Date.now() - started);
+        longestMoveMs[kind] = Math.max(longestMoveMs[kind] ?? 0, Date.now() - started);
       }
     }
 
