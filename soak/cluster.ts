@@ -40,7 +40,7 @@ console.log(
     `messages         ${result.emitted} emitted from random nodes; outboxes left after every client was deleted: ${result.outboxesLeft}`,
     ...(redisCluster
       ? [
-          `slot moves       ${JSON.stringify(result.moves)}; longest (ms) ${JSON.stringify(result.longestMoveMs)}; keys left on a master without the slot: ${result.keysElsewhere}`,
+          `slot moves       ${JSON.stringify(result.moves)}; longest (ms) ${JSON.stringify(result.longestMoveMs)}, slot split at most ${result.longestSplitMs} ms; keys left on a master without the slot: ${result.keysElsewhere}`,
         ]
       : []),
     `errors           ${result.unavailable} UNAVAILABLE (retried); unexpected: ${result.unexpectedErrors.length}`,

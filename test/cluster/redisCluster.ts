@@ -32,9 +32,15 @@ export interface RedisCluster {
    * (`SETSLOT … NODE`) — no script ever sees the slot half-moved; then `SETSLOT … NODE` on the
    * target and the other masters. With `batch`, the way `redis-cli --cluster reshard` does:
    * MIGRATING, `MIGRATE … KEYS` `batch` keys at a time (a pause of `pauseMs` between batches
-   * widens the window in which the slot is split), then `SETSLOT … NODE` everywhere.
+   * widens the window in which the slot is split), then `SETSLOT … NODE` everywhere. `onSplit` is
+   * told how long the slot was split (ms from `MIGRATING` on the source to its `SETSLOT … NODE`:
+   * the time scripts on the slot's keys are answered `TRYAGAIN`; about 0 for an atomic move).
    */
-  moveSlot(slot: number, to: ClusterNode, options?: { batch?: number; pauseMs?: number }): Promise<number>;
+  moveSlot(
+    slot: number,
+    to: ClusterNode,
+    options?: { batch?: number; pauseMs?: number; onSplit?: (ms: number) => void },
+  ): Promise<number>;
   /**
    * `redis-cli --cluster reshard`: `slots` slots from `from` to `to` (the lowest-numbered slots
    * `from` owns: see {@link prefixInSlot}), `MIGRATE`-ing `pipeline` keys at a time (redis-cli's
@@ -297,11 +303,12 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     masters,
     cli,
     stop,
-    async moveSlot(slot, to, { batch, pauseMs = 0 } = {}) {
+    async moveSlot(slot, to, { batch, pauseMs = 0, onSplit } = {}) {
       const from = await ownerOf(slot);
       if (from.id === to.id) return 0;
       await cli(to, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id);
       let moved = 0;
+      const splitAt = performance.now();
       if (batch === undefined) {
         const reply = await cli(from, 'EVAL', ATOMIC_MOVE, '0', String(slot), to.id, String(to.port));
         if (!/^\d+$/.test(reply)) throw new Error(`redisCluster: the atomic move answered ${reply}`);
@@ -320,6 +327,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       // the target first (it owns the slot), then the source (it stops redirecting with ASK), then the rest
       await cli(to, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
       await cli(from, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
+      onSplit?.(batch === undefined ? 0 : performance.now() - splitAt);
       for (const master of await masters()) {
         if (master.id !== to.id && master.id !== from.id) {
           await cli(master, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);

@@ -111,10 +111,12 @@ export class NodeProcess {
   }
 
   /**
-   * Starts this node again after it was killed: a new process under a killed one's `nodeId` is
-   * refused `NODE_ID_IN_USE` until the killed incarnation's last heartbeat is older than nodeTtl
-   * (it cannot tell a dead process from a live one sooner), so this retries that refusal, and only
-   * that one, for at most `withinMs`.
+   * Starts this node again after it was killed or closed: a new process under a killed one's
+   * `nodeId` is refused `NODE_ID_IN_USE` until the killed incarnation's last heartbeat is older than
+   * nodeTtl (it cannot tell a dead process from a live one sooner), and one whose `join` found
+   * Redis unavailable (down, or the slot of every key split by a move: `TRYAGAIN` until
+   * commandTimeout) is refused `UNAVAILABLE`, so this retries those two refusals, and only those,
+   * for at most `withinMs`, as a process manager restarts a process that exited.
    */
   async restart(withinMs = 20_000): Promise<void> {
     const deadline = Date.now() + withinMs;
@@ -122,7 +124,8 @@ export class NodeProcess {
       try {
         return await this.start();
       } catch (error) {
-        if ((error as { code?: string }).code !== 'NODE_ID_IN_USE' || Date.now() > deadline) throw error;
+        const code = (error as { code?: string }).code;
+        if ((code !== 'NODE_ID_IN_USE' && code !== 'UNAVAILABLE') || Date.now() > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }

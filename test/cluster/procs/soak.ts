@@ -52,6 +52,8 @@ export interface ClusterSoakResult {
    * `SETSLOT … NODE` on the source).
    */
   longestMoveMs: Record<string, number>;
+  /** With `redisCluster`: the longest a batched move kept the slot split (its keys on two masters), ms. */
+  longestSplitMs: number;
   /** With `redisCluster`: keys of the prefix on a master that does not own its slot at the end (must be 0). */
   keysElsewhere: number;
 }
@@ -134,6 +136,7 @@ export async function runClusterSoak(options: {
   let unavailable = 0;
   const moves: Record<string, number> = {};
   const longestMoveMs: Record<string, number> = {};
+  let longestSplitMs = 0;
   /** When a fault last killed, paused, resumed, closed, started or restarted each node. */
   const disturbed = new Map<string, number>();
   const disturb = (node: NodeProcess) => disturbed.set(node.nodeId, Date.now());
@@ -336,7 +339,7 @@ export async function runClusterSoak(options: {
         disturb(victim);
         await step('faults', `${victim.nodeId} close`, victim.close());
         disturb(victim);
-        await step('faults', `${victim.nodeId} start`, victim.start());
+        await step('faults', `${victim.nodeId} start`, victim.restart());
         disturb(victim);
       } else {
         await step('faults', `${victim.nodeId} slowDelete 30 s`, victim.command('slowDelete', { ms: 30_000 }));
@@ -422,14 +425,17 @@ export async function runClusterSoak(options: {
           kind = 'atomic move';
           work = redisCluster.moveSlot(slot, to);
         } else if (roll < 0.7) {
-          // at most 8 batches, 40 to 80 ms apart: the slot is split for under a second, well
-          // under nodeTtl (a split longer than nodeTtl ends every node's lease: no heartbeat runs
-          // meanwhile; docs/cluster-redis.md, "Moving the slot")
+          // at most 5 batches, 20 to 60 ms apart: the slot is split for well under nodeTtl (a
+          // split longer than nodeTtl ends every node's lease: no heartbeat runs meanwhile;
+          // docs/cluster-redis.md, "Moving the slot of every key")
           kind = 'batched move';
           const keys = Number(await redisCluster.cli(from, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot)));
           work = redisCluster.moveSlot(slot, to, {
-            batch: Math.max(2, Math.ceil(keys / 8)),
-            pauseMs: 40 + random() * 40,
+            batch: Math.max(2, Math.ceil(keys / 5)),
+            pauseMs: 20 + random() * 40,
+            onSplit: (ms) => {
+              longestSplitMs = Math.max(longestSplitMs, Math.round(ms));
+            },
           });
         } else {
           // that slot and the owner's next few (a reshard takes a source's lowest slots first)
@@ -587,6 +593,7 @@ export async function runClusterSoak(options: {
       unavailable,
       moves,
       longestMoveMs,
+      longestSplitMs,
       keysElsewhere,
     };
   };
