@@ -211,6 +211,49 @@ describe('cluster mode with real processes', () => {
     },
   );
 
+  // the finding of docs/cluster-redis.md, "Moving the slot of every key": no heartbeat runs while
+  // the slot is split, so a throttled reshard longer than nodeTtl ends every node's lease
+  it.runIf(onRedisCluster)(
+    "should end every node's lease when a throttled move keeps the slot split past nodeTtl, and lose no client: they rejoin and the pages resume",
+    async () => {
+      const redisCluster = cluster.redisCluster!;
+      const clients = (await n2.register(4)) as Credentials[];
+      const sockets = await Promise.all(clients.map((client, i) => online(i % 2 ? n3 : n2, client)));
+      const dropped = sockets.map((socket) => new Promise<string>((resolve) => socket.once('disconnect', resolve)));
+      const count = (type: string) => cluster.log().filter((e) => e.type === type).length;
+      const leaseLostBefore = count('lease-lost');
+      const slot = redisCluster.slotOf(`{${cluster.prefix}}`);
+      const from = await redisCluster.ownerOf(slot);
+      const to = (await redisCluster.masters()).find((master) => master.id !== from.id)!;
+      const keys = Number(await redisCluster.cli(from, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot)));
+      const startedAt = performance.timeOrigin + performance.now();
+      let split = 0;
+      // 40 batches, the pauses alone past nodeTtl + 1 s
+      await redisCluster.moveSlot(slot, to, {
+        batch: Math.ceil(keys / 40),
+        pauseMs: (FAST.nodeTtl + 1000) / 40,
+        onSplit: (ms) => {
+          split = ms;
+        },
+      });
+      expect(split).toBeGreaterThan(FAST.nodeTtl);
+      // each node stopped serving by itself: its sockets closed, then it rejoined once
+      expect(await Promise.all(dropped)).toEqual(clients.map(() => 'transport close'));
+      await waitFor(
+        'every node joined again',
+        () =>
+          cluster.log().filter((e) => e.type === 'joined' && e.why === 'lease-lost' && e.t > startedAt).length === 3,
+      );
+      expect(count('lease-lost') - leaseLostBefore).toBe(3);
+      for (const [i, client] of clients.entries()) await onlineEventually(i % 2 ? n2 : n3, client);
+      for (const client of clients) {
+        expect(await record(client)).toMatchObject({ state: 'connected' });
+        expect(hooks(client.clientId, 'onDelete')).toEqual([]);
+      }
+      expect(await redisCluster.cli(from, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot))).toBe('0');
+    },
+  );
+
   it('should keep the deadline of a client in its grace period when its owner dies: it resumes, or is deleted once', async () => {
     const [stays, leaves] = (await n1.register(2)) as [Credentials, Credentials];
     const s1 = await online(n1, stays);

@@ -425,14 +425,15 @@ export async function runClusterSoak(options: {
           kind = 'atomic move';
           work = redisCluster.moveSlot(slot, to);
         } else if (roll < 0.7) {
-          // at most 5 batches, 20 to 60 ms apart: the slot is split for well under nodeTtl (a
-          // split longer than nodeTtl ends every node's lease: no heartbeat runs meanwhile;
-          // docs/cluster-redis.md, "Moving the slot of every key")
+          // at most 4 batches, 10 to 40 ms apart: the slot is split for under nodeTtl even on a
+          // loaded machine (each batch is two redis-cli processes; a split longer than nodeTtl
+          // ends every node's lease: no heartbeat runs meanwhile; docs/cluster-redis.md, "Moving
+          // the slot of every key")
           kind = 'batched move';
           const keys = Number(await redisCluster.cli(from, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot)));
           work = redisCluster.moveSlot(slot, to, {
-            batch: Math.max(2, Math.ceil(keys / 5)),
-            pauseMs: 20 + random() * 40,
+            batch: Math.max(2, Math.ceil(keys / 4)),
+            pauseMs: 10 + random() * 30,
             onSplit: (ms) => {
               longestSplitMs = Math.max(longestSplitMs, Math.round(ms));
             },
