@@ -83,13 +83,13 @@ export async function runClusterSoak(options: {
    * On a 3-master Redis Cluster (`npm run soak:reshard`): the slot of every key (`{prefix}`, a
    * prefix whose slot is 0) moves between the masters again and again while the browsers run:
    * atomic moves, batched moves (`MIGRATE` a few keys at a time, the slot split meanwhile, sized
-   * to stay well under nodeTtl: docs/cluster-redis.md, "Moving the slot"), and `redis-cli --cluster
+   * to stay under nodeTtl: docs/cluster-redis.md, "Moving the slot of every key"), and `redis-cli --cluster
    * reshard` of that slot and the owner's next few. The Redis faults (restart, pause) become kill
    * -9 and SIGSTOP of a node during a move. Not with `networkFaults` (a fault proxy cannot stand
    * between a cluster client and the masters it discovers).
    */
   redisCluster?: boolean;
-  /** Called every 5 s (and after each fault) with a line on the run's progress. */
+  /** Called every 5 s with a line on the run's progress (and while it waits for every client deleted). */
   onProgress?: (line: string) => void;
   /**
    * Give up after this many ms (from the call): the run then rejects with its seed and what is
@@ -144,8 +144,8 @@ export async function runClusterSoak(options: {
    * Whether an error a page or the API met is one the run expects: `UNAVAILABLE` (counted, and
    * retried by the caller), `CLIENT_DELETED` (the page reloads), `UNKNOWN_CLIENT` after a rollback
    * lost the client (docs/cluster-redis.md), or anything from a node the faults disturbed since
-   * `since` (a refused connection, `SHUTTING_DOWN`, a handshake dropped by kill -9, its IPC channel
-   * gone). Anything else is recorded as unexpected and fails the run.
+   * `since` or in the second before it (a refused connection, `SHUTTING_DOWN`, a handshake dropped
+   * by kill -9, its IPC channel gone). Anything else is recorded as unexpected and fails the run.
    */
   const judge = (what: string, node: NodeProcess | undefined, since: number, error: unknown): void => {
     const code = (error as { code?: string }).code;
