@@ -32,6 +32,8 @@ export class NodeProcess {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   paused = false;
+  /** Its ready message came (see `serving`). */
+  private ready = false;
 
   constructor(
     readonly nodeId: string,
@@ -50,7 +52,6 @@ export class NodeProcess {
   get serving(): boolean {
     return this.alive && this.ready && !this.paused;
   }
-  private ready = false;
 
   get pid(): number {
     return this.child?.pid ?? 0;
@@ -264,6 +265,8 @@ export async function startCluster(
   const prefix = options.prefix ?? 'sup';
   const redisCluster = options.redisCluster ? await startRedisCluster({ masters: 3 }) : undefined;
   const server = redisCluster ? undefined : await startRedisServer(options.redis);
+  // on a Redis Cluster any use of `redis` fails loudly: a scenario that restarts or pauses the one
+  // redis-server has nothing to act on there
   const redis = new Proxy({} as RedisServer, {
     get(_, property) {
       if (!server)
