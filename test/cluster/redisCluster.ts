@@ -32,11 +32,21 @@ export interface RedisCluster {
    * (`SETSLOT … NODE`) — no script ever sees the slot half-moved; then `SETSLOT … NODE` on the
    * target and the other masters. With `batch`, the way `redis-cli --cluster reshard` does:
    * MIGRATING, `MIGRATE … KEYS` `batch` keys at a time (a pause of `pauseMs` between batches
-   * widens the window in which the slot is split), then `SETSLOT … NODE` everywhere.
+   * widens the window in which the slot is split), then `SETSLOT … NODE` everywhere. `onSplit` is
+   * told how long the slot was split (ms from `MIGRATING` on the source to its `SETSLOT … NODE`:
+   * the time scripts on the slot's keys are answered `TRYAGAIN`; about 0 for an atomic move).
    */
-  moveSlot(slot: number, to: ClusterNode, options?: { batch?: number; pauseMs?: number }): Promise<number>;
-  /** `redis-cli --cluster reshard`: `slots` slots from `from` to `to`. */
-  reshard(from: ClusterNode, to: ClusterNode, slots: number): Promise<void>;
+  moveSlot(
+    slot: number,
+    to: ClusterNode,
+    options?: { batch?: number; pauseMs?: number; onSplit?: (ms: number) => void },
+  ): Promise<number>;
+  /**
+   * `redis-cli --cluster reshard`: `slots` slots from `from` to `to` (the lowest-numbered slots
+   * `from` owns: see {@link prefixInSlot}), `MIGRATE`-ing `pipeline` keys at a time (redis-cli's
+   * `--cluster-pipeline`, default 10).
+   */
+  reshard(from: ClusterNode, to: ClusterNode, slots: number, options?: { pipeline?: number }): Promise<void>;
   /**
    * SIGKILLs a master and waits until its replica took over and the cluster is `ok` again (needs
    * `replicas: 1`). Resolves with the promoted replica.
@@ -114,6 +124,16 @@ export function keySlot(key: string): number {
     if (close > open + 1) return crc16(Buffer.from(key.slice(open + 1, close))) % 16384;
   }
   return crc16(Buffer.from(key)) % 16384;
+}
+
+/**
+ * The first `<base><n>` whose hash tag `{<base><n>}` is in `slot`. With `slot` 0 that is a key
+ * prefix whose slot is the lowest of whichever master owns it, and `redis-cli --cluster reshard
+ * --cluster-from <owner> --cluster-slots k` (which takes a source's lowest-numbered slots first)
+ * moves it along with the owner's next k - 1 slots.
+ */
+export function prefixInSlot(slot: number, base = 'sup'): string {
+  for (let n = 0; ; n++) if (keySlot(`{${base}${n}}`) === slot) return `${base}${n}`;
 }
 
 async function until<T>(what: string, within: number, probe: () => Promise<T | undefined>): Promise<T> {
@@ -283,11 +303,12 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     masters,
     cli,
     stop,
-    async moveSlot(slot, to, { batch, pauseMs = 0 } = {}) {
+    async moveSlot(slot, to, { batch, pauseMs = 0, onSplit } = {}) {
       const from = await ownerOf(slot);
       if (from.id === to.id) return 0;
       await cli(to, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id);
       let moved = 0;
+      const splitAt = performance.now();
       if (batch === undefined) {
         const reply = await cli(from, 'EVAL', ATOMIC_MOVE, '0', String(slot), to.id, String(to.port));
         if (!/^\d+$/.test(reply)) throw new Error(`redisCluster: the atomic move answered ${reply}`);
@@ -306,6 +327,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       // the target first (it owns the slot), then the source (it stops redirecting with ASK), then the rest
       await cli(to, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
       await cli(from, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
+      onSplit?.(batch === undefined ? 0 : performance.now() - splitAt);
       for (const master of await masters()) {
         if (master.id !== to.id && master.id !== from.id) {
           await cli(master, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
@@ -325,9 +347,10 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       });
       return target;
     },
-    async reshard(from, to, slots) {
+    async reshard(from, to, slots, { pipeline } = {}) {
       const args = ['--cluster', 'reshard', `127.0.0.1:${from.port}`, '--cluster-from', from.id];
       args.push('--cluster-to', to.id, '--cluster-slots', String(slots), '--cluster-yes');
+      if (pipeline !== undefined) args.push('--cluster-pipeline', String(pipeline));
       await run('redis-cli', args, { timeout: 120_000 });
       await until('the cluster agreeing after a reshard', 10_000, settled);
     },

@@ -1,5 +1,6 @@
 import type { Socket as ClientSocket } from 'socket.io-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import './helpers.js';
 import {
   type Credentials,
   connected,
@@ -15,6 +16,11 @@ import { checkInvariants } from './procs/invariants.js';
 // Three node processes and a real redis-server (AOF, fsync always), started and stopped here. The
 // faults are real: kill -9, SIGSTOP/SIGCONT, a Redis restart, a paused Redis. Every node appends
 // its hook calls to a file; after each scenario the invariants are checked on those files.
+// In the `redis-cluster` project (or with REDIS_TOPOLOGY=cluster) the nodes share a 3-master Redis
+// Cluster instead, through createCluster() clients: the same scenarios but the two that restart or
+// pause the one redis-server, and one more, a node killed with -9 while the slot of every key moves.
+
+const onRedisCluster = inject('redisTopology') === 'cluster' || process.env.REDIS_TOPOLOGY === 'cluster';
 
 let cluster: TestCluster;
 let n1: NodeProcess;
@@ -22,7 +28,10 @@ let n2: NodeProcess;
 let n3: NodeProcess;
 
 beforeAll(async () => {
-  cluster = await startCluster(3, { redis: { appendonly: true, appendfsync: 'always' } });
+  cluster = await startCluster(
+    3,
+    onRedisCluster ? { redisCluster: true } : { redis: { appendonly: true, appendfsync: 'always' } },
+  );
   [n1, n2, n3] = cluster.nodes as [NodeProcess, NodeProcess, NodeProcess];
 }, 60_000);
 
@@ -52,6 +61,10 @@ const hooks = (clientId: string, hook?: LogEntry['hook']): LogEntry[] =>
     .log()
     .filter((e) => e.kind === 'hook' && e.phase === 'start' && e.clientId === clientId && (!hook || e.hook === hook))
     .sort((a, b) => a.t - b.t);
+
+/** How many times the nodes declared `nodeId` dead so far. */
+const deathsOf = (nodeId: string): number =>
+  cluster.log().filter((e) => e.type === 'nodes-dead' && e.nodes?.includes(nodeId)).length;
 
 const summary = (clientId: string) => hooks(clientId).map((e) => `${e.node} ${e.hook} ${e.detail}`);
 
@@ -144,6 +157,102 @@ describe('cluster mode with real processes', () => {
     }
     expect(hooks(back3.clientId).at(-1)).toMatchObject({ node: 'node-2', hook: 'onConnect', detail: 'true' });
   });
+
+  it.runIf(onRedisCluster)(
+    'should resume the clients of a node killed with -9 during a reshard of their slot on other nodes, and delete the others once',
+    async () => {
+      const redisCluster = cluster.redisCluster!;
+      const clients = await n1.register(6);
+      for (const client of clients) await online(n1, client);
+      const slot = redisCluster.slotOf(`{${cluster.prefix}}`);
+      const from = await redisCluster.ownerOf(slot);
+      const to = (await redisCluster.masters()).find((master) => master.id !== from.id)!;
+      const keys = Number(await redisCluster.cli(from, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot)));
+      // ten batches 80 ms apart: the slot is split for about a second, under nodeTtl (a longer split
+      // ends every node's lease: docs/cluster-redis.md, "Moving the slot of every key")
+      let moved = false;
+      const move = redisCluster.moveSlot(slot, to, { batch: Math.ceil(keys / 10), pauseMs: 80 }).finally(() => {
+        moved = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const deadBefore = deathsOf('node-1');
+      await n1.kill();
+      // killed while the slot was split between two masters
+      expect(moved).toBe(false);
+      const [back1, back2, back3, ...left] = clients as [Credentials, Credentials, Credentials, ...Credentials[]];
+      // during the move: refused UNAVAILABLE while their keys are split, retried
+      await onlineEventually(n2, back1);
+      await onlineEventually(n3, back2);
+      expect(await move).toBeGreaterThanOrEqual(keys);
+      expect((await redisCluster.ownerOf(slot)).id).toBe(to.id);
+      // this kill's declaration (an earlier scenario declared node-1 dead too)
+      await waitFor('node-1 declared dead', () => deathsOf('node-1') > deadBefore);
+      await online(n2, back3);
+      for (const client of left) await waitFor('deleted', gone(client));
+      for (const client of left) {
+        await waitFor('onDelete', () => hooks(client.clientId, 'onDelete').length === 1);
+        expect(hooks(client.clientId, 'onDelete')).toMatchObject([{ detail: 'reconnect-timeout', redelivered: false }]);
+      }
+      // taken over from the dead node: a swap if node-1 was not declared dead yet (no hook), a
+      // resume after (onConnect true); nothing deleted, nothing more on node-1
+      await waitFor('back3 resumed on node-2', () => hooks(back3.clientId, 'onConnect').length === 2);
+      expect(hooks(back3.clientId).at(-1)).toMatchObject({ node: 'node-2', hook: 'onConnect', detail: 'true' });
+      for (const [client, node] of [
+        [back1, 'node-2'],
+        [back2, 'node-3'],
+        [back3, 'node-2'],
+      ] as const) {
+        expect(await record(client)).toMatchObject({ state: 'connected', node });
+        expect(hooks(client.clientId, 'onDelete')).toEqual([]);
+        expect(hooks(client.clientId).filter((e) => e.node === 'node-1')).toMatchObject([{ hook: 'onConnect' }]);
+      }
+      // nothing left on the master the slot left
+      expect(await redisCluster.cli(from, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot))).toBe('0');
+    },
+  );
+
+  // the finding of docs/cluster-redis.md, "Moving the slot of every key": no heartbeat runs while
+  // the slot is split, so a throttled reshard longer than nodeTtl ends every node's lease
+  it.runIf(onRedisCluster)(
+    "should end every node's lease when a throttled move keeps the slot split past nodeTtl, and lose no client: they rejoin and the pages resume",
+    async () => {
+      const redisCluster = cluster.redisCluster!;
+      const clients = (await n2.register(4)) as Credentials[];
+      const sockets = await Promise.all(clients.map((client, i) => online(i % 2 ? n3 : n2, client)));
+      const dropped = sockets.map((socket) => new Promise<string>((resolve) => socket.once('disconnect', resolve)));
+      const count = (type: string) => cluster.log().filter((e) => e.type === type).length;
+      const leaseLostBefore = count('lease-lost');
+      const slot = redisCluster.slotOf(`{${cluster.prefix}}`);
+      const from = await redisCluster.ownerOf(slot);
+      const to = (await redisCluster.masters()).find((master) => master.id !== from.id)!;
+      const keys = Number(await redisCluster.cli(from, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot)));
+      const startedAt = performance.timeOrigin + performance.now();
+      let split = 0;
+      // 40 batches, the pauses alone past nodeTtl + 1 s
+      await redisCluster.moveSlot(slot, to, {
+        batch: Math.ceil(keys / 40),
+        pauseMs: (FAST.nodeTtl + 1000) / 40,
+        onSplit: (ms) => {
+          split = ms;
+        },
+      });
+      expect(split).toBeGreaterThan(FAST.nodeTtl);
+      // each node stopped serving by itself: its sockets closed, then it rejoined once
+      expect(await Promise.all(dropped)).toEqual(clients.map(() => 'transport close'));
+      await waitFor(
+        'every node joined again',
+        () =>
+          cluster.log().filter((e) => e.type === 'joined' && e.why === 'lease-lost' && e.t > startedAt).length === 3,
+      );
+      expect(count('lease-lost') - leaseLostBefore).toBe(3);
+      for (const [i, client] of clients.entries()) await onlineEventually(i % 2 ? n2 : n3, client);
+      for (const client of clients) {
+        expect(await record(client)).toMatchObject({ state: 'connected' });
+        expect(hooks(client.clientId, 'onDelete')).toEqual([]);
+      }
+      expect(await redisCluster.cli(from, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot))).toBe('0');
+    },
+  );
 
   it('should keep the deadline of a client in its grace period when its owner dies: it resumes, or is deleted once', async () => {
     const [stays, leaves] = (await n1.register(2)) as [Credentials, Credentials];
@@ -243,65 +352,71 @@ describe('cluster mode with real processes', () => {
     );
   });
 
-  it('should keep every client across a Redis restart from its AOF: same records, same fences, hooks after it', async () => {
-    const clients = (await n1.register(3)) as [Credentials, Credentials, Credentials];
-    const s1 = await online(n1, clients[0]);
-    await online(n2, clients[1]);
-    const before = await Promise.all(clients.map(record));
-    await cluster.redis.restart();
-    const after = await Promise.all(clients.map((client) => waitForRecord(client)));
-    expect(after).toEqual(before);
-    s1.disconnect();
-    await waitFor('onDisconnect after the restart', () => hooks(clients[0].clientId, 'onDisconnect').length === 1);
-    await onlineEventually(n3, clients[2]);
-    await waitFor('onConnect of the third', () => hooks(clients[2].clientId, 'onConnect').length === 1);
-    for (const client of clients) expect(hooks(client.clientId, 'onDelete')).toEqual([]);
-  });
+  it.skipIf(onRedisCluster)(
+    'should keep every client across a Redis restart from its AOF: same records, same fences, hooks after it',
+    async () => {
+      const clients = (await n1.register(3)) as [Credentials, Credentials, Credentials];
+      const s1 = await online(n1, clients[0]);
+      await online(n2, clients[1]);
+      const before = await Promise.all(clients.map(record));
+      await cluster.redis.restart();
+      const after = await Promise.all(clients.map((client) => waitForRecord(client)));
+      expect(after).toEqual(before);
+      s1.disconnect();
+      await waitFor('onDisconnect after the restart', () => hooks(clients[0].clientId, 'onDisconnect').length === 1);
+      await onlineEventually(n3, clients[2]);
+      await waitFor('onConnect of the third', () => hooks(clients[2].clientId, 'onConnect').length === 1);
+      for (const client of clients) expect(hooks(client.clientId, 'onDelete')).toEqual([]);
+    },
+  );
 
-  it('should refuse handshakes UNAVAILABLE while Redis is unreachable, reap nobody, and give overdue deadlines a fresh grace', async () => {
-    const [waiting, newcomer, steady] = (await n1.register(3)) as [Credentials, Credentials, Credentials];
-    const socket = await online(n1, waiting);
-    const steadySocket = await online(n2, steady);
-    let steadyClosedAt = Number.POSITIVE_INFINITY;
-    steadySocket.once('disconnect', () => {
-      steadyClosedAt = performance.timeOrigin + performance.now();
-    });
-    socket.disconnect();
-    await waitFor('disconnected', () => hooks(waiting.clientId, 'onDisconnect').length === 1);
-    const count = (type: string) => cluster.log().filter((e) => e.type === type).length;
-    const deadBefore = count('nodes-dead');
-    const fencedBefore = count('fenced');
-    const leaseLostBefore = count('lease-lost');
-    const pausedAt = performance.timeOrigin + performance.now();
-    cluster.redis.pause();
-    try {
-      await expect(online(n3, newcomer)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
-      // past the client's grace period and past nodeTtl
-      await new Promise((resolve) => setTimeout(resolve, FAST.nodeTtl + 500));
-    } finally {
-      cluster.redis.resume();
-    }
-    // no node can tell an outage from its own partition: each stopped serving by itself within
-    // nodeTtl (its lease), closing its sockets, and rejoins once (nobody declared anyone dead)
-    expect(count('lease-lost') - leaseLostBefore).toBe(3);
-    expect(steadyClosedAt - pausedAt).toBeLessThanOrEqual(FAST.nodeTtl + 250);
-    await waitFor(
-      'every node joined again',
-      () => cluster.log().filter((e) => e.type === 'joined' && e.why === 'lease-lost' && e.t > pausedAt).length === 3,
-    );
-    // its deadline passed during the outage: it gets a fresh grace period and resumes
-    await onlineEventually(n3, waiting);
-    await onlineEventually(n3, newcomer);
-    await onlineEventually(n2, steady);
-    await waitFor('resumed', () => hooks(waiting.clientId, 'onConnect').length === 2);
-    expect(hooks(waiting.clientId, 'onConnect').at(-1)).toMatchObject({ node: 'node-3', detail: 'true' });
-    expect(hooks(waiting.clientId, 'onDelete')).toEqual([]);
-    expect(hooks(steady.clientId, 'onDelete')).toEqual([]);
-    expect(count('nodes-dead')).toBe(deadBefore);
-    expect(count('fenced')).toBe(fencedBefore);
-    expect(count('lease-lost') - leaseLostBefore).toBe(3);
-    expect(await record(steady)).toMatchObject({ state: 'connected', node: 'node-2' });
-  });
+  it.skipIf(onRedisCluster)(
+    'should refuse handshakes UNAVAILABLE while Redis is unreachable, reap nobody, and give overdue deadlines a fresh grace',
+    async () => {
+      const [waiting, newcomer, steady] = (await n1.register(3)) as [Credentials, Credentials, Credentials];
+      const socket = await online(n1, waiting);
+      const steadySocket = await online(n2, steady);
+      let steadyClosedAt = Number.POSITIVE_INFINITY;
+      steadySocket.once('disconnect', () => {
+        steadyClosedAt = performance.timeOrigin + performance.now();
+      });
+      socket.disconnect();
+      await waitFor('disconnected', () => hooks(waiting.clientId, 'onDisconnect').length === 1);
+      const count = (type: string) => cluster.log().filter((e) => e.type === type).length;
+      const deadBefore = count('nodes-dead');
+      const fencedBefore = count('fenced');
+      const leaseLostBefore = count('lease-lost');
+      const pausedAt = performance.timeOrigin + performance.now();
+      cluster.redis.pause();
+      try {
+        await expect(online(n3, newcomer)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+        // past the client's grace period and past nodeTtl
+        await new Promise((resolve) => setTimeout(resolve, FAST.nodeTtl + 500));
+      } finally {
+        cluster.redis.resume();
+      }
+      // no node can tell an outage from its own partition: each stopped serving by itself within
+      // nodeTtl (its lease), closing its sockets, and rejoins once (nobody declared anyone dead)
+      expect(count('lease-lost') - leaseLostBefore).toBe(3);
+      expect(steadyClosedAt - pausedAt).toBeLessThanOrEqual(FAST.nodeTtl + 250);
+      await waitFor(
+        'every node joined again',
+        () => cluster.log().filter((e) => e.type === 'joined' && e.why === 'lease-lost' && e.t > pausedAt).length === 3,
+      );
+      // its deadline passed during the outage: it gets a fresh grace period and resumes
+      await onlineEventually(n3, waiting);
+      await onlineEventually(n3, newcomer);
+      await onlineEventually(n2, steady);
+      await waitFor('resumed', () => hooks(waiting.clientId, 'onConnect').length === 2);
+      expect(hooks(waiting.clientId, 'onConnect').at(-1)).toMatchObject({ node: 'node-3', detail: 'true' });
+      expect(hooks(waiting.clientId, 'onDelete')).toEqual([]);
+      expect(hooks(steady.clientId, 'onDelete')).toEqual([]);
+      expect(count('nodes-dead')).toBe(deadBefore);
+      expect(count('fenced')).toBe(fencedBefore);
+      expect(count('lease-lost') - leaseLostBefore).toBe(3);
+      expect(await record(steady)).toMatchObject({ state: 'connected', node: 'node-2' });
+    },
+  );
 
   it('should restart all three nodes one by one with no onDelete: every client resumes on another node', async () => {
     const clients = [...(await n1.register(6))];

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Socket as ClientSocket, io as connectClient } from 'socket.io-client';
+import { type RedisCluster, startRedisCluster } from '../redisCluster.js';
 import { type RedisServer, type RedisServerOptions, startRedisServer } from '../redisServer.js';
 import { type FaultProxy, startFaultProxy } from './faultProxy.js';
 
@@ -31,6 +32,8 @@ export class NodeProcess {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   paused = false;
+  /** Its ready message came (see `serving`). */
+  private ready = false;
 
   constructor(
     readonly nodeId: string,
@@ -40,6 +43,14 @@ export class NodeProcess {
 
   get alive(): boolean {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /**
+   * Alive, started (its `url` is the one it listens on: between a restart's fork and its ready
+   * message `url` is still the last process's) and not paused.
+   */
+  get serving(): boolean {
+    return this.alive && this.ready && !this.paused;
   }
 
   get pid(): number {
@@ -58,6 +69,7 @@ export class NodeProcess {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     this.child = child;
+    this.ready = false;
     this.running.add(child);
     // a send racing the process's exit: reported to that command (command() above), not thrown here
     child.on('error', () => {});
@@ -82,6 +94,7 @@ export class NodeProcess {
       },
     );
     this.url = await new Promise<string>((resolve, reject) => {
+      // before this, the process answers no command (its IPC listener is not there yet)
       child.on(
         'message',
         (message: { ready?: boolean; url?: string; failed?: { name: string; message: string; code?: string } }) => {
@@ -95,13 +108,16 @@ export class NodeProcess {
       );
       child.once('exit', (code) => reject(new Error(`${this.nodeId} exited (${code}) before it was ready: ${stderr}`)));
     });
+    this.ready = true;
   }
 
   /**
-   * Starts this node again after it was killed: a new process under a killed one's `nodeId` is
-   * refused `NODE_ID_IN_USE` until the killed incarnation's last heartbeat is older than nodeTtl
-   * (it cannot tell a dead process from a live one sooner), so this retries that refusal, and only
-   * that one, for at most `withinMs`.
+   * Starts this node again after it was killed or closed: a new process under a killed one's
+   * `nodeId` is refused `NODE_ID_IN_USE` until the killed incarnation's last heartbeat is older than
+   * nodeTtl (it cannot tell a dead process from a live one sooner), and one whose `join` found
+   * Redis unavailable (down, or the slot of every key split by a move: `TRYAGAIN` until
+   * commandTimeout) is refused `UNAVAILABLE`, so this retries those two refusals, and only those,
+   * for at most `withinMs`, as a process manager restarts a process that exited.
    */
   async restart(withinMs = 20_000): Promise<void> {
     const deadline = Date.now() + withinMs;
@@ -109,7 +125,8 @@ export class NodeProcess {
       try {
         return await this.start();
       } catch (error) {
-        if ((error as { code?: string }).code !== 'NODE_ID_IN_USE' || Date.now() > deadline) throw error;
+        const code = (error as { code?: string }).code;
+        if ((code !== 'NODE_ID_IN_USE' && code !== 'UNAVAILABLE') || Date.now() > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
@@ -166,9 +183,19 @@ export class NodeProcess {
   }
 }
 
-/** A real redis-server and N node processes sharing it, with every node's log in one temp dir. */
+/**
+ * A real redis-server (or, with `redisCluster`, a real 3-master Redis Cluster) and N node
+ * processes sharing it, with every node's log in one temp dir.
+ */
 export interface TestCluster {
+  /** The redis-server (on a Redis Cluster reading it throws: there is no one server to restart or pause). */
   redis: RedisServer;
+  /** The Redis Cluster the nodes share, when started with `redisCluster` (each node through a `createCluster()` client). */
+  redisCluster: RedisCluster | undefined;
+  /** The key prefix every node runs with (`{prefix}` is the hash tag of every key). */
+  prefix: string;
+  /** A plain client's URL for the keys of `prefix`: the redis-server, or the master that owns the slot of `{prefix}` now. */
+  adminUrl(): Promise<string>;
   nodes: NodeProcess[];
   dir: string;
   /** The options every node runs with (FAST and the cluster's own). */
@@ -225,15 +252,40 @@ export async function startCluster(
     prefix?: string;
     /** Indexes of the nodes that reach Redis through a fault proxy of their own (see `proxy()`). */
     proxied?: readonly number[];
+    /**
+     * A 3-master Redis Cluster (`startRedisCluster()`, test/cluster/redisCluster.ts) instead of one
+     * redis-server; each node reaches it through a `createCluster()` client. No fault proxy then (a
+     * cluster client learns the masters' own addresses from `CLUSTER SLOTS`).
+     */
+    redisCluster?: boolean;
   } = {},
 ): Promise<TestCluster> {
-  const redis = await startRedisServer(options.redis);
+  if (options.redisCluster && options.proxied?.length)
+    throw new Error('startCluster: no fault proxy on a Redis Cluster (its clients connect to every master directly)');
+  const prefix = options.prefix ?? 'sup';
+  const redisCluster = options.redisCluster ? await startRedisCluster({ masters: 3 }) : undefined;
+  const server = redisCluster ? undefined : await startRedisServer(options.redis);
+  // on a Redis Cluster any use of `redis` fails loudly: a scenario that restarts or pauses the one
+  // redis-server has nothing to act on there
+  const redis = new Proxy({} as RedisServer, {
+    get(_, property) {
+      if (!server)
+        throw new Error(`startCluster: the nodes share a Redis Cluster (redisCluster), not one redis-server`);
+      return Reflect.get(server, property, server);
+    },
+  });
+  const disposeRedis = async () => {
+    await server?.dispose();
+    await redisCluster?.stop();
+  };
   const dir = mkdtempSync(join(tmpdir(), 'sup-cluster-'));
   const running = new Set<ChildProcess>();
   const sockets: ClientSocket[] = [];
   const proxies = new Map<string, FaultProxy>();
   const extras: NodeProcess[] = [];
   const nodeOptions = { ...FAST, ...options.node };
+  // the nodes of a Redis Cluster get its masters (redisCluster in their config), not this URL
+  const redisUrl = () => server?.url ?? (redisCluster?.urls[0] as string);
   for (const i of options.proxied ?? []) proxies.set(`node-${i + 1}`, await startFaultProxy({ port: redis.port }));
   const makeNode = (nodeId: string, file: string, url: string, node: Record<string, unknown> = {}) =>
     new NodeProcess(
@@ -241,7 +293,8 @@ export async function startCluster(
       {
         nodeId,
         redis: url,
-        keyPrefix: options.prefix ?? 'sup',
+        ...(redisCluster ? { redisCluster: redisCluster.urls } : {}),
+        keyPrefix: prefix,
         log: join(dir, `${file}.log`),
         onDeleteMs: options.onDeleteMs ?? 0,
         options: { ...nodeOptions, ...node },
@@ -250,7 +303,7 @@ export async function startCluster(
     );
   const nodes = Array.from({ length: count }, (_, i) => {
     const nodeId = `node-${i + 1}`;
-    return makeNode(nodeId, nodeId, proxies.get(nodeId)?.url ?? redis.url);
+    return makeNode(nodeId, nodeId, proxies.get(nodeId)?.url ?? redisUrl());
   });
   const killAll = () => {
     for (const child of running) child.kill('SIGKILL');
@@ -261,11 +314,17 @@ export async function startCluster(
   } catch (error) {
     killAll();
     await Promise.all([...proxies.values()].map((proxy) => proxy.close()));
-    await redis.dispose();
+    await disposeRedis();
     throw error;
   }
   return {
     redis,
+    redisCluster,
+    prefix,
+    async adminUrl() {
+      if (!redisCluster) return redis.url;
+      return (await redisCluster.ownerOf(redisCluster.slotOf(`{${prefix}}`))).url;
+    },
     nodes,
     dir,
     nodeOptions,
@@ -276,7 +335,12 @@ export async function startCluster(
     },
     spawn(nodeId, spawnOptions = {}) {
       const proxy = spawnOptions.proxied ? proxies.get(nodeId) : undefined;
-      const node = makeNode(nodeId, spawnOptions.file ?? `${nodeId}.extra`, proxy?.url ?? redis.url, spawnOptions.node);
+      const node = makeNode(
+        nodeId,
+        spawnOptions.file ?? `${nodeId}.extra`,
+        proxy?.url ?? redisUrl(),
+        spawnOptions.node,
+      );
       extras.push(node);
       return node;
     },
@@ -311,7 +375,7 @@ export async function startCluster(
       await Promise.all([...nodes, ...extras].map((node) => node.kill()));
       process.off('exit', killAll);
       await Promise.all([...proxies.values()].map((proxy) => proxy.close()));
-      await redis.dispose();
+      await disposeRedis();
       rmSync(dir, { recursive: true, force: true });
     },
   };

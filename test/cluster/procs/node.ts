@@ -11,12 +11,15 @@
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createCluster } from 'redis';
 import { Server } from 'socket.io';
-import { type ClusterHookContext, createClusterSupervisor } from '../../../src/cluster/index.js';
+import { type ClusterHookContext, clusterClientOptions, createClusterSupervisor } from '../../../src/cluster/index.js';
 
 const config = JSON.parse(process.env.CLUSTER_NODE ?? '{}') as {
   nodeId: string;
   redis: string;
+  /** The masters of a Redis Cluster: the node connects through a `createCluster()` client instead of `redis`. */
+  redisCluster?: string[];
   keyPrefix: string;
   log: string;
   /** How long onDelete takes (to kill a node during it). */
@@ -67,12 +70,23 @@ function ownershipHooks(): Record<string, unknown> {
   };
 }
 
+/** A `createCluster()` client with the settings cluster mode needs (docs/cluster.md, "Running on Redis Cluster / Sentinel"). */
+async function redisClusterClient(urls: string[]) {
+  const commandTimeout = Number(config.options?.commandTimeout ?? 2000);
+  const { url: _url, ...defaults } = clusterClientOptions(urls[0] as string, commandTimeout);
+  const client = createCluster({ rootNodes: urls.map((url) => ({ url })), defaults });
+  // node-redis reports each reconnect attempt here; the store reports what it means (UNAVAILABLE)
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
 const http = createServer();
 const io = new Server(http);
 let created: Awaited<ReturnType<typeof createClusterSupervisor>>;
 try {
   created = await createClusterSupervisor({
-    redis: config.redis,
+    redis: config.redisCluster ? await redisClusterClient(config.redisCluster) : config.redis,
     nodeId: config.nodeId,
     keyPrefix: config.keyPrefix,
     rateLimit: false,

@@ -11,6 +11,7 @@ import {
   type TestCluster,
   waitFor,
 } from './cluster.js';
+import { prefixInSlot } from '../redisCluster.js';
 import { checkInvariants, type InvariantReport } from './invariants.js';
 
 export interface ClusterSoakResult {
@@ -34,6 +35,27 @@ export interface ClusterSoakResult {
   emitted: number;
   /** Outbox keys (and emit-id keys) left in Redis once every client was deleted (must be 0). */
   outboxesLeft: number;
+  /**
+   * Errors a page (a handshake) or the API (register, emit, delete) met that the run did not
+   * expect: anything but `UNAVAILABLE` (retried), `CLIENT_DELETED` (the page reloads),
+   * `UNKNOWN_CLIENT` after a rollback, and what a node the faults killed, paused, closed or
+   * restarted answers meanwhile (must be empty).
+   */
+  unexpectedErrors: string[];
+  /** `UNAVAILABLE` answers met by pages and the API, each retried. */
+  unavailable: number;
+  /** With `redisCluster`: the slot moves by kind (`atomic move`, `batched move`, `redis-cli --cluster reshard`). */
+  moves: Record<string, number>;
+  /**
+   * With `redisCluster`: the longest move of each kind, ms from its start to every master agreeing
+   * on the new owner (the slot is split for part of it: from the first `MIGRATE` to the last
+   * `SETSLOT … NODE` on the source).
+   */
+  longestMoveMs: Record<string, number>;
+  /** With `redisCluster`: the longest a batched move kept the slot split (its keys on two masters), ms. */
+  longestSplitMs: number;
+  /** With `redisCluster`: keys of the prefix on a master that does not own its slot at the end (must be 0). */
+  keysElsewhere: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -57,6 +79,17 @@ export async function runClusterSoak(options: {
   seed?: number;
   browsers?: number;
   networkFaults?: boolean;
+  /**
+   * On a 3-master Redis Cluster (`npm run soak:reshard`): the slot of every key (`{prefix}`, a
+   * prefix whose slot is 0) moves between the masters again and again while the browsers run:
+   * atomic moves, batched moves (`MIGRATE` a few keys at a time, the slot split meanwhile, sized
+   * to stay under nodeTtl: docs/cluster-redis.md, "Moving the slot of every key"), and `redis-cli --cluster
+   * reshard` of that slot and the owner's next few. The Redis faults (restart, pause) become kill
+   * -9 and SIGSTOP of a node during a move. Not with `networkFaults` (a fault proxy cannot stand
+   * between a cluster client and the masters it discovers).
+   */
+  redisCluster?: boolean;
+  /** Called every 5 s with a line on the run's progress (and while it waits for every client deleted). */
   onProgress?: (line: string) => void;
   /**
    * Give up after this many ms (from the call): the run then rejects with its seed and what is
@@ -73,11 +106,16 @@ export async function runClusterSoak(options: {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
   const progress = options.onProgress ?? (() => {});
   const networkFaults = options.networkFaults === true;
+  const onRedisCluster = options.redisCluster === true;
+  if (networkFaults && onRedisCluster) throw new Error('runClusterSoak: networkFaults or redisCluster, not both');
   const cluster: TestCluster = await startCluster(3, {
     redis: { appendonly: true, appendfsync: 'always' },
     node: { handshakeTimeout: 4000 },
     ...(networkFaults ? { proxied: [0, 1, 2] } : {}),
+    // slot 0: the lowest slot of whichever master holds it, the first a reshard from it takes
+    ...(onRedisCluster ? { redisCluster: true, prefix: prefixInSlot(0) } : {}),
   });
+  const tag = `{${cluster.prefix}}`;
   const faults: Record<string, number> = {};
   const timeline: string[] = [];
   const count = (name: string) => {
@@ -94,8 +132,38 @@ export async function runClusterSoak(options: {
     return work.finally(() => steps.set(who, 'idle'));
   };
   let phase = 'running';
+  const unexpectedErrors: string[] = [];
+  let unavailable = 0;
+  const moves: Record<string, number> = {};
+  const longestMoveMs: Record<string, number> = {};
+  let longestSplitMs = 0;
+  /** When a fault last killed, paused, resumed, closed, started or restarted each node. */
+  const disturbed = new Map<string, number>();
+  const disturb = (node: NodeProcess) => disturbed.set(node.nodeId, Date.now());
+  /**
+   * Whether an error a page or the API met is one the run expects: `UNAVAILABLE` (counted, and
+   * retried by the caller), `CLIENT_DELETED` (the page reloads), `UNKNOWN_CLIENT` after a rollback
+   * lost the client (docs/cluster-redis.md), or anything from a node the faults disturbed since
+   * `since` or in the second before it (a refused connection, `SHUTTING_DOWN`, a handshake dropped
+   * by kill -9, its IPC channel gone). Anything else is recorded as unexpected and fails the run.
+   */
+  const judge = (what: string, node: NodeProcess | undefined, since: number, error: unknown): void => {
+    const code = (error as { code?: string }).code;
+    if (code === 'UNAVAILABLE') {
+      unavailable += 1;
+      return;
+    }
+    if (code === 'CLIENT_DELETED' || (code === 'UNKNOWN_CLIENT' && networkFaults)) return;
+    if (node && (!node.serving || (disturbed.get(node.nodeId) ?? 0) >= since - 1000)) return;
+    const message = error instanceof Error ? error.message : String(error);
+    unexpectedErrors.push(
+      `${Date.now() - calledAt} ms (t ${Date.now()}) ${what}${node ? ` on ${node.nodeId}` : ''}: ${code ?? ''} ${message}`,
+    );
+  };
+  /** The slot move running now (with `redisCluster`), for the faults that strike during one. */
+  let moving: Promise<unknown> | null = null;
   const run = async (): Promise<ClusterSoakResult> => {
-    const live = () => cluster.nodes.filter((node) => node.alive && !node.paused);
+    const live = () => cluster.nodes.filter((node) => node.serving);
 
     /** A browser: one client at a time; a new page (new client) once its client is gone. */
     async function browser(who: string, until: number): Promise<void> {
@@ -110,9 +178,17 @@ export async function runClusterSoak(options: {
               continue;
             }
             const node = pick(nodes);
-            const [fresh] = await step(who, `register on ${node.nodeId}`, node.register());
-            credentials = fresh!;
-            registered.push(fresh!);
+            const since = Date.now();
+            const [fresh] = await step(who, `register on ${node.nodeId}`, node.register()).catch((error: unknown) => {
+              judge('register', node, since, error);
+              return [];
+            });
+            if (!fresh) {
+              await sleep(100);
+              continue;
+            }
+            credentials = fresh;
+            registered.push(fresh);
           }
           if (socket === null || !socket.connected) {
             const nodes = live();
@@ -121,12 +197,14 @@ export async function runClusterSoak(options: {
               continue;
             }
             const node = pick(nodes);
+            const since = Date.now();
             socket = cluster.connect(node, credentials!);
             try {
               await step(who, `handshake of ${credentials!.clientId} on ${node.nodeId}`, connected(socket));
               handshakes += 1;
             } catch (error) {
               const code = (error as { code?: string }).code;
+              judge(`handshake of ${credentials!.clientId}`, node, since, error);
               socket = null;
               // the client is gone: a reload makes a new one
               if (code === 'CLIENT_DELETED' || code === 'UNKNOWN_CLIENT') credentials = null;
@@ -144,11 +222,15 @@ export async function runClusterSoak(options: {
           const sender = live();
           if (sender.length > 0 && credentials !== null) {
             const node = pick(sender);
+            const since = Date.now();
             const queued = await step(
               who,
               `emit to ${credentials.clientId} on ${node.nodeId}`,
               node.command<boolean>('emit', { clientId: credentials.clientId, event: 'note', args: [emitted] }),
-            ).catch(() => false);
+            ).catch((error: unknown) => {
+              judge(`emit to ${credentials?.clientId}`, node, since, error);
+              return false;
+            });
             if (queued) emitted += 1;
           }
           const roll = rand();
@@ -162,8 +244,8 @@ export async function runClusterSoak(options: {
             socket = null;
             credentials = null;
           }
-        } catch {
-          // a node died under a command: try again
+        } catch (error) {
+          unexpectedErrors.push(`${Date.now() - calledAt} ms ${who}: ${String(error)}`);
           await sleep(100);
         }
       }
@@ -224,69 +306,179 @@ export async function runClusterSoak(options: {
       }
       if (roll < 0.2) {
         count('kill -9');
-        await step('faults', `${victim.nodeId} kill`, victim.kill());
-        await sleep(500 + rand() * 1500);
-        await step('faults', `${victim.nodeId} restart`, victim.restart());
+        await kill(victim);
       } else if (roll < 0.35) {
         count('SIGSTOP past nodeTtl');
-        victim.pause();
-        await sleep(FAST.nodeTtl + 500 + rand() * 1000);
-        victim.resume();
+        await stop(victim);
       } else if (roll < 0.55) {
         count('kick');
         const target = pick(registered);
+        const kicker = pick(nodes);
+        const since = Date.now();
         if (target)
-          await pick(nodes)
+          await kicker
             .command('delete', { clientId: target.clientId })
-            .catch(() => {});
+            .catch((error: unknown) => judge(`kick of ${target.clientId}`, kicker, since, error));
       } else if (roll < 0.65) {
-        count('Redis restart (AOF)');
-        await step('faults', 'Redis restart', cluster.redis.restart());
+        // on a Redis Cluster: a node killed while the slot of every key is moving
+        if (onRedisCluster) await duringMove('kill -9 during a slot move', () => kill(victim));
+        else {
+          count('Redis restart (AOF)');
+          await step('faults', 'Redis restart', cluster.redis.restart());
+        }
       } else if (roll < 0.75) {
-        count('Redis paused');
-        cluster.redis.pause();
-        await sleep(500 + rand() * 2500);
-        cluster.redis.resume();
+        if (onRedisCluster) await duringMove('SIGSTOP during a slot move', () => stop(victim));
+        else {
+          count('Redis paused');
+          cluster.redis.pause();
+          await sleep(500 + rand() * 2500);
+          cluster.redis.resume();
+        }
       } else if (roll < 0.88) {
         count('rolling restart (leave)');
+        disturb(victim);
         await step('faults', `${victim.nodeId} close`, victim.close());
-        await step('faults', `${victim.nodeId} start`, victim.start());
+        disturb(victim);
+        await step('faults', `${victim.nodeId} start`, victim.restart());
+        disturb(victim);
       } else {
         await step('faults', `${victim.nodeId} slowDelete 30 s`, victim.command('slowDelete', { ms: 30_000 }));
         // a client still alive, if one can be found among the recent ones
         let hit = false;
         for (const target of registered.slice(-10).reverse()) {
+          const since = Date.now();
           hit = await step(
             'faults',
             `${victim.nodeId} delete ${target.clientId}`,
             victim.command<boolean>('delete', { clientId: target.clientId }),
-          ).catch(() => false);
+          ).catch((error: unknown) => {
+            judge(`delete of ${target.clientId}`, victim, since, error);
+            return false;
+          });
           if (hit) break;
         }
         count(hit ? 'kill -9 during onDelete' : 'kill -9 (no client left to delete)');
         await sleep(200);
+        disturb(victim);
         await step('faults', `${victim.nodeId} kill`, victim.kill());
         await sleep(500);
         await step('faults', `${victim.nodeId} restart`, victim.restart());
+        disturb(victim);
+      }
+    }
+
+    async function kill(victim: NodeProcess): Promise<void> {
+      disturb(victim);
+      await step('faults', `${victim.nodeId} kill`, victim.kill());
+      await sleep(500 + rand() * 1500);
+      await step('faults', `${victim.nodeId} restart`, victim.restart());
+      disturb(victim);
+    }
+
+    async function stop(victim: NodeProcess): Promise<void> {
+      disturb(victim);
+      victim.pause();
+      await sleep(FAST.nodeTtl + 500 + rand() * 1000);
+      victim.resume();
+      disturb(victim);
+    }
+
+    /** Waits (up to 5 s) for the mover to start a move, then runs `fault` during it. */
+    async function duringMove(name: string, fault: () => Promise<void>): Promise<void> {
+      const deadline = Date.now() + 5000;
+      while (moving === null && Date.now() < deadline) await sleep(10);
+      count(moving === null ? `${name} (no move came)` : name);
+      await fault();
+    }
+
+    /**
+     * With `redisCluster`: moves the slot of every key to another master, again and again, until
+     * `until`. Its own random stream, so the faults of a seed are drawn as without it.
+     */
+    async function mover(until: number): Promise<void> {
+      const redisCluster = cluster.redisCluster!;
+      const random = prng(seed + 1);
+      const slot = redisCluster.slotOf(tag);
+      while (Date.now() < until) {
+        await sleep(300 + random() * 1500);
+        if (Date.now() >= until) break;
+        try {
+          await moveOnce();
+        } catch (error) {
+          unexpectedErrors.push(`${Date.now() - calledAt} ms a slot move failed: ${String(error)}`);
+          return;
+        } finally {
+          moving = null;
+          steps.set('mover', 'idle');
+        }
+      }
+
+      async function moveOnce(): Promise<void> {
+        const from = await redisCluster.ownerOf(slot);
+        const others = (await redisCluster.masters()).filter((master) => master.id !== from.id);
+        const to = others[Math.floor(random() * others.length)]!;
+        const roll = random();
+        const started = Date.now();
+        let kind: string;
+        let work: Promise<unknown>;
+        if (roll < 0.35) {
+          kind = 'atomic move';
+          work = redisCluster.moveSlot(slot, to);
+        } else if (roll < 0.7) {
+          // at most 4 batches, 10 to 40 ms apart: the slot is split for under nodeTtl even on a
+          // loaded machine (each batch is two redis-cli processes; a split longer than nodeTtl
+          // ends every node's lease: no heartbeat runs meanwhile; docs/cluster-redis.md, "Moving
+          // the slot of every key")
+          kind = 'batched move';
+          const keys = Number(await redisCluster.cli(from, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot)));
+          work = redisCluster.moveSlot(slot, to, {
+            batch: Math.max(2, Math.ceil(keys / 4)),
+            pauseMs: 10 + random() * 30,
+            onSplit: (ms) => {
+              longestSplitMs = Math.max(longestSplitMs, Math.round(ms));
+            },
+          });
+        } else {
+          // that slot and the owner's next few (a reshard takes a source's lowest slots first)
+          kind = 'redis-cli --cluster reshard';
+          work = redisCluster.reshard(from, to, 1 + Math.floor(random() * 8), {
+            pipeline: 1 + Math.floor(random() * 10),
+          });
+        }
+        moving = work;
+        await step('mover', `${kind} of slot ${slot} from ${from.port} to ${to.port}`, work);
+        moves[kind] = (moves[kind] ?? 0) + 1;
+        timeline.push(`${Date.now()} move ${kind} to ${to.port} (${Date.now() - started} ms)`);
+        longestMoveMs[kind] = Math.max(longestMoveMs[kind] ?? 0, Date.now() - started);
       }
     }
 
     const started = Date.now();
     const until = started + options.seconds * 1000;
     const browsers = Array.from({ length: options.browsers ?? 40 }, (_, i) => browser(`browser ${i}`, until));
+    const progressLine = () => {
+      const elapsed = Math.round((Date.now() - started) / 1000);
+      progress(
+        `  ${String(elapsed).padStart(4)} s  ${registered.length} clients, ${handshakes} handshakes, ${unavailable} UNAVAILABLE retried, ${unexpectedErrors.length} unexpected errors, faults ${JSON.stringify(faults)}${onRedisCluster ? `, moves ${JSON.stringify(moves)}` : ''}`,
+      );
+    };
+    const ticker = setInterval(progressLine, 5000);
     const chaos = (async () => {
       while (Date.now() < until) {
         await sleep(1000 + rand() * 3000);
         if (Date.now() >= until) break;
-        await fault().catch(() => {});
+        await fault().catch((error: unknown) => {
+          unexpectedErrors.push(`${Date.now() - calledAt} ms a fault failed: ${String(error)}`);
+        });
         steps.set('faults', 'idle');
-        const elapsed = Math.round((Date.now() - started) / 1000);
-        progress(
-          `  ${String(elapsed).padStart(4)} s  ${registered.length} clients, ${handshakes} handshakes, faults ${JSON.stringify(faults)}`,
-        );
       }
     })();
-    await Promise.all([...browsers, chaos]);
+    try {
+      await Promise.all([...browsers, chaos, ...(onRedisCluster ? [mover(until)] : [])]);
+    } finally {
+      clearInterval(ticker);
+    }
+    progressLine();
     phase = 'quiescing (nodes restarted, then every client deleted)';
 
     // quiesce: every node up, every socket gone; then every client must be deleted, once
@@ -310,26 +502,53 @@ export async function runClusterSoak(options: {
       }
       return done;
     };
+    const quiesceTicker = setInterval(() => {
+      const done = completedOnce();
+      progress(`  quiescing: ${registered.filter((c) => !done.has(c.clientId)).length} clients not deleted yet`);
+    }, 5000);
+    const counter = cluster.nodes[0]!;
     await waitFor(
       'every client deleted',
       async () => {
+        const since = Date.now();
         const counts = await step(
           'quiesce',
-          `counts on ${cluster.nodes[0]!.nodeId} (waiting for every client deleted)`,
-          cluster.nodes[0]!.command<{ total: number }>('counts'),
-        ).catch(() => ({ total: -1 }));
+          `counts on ${counter.nodeId} (waiting for every client deleted)`,
+          counter.command<{ total: number }>('counts'),
+        ).catch((error: unknown) => {
+          judge('counts', counter, since, error);
+          return { total: -1 };
+        });
         return counts.total === 0 && registered.every((c) => completedOnce().has(c.clientId));
       },
       60_000,
-    ).catch(() => {});
+    )
+      .catch(() => {})
+      .finally(() => clearInterval(quiesceTicker));
     phase = 'checking';
     const done = completedOnce();
     const report = checkInvariants(cluster.log(), { quiescent: true, lease: networkFaults });
-    const admin = createClient({ url: cluster.redis.url });
+    const admin = createClient({ url: await cluster.adminUrl() });
     admin.on('error', () => {});
     await admin.connect();
-    const outboxesLeft = (await admin.keys('{sup}:o:*')).length + (await admin.keys('{sup}:e:*')).length;
+    const outboxesLeft = (await admin.keys(`${tag}:o:*`)).length + (await admin.keys(`${tag}:e:*`)).length;
     admin.destroy();
+    // nothing left behind on a master a move took the slot from
+    let keysElsewhere = 0;
+    if (cluster.redisCluster) {
+      const owner = await cluster.redisCluster.ownerOf(cluster.redisCluster.slotOf(tag));
+      for (const master of await cluster.redisCluster.masters()) {
+        if (master.id === owner.id) continue;
+        keysElsewhere += Number(
+          await cluster.redisCluster.cli(
+            master,
+            'CLUSTER',
+            'COUNTKEYSINSLOT',
+            String(cluster.redisCluster.slotOf(tag)),
+          ),
+        );
+      }
+    }
     const undeleted = registered.filter((c) => !done.has(c.clientId));
     const about = new Set(undeleted.map((c) => c.clientId));
     const trace =
@@ -343,10 +562,19 @@ export async function runClusterSoak(options: {
               .map((e) => `${e.t} ${e.node}#${e.inc} ${JSON.stringify(e)}`),
           ].sort();
     // a failed run: its state and the trace of the clients it concerns, in /tmp/cluster-soak-<seed>.trace
-    const named = report.violations.flatMap((v) => /^client (\S+):/.exec(v)?.[1] ?? []);
-    if (undeleted.length > 0 || named.length > 0 || outboxesLeft > 0)
+    const named = [
+      ...report.violations.flatMap((v) => /^client (\S+):/.exec(v)?.[1] ?? []),
+      ...unexpectedErrors.flatMap((e) => / of (\S+) on /.exec(e)?.[1] ?? []),
+    ];
+    if (
+      undeleted.length > 0 ||
+      named.length > 0 ||
+      outboxesLeft > 0 ||
+      unexpectedErrors.length > 0 ||
+      keysElsewhere > 0
+    )
       await pendingState(
-        `failed: ${undeleted.length} not deleted, ${report.violations.length} violations (${report.violations.slice(0, 5).join('; ')}), ${outboxesLeft} outbox keys left`,
+        `failed: ${undeleted.length} not deleted, ${report.violations.length} violations (${report.violations.slice(0, 5).join('; ')}), ${outboxesLeft} outbox keys left, ${keysElsewhere} keys on a master that lost the slot, ${unexpectedErrors.length} unexpected errors (${unexpectedErrors.slice(0, 3).join('; ')})`,
         named,
       );
     return {
@@ -362,6 +590,12 @@ export async function runClusterSoak(options: {
       onDeletes: cluster.log().filter((e) => e.kind === 'hook' && e.hook === 'onDelete' && e.phase === 'start').length,
       emitted,
       outboxesLeft,
+      unexpectedErrors,
+      unavailable,
+      moves,
+      longestMoveMs,
+      longestSplitMs,
+      keysElsewhere,
     };
   };
 
@@ -387,31 +621,36 @@ export async function runClusterSoak(options: {
       `nodes: ${cluster.nodes.map((n) => `${n.nodeId} ${n.alive ? (n.paused ? 'paused' : 'alive') : 'dead'} pid ${n.pid}`).join(', ')}`,
       `not deleted (no completed onDelete): ${undeleted.length}${undeleted.length > 0 ? ` (${undeleted.slice(0, 10).join(', ')}${undeleted.length > 10 ? ', ...' : ''})` : ''}`,
     ];
-    const admin = createClient({ url: cluster.redis.url, socket: { connectTimeout: 2000, reconnectStrategy: false } });
+    const admin = createClient({
+      url: await cluster.adminUrl().catch(() => 'redis://127.0.0.1:1'),
+      socket: { connectTimeout: 2000, reconnectStrategy: false },
+    });
     admin.on('error', () => {});
     try {
       const within = <T>(work: Promise<T>) =>
         Promise.race([work, sleep(3000).then(() => Promise.reject(new Error('Redis did not answer in 3 s')))]);
       await within(admin.connect());
-      const keys = await within(admin.keys('{sup}:*'));
+      const keys = await within(admin.keys(`${tag}:*`));
       const byKind = new Map<string, number>();
       for (const key of keys) {
-        const kind = key.slice('{sup}:'.length).split(':')[0]!;
+        const kind = key.slice(`${tag}:`.length).split(':')[0]!;
         byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
       }
       lines.push(`Redis keys by kind: ${JSON.stringify(Object.fromEntries([...byKind].sort()))}`);
       for (const name of ['nodes', 'reaping', 'orphans', 'unheld']) {
-        const key = `{sup}:${name}`;
+        const key = `${tag}:${name}`;
         const type = await within(admin.type(key));
         if (type === 'set') lines.push(`${key}: ${JSON.stringify(await within(admin.sMembers(key)))}`);
         else if (type === 'hash') lines.push(`${key}: ${JSON.stringify(await within(admin.hGetAll(key)))}`);
         else if (type === 'zset') lines.push(`${key}: ${await within(admin.zCard(key))} members`);
       }
-      lines.push(`{sup}:meta: ${JSON.stringify(await within(admin.hGetAll('{sup}:meta')).catch(() => 'not a hash'))}`);
-      const outboxes = keys.filter((k) => k.startsWith('{sup}:o:') || k.startsWith('{sup}:e:'));
+      lines.push(
+        `${tag}:meta: ${JSON.stringify(await within(admin.hGetAll(`${tag}:meta`)).catch(() => 'not a hash'))}`,
+      );
+      const outboxes = keys.filter((k) => k.startsWith(`${tag}:o:`) || k.startsWith(`${tag}:e:`));
       lines.push(`outboxes and emit ids left: ${outboxes.length}`);
       for (const clientId of undeleted.slice(0, 5)) {
-        const key = `{sup}:c:${clientId}`;
+        const key = `${tag}:c:${clientId}`;
         const type = await within(admin.type(key));
         const value = type === 'hash' ? JSON.stringify(await within(admin.hGetAll(key))) : type;
         lines.push(`${key}: ${value}`);
