@@ -1,5 +1,5 @@
 import { type AnyActorRef, createActor } from 'xstate';
-import { type ClientActor, clientMachine } from '../machines/client.machine.js';
+import { type ClientActor, type ClientEvent, clientMachine } from '../machines/client.machine.js';
 import { type ClientSnapshot, type ClientTimeouts, persistedSnapshot } from '../machines/clientSnapshot.js';
 import { CLIENT_ACTOR_ID, toClientEvent } from '../machines/supervisor.machine.js';
 import type { ClientRecord, ClientStore } from '../store/clientStore.js';
@@ -217,6 +217,11 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
     activate(record).send(toClientEvent(event, now()));
   }
 
+  /** Delivers a client-machine event to a live client's actor (the caller looked its record up). */
+  function deliver(record: ClientRecord<TData>, event: ClientEvent): void {
+    activate(record).send(event);
+  }
+
   /** Up to `limit` more live clients to delete at shutdown, in registration order. */
   function nextToClose(limit: number): string[] {
     closing ??= store.records();
@@ -236,6 +241,7 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
     touch,
     passivateIdle,
     dispatch,
+    deliver,
     nextToClose,
     /**
      * When the next client may be passivated, if any is active: when the longest idle becomes
