@@ -117,6 +117,7 @@ export function recordFrom<TData>(
     address: null,
     actor: null,
     deadlineSlot: -1,
+    idle: null,
     cluster: { fence: redis.fence, tokenHash, expected: [], lost: null, deletion: null, outbox: null },
   };
 }

@@ -3,7 +3,7 @@ import { type ClientActor, type ClientEvent, clientMachine } from '../machines/c
 import { type ClientSnapshot, type ClientTimeouts, persistedSnapshot } from '../machines/clientSnapshot.js';
 import { CLIENT_ACTOR_ID, toClientEvent } from '../machines/supervisor.machine.js';
 import type { ClientRecord, ClientStore } from '../store/clientStore.js';
-import { ExpiryQueue } from '../store/expiryQueue.js';
+import { IdleQueue } from './idleQueue.js';
 import type { LifecycleEvent, SupervisorEvent } from './types.js';
 
 /** What the client host needs from the supervisor it works for. */
@@ -63,9 +63,9 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
   /** Until when passivation above the cap waits, the loop having been found saturated. */
   let deferredUntil = Number.NEGATIVE_INFINITY;
   /** Active connected clients by when they may be passivated (all `now + passivateAfter`, so in order). */
-  const idle = new ExpiryQueue();
+  const idle = new IdleQueue<ClientRecord<TData>>();
   /** Active clients waiting for a socket (handshaking, disconnected), by when they may be passivated (all `now + 2 × passivateAfter`). */
-  const idleWaiting = new ExpiryQueue();
+  const idleWaiting = new IdleQueue<ClientRecord<TData>>();
   const waitingAfter = passivateAfter === false ? 0 : 2 * passivateAfter;
   /** When the last event reached a client (the quiet check). */
   let lastEventAt = Number.NEGATIVE_INFINITY;
@@ -131,28 +131,23 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
   /** A client's actor did something: it may be passivated once idle for `passivateAfter`. */
   function touch(record: ClientRecord<TData>): void {
     if (passivateAfter === false) return;
-    const { clientId, state } = record;
+    const { state } = record;
     const at = now();
     // a delete is an event too: a burst of deletes is not a quiet server (it passivated every
     // client still to be deleted once the deletes had lasted passivateAfter)
     lastEventAt = at;
     if (state === 'deleted') {
-      if (!idle.delete(clientId)) idleWaiting.delete(clientId);
+      IdleQueue.remove(record);
       return;
     }
     const wasFirst = idle.size + idleWaiting.size === 0;
-    if (state !== 'connected') {
-      idle.delete(clientId);
-      idleWaiting.set(clientId, at + waitingAfter, undefined);
-    } else {
-      idleWaiting.delete(clientId);
-      idle.set(clientId, at + passivateAfter, undefined);
-    }
+    if (state !== 'connected') idleWaiting.push(record, at + waitingAfter);
+    else idle.push(record, at + passivateAfter);
     if (wasFirst || passivateAfter === 0) onIdle(at + passivateAfter);
   }
 
   /** The queue whose head is idle the longest (the earliest to become eligible). */
-  function longestIdle(): ExpiryQueue | undefined {
+  function longestIdle(): IdleQueue<ClientRecord<TData>> | undefined {
     const a = idle.peek();
     const b = idleWaiting.peek();
     if (a === undefined) return b === undefined ? undefined : idleWaiting;
@@ -182,10 +177,9 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
       const queue = longestIdle();
       const head = queue?.peek();
       if (head === undefined || head.at > at) break;
-      queue!.shift();
+      const record = queue!.shift()!;
       allowed -= 1;
-      const record = store.get(head.key);
-      if (record?.actor && record.state !== 'deleted' && record.actor.getSnapshot().status === 'active') {
+      if (record.actor && record.state !== 'deleted' && record.actor.getSnapshot().status === 'active') {
         actors.push(record.actor);
         record.actor = null;
       }
@@ -203,7 +197,7 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
     if (record.actor === null) return;
     released.push(record.actor);
     record.actor = null;
-    if (!idle.delete(record.clientId)) idleWaiting.delete(record.clientId);
+    IdleQueue.remove(record);
   }
 
   /** Delivers a DESIGN event: to the client's actor if it is live, else to the supervisor. */

@@ -244,6 +244,7 @@ export function createSupervisorCore<TData = unknown>(
       expiresAt: createdAt + resolved.handshakeTimeout,
       generation: 0,
       deadlineSlot: -1,
+      idle: null,
     };
     store.add(record);
     // the supervisor's child from here: a direct call, so a register() from a hook or an events$
