@@ -21,7 +21,7 @@ export interface ClientMachineInput {
 /**
  * A client's context: the fields of its {@link ClientSnapshot} (its state is the machine's value),
  * its id, and the timeouts every client of its supervisor shares. How a client was deleted is in
- * its `deleted` event and its actor's output ({@link ClientOutput}), not in its context: the
+ * its `deleted` event and its actor's output (`{ clientId, reason }`), not in its context: the
  * transition into `deleted` leaves the context as it was.
  */
 export interface ClientContext extends Omit<ClientSnapshot, 'state'> {
@@ -273,9 +273,11 @@ export const clientMachine = setup({
     },
     deleted: {
       type: 'final',
-      // the reason, from the event that deleted the client and the state it left: entering
-      // `deleted` runs in that event's step, before the actor's snapshot moves on (the state left
-      // is still its value), and the emitted `deleted` event says the same (emitDeleted)
+      /**
+       * Why the client was deleted, from the event that deleted it and the state it left: entering
+       * `deleted` runs in that event's step, before the actor's snapshot moves on (the state left
+       * is still its value); the emitted `deleted` event says the same (`emitDeleted`).
+       */
       output: ({ event, self }) => deletionReason(event, self.getSnapshot().value as LiveState),
     },
   },
