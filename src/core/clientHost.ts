@@ -86,9 +86,10 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
    * restored from the record's snapshot rather than started at the machine's initial state: the
    * start runs the initial transition (the root's `initialise` assign, the entry's `registered`
    * emit, three intermediate snapshots) for an outcome the table fixes (every client starts in
-   * `handshaking`, expiring `handshakeTimeout` after its creation), and cost about twice the
-   * restore (33–39 µs against 15–19 µs a register at 100,000 clients, most of it the garbage
-   * collector's; issue 21). The `registered` event is the one the machine's entry emits.
+   * `handshaking`, expiring `handshakeTimeout` after its creation): a whole register() in a
+   * 100,000-client burst cost 39 µs of CPU with the start and 26 µs with the restore, more than
+   * half of the difference the garbage collector's (issue 21, docs/performance.md). The
+   * `registered` event is the one the machine's entry emits.
    */
   function spawn(record: ClientRecord<TData>): ClientActor {
     const actor = create(record);
