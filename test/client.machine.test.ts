@@ -196,4 +196,43 @@ describe('client machine: deleted', () => {
     expect(snapshot.status).toBe('done');
     expect(snapshot.output).toEqual({ clientId: 'c1', reason: 'bye' });
   });
+
+  // every transition into `deleted` of the table: the output (what cluster mode commits) says
+  // what the emitted `deleted` event says, and the context is left as the state left had it
+  it.each([
+    ['handshaking', 'client.prune', startClient, { type: 'client.prune', now: HANDSHAKE_TIMEOUT }, 'pruned'],
+    [
+      'handshaking',
+      'client.timeout',
+      startClient,
+      { type: 'client.timeout', generation: 0, at: 1 },
+      'handshake-timeout',
+    ],
+    ['handshaking', 'client.delete', startClient, { type: 'client.delete', reason: 'a', at: 1 }, 'a'],
+    ['connected', 'client.delete', connectedClient, { type: 'client.delete', reason: 'b', at: 11 }, 'b'],
+    [
+      'disconnected',
+      'client.prune',
+      disconnectedClient,
+      { type: 'client.prune', now: 20 + RECONNECT_TIMEOUT },
+      'pruned',
+    ],
+    [
+      'disconnected',
+      'client.timeout',
+      disconnectedClient,
+      { type: 'client.timeout', generation: 1, at: 30 },
+      'reconnect-timeout',
+    ],
+    ['disconnected', 'client.delete', disconnectedClient, { type: 'client.delete', reason: 'c', at: 21 }, 'c'],
+  ] as const)('should output the reason it emits, from %s on %s', (from, _type, make, event, reason) => {
+    const client = make();
+    const before = client.context();
+    client.send(event);
+    const snapshot = client.actor.getSnapshot();
+    expect(snapshot.status).toBe('done');
+    expect(client.emitted.at(-1)).toMatchObject({ type: 'deleted', reason, from, socketId: before.socketId });
+    expect(snapshot.output).toEqual({ clientId: 'c1', reason });
+    expect(snapshot.context).toBe(before);
+  });
 });

@@ -106,7 +106,8 @@ export function createCommits<TData>(
 
   /** A deletion the machine decided on this node (not one Redis assigned): committed in Redis first. */
   function deleteInRedis(record: ClusterRecord<TData>): Commit {
-    const reason = record.actor?.getSnapshot().context.deleted?.reason ?? 'manual';
+    // the deleted actor's output: it has just reached `deleted`, whose event is being committed
+    const reason = record.actor?.getSnapshot().output?.reason ?? 'manual';
     const ticket: DeletionTicket = { deletionId: randomId(), fence: record.cluster.fence, redelivered: false };
     record.cluster.deletion = ticket;
     const epoch = state.lossEpoch;

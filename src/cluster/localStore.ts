@@ -67,13 +67,18 @@ export class ClusterLocalStore<TData = unknown> extends MemoryStore<TData, Clust
   override commit(record: ClientRecord<TData>, snapshot: ClientSnapshot | null): Commit {
     const clusterRecord = record as ClusterRecord<TData>;
     const previousSocketId = record.socketId;
-    this.apply(clusterRecord, snapshot);
+    this.apply(clusterRecord, snapshot, this.holds(clusterRecord));
     return this.options.commitRemote(clusterRecord, previousSocketId, snapshot);
   }
 
   /** Sets a record to what Redis holds (a resync), without any transition of its machine. */
   overwrite(record: ClusterRecord<TData>, snapshot: ClientSnapshot): void {
-    this.apply(record, snapshot);
+    this.apply(record, snapshot, this.holds(record));
+  }
+
+  /** Whether this very record is the one held for its client (not one let go, or replaced by a newer one). */
+  private holds(record: ClusterRecord<TData>): boolean {
+    return this.held.get(record.clientId) === record;
   }
 
   /** Forgets a deleted client (the supervisor, once its actor is done), keeping a tombstone. */
@@ -112,6 +117,7 @@ export function recordFrom<TData>(
     address: null,
     actor: null,
     deadlineSlot: -1,
+    idle: null,
     cluster: { fence: redis.fence, tokenHash, expected: [], lost: null, deletion: null, outbox: null },
   };
 }

@@ -1,9 +1,9 @@
 import { type AnyActorRef, createActor } from 'xstate';
-import { type ClientActor, clientMachine } from '../machines/client.machine.js';
+import { type ClientActor, type ClientEvent, clientMachine } from '../machines/client.machine.js';
 import { type ClientSnapshot, type ClientTimeouts, persistedSnapshot } from '../machines/clientSnapshot.js';
 import { CLIENT_ACTOR_ID, toClientEvent } from '../machines/supervisor.machine.js';
 import type { ClientRecord, ClientStore } from '../store/clientStore.js';
-import { ExpiryQueue } from '../store/expiryQueue.js';
+import { IdleQueue } from './idleQueue.js';
 import type { LifecycleEvent, SupervisorEvent } from './types.js';
 
 /** What the client host needs from the supervisor it works for. */
@@ -63,9 +63,9 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
   /** Until when passivation above the cap waits, the loop having been found saturated. */
   let deferredUntil = Number.NEGATIVE_INFINITY;
   /** Active connected clients by when they may be passivated (all `now + passivateAfter`, so in order). */
-  const idle = new ExpiryQueue();
+  const idle = new IdleQueue<ClientRecord<TData>>();
   /** Active clients waiting for a socket (handshaking, disconnected), by when they may be passivated (all `now + 2 × passivateAfter`). */
-  const idleWaiting = new ExpiryQueue();
+  const idleWaiting = new IdleQueue<ClientRecord<TData>>();
   const waitingAfter = passivateAfter === false ? 0 : 2 * passivateAfter;
   /** When the last event reached a client (the quiet check). */
   let lastEventAt = Number.NEGATIVE_INFINITY;
@@ -81,8 +81,37 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
     return actor;
   }
 
-  /** Creates a new client's actor; its machine's entry emits `registered`. */
+  /**
+   * Creates a new client's actor, in `handshaking`, and books its `registered`. The actor is
+   * restored from the record's snapshot rather than started at the machine's initial state: the
+   * start runs the initial transition (the root's `initialise` assign, the entry's `registered`
+   * emit, three intermediate snapshots) for an outcome the table fixes (every client starts in
+   * `handshaking`, expiring `handshakeTimeout` after its creation): a whole register() in a
+   * 100,000-client burst cost 39 µs of CPU with the start and 26 µs with the restore, more than
+   * half of the difference the garbage collector's (issue 21, docs/performance.md). The
+   * `registered` event is the one the machine's entry emits.
+   */
   function spawn(record: ClientRecord<TData>): ClientActor {
+    const actor = create(record);
+    relay(record, {
+      type: 'registered',
+      clientId: record.clientId,
+      at: record.createdAt,
+      tabId: record.tabId,
+      expiresAt: record.expiresAt ?? 0,
+    });
+    return actor;
+  }
+
+  /** The live client's actor, re-created from its record's snapshot if it was passivated. */
+  function activate(record: ClientRecord<TData>): ClientActor {
+    if (record.actor !== null) return record.actor;
+    if (record.state === 'deleted') throw new Error(`client ${record.clientId} is deleted and has no actor`);
+    return create(record);
+  }
+
+  /** The client's actor, from its record's snapshot, started and bound to the record. */
+  function create(record: ClientRecord<TData>): ClientActor {
     return bind(
       record,
       createActor(clientMachine, {
@@ -91,21 +120,6 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
         // child's id (`xstate.done.actor.<id>`) and memoises transition candidates per event type
         // on the parent's state nodes, forever: a per-client id leaked ~400 B per client ever
         // deleted. The clientId travels in the actor's output and its systemId instead.
-        id: CLIENT_ACTOR_ID,
-        systemId: record.clientId,
-        input: { clientId: record.clientId, tabId: record.tabId, createdAt: record.createdAt, ...timeouts },
-      }),
-    );
-  }
-
-  /** The live client's actor, re-created from its record's snapshot if it was passivated. */
-  function activate(record: ClientRecord<TData>): ClientActor {
-    if (record.actor !== null) return record.actor;
-    if (record.state === 'deleted') throw new Error(`client ${record.clientId} is deleted and has no actor`);
-    return bind(
-      record,
-      createActor(clientMachine, {
-        parent: parent(),
         id: CLIENT_ACTOR_ID,
         systemId: record.clientId,
         snapshot: persistedSnapshot(record.clientId, record as ClientRecord<TData> & ClientSnapshot, timeouts),
@@ -118,28 +132,23 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
   /** A client's actor did something: it may be passivated once idle for `passivateAfter`. */
   function touch(record: ClientRecord<TData>): void {
     if (passivateAfter === false) return;
-    const { clientId, state } = record;
+    const { state } = record;
     const at = now();
     // a delete is an event too: a burst of deletes is not a quiet server (it passivated every
     // client still to be deleted once the deletes had lasted passivateAfter)
     lastEventAt = at;
     if (state === 'deleted') {
-      if (!idle.delete(clientId)) idleWaiting.delete(clientId);
+      IdleQueue.remove(record);
       return;
     }
     const wasFirst = idle.size + idleWaiting.size === 0;
-    if (state !== 'connected') {
-      idle.delete(clientId);
-      idleWaiting.set(clientId, at + waitingAfter, undefined);
-    } else {
-      idleWaiting.delete(clientId);
-      idle.set(clientId, at + passivateAfter, undefined);
-    }
+    if (state !== 'connected') idleWaiting.push(record, at + waitingAfter);
+    else idle.push(record, at + passivateAfter);
     if (wasFirst || passivateAfter === 0) onIdle(at + passivateAfter);
   }
 
   /** The queue whose head is idle the longest (the earliest to become eligible). */
-  function longestIdle(): ExpiryQueue | undefined {
+  function longestIdle(): IdleQueue<ClientRecord<TData>> | undefined {
     const a = idle.peek();
     const b = idleWaiting.peek();
     if (a === undefined) return b === undefined ? undefined : idleWaiting;
@@ -169,10 +178,9 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
       const queue = longestIdle();
       const head = queue?.peek();
       if (head === undefined || head.at > at) break;
-      queue!.shift();
+      const record = queue!.shift()!;
       allowed -= 1;
-      const record = store.get(head.key);
-      if (record?.actor && record.state !== 'deleted' && record.actor.getSnapshot().status === 'active') {
+      if (record.actor && record.state !== 'deleted' && record.actor.getSnapshot().status === 'active') {
         actors.push(record.actor);
         record.actor = null;
       }
@@ -190,7 +198,7 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
     if (record.actor === null) return;
     released.push(record.actor);
     record.actor = null;
-    if (!idle.delete(record.clientId)) idleWaiting.delete(record.clientId);
+    IdleQueue.remove(record);
   }
 
   /** Delivers a DESIGN event: to the client's actor if it is live, else to the supervisor. */
@@ -202,6 +210,11 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
       return;
     }
     activate(record).send(toClientEvent(event, now()));
+  }
+
+  /** Delivers a client-machine event to a live client's actor (the caller looked its record up). */
+  function deliver(record: ClientRecord<TData>, event: ClientEvent): void {
+    activate(record).send(event);
   }
 
   /** Up to `limit` more live clients to delete at shutdown, in registration order. */
@@ -223,6 +236,7 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
     touch,
     passivateIdle,
     dispatch,
+    deliver,
     nextToClose,
     /**
      * When the next client may be passivated, if any is active: when the longest idle becomes

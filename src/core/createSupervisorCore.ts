@@ -244,6 +244,7 @@ export function createSupervisorCore<TData = unknown>(
       expiresAt: createdAt + resolved.handshakeTimeout,
       generation: 0,
       deadlineSlot: -1,
+      idle: null,
     };
     store.add(record);
     // the supervisor's child from here: a direct call, so a register() from a hook or an events$
@@ -256,11 +257,16 @@ export function createSupervisorCore<TData = unknown>(
     if (typeof reason !== 'string') {
       throw new SupervisorError('INVALID_ARGUMENT', `delete(): reason must be a string, not ${typeof reason}`);
     }
-    const live = store.status(clientId, now()) === 'live';
-    // sent even when the client is gone: the supervisor reports it as ignored (already-deleted
-    // or unknown-client), so a repeated delete is visible rather than silently dropped
-    host.dispatch({ type: 'client.delete', clientId, reason });
-    return live;
+    // one look-up: a record held and not deleted is live (the store's status() says the same)
+    const record = store.get(clientId);
+    if (record === undefined || record.state === 'deleted') {
+      // sent even when the client is gone: the supervisor reports it as ignored (already-deleted
+      // or unknown-client), so a repeated delete is visible rather than silently dropped
+      host.dispatch({ type: 'client.delete', clientId, reason });
+      return false;
+    }
+    host.deliver(record, { type: 'client.delete', reason, at: now() });
+    return true;
   }
 
   /** A sweep straight to the due clients (not a supervisor step, so its count is known on return). */

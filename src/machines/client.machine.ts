@@ -20,13 +20,14 @@ export interface ClientMachineInput {
 
 /**
  * A client's context: the fields of its {@link ClientSnapshot} (its state is the machine's value),
- * its id, the timeouts every client of its supervisor shares, and how it was deleted.
+ * its id, and the timeouts every client of its supervisor shares. How a client was deleted is in
+ * its `deleted` event and its actor's output (`{ clientId, reason }`), not in its context: the
+ * transition into `deleted` leaves the context as it was.
  */
 export interface ClientContext extends Omit<ClientSnapshot, 'state'> {
   clientId: string;
   handshakeTimeout: number;
   reconnectTimeout: number;
-  deleted: { reason: DeleteReason; at: number; from: LiveState; socketId: string | null } | null;
 }
 
 /**
@@ -41,6 +42,7 @@ export type ClientEvent =
   | { type: 'client.delete'; reason: DeleteReason; at: number }
   | { type: 'client.timeout'; generation: number; at: number };
 
+/** What a deleted client's actor ends with (`snapshot.output`): its id and why it was deleted. */
 export interface ClientOutput {
   clientId: string;
   reason: DeleteReason;
@@ -52,6 +54,16 @@ function eventTime(event: ClientEvent): number {
 
 function eventSocket(event: ClientEvent): string | null {
   return event.type === 'socket.handshake' || event.type === 'socket.disconnect' ? event.socketId : null;
+}
+
+/**
+ * Why an event deleted a client in `from`: what the table's transitions into `deleted` say
+ * (a delete's own reason, `pruned`, or the timeout of the state it was waiting in).
+ */
+export function deletionReason(event: ClientEvent, from: LiveState): DeleteReason {
+  if (event.type === 'client.delete') return event.reason;
+  if (event.type === 'client.prune') return 'pruned';
+  return from === 'handshaking' ? 'handshake-timeout' : 'reconnect-timeout';
 }
 
 /**
@@ -154,22 +166,18 @@ export const clientMachine = setup({
       reason: (event as Extract<ClientEvent, { type: 'socket.disconnect' }>).reason,
       expiresAt: context.expiresAt ?? 0,
     })),
-    markDeleted: assign(({ context, event }, params: { reason?: DeleteReason; from: LiveState }) => ({
-      deleted: {
-        reason: params.reason ?? (event.type === 'client.delete' ? event.reason : 'manual'),
-        at: eventTime(event),
-        from: params.from,
-        socketId: context.socketId,
-      },
-      expiresAt: null,
-    })),
-    emitDeleted: emit(({ context }) => ({
+    /**
+     * The one action of a transition into `deleted`. No assign: the context stays as the state it
+     * left had it (copying it cost an object per delete), so `socketId` is the socket the client
+     * had, and the reason and the state left are the transition's own.
+     */
+    emitDeleted: emit(({ context, event }, params: { from: LiveState }) => ({
       type: 'deleted' as const,
       clientId: context.clientId,
-      at: context.deleted?.at ?? 0,
-      reason: context.deleted?.reason ?? 'manual',
-      from: context.deleted?.from ?? 'handshaking',
-      socketId: context.deleted?.socketId ?? null,
+      at: eventTime(event),
+      reason: deletionReason(event, params.from),
+      from: params.from,
+      socketId: context.socketId,
     })),
   },
 }).createMachine({
@@ -188,7 +196,6 @@ export const clientMachine = setup({
     generation: 0,
     handshakeTimeout: 0,
     reconnectTimeout: 0,
-    deleted: null,
   },
   entry: 'initialise',
   initial: 'handshaking',
@@ -208,16 +215,16 @@ export const clientMachine = setup({
           {
             guard: 'isDue',
             target: 'deleted',
-            actions: { type: 'markDeleted', params: { reason: 'pruned', from: 'handshaking' } },
+            actions: { type: 'emitDeleted', params: { from: 'handshaking' } },
           },
           { actions: { type: 'ignore', params: { why: 'not-due' } } },
         ],
-        'client.delete': { target: 'deleted', actions: { type: 'markDeleted', params: { from: 'handshaking' } } },
+        'client.delete': { target: 'deleted', actions: { type: 'emitDeleted', params: { from: 'handshaking' } } },
         'client.timeout': [
           {
             guard: 'isCurrentGeneration',
             target: 'deleted',
-            actions: { type: 'markDeleted', params: { reason: 'handshake-timeout', from: 'handshaking' } },
+            actions: { type: 'emitDeleted', params: { from: 'handshaking' } },
           },
           { actions: { type: 'ignore', params: { why: 'not-due' } } },
         ],
@@ -237,7 +244,7 @@ export const clientMachine = setup({
           { actions: { type: 'ignore', params: { why: 'stale-socket' } } },
         ],
         'client.prune': { actions: { type: 'ignore', params: { why: 'not-due' } } },
-        'client.delete': { target: 'deleted', actions: { type: 'markDeleted', params: { from: 'connected' } } },
+        'client.delete': { target: 'deleted', actions: { type: 'emitDeleted', params: { from: 'connected' } } },
         'client.timeout': { actions: { type: 'ignore', params: { why: 'not-due' } } },
       },
     },
@@ -249,16 +256,16 @@ export const clientMachine = setup({
           {
             guard: 'isDue',
             target: 'deleted',
-            actions: { type: 'markDeleted', params: { reason: 'pruned', from: 'disconnected' } },
+            actions: { type: 'emitDeleted', params: { from: 'disconnected' } },
           },
           { actions: { type: 'ignore', params: { why: 'not-due' } } },
         ],
-        'client.delete': { target: 'deleted', actions: { type: 'markDeleted', params: { from: 'disconnected' } } },
+        'client.delete': { target: 'deleted', actions: { type: 'emitDeleted', params: { from: 'disconnected' } } },
         'client.timeout': [
           {
             guard: 'isCurrentGeneration',
             target: 'deleted',
-            actions: { type: 'markDeleted', params: { reason: 'reconnect-timeout', from: 'disconnected' } },
+            actions: { type: 'emitDeleted', params: { from: 'disconnected' } },
           },
           { actions: { type: 'ignore', params: { why: 'not-due' } } },
         ],
@@ -266,11 +273,16 @@ export const clientMachine = setup({
     },
     deleted: {
       type: 'final',
-      entry: 'emitDeleted',
+      /**
+       * Why the client was deleted, from the event that deleted it and the state it left: entering
+       * `deleted` runs in that event's step, before the actor's snapshot moves on (the state left
+       * is still its value); the emitted `deleted` event says the same (`emitDeleted`).
+       */
+      output: ({ event, self }) => deletionReason(event, self.getSnapshot().value as LiveState),
     },
   },
-  /** The deleted client's id and delete reason, for its parent. */
-  output: ({ context }) => ({ clientId: context.clientId, reason: context.deleted?.reason ?? 'manual' }),
+  /** The deleted client's id and delete reason (the `deleted` state's output), for its parent. */
+  output: ({ context, event }) => ({ clientId: context.clientId, reason: event.output as DeleteReason }),
 });
 
 /** A running client actor (`supervisor.actorOf(clientId)`). */

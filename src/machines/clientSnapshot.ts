@@ -84,6 +84,11 @@ export function compactSnapshot(snapshot: ClientMachineSnapshot): ClientSnapshot
   };
 }
 
+// A client machine has no children and no history states, and XState's restore only reads these
+// two (it builds the restored snapshot's own): one frozen pair for every snapshot, not two objects each.
+const NO_CHILDREN = Object.freeze({});
+const NO_HISTORY = Object.freeze({});
+
 /**
  * The persisted XState snapshot to re-create a client's actor from
  * (`createActor(clientMachine, { snapshot })`): the same shape `actor.getPersistedSnapshot()`
@@ -107,14 +112,13 @@ export function persistedSnapshot(
     generation: compact.generation,
     handshakeTimeout: timeouts.handshakeTimeout,
     reconnectTimeout: timeouts.reconnectTimeout,
-    deleted: null,
   };
   return {
     status: 'active',
     value: compact.state,
     context,
-    children: {},
-    historyValue: {},
+    children: NO_CHILDREN,
+    historyValue: NO_HISTORY,
     output: undefined,
     error: undefined,
   } as Snapshot<unknown>;

@@ -1,4 +1,5 @@
 import type { ClientCounts, ClientSnapshot, ClientState, LifecycleEvent } from '../core/types.js';
+import type { IdleEntry } from '../core/idleQueue.js';
 import type { ClientActor } from '../machines/client.machine.js';
 import type { DeadlineIndex } from './deadlineIndex.js';
 
@@ -18,6 +19,8 @@ export interface ClientRecord<TData = unknown> extends Omit<ClientSnapshot, 'sta
   actor: ClientActor | null;
   /** Where the client's deadline sits in its store's {@link DeadlineIndex} (`-1`: none); the index's own field. */
   deadlineSlot: number;
+  /** The client's place in its host's idle queues while its actor is live (`null`: none); the queues' own field. */
+  idle: IdleEntry<ClientRecord<TData>> | null;
 }
 
 /** What the one deleted-or-unknown check answers for an id. */

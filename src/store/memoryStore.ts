@@ -1,7 +1,7 @@
 import type { ClientCounts, LiveState } from '../core/types.js';
 import type { ClientRecord, ClientSnapshot, ClientStatus, ClientStore, Commit } from './clientStore.js';
 import { DeadlineIndex } from './deadlineIndex.js';
-import { ExpiryQueue } from './expiryQueue.js';
+import { Tombstones } from './tombstones.js';
 
 /**
  * The in-memory client store: one process's records, deadlines and tombstones. Cluster mode's
@@ -11,8 +11,8 @@ export class MemoryStore<TData = unknown, R extends ClientRecord<TData> = Client
   implements ClientStore<TData>
 {
   protected readonly held = new Map<string, R>();
-  /** Deleted ids and when their tombstone expires (every one is `now + tombstoneTtl`). */
-  protected readonly tombstones = new ExpiryQueue();
+  /** Deleted ids, until their tombstone expires (every one at `now + tombstoneTtl`). */
+  protected readonly tombstones = new Tombstones();
   readonly deadlines = new DeadlineIndex<ClientRecord<TData>>();
   protected readonly byState: Record<LiveState, number> = { handshaking: 0, connected: 0, disconnected: 0 };
 
@@ -32,8 +32,7 @@ export class MemoryStore<TData = unknown, R extends ClientRecord<TData> = Client
   status(clientId: string, now: number): ClientStatus {
     const record = this.held.get(clientId);
     if (record) return record.state === 'deleted' ? 'deleted' : 'live';
-    const expiresAt = this.tombstones.get(clientId)?.at;
-    return expiresAt !== undefined && expiresAt > now ? 'deleted' : 'unknown';
+    return this.tombstones.holds(clientId, now) ? 'deleted' : 'unknown';
   }
 
   counts(): ClientCounts {
@@ -56,7 +55,9 @@ export class MemoryStore<TData = unknown, R extends ClientRecord<TData> = Client
   }
 
   commit(record: ClientRecord<TData>, snapshot: ClientSnapshot | null): Commit {
-    this.apply(record, snapshot);
+    // a record committed here is held: only cluster mode lets a record go or holds a newer one of
+    // the same client, and its store checks (so a transition is one look-up, the caller's)
+    this.apply(record, snapshot, true);
     this.setDeadline(record);
     return undefined;
   }
@@ -68,22 +69,14 @@ export class MemoryStore<TData = unknown, R extends ClientRecord<TData> = Client
     this.held.delete(clientId);
     this.deadlines.delete(record);
     if (this.tombstoneTtl > 0 && this.maxTombstones > 0) {
-      this.tombstones.set(clientId, now + this.tombstoneTtl, undefined);
+      this.tombstones.add(clientId, now + this.tombstoneTtl);
     }
     this.expireTombstones(now);
   }
 
   expireTombstones(now: number): number {
-    let expired = 0;
     // bounded: a flood of deletes forgets the oldest tombstones first
-    while (
-      this.tombstones.size > this.maxTombstones ||
-      (this.tombstones.peek()?.at ?? Number.POSITIVE_INFINITY) <= now
-    ) {
-      this.tombstones.shift();
-      expired += 1;
-    }
-    return expired;
+    return this.tombstones.expire(now, this.maxTombstones);
   }
 
   get tombstoneCount(): number {
@@ -94,10 +87,12 @@ export class MemoryStore<TData = unknown, R extends ClientRecord<TData> = Client
     this.tombstones.clear();
   }
 
-  /** Writes what the machine decided into the record (`null`: deleted), keeping the counts right. */
-  protected apply(record: ClientRecord<TData>, snapshot: ClientSnapshot | null): void {
-    // a record no longer held (cluster mode: a client this node let go) is not counted
-    const held = this.held.get(record.clientId) === record;
+  /**
+   * Writes what the machine decided into the record (`null`: deleted), keeping the counts right.
+   * `held`: whether this store holds this very record (one no longer held, in cluster mode a
+   * client this node let go, is not counted).
+   */
+  protected apply(record: ClientRecord<TData>, snapshot: ClientSnapshot | null, held: boolean): void {
     if (held && record.state !== 'deleted') this.byState[record.state] -= 1;
     if (snapshot === null) {
       // the view onDelete gets keeps the socket the client had (ClientView.socketId)
