@@ -53,8 +53,10 @@ export function createCommits<TData>(
   }
 
   /**
-   * Redis has no record and no tombstone of a client this node holds: it lost it (went back to
-   * older data, or lost everything) and no heartbeat has said so yet. Not a deletion: the client
+   * Redis has no record and no tombstone of a client this node holds, or holds it at a lower fence
+   * than this node ({@link Mirror.isBehind}): it lost it or went back to an older copy of it (a
+   * snapshot restored, a lagging replica promoted), and no heartbeat has said so yet. Not a
+   * deletion, nor another node's newer record: the client
    * keeps its transition here (its hooks run), with its grace period counted from now, and a
    * heartbeat now finds the rollback or reset, after which this node writes it back. Were nothing
    * found, the next reconcile lets it go.
@@ -76,6 +78,7 @@ export function createCommits<TData>(
         }
         if (result.outcome === 'replay') return;
         if (result.outcome === 'unknown-client') return lostInRedis(record);
+        if ('client' in result && mirror.isBehind(record, result.client)) return lostInRedis(record);
         refused(record, result);
       }),
     );

@@ -29,6 +29,16 @@ export function createMirror<TData>(
     return redis.node === store.nodeId && redis.incarnation === store.incarnation;
   }
 
+  /**
+   * Whether Redis holds the client at a lower fence than this node knows: a fence only rises, so
+   * Redis went back to an older copy of its data (a rollback no heartbeat has found yet). Not
+   * another owner's newer record: like a record Redis lost, the node keeps its own, a heartbeat
+   * finds the rollback, and the node writes its copy back (`restore`).
+   */
+  function isBehind(record: ClusterRecord<TData>, redis: ClusterClientRecord<TData>): boolean {
+    return redis.fence < record.cluster.fence;
+  }
+
   /** Stops a record's actor without any transition: its record keeps the snapshot (like passivation). */
   function stopActor(record: ClusterRecord<TData>): void {
     if (record.actor === null) return;
@@ -57,9 +67,12 @@ export function createMirror<TData>(
     node.emit({ type: 'client-lost', at: node.now(), clientId: record.clientId, why });
   }
 
-  /** Sets the mirror to what Redis holds, or lets the client go if another node owns it. */
+  /**
+   * Sets the mirror to what Redis holds, or lets the client go if another node owns it. Never to a
+   * record Redis went back to ({@link isBehind}): the caller has a heartbeat find the rollback.
+   */
   function resync(record: ClusterRecord<TData>, redis: ClusterClientRecord<TData>): void {
-    if (!isCurrent(record)) return;
+    if (!isCurrent(record) || isBehind(record, redis)) return;
     if (!ownedHere(redis)) {
       lose(record, 'replaced');
       return;
@@ -94,7 +107,7 @@ export function createMirror<TData>(
     core.ownership.releaseAll(why, core.get);
   }
 
-  return { isCurrent, ownedHere, stopActor, lose, resync, loseAll, releaseAll };
+  return { isCurrent, ownedHere, isBehind, stopActor, lose, resync, loseAll, releaseAll };
 }
 
 /** The `onRelease` reason of a client this node lets go. */

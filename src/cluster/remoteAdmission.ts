@@ -89,7 +89,9 @@ export function createRemoteAdmission<TData>(
       (result) => {
         const current = local.get(clientId);
         if (!current || current.state === 'deleted') return;
-        if ('client' in result) mirror.resync(current, result.client);
+        // Redis went back to an older copy: a heartbeat finds the rollback, the restore writes this node's back
+        if ('client' in result && mirror.isBehind(current, result.client)) parts.checkFenced();
+        else if ('client' in result) mirror.resync(current, result.client);
         else if (result.outcome === 'already-deleted' || result.outcome === 'unknown-client') {
           mirror.lose(current, 'deleted');
         }

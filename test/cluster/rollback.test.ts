@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ClusterSupervisorOptions } from '../../src/cluster/index.js';
 import type { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import type { RestoreInput } from '../../src/cluster/redis/records.js';
 import { hashToken } from '../../src/core/ids.js';
@@ -252,8 +253,12 @@ describe('nodes recovering from a rollback', () => {
     closeSockets();
     await Promise.all(nodes.splice(0).map((node) => node.close()));
   });
-  const start = async (nodeId: string) => {
-    const started = await startNode(nodeId, calls, { redis: context.server.url, keyPrefix: context.prefix });
+  const start = async (nodeId: string, options: Partial<ClusterSupervisorOptions> = {}) => {
+    const started = await startNode(nodeId, calls, {
+      redis: context.server.url,
+      keyPrefix: context.prefix,
+      ...options,
+    });
     nodes.push(started);
     return started;
   };
@@ -286,6 +291,39 @@ describe('nodes recovering from a rollback', () => {
     expect(await n3.supervisor.get(clientId)).toMatchObject({ state: 'connected', node: 'n1' });
     expect(socket.connected).toBe(true);
     expect(calls.filter((call) => call.clientId === clientId).map((call) => call.hook)).toEqual(['onConnect']);
+  });
+
+  it('should take a record Redis went back to at a lower fence for one it lost: heartbeat at once, write its own copy back', async () => {
+    // slow timers: after the rollback, the socket's disconnect is the first thing n1 sends to Redis
+    const slow = { heartbeatInterval: 4000, nodeTtl: 12_000, pruneInterval: 60_000, reconnectTimeout: 60_000 };
+    const [n1, n2] = [await start('n1', slow), await start('n2', slow)];
+    const { clientId, token } = await n2.supervisor.register();
+    await connected(connect(n2.url, { clientId, token }));
+    const before = await n1.supervisor.get(clientId);
+    const snapshot = await context.server.snapshot();
+    // after the snapshot, the client moves to n1: a higher fence, which the rollback undoes
+    const socket = connect(n1.url, { clientId, token });
+    await connected(socket);
+    await waitFor('n2 to let it go', () => n2.cluster.some((e) => e.type === 'client-lost' && e.clientId === clientId));
+    const moved = await n1.supervisor.get(clientId);
+    expect(moved).toMatchObject({ state: 'connected', node: 'n1' });
+    // right after n1's heartbeat (and its reap, on the same timer), Redis goes back to the snapshot
+    const heartbeatAt = () => context.admin.hGet(`{${context.prefix}}:node:n1`, 'heartbeatAt');
+    const last = await heartbeatAt();
+    await waitFor("n1's heartbeat", async () => (await heartbeatAt()) !== last);
+    await sleep(50);
+    await context.server.restartFrom(snapshot);
+    expect(await whenAvailable(() => n2.supervisor.get(clientId))).toMatchObject({ node: 'n2', fence: before?.fence });
+    // n1's disconnect finds the record at n2's older fence: Redis went back, n1's copy is the newer one
+    socket.disconnect();
+    await waitFor('n1 written back', () => n1.cluster.some((e) => e.type === 'written-back'));
+    expect(n1.cluster.filter((e) => e.type === 'client-lost')).toEqual([]);
+    expect(n1.cluster.find((e) => e.type === 'restored')).toMatchObject({ restored: 1, kept: 0, deleted: 0 });
+    expect(await n1.supervisor.get(clientId)).toMatchObject({ state: 'disconnected', node: 'n1', fence: moved?.fence });
+    expect(calls.filter((call) => call.clientId === clientId).map((call) => `${call.node} ${call.hook}`)).toEqual([
+      'n2 onConnect',
+      'n1 onDisconnect',
+    ]);
   });
 });
 
