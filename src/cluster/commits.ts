@@ -95,7 +95,10 @@ export function createCommits<TData>(
             return;
           }
           if (result.outcome === 'node-fenced') parts.checkFenced();
-          mirror.lose(record, result.outcome === 'rejected' ? 'deleted' : 'replaced');
+          // recovering: Redis did not give it to this node (a recovery settles); the browser reconnects and retries
+          const why =
+            result.outcome === 'rejected' ? 'deleted' : result.outcome === 'recovering' ? 'released' : 'replaced';
+          mirror.lose(record, why);
           throw new RefusedCommit(`claim refused: ${result.outcome}`);
         },
         (error) => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterSupervisorOptions } from '../../src/cluster/index.js';
 import type { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
-import type { RestoreInput } from '../../src/cluster/redis/records.js';
+import type { ClusterClientRecord, RestoreInput } from '../../src/cluster/redis/records.js';
 import { hashToken } from '../../src/core/ids.js';
 import { claimed, connectedClient, registered } from './fixtures.js';
 import { type Admin, expectConsistent, sleep, useRedis, whenAvailable } from './helpers.js';
@@ -17,6 +17,11 @@ const writes = async (admin: Admin, prefix: string) => Number(await admin.hGet(`
 async function held(store: RedisClusterStore, clientId: string, token: string): Promise<RestoreInput> {
   const record = await store.get(clientId);
   if (!record) throw new Error(`no record for ${clientId}`);
+  return heldAs(record, token);
+}
+
+/** What a node writes back for a client it holds as `record`. */
+function heldAs(record: ClusterClientRecord, token: string): RestoreInput {
   const { node: _node, incarnation: _incarnation, ...rest } = record;
   return { ...rest, tokenHash: hashToken(token) };
 }
@@ -216,6 +221,46 @@ describe('Redis rolled back to an older snapshot', () => {
     const again = claimed(await a.claim({ clientId: kept.clientId, token: kept.token, socketId: 'sock-9' }));
     expect(again.outcome).toBe('swapped');
   });
+  it('should answer a claim recovering until every live node wrote back, so an older copy never wins it', async () => {
+    const a = await node('a', quiet);
+    const b = await node('b', quiet);
+    const moved = await connectedClient(a);
+    const deleted = await connectedClient(a, 'sock-2');
+    await a.heartbeat();
+    await b.heartbeat();
+    const snapshot = await context.server.snapshot();
+    // lost with the rollback: the first client moved to b, the second was deleted by b (its onDelete ran)
+    const onB = claimed(await b.claim({ clientId: moved.clientId, token: moved.token, socketId: 'sock-3' }));
+    const deletion = await b.delete({ clientId: deleted.clientId, reason: 'kicked' });
+    if (deletion.outcome !== 'deleted') throw new Error(deletion.outcome);
+    expect(await b.completeDeletion(deletion.deletion.deletionId)).toBe('completed');
+    await a.heartbeat();
+    await b.heartbeat();
+    await context.server.restartFrom(snapshot);
+
+    expect(await whenAvailable(() => a.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
+    await a.join();
+    expect(await a.writeBack([], true)).toBe(0);
+    // Redis went back to both connected on a's ended incarnation; b, which holds the newer truth,
+    // has not written it back: a claim on either must wait (the client's helper retries UNAVAILABLE)
+    const claimMoved = () => a.claim({ clientId: moved.clientId, token: moved.token, socketId: 'sock-4' });
+    const claimDeleted = () => a.claim({ clientId: deleted.clientId, token: deleted.token, socketId: 'sock-5' });
+    expect(await claimMoved()).toEqual({ outcome: 'recovering' });
+    expect(await claimDeleted()).toEqual({ outcome: 'recovering' });
+    expect(await whenAvailable(() => b.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
+    await b.join();
+    // b rejoined and restored, but has not written back its deletions yet
+    expect(await b.restore([heldAs(onB.client, moved.token)])).toEqual(['restored']);
+    expect(await claimDeleted()).toEqual({ outcome: 'recovering' });
+    expect(await b.writeBack([{ ...deletion.deletion, ttl: 60_000 }], true)).toBe(1);
+    // settled: the claims meet what b wrote back
+    const taken = claimed(await claimMoved());
+    expect(taken).toMatchObject({ outcome: 'swapped', previous: { node: 'b', fence: onB.client.fence } });
+    expect(taken.client.fence).toBeGreaterThan(onB.client.fence);
+    expect(await claimDeleted()).toEqual({ outcome: 'rejected', code: 'CLIENT_DELETED', reason: 'kicked' });
+    await expectConsistent(context.admin, context.prefix);
+  });
+
   it('should keep a client a leave released during the recovery, and delete it with onDelete once its grace ends', async () => {
     const a = await node('a', { ...quiet, reconnectTimeout: 300 });
     const b = await node('b', { ...quiet, reconnectTimeout: 300 });
