@@ -32,7 +32,7 @@ export type ClaimResult<TData = unknown> =
   | { outcome: 'rejected'; code: ClaimRejectCode /** the deletion's reason, for CLIENT_DELETED */; reason?: string }
   /**
    * Redis went back to older data and some live node has not written back what it holds yet
-   * (docs/cluster-redis.md, "Rollback"): nothing changed; the handshake is refused `UNAVAILABLE`.
+   * (docs/cluster.md, "Redis loses or rolls back data"): nothing changed; the handshake is refused `UNAVAILABLE`.
    */
   | { outcome: 'recovering' }
   | { outcome: 'node-fenced' };
