@@ -69,6 +69,8 @@ export function createCommits<TData>(
   function disconnectInRedis(record: ClusterRecord<TData>, socketId: string): Commit {
     const epoch = state.lossEpoch;
     const fence = record.cluster.fence;
+    // the disconnects Redis had counted before this one (the machine's count, less this one's)
+    const known = record.generation - 1;
     const call = () => store.disconnect({ clientId: record.clientId, socketId, fence });
     return handled(
       retry(call, { while: () => epoch === state.lossEpoch && !state.closing }).then((result) => {
@@ -78,7 +80,7 @@ export function createCommits<TData>(
         }
         if (result.outcome === 'replay') return;
         if (result.outcome === 'unknown-client') return lostInRedis(record);
-        if ('client' in result && mirror.isBehind(record, result.client)) return lostInRedis(record);
+        if ('client' in result && mirror.isBehind(record, result.client, known)) return lostInRedis(record);
         refused(record, result);
       }),
     );

@@ -30,13 +30,30 @@ export function createMirror<TData>(
   }
 
   /**
-   * Whether Redis holds the client at a lower fence than this node knows: a fence only rises, so
-   * Redis went back to an older copy of its data (a rollback no heartbeat has found yet). Not
-   * another owner's newer record: like a record Redis lost, the node keeps its own, a heartbeat
-   * finds the rollback, and the node writes its copy back (`restore`).
+   * Whether Redis holds an older copy of the client than this node: Redis went back to older data
+   * (a rollback no heartbeat has found yet), and the record is not another owner's newer one. Like
+   * a record Redis lost, the node keeps its own, a heartbeat finds the rollback, and the node writes
+   * its copy back (`restore`). A fence only rises, so a lower one is older. At the same fence, under
+   * this incarnation (no owner changed since), Redis is older when it counts fewer disconnects
+   * (`generation`) than the node knew before its own transition (`known`), or has the client
+   * connected on a socket the node had before and no longer has (one it replaced, or that
+   * disconnected since): a socket of another node, or one this node is admitting, is not that.
    */
-  function isBehind(record: ClusterRecord<TData>, redis: ClusterClientRecord<TData>): boolean {
-    return redis.fence < record.cluster.fence;
+  function isBehind(
+    record: ClusterRecord<TData>,
+    redis: ClusterClientRecord<TData>,
+    known: number = record.generation,
+  ): boolean {
+    if (redis.fence !== record.cluster.fence) return redis.fence < record.cluster.fence;
+    if (!ownedHere(redis)) return false;
+    if (redis.generation < known) return true;
+    return (
+      redis.state === 'connected' &&
+      redis.socketId !== null &&
+      redis.socketId !== record.socketId &&
+      record.cluster.expected.length === 0 &&
+      core.bridge.resolve(redis.socketId) === undefined
+    );
   }
 
   /** Stops a record's actor without any transition: its record keeps the snapshot (like passivation). */

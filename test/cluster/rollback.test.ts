@@ -370,6 +370,50 @@ describe('nodes recovering from a rollback', () => {
       'n1 onDisconnect',
     ]);
   });
+
+  it('should not adopt a socket Redis went back to at the same fence: the node keeps its disconnect and writes it back', async () => {
+    const slow = { heartbeatInterval: 4000, nodeTtl: 12_000, pruneInterval: 60_000, reconnectTimeout: 60_000 };
+    const n1 = await start('n1', slow);
+    const credentials = async () => {
+      const { clientId, token } = await n1.supervisor.register();
+      return { clientId, token };
+    };
+    const [a, b] = [await credentials(), await credentials()];
+    const first = connect(n1.url, a);
+    const other = connect(n1.url, b);
+    await Promise.all([connected(first), connected(other)]);
+    const fences = [(await n1.supervisor.get(a.clientId))?.fence, (await n1.supervisor.get(b.clientId))?.fence];
+    const snapshot = await context.server.snapshot();
+    // after the snapshot, on the same node (so at the same fence): a reconnects on a new socket,
+    // b's new socket replaces its first one
+    first.disconnect();
+    await waitFor('a disconnected', async () => (await n1.supervisor.get(a.clientId))?.state === 'disconnected');
+    const again = connect(n1.url, a);
+    const replacing = connect(n1.url, b);
+    await Promise.all([connected(again), connected(replacing)]);
+    await waitFor('b swapped', async () => (await n1.supervisor.get(b.clientId))?.socketId === replacing.id);
+    const heartbeatAt = () => context.admin.hGet(`{${context.prefix}}:node:n1`, 'heartbeatAt');
+    const last = await heartbeatAt();
+    await waitFor("n1's heartbeat", async () => (await heartbeatAt()) !== last);
+    await sleep(50);
+    await context.server.restartFrom(snapshot);
+    // Redis went back to both connected on their first sockets, owned by n1 at the fences it knows
+    expect(await whenAvailable(() => n1.supervisor.get(a.clientId))).toMatchObject({
+      state: 'connected',
+      fence: fences[0],
+    });
+    expect(await n1.supervisor.get(b.clientId)).toMatchObject({ state: 'connected', fence: fences[1] });
+    again.disconnect();
+    replacing.disconnect();
+    await waitFor('n1 written back', () => n1.cluster.some((e) => e.type === 'written-back'));
+    expect(n1.cluster.filter((e) => e.type === 'client-lost')).toEqual([]);
+    // the sockets Redis went back to are long gone: the clients are disconnected, and their grace runs
+    expect(await n1.supervisor.get(a.clientId)).toMatchObject({ state: 'disconnected', node: 'n1', fence: fences[0] });
+    expect(await n1.supervisor.get(b.clientId)).toMatchObject({ state: 'disconnected', node: 'n1', fence: fences[1] });
+    const hooks = (clientId: string) => calls.filter((c) => c.clientId === clientId).map((c) => c.hook);
+    expect(hooks(a.clientId)).toEqual(['onConnect', 'onDisconnect', 'onConnect', 'onDisconnect']);
+    expect(hooks(b.clientId)).toEqual(['onConnect', 'onDisconnect']);
+  });
 });
 
 const meta = (admin: Admin, prefix: string) => admin.hGetAll(`{${prefix}}:meta`);
