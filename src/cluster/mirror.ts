@@ -86,10 +86,10 @@ export function createMirror<TData>(
 
   /**
    * Sets the mirror to what Redis holds, or lets the client go if another node owns it. Never to a
-   * record Redis went back to ({@link isBehind}): the caller has a heartbeat find the rollback.
+   * lower fence: the caller checks {@link isBehind} first, and has a heartbeat find the rollback.
    */
   function resync(record: ClusterRecord<TData>, redis: ClusterClientRecord<TData>): void {
-    if (!isCurrent(record) || isBehind(record, redis)) return;
+    if (!isCurrent(record) || redis.fence < record.cluster.fence) return;
     if (!ownedHere(redis)) {
       lose(record, 'replaced');
       return;
