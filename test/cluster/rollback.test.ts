@@ -291,7 +291,7 @@ describe('Redis rolled back to an older snapshot', () => {
 });
 
 describe('nodes recovering from a rollback', () => {
-  const { context } = useRedis();
+  const { context, node } = useRedis();
   const nodes: TestNode[] = [];
   const calls: HookCall[] = [];
   afterEach(async () => {
@@ -413,6 +413,34 @@ describe('nodes recovering from a rollback', () => {
     const hooks = (clientId: string) => calls.filter((c) => c.clientId === clientId).map((c) => c.hook);
     expect(hooks(a.clientId)).toEqual(['onConnect', 'onDisconnect', 'onConnect', 'onDisconnect']);
     expect(hooks(b.clientId)).toEqual(['onConnect', 'onDisconnect']);
+  });
+
+  it('should refuse a handshake UNAVAILABLE until every live node wrote back, then admit it', async () => {
+    // n1 serves; x is a live node that has not heard of the rollback yet (a store that heartbeats only when told)
+    const n1 = await start('n1', { nodeTtl: 10_000 });
+    const x = await node('x', { nodeTtl: 10_000 });
+    const { clientId, token } = await n1.supervisor.register();
+    await connected(connect(n1.url, { clientId, token }));
+    const writes = () => context.admin.hGet(`{${context.prefix}}:meta`, 'writes').then(Number);
+    const beats = async () => {
+      const at = await writes();
+      await waitFor("n1's heartbeats", async () => (await writes()) >= at + 6);
+    };
+    await x.heartbeat();
+    await beats();
+    const snapshot = await context.server.snapshot();
+    await beats();
+    await context.server.restartFrom(snapshot);
+    await waitFor('n1 written back', () => n1.cluster.some((e) => e.type === 'written-back'));
+    // x has not written back: a claim would be decided on what Redis went back to
+    const early = connect(n1.url, { clientId, token });
+    await expect(connected(early)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(await whenAvailable(() => x.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
+    await x.join();
+    expect(await x.writeBack([], true)).toBe(0);
+    // every live node wrote back: the same credentials are admitted, on the client n1 wrote back
+    await connected(connect(n1.url, { clientId, token }));
+    expect(await n1.supervisor.get(clientId)).toMatchObject({ state: 'connected', node: 'n1' });
   });
 });
 
