@@ -53,8 +53,10 @@ export function createCommits<TData>(
   }
 
   /**
-   * Redis has no record and no tombstone of a client this node holds: it lost it (went back to
-   * older data, or lost everything) and no heartbeat has said so yet. Not a deletion: the client
+   * Redis has no record and no tombstone of a client this node holds, or holds it at a lower fence
+   * than this node ({@link Mirror.isBehind}): it lost it or went back to an older copy of it (a
+   * snapshot restored, a lagging replica promoted), and no heartbeat has said so yet. Not a
+   * deletion, nor another node's newer record: the client
    * keeps its transition here (its hooks run), with its grace period counted from now, and a
    * heartbeat now finds the rollback or reset, after which this node writes it back. Were nothing
    * found, the next reconcile lets it go.
@@ -67,6 +69,8 @@ export function createCommits<TData>(
   function disconnectInRedis(record: ClusterRecord<TData>, socketId: string): Commit {
     const epoch = state.lossEpoch;
     const fence = record.cluster.fence;
+    // the disconnects Redis had counted before this one (the machine's count, less this one's)
+    const known = record.generation - 1;
     const call = () => store.disconnect({ clientId: record.clientId, socketId, fence });
     return handled(
       retry(call, { while: () => epoch === state.lossEpoch && !state.closing }).then((result) => {
@@ -76,6 +80,7 @@ export function createCommits<TData>(
         }
         if (result.outcome === 'replay') return;
         if (result.outcome === 'unknown-client') return lostInRedis(record);
+        if ('client' in result && mirror.isBehind(record, result.client, known)) return lostInRedis(record);
         refused(record, result);
       }),
     );
@@ -92,7 +97,10 @@ export function createCommits<TData>(
             return;
           }
           if (result.outcome === 'node-fenced') parts.checkFenced();
-          mirror.lose(record, result.outcome === 'rejected' ? 'deleted' : 'replaced');
+          // recovering: Redis did not give it to this node (a recovery settles); the browser reconnects and retries
+          const why =
+            result.outcome === 'rejected' ? 'deleted' : result.outcome === 'recovering' ? 'released' : 'replaced';
+          mirror.lose(record, why);
           throw new RefusedCommit(`claim refused: ${result.outcome}`);
         },
         (error) => {

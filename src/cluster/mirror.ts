@@ -29,6 +29,33 @@ export function createMirror<TData>(
     return redis.node === store.nodeId && redis.incarnation === store.incarnation;
   }
 
+  /**
+   * Whether Redis holds an older copy of the client than this node: Redis went back to older data
+   * (a rollback no heartbeat has found yet), and the record is not another owner's newer one. Like
+   * a record Redis lost, the node keeps its own, a heartbeat finds the rollback, and the node writes
+   * its copy back (`restore`). A fence only rises, so a lower one is older. At the same fence, under
+   * this incarnation (no owner changed since), Redis is older when it counts fewer disconnects
+   * (`generation`) than the node knew before its own transition (`known`), or has the client
+   * connected on a socket the node had before and no longer has (one it replaced, or that
+   * disconnected since): a socket of another node, or one this node is admitting, is not that.
+   */
+  function isBehind(
+    record: ClusterRecord<TData>,
+    redis: ClusterClientRecord<TData>,
+    known: number = record.generation,
+  ): boolean {
+    if (redis.fence !== record.cluster.fence) return redis.fence < record.cluster.fence;
+    if (!ownedHere(redis)) return false;
+    if (redis.generation < known) return true;
+    return (
+      redis.state === 'connected' &&
+      redis.socketId !== null &&
+      redis.socketId !== record.socketId &&
+      record.cluster.expected.length === 0 &&
+      core.bridge.resolve(redis.socketId) === undefined
+    );
+  }
+
   /** Stops a record's actor without any transition: its record keeps the snapshot (like passivation). */
   function stopActor(record: ClusterRecord<TData>): void {
     if (record.actor === null) return;
@@ -57,9 +84,12 @@ export function createMirror<TData>(
     node.emit({ type: 'client-lost', at: node.now(), clientId: record.clientId, why });
   }
 
-  /** Sets the mirror to what Redis holds, or lets the client go if another node owns it. */
+  /**
+   * Sets the mirror to what Redis holds, or lets the client go if another node owns it. Never to a
+   * lower fence: the caller checks {@link isBehind} first, and has a heartbeat find the rollback.
+   */
   function resync(record: ClusterRecord<TData>, redis: ClusterClientRecord<TData>): void {
-    if (!isCurrent(record)) return;
+    if (!isCurrent(record) || redis.fence < record.cluster.fence) return;
     if (!ownedHere(redis)) {
       lose(record, 'replaced');
       return;
@@ -94,7 +124,7 @@ export function createMirror<TData>(
     core.ownership.releaseAll(why, core.get);
   }
 
-  return { isCurrent, ownedHere, stopActor, lose, resync, loseAll, releaseAll };
+  return { isCurrent, ownedHere, isBehind, stopActor, lose, resync, loseAll, releaseAll };
 }
 
 /** The `onRelease` reason of a client this node lets go. */

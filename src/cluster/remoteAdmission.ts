@@ -11,6 +11,7 @@ import { isUnavailable, retry } from './redis/retry.js';
 
 const UNAVAILABLE_MESSAGE = 'the cluster store (Redis) is unreachable; retry in a moment';
 const SHUTTING_DOWN_MESSAGE = 'this server is leaving the cluster; reconnect in a moment';
+const RECOVERING_MESSAGE = 'the cluster store (Redis) is recovering older data; retry in a moment';
 
 /**
  * The node's handshake (the core's `admitRemote` seam): the socket's claim is decided in Redis in
@@ -89,7 +90,9 @@ export function createRemoteAdmission<TData>(
       (result) => {
         const current = local.get(clientId);
         if (!current || current.state === 'deleted') return;
-        if ('client' in result) mirror.resync(current, result.client);
+        // Redis went back to an older copy: a heartbeat finds the rollback, the restore writes this node's back
+        if ('client' in result && mirror.isBehind(current, result.client)) parts.checkFenced();
+        else if ('client' in result) mirror.resync(current, result.client);
         else if (result.outcome === 'already-deleted' || result.outcome === 'unknown-client') {
           mirror.lose(current, 'deleted');
         }
@@ -133,6 +136,10 @@ export function createRemoteAdmission<TData>(
     if (result.outcome === 'node-fenced') {
       parts.checkFenced();
       return refuse('UNAVAILABLE', clientId);
+    }
+    // a recovery after a rollback waits for every live node's write-back: the client retries
+    if (result.outcome === 'recovering') {
+      return { ok: false, clientId, code: 'UNAVAILABLE', message: RECOVERING_MESSAGE };
     }
     if (result.outcome === 'rejected') {
       const message =

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ClusterSupervisorOptions } from '../../src/cluster/index.js';
 import type { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
-import type { RestoreInput } from '../../src/cluster/redis/records.js';
+import type { ClusterClientRecord, RestoreInput } from '../../src/cluster/redis/records.js';
 import { hashToken } from '../../src/core/ids.js';
 import { claimed, connectedClient, registered } from './fixtures.js';
 import { type Admin, expectConsistent, sleep, useRedis, whenAvailable } from './helpers.js';
@@ -16,6 +17,11 @@ const writes = async (admin: Admin, prefix: string) => Number(await admin.hGet(`
 async function held(store: RedisClusterStore, clientId: string, token: string): Promise<RestoreInput> {
   const record = await store.get(clientId);
   if (!record) throw new Error(`no record for ${clientId}`);
+  return heldAs(record, token);
+}
+
+/** What a node writes back for a client it holds as `record`. */
+function heldAs(record: ClusterClientRecord, token: string): RestoreInput {
   const { node: _node, incarnation: _incarnation, ...rest } = record;
   return { ...rest, tokenHash: hashToken(token) };
 }
@@ -215,6 +221,46 @@ describe('Redis rolled back to an older snapshot', () => {
     const again = claimed(await a.claim({ clientId: kept.clientId, token: kept.token, socketId: 'sock-9' }));
     expect(again.outcome).toBe('swapped');
   });
+  it('should answer a claim recovering until every live node wrote back, so an older copy never wins it', async () => {
+    const a = await node('a', quiet);
+    const b = await node('b', quiet);
+    const moved = await connectedClient(a);
+    const deleted = await connectedClient(a, 'sock-2');
+    await a.heartbeat();
+    await b.heartbeat();
+    const snapshot = await context.server.snapshot();
+    // lost with the rollback: the first client moved to b, the second was deleted by b (its onDelete ran)
+    const onB = claimed(await b.claim({ clientId: moved.clientId, token: moved.token, socketId: 'sock-3' }));
+    const deletion = await b.delete({ clientId: deleted.clientId, reason: 'kicked' });
+    if (deletion.outcome !== 'deleted') throw new Error(deletion.outcome);
+    expect(await b.completeDeletion(deletion.deletion.deletionId)).toBe('completed');
+    await a.heartbeat();
+    await b.heartbeat();
+    await context.server.restartFrom(snapshot);
+
+    expect(await whenAvailable(() => a.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
+    await a.join();
+    expect(await a.writeBack([], true)).toBe(0);
+    // Redis went back to both connected on a's ended incarnation; b, which holds the newer truth,
+    // has not written it back: a claim on either must wait (the client's helper retries UNAVAILABLE)
+    const claimMoved = () => a.claim({ clientId: moved.clientId, token: moved.token, socketId: 'sock-4' });
+    const claimDeleted = () => a.claim({ clientId: deleted.clientId, token: deleted.token, socketId: 'sock-5' });
+    expect(await claimMoved()).toEqual({ outcome: 'recovering' });
+    expect(await claimDeleted()).toEqual({ outcome: 'recovering' });
+    expect(await whenAvailable(() => b.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
+    await b.join();
+    // b rejoined and restored, but has not written back its deletions yet
+    expect(await b.restore([heldAs(onB.client, moved.token)])).toEqual(['restored']);
+    expect(await claimDeleted()).toEqual({ outcome: 'recovering' });
+    expect(await b.writeBack([{ ...deletion.deletion, ttl: 60_000 }], true)).toBe(1);
+    // settled: the claims meet what b wrote back
+    const taken = claimed(await claimMoved());
+    expect(taken).toMatchObject({ outcome: 'swapped', previous: { node: 'b', fence: onB.client.fence } });
+    expect(taken.client.fence).toBeGreaterThan(onB.client.fence);
+    expect(await claimDeleted()).toEqual({ outcome: 'rejected', code: 'CLIENT_DELETED', reason: 'kicked' });
+    await expectConsistent(context.admin, context.prefix);
+  });
+
   it('should keep a client a leave released during the recovery, and delete it with onDelete once its grace ends', async () => {
     const a = await node('a', { ...quiet, reconnectTimeout: 300 });
     const b = await node('b', { ...quiet, reconnectTimeout: 300 });
@@ -245,15 +291,19 @@ describe('Redis rolled back to an older snapshot', () => {
 });
 
 describe('nodes recovering from a rollback', () => {
-  const { context } = useRedis();
+  const { context, node } = useRedis();
   const nodes: TestNode[] = [];
   const calls: HookCall[] = [];
   afterEach(async () => {
     closeSockets();
     await Promise.all(nodes.splice(0).map((node) => node.close()));
   });
-  const start = async (nodeId: string) => {
-    const started = await startNode(nodeId, calls, { redis: context.server.url, keyPrefix: context.prefix });
+  const start = async (nodeId: string, options: Partial<ClusterSupervisorOptions> = {}) => {
+    const started = await startNode(nodeId, calls, {
+      redis: context.server.url,
+      keyPrefix: context.prefix,
+      ...options,
+    });
     nodes.push(started);
     return started;
   };
@@ -286,6 +336,111 @@ describe('nodes recovering from a rollback', () => {
     expect(await n3.supervisor.get(clientId)).toMatchObject({ state: 'connected', node: 'n1' });
     expect(socket.connected).toBe(true);
     expect(calls.filter((call) => call.clientId === clientId).map((call) => call.hook)).toEqual(['onConnect']);
+  });
+
+  it('should take a record Redis went back to at a lower fence for one it lost: heartbeat at once, write its own copy back', async () => {
+    // slow timers: after the rollback, the socket's disconnect is the first thing n1 sends to Redis
+    const slow = { heartbeatInterval: 4000, nodeTtl: 12_000, pruneInterval: 60_000, reconnectTimeout: 60_000 };
+    const [n1, n2] = [await start('n1', slow), await start('n2', slow)];
+    const { clientId, token } = await n2.supervisor.register();
+    await connected(connect(n2.url, { clientId, token }));
+    const before = await n1.supervisor.get(clientId);
+    const snapshot = await context.server.snapshot();
+    // after the snapshot, the client moves to n1: a higher fence, which the rollback undoes
+    const socket = connect(n1.url, { clientId, token });
+    await connected(socket);
+    await waitFor('n2 to let it go', () => n2.cluster.some((e) => e.type === 'client-lost' && e.clientId === clientId));
+    const moved = await n1.supervisor.get(clientId);
+    expect(moved).toMatchObject({ state: 'connected', node: 'n1' });
+    // right after n1's heartbeat (and its reap, on the same timer), Redis goes back to the snapshot
+    const heartbeatAt = () => context.admin.hGet(`{${context.prefix}}:node:n1`, 'heartbeatAt');
+    const last = await heartbeatAt();
+    await waitFor("n1's heartbeat", async () => (await heartbeatAt()) !== last);
+    await sleep(50);
+    await context.server.restartFrom(snapshot);
+    expect(await whenAvailable(() => n2.supervisor.get(clientId))).toMatchObject({ node: 'n2', fence: before?.fence });
+    // n1's disconnect finds the record at n2's older fence: Redis went back, n1's copy is the newer one
+    socket.disconnect();
+    await waitFor('n1 written back', () => n1.cluster.some((e) => e.type === 'written-back'));
+    expect(n1.cluster.filter((e) => e.type === 'client-lost')).toEqual([]);
+    expect(n1.cluster.find((e) => e.type === 'restored')).toMatchObject({ restored: 1, kept: 0, deleted: 0 });
+    expect(await n1.supervisor.get(clientId)).toMatchObject({ state: 'disconnected', node: 'n1', fence: moved?.fence });
+    expect(calls.filter((call) => call.clientId === clientId).map((call) => `${call.node} ${call.hook}`)).toEqual([
+      'n2 onConnect',
+      'n1 onDisconnect',
+    ]);
+  });
+
+  it('should not adopt a socket Redis went back to at the same fence: the node keeps its disconnect and writes it back', async () => {
+    const slow = { heartbeatInterval: 4000, nodeTtl: 12_000, pruneInterval: 60_000, reconnectTimeout: 60_000 };
+    const n1 = await start('n1', slow);
+    const credentials = async () => {
+      const { clientId, token } = await n1.supervisor.register();
+      return { clientId, token };
+    };
+    const [a, b] = [await credentials(), await credentials()];
+    const first = connect(n1.url, a);
+    const other = connect(n1.url, b);
+    await Promise.all([connected(first), connected(other)]);
+    const fences = [(await n1.supervisor.get(a.clientId))?.fence, (await n1.supervisor.get(b.clientId))?.fence];
+    const snapshot = await context.server.snapshot();
+    // after the snapshot, on the same node (so at the same fence): a reconnects on a new socket,
+    // b's new socket replaces its first one
+    first.disconnect();
+    await waitFor('a disconnected', async () => (await n1.supervisor.get(a.clientId))?.state === 'disconnected');
+    const again = connect(n1.url, a);
+    const replacing = connect(n1.url, b);
+    await Promise.all([connected(again), connected(replacing)]);
+    await waitFor('b swapped', async () => (await n1.supervisor.get(b.clientId))?.socketId === replacing.id);
+    const heartbeatAt = () => context.admin.hGet(`{${context.prefix}}:node:n1`, 'heartbeatAt');
+    const last = await heartbeatAt();
+    await waitFor("n1's heartbeat", async () => (await heartbeatAt()) !== last);
+    await sleep(50);
+    await context.server.restartFrom(snapshot);
+    // Redis went back to both connected on their first sockets, owned by n1 at the fences it knows
+    expect(await whenAvailable(() => n1.supervisor.get(a.clientId))).toMatchObject({
+      state: 'connected',
+      fence: fences[0],
+    });
+    expect(await n1.supervisor.get(b.clientId)).toMatchObject({ state: 'connected', fence: fences[1] });
+    again.disconnect();
+    replacing.disconnect();
+    await waitFor('n1 written back', () => n1.cluster.some((e) => e.type === 'written-back'));
+    expect(n1.cluster.filter((e) => e.type === 'client-lost')).toEqual([]);
+    // the sockets Redis went back to are long gone: the clients are disconnected, and their grace runs
+    expect(await n1.supervisor.get(a.clientId)).toMatchObject({ state: 'disconnected', node: 'n1', fence: fences[0] });
+    expect(await n1.supervisor.get(b.clientId)).toMatchObject({ state: 'disconnected', node: 'n1', fence: fences[1] });
+    const hooks = (clientId: string) => calls.filter((c) => c.clientId === clientId).map((c) => c.hook);
+    expect(hooks(a.clientId)).toEqual(['onConnect', 'onDisconnect', 'onConnect', 'onDisconnect']);
+    expect(hooks(b.clientId)).toEqual(['onConnect', 'onDisconnect']);
+  });
+
+  it('should refuse a handshake UNAVAILABLE until every live node wrote back, then admit it', async () => {
+    // n1 serves; x is a live node that has not heard of the rollback yet (a store that heartbeats only when told)
+    const n1 = await start('n1', { nodeTtl: 10_000 });
+    const x = await node('x', { nodeTtl: 10_000 });
+    const { clientId, token } = await n1.supervisor.register();
+    await connected(connect(n1.url, { clientId, token }));
+    const writes = () => context.admin.hGet(`{${context.prefix}}:meta`, 'writes').then(Number);
+    const beats = async () => {
+      const at = await writes();
+      await waitFor("n1's heartbeats", async () => (await writes()) >= at + 6);
+    };
+    await x.heartbeat();
+    await beats();
+    const snapshot = await context.server.snapshot();
+    await beats();
+    await context.server.restartFrom(snapshot);
+    await waitFor('n1 written back', () => n1.cluster.some((e) => e.type === 'written-back'));
+    // x has not written back: a claim would be decided on what Redis went back to
+    const early = connect(n1.url, { clientId, token });
+    await expect(connected(early)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(await whenAvailable(() => x.heartbeat())).toEqual({ outcome: 'reset', rolledBack: true });
+    await x.join();
+    expect(await x.writeBack([], true)).toBe(0);
+    // every live node wrote back: the same credentials are admitted, on the client n1 wrote back
+    await connected(connect(n1.url, { clientId, token }));
+    expect(await n1.supervisor.get(clientId)).toMatchObject({ state: 'connected', node: 'n1' });
   });
 });
 

@@ -413,6 +413,7 @@ export class RedisClusterStore<TData = unknown> {
     this.unanswered.answered(clientId, socketId);
     const outcome = asString(reply[0]);
     if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    if (outcome === 'RECOVERING') return { outcome: 'recovering' };
     if (outcome === 'UNKNOWN_CLIENT' || outcome === 'BAD_TOKEN') {
       return { outcome: 'rejected', code: outcome as ClaimRejectCode };
     }

@@ -226,6 +226,7 @@ export function scriptKeys(k: ClusterKeys) {
       k.deadlines,
       ...k.states,
       k.meta,
+      k.nodes,
     ],
     disconnect: (id: string, node: string) => [
       k.client(id),

@@ -30,6 +30,11 @@ export type ClaimResult<TData = unknown> =
       due: DueConnect | null;
     }
   | { outcome: 'rejected'; code: ClaimRejectCode /** the deletion's reason, for CLIENT_DELETED */; reason?: string }
+  /**
+   * Redis went back to older data and some live node has not written back what it holds yet
+   * (docs/cluster.md, "Redis loses or rolls back data"): nothing changed; the handshake is refused `UNAVAILABLE`.
+   */
+  | { outcome: 'recovering' }
   | { outcome: 'node-fenced' };
 
 /** An `onConnect` due in Redis (the `hookDue` mark): the connect of `socketId`, a reconnect or not. */

@@ -10,7 +10,9 @@ or connected(s) on another incarnation → connected(s): 'swapped'; connected(s)
 changes, the fence rises, the client moves to this incarnation's owned set and the previous owner is
 told on {P}:notice:<node> ('replaced'). A client that was not connected is announced 'connected' on
 {P}:watch:<clientId>. Rejections: UNKNOWN_CLIENT, BAD_TOKEN (the token hash differs), CLIENT_DELETED
-(a tombstone, with the deletion's reason), NODE_FENCED (this incarnation is not alive). A connect or
+(a tombstone, with the deletion's reason), NODE_FENCED (this incarnation is not alive). RECOVERING:
+Redis went back to older data and some live node has not written back what it holds (see the
+settling fragment): nothing is read or changed, the node answers UNAVAILABLE and the client retries. A connect or
 reconnect makes onConnect due: the mark hookDue = '<socketId> <0|1 reconnect>' stays until an owner
 has run it (hookRan). A swap from an owner that is no longer alive hands a mark left to this node.`,
   keys: [
@@ -20,7 +22,8 @@ has run it (hookRan). A swap from an owner that is no longer alive hands a mark 
     'the owned set of its incarnation ({P}:owned:<nodeId>:<inc>)',
     'the deadlines ({P}:deadlines)',
     'the handshaking, connected and disconnected sets ({P}:state:<state>), three keys',
-    "the cluster meta hash ({P}:meta); discovered: the previous owner's node hash and owned set",
+    'the cluster meta hash ({P}:meta)',
+    "the live nodes ({P}:nodes); discovered: the previous owner's node hash and owned set, every live node's hash during a recovery",
   ],
   argv: [
     'clientId',
@@ -33,12 +36,25 @@ has run it (hookRan). A swap from an owner that is no longer alive hands a mark 
   reply: `{outcome, before, after, {seq, acked}, due}: before/after in RECORD_FIELDS order, the outbox
 counters so the node knows at once whether messages wait for the socket, due the hookDue mark handed
 to this node ('' for none) | {'CLIENT_DELETED', reason}
-| {'UNKNOWN_CLIENT'} | {'BAD_TOKEN'} | {'NODE_FENCED'}`,
-  uses: ['decimal', 'time', 'read', 'fence', 'nodeStatus', 'moveState', 'moveOwner', 'notify', 'announce', 'ownerKeys'],
+| {'UNKNOWN_CLIENT'} | {'BAD_TOKEN'} | {'NODE_FENCED'} | {'RECOVERING'}`,
+  uses: [
+    'decimal',
+    'time',
+    'read',
+    'fence',
+    'nodeStatus',
+    'moveState',
+    'moveOwner',
+    'notify',
+    'announce',
+    'ownerKeys',
+    'settling',
+  ],
   body: `
 local id, th, sid, tab, nodeId, inc = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local rec = KEYS[1]
 if nodeStatus(nodeId, inc) ~= 'alive' then return {'NODE_FENCED'} end
+if settling() then return {'RECOVERING'} end
 local tokenHash = redis.call('HGET', rec, 'tokenHash')
 if not tokenHash then
   local tomb = redis.call('GET', k('t', id))

@@ -400,6 +400,26 @@ end`,
 end`,
   },
   /**
+   * Whether a recovery after a rollback is still settling: some live node (alive or leaving in
+   * `{P}:nodes`) has not written back at its current incarnation (`wb` = recovery:inc in its node
+   * hash). Until every one has, Redis may hold an older copy of a client a node holds a newer one
+   * of, or a client deleted since whose tombstone its deleter has not written back: a claim must
+   * not be decided on it. Reads every live node's hash (`found`: call it before any write).
+   */
+  settling: {
+    uses: ['key', 'discover'],
+    provides: ['settling'],
+    source: `settling = function()
+  local recovery = redis.call('HGET', k('meta'), 'recovery')
+  if not recovery then return false end
+  for _, n in ipairs(redis.call('ZRANGE', k('nodes'), 0, -1)) do
+    local x = redis.call('HMGET', found(k('node', n)), 'inc', 'state', 'wb')
+    if (x[2] == 'alive' or x[2] == 'leaving') and x[3] ~= recovery .. ':' .. x[1] then return true end
+  end
+  return false
+end`,
+  },
+  /**
    * The clients the reap's recovery step (recoverStep) will look at, and the keys it will touch,
    * read before the reap's first write: while it drops, up to limit clients of `{P}:unheld`; in the
    * step that collects them (nodeTtl passed, every live node but those the reap ends wrote back),
