@@ -14,7 +14,11 @@ function harness() {
     resolve: () => undefined,
     disconnect: () => {},
     resume: () => {},
-    send: (socketId, seq, event, args) => void sent.push({ socketId, seq, event, args }),
+    send: (socketId, seq, event, count, first, second) => {
+      // one or two arguments come as they are, more as an array in `first`
+      const args = count > 2 ? (first as unknown[]) : [first, second].slice(0, count);
+      sent.push({ socketId, seq, event, args });
+    },
   };
   const store = {
     get: (id: string) => (id === record.clientId ? record : undefined),

@@ -1,6 +1,6 @@
 import type { ClientRecord, ClientStore } from '../store/clientStore.js';
 import { SupervisorError } from './errors.js';
-import { sendableSize } from './sendable.js';
+import { argumentSize, sendableSize } from './sendable.js';
 import type { SocketBridge } from './socketBridge.js';
 import type { DeleteReason, LifecycleEvent } from './types.js';
 
@@ -28,10 +28,12 @@ export interface DeliveryStats {
 
 /**
  * The delivery state of a client that has been sent something. Its unacknowledged messages are a
- * ring of parallel arrays (event, arguments, size, time), not an object per message: a message
+ * ring of parallel arrays (event, argument count, first and second argument, size, time), not an
+ * object per message, nor an array of its arguments when it has at most two (issue 21): a message
  * waits for the page's batched acknowledgement (`ackDelay`, 50 ms), long enough to survive a
- * young-generation GC, and each record that survives one costs its promotion (issue 21).
- * Message `seq - depth + 1 + i` sits at slot `(start + i) & mask`.
+ * young-generation GC, and each object that survives one costs its promotion. A message of more
+ * than two arguments keeps them as an array in `firsts`. Message `seq - depth + 1 + i` sits at
+ * slot `(start + i) & mask`.
  */
 class Outbox {
   /** The last sequence number handed out (the first message is 1). */
@@ -43,7 +45,9 @@ class Outbox {
   start = 0;
   bytes = 0;
   events: string[] = [];
-  args: unknown[][] = [];
+  counts: number[] = [];
+  firsts: unknown[] = [];
+  seconds: unknown[] = [];
   sizes: number[] = [];
   ats: number[] = [];
   /** The channel `to(clientId)` returns while this outbox lives: one per client, not one per call. */
@@ -55,11 +59,13 @@ class Outbox {
     return this.events.length;
   }
 
-  push(event: string, args: unknown[], bytes: number, at: number): void {
+  push(event: string, count: number, first: unknown, second: unknown, bytes: number, at: number): void {
     if (this.depth === this.capacity) this.grow();
     const slot = (this.start + this.depth) & (this.capacity - 1);
     this.events[slot] = event;
-    this.args[slot] = args;
+    this.counts[slot] = count;
+    this.firsts[slot] = first;
+    this.seconds[slot] = second;
     this.sizes[slot] = bytes;
     this.ats[slot] = at;
     this.depth += 1;
@@ -71,7 +77,8 @@ class Outbox {
     const slot = this.start;
     this.bytes -= this.sizes[slot]!;
     // let the arguments go now, not when the slot is reused
-    this.args[slot] = EMPTY;
+    this.firsts[slot] = undefined;
+    this.seconds[slot] = undefined;
     this.events[slot] = '';
     this.start = (slot + 1) & (this.capacity - 1);
     this.depth -= 1;
@@ -86,18 +93,24 @@ class Outbox {
   private grow(): void {
     const capacity = Math.max(4, this.capacity * 2);
     const events: string[] = new Array(capacity).fill('');
-    const args: unknown[][] = new Array(capacity).fill(EMPTY);
+    const counts: number[] = new Array(capacity).fill(0);
+    const firsts: unknown[] = new Array(capacity).fill(undefined);
+    const seconds: unknown[] = new Array(capacity).fill(undefined);
     const sizes: number[] = new Array(capacity).fill(0);
     const ats: number[] = new Array(capacity).fill(0);
     for (let i = 0; i < this.depth; i += 1) {
       const from = this.slot(i);
       events[i] = this.events[from]!;
-      args[i] = this.args[from]!;
+      counts[i] = this.counts[from]!;
+      firsts[i] = this.firsts[from];
+      seconds[i] = this.seconds[from];
       sizes[i] = this.sizes[from]!;
       ats[i] = this.ats[from]!;
     }
     this.events = events;
-    this.args = args;
+    this.counts = counts;
+    this.firsts = firsts;
+    this.seconds = seconds;
     this.sizes = sizes;
     this.ats = ats;
     this.start = 0;
@@ -106,7 +119,9 @@ class Outbox {
   /** Back to the two counters only (everything acknowledged: an idle client keeps no ring). */
   empty(): void {
     this.events = [];
-    this.args = [];
+    this.counts = [];
+    this.firsts = [];
+    this.seconds = [];
     this.sizes = [];
     this.ats = [];
     this.start = 0;
@@ -115,18 +130,25 @@ class Outbox {
   }
 }
 
-const EMPTY: unknown[] = [];
+/** Sends what {@link Channel.emit} was given: `count` arguments, the first two or, past two, all of them in `first`. */
+type Deliver = (channel: Channel, event: string, count: number, first: unknown, second: unknown) => boolean;
 
 /** `to(clientId)`: a channel to one client, made once per client that has an outbox. */
 class Channel implements ClientChannel {
   constructor(
     readonly clientId: string,
-    private readonly deliver: (channel: Channel, event: string, args: unknown[]) => boolean,
+    private readonly deliver: Deliver,
     public outbox: Outbox | null,
   ) {}
 
-  emit(event: string, ...args: unknown[]): boolean {
-    return this.deliver(this, event, args);
+  /** `emit(event, ...args)`, read from `arguments`: one or two arguments make no array (issue 21). */
+  emit(event: string): boolean {
+    // biome-ignore lint/complexity/noArguments: a rest parameter would be an array per message, kept until acknowledged
+    const count = arguments.length - 1;
+    // biome-ignore lint/complexity/noArguments: as above
+    if (count <= 2) return this.deliver(this, event, count, arguments[1], arguments[2]);
+    // biome-ignore lint/complexity/noArguments: as above
+    return this.deliver(this, event, count, Array.prototype.slice.call(arguments, 1), undefined);
   }
 }
 
@@ -185,7 +207,7 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
     publish({ type: 'undelivered', clientId, at: now(), count, reason });
   }
 
-  function emit(channel: Channel, event: string, args: unknown[]): boolean {
+  function emit(channel: Channel, event: string, count: number, first: unknown, second: unknown): boolean {
     const { clientId } = channel;
     if (typeof event !== 'string' || event.length === 0 || event.length > 256) {
       throw new SupervisorError(
@@ -195,7 +217,11 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
     }
     let bytes: number;
     try {
-      bytes = sendableSize(args) + event.length;
+      if (count <= 2) {
+        bytes = event.length;
+        if (count > 0) bytes += argumentSize(first, 0, true);
+        if (count > 1) bytes += argumentSize(second, 1, true);
+      } else bytes = sendableSize(first as unknown[]) + event.length;
     } catch (error) {
       throw new SupervisorError(
         'INVALID_ARGUMENT',
@@ -223,14 +249,14 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
       // a gap would break "once, in order": the page must start over, so the client goes,
       // and this message with the others it never acknowledged (never sent: its number is spent)
       outbox.seq += 1;
-      outbox.push(event, args, bytes, at);
+      outbox.push(event, count, first, second, bytes, at);
       deps.deleteClient(clientId, 'outbox-overflow');
       return false;
     }
     outbox.seq += 1;
-    outbox.push(event, args, bytes, at);
+    outbox.push(event, count, first, second, bytes, at);
     stats.sent += 1;
-    if (record.state === 'connected') bridge.send(record.socketId!, outbox.seq, event, args);
+    if (record.state === 'connected') bridge.send(record.socketId!, outbox.seq, event, count, first, second);
     return true;
   }
 
@@ -243,7 +269,14 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
     const first = outbox.seq - outbox.depth + 1;
     for (let i = 0; i < outbox.depth; i += 1) {
       const slot = outbox.slot(i);
-      bridge.send(record.socketId, first + i, outbox.events[slot]!, outbox.args[slot]!);
+      bridge.send(
+        record.socketId,
+        first + i,
+        outbox.events[slot]!,
+        outbox.counts[slot]!,
+        outbox.firsts[slot],
+        outbox.seconds[slot],
+      );
       stats.resent += 1;
     }
   }

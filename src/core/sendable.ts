@@ -21,34 +21,31 @@ function isBinary(value: object): value is ArrayBufferView | ArrayBuffer {
  * whose outbox is JSON in Redis), binary data too.
  */
 export function sendableSize(args: readonly unknown[], options?: { binary: boolean }): number {
-  // the fast path: primitive arguments only (a chat line, a counter) need no walk at all
+  const binary = options?.binary !== false;
   let total = 0;
-  for (let index = 0; index < args.length; index += 1) {
-    const size = primitiveSize(args[index]);
-    if (size < 0) return objectsSize(args, options?.binary !== false);
-    total += size;
-  }
+  for (let index = 0; index < args.length; index += 1) total += argumentSize(args[index], index, binary);
   return total;
 }
 
-/**
- * What the quick walk throws at anything it does not size (a constant: no stack trace is taken);
- * the explaining walk then goes over the arguments again to say what and where.
- */
-const REFUSED = { refused: true };
-
-/** Sizes arguments with objects among them: the quick walk, and the explaining one only when it refuses. */
-function objectsSize(args: readonly unknown[], binary: boolean): number {
+/** {@link sendableSize} of the argument at `index` alone (to check arguments that are not in an array). */
+export function argumentSize(value: unknown, index: number, binary: boolean): number {
+  // the fast path: a primitive (a chat line, a counter) needs no walk at all
+  const size = primitiveSize(value);
+  if (size >= 0) return size;
   try {
-    let total = 0;
-    for (let index = 0; index < args.length; index += 1) total += quickSize(args[index], 0, binary);
-    return total;
+    return quickSize(value, 0, binary);
   } catch (error) {
     // what a toJSON() threw is the caller's, as it would be from JSON.stringify
     if (error !== REFUSED) throw error;
   }
-  return walkedSize(args, binary);
+  return explainedSize(value, index, binary);
 }
+
+/**
+ * What the quick walk throws at anything it does not size (a constant: no stack trace is taken);
+ * the explaining walk then goes over the argument again to say what and where.
+ */
+const REFUSED = { refused: true };
 
 /**
  * The walk of arguments that send as they are (issue 21): no path, no set of ancestors, nothing
@@ -121,20 +118,15 @@ function currentPath(): string {
   return path;
 }
 
-/** The explaining walk: finds what the quick one refused and throws, naming its path. */
-function walkedSize(args: readonly unknown[], binary: boolean): number {
-  let total = 0;
+/** The explaining walk: finds what the quick one refused in the argument at `index` and throws, naming its path. */
+function explainedSize(value: unknown, index: number, binary: boolean): number {
+  segments.push(index);
   try {
-    for (let index = 0; index < args.length; index += 1) {
-      segments.push(index);
-      total += walk(args[index], 0, binary);
-      segments.pop();
-    }
+    return walk(value, 0, binary);
   } finally {
     ancestors.length = 0;
     segments.length = 0;
   }
-  return total;
 }
 
 function walk(value: unknown, depth: number, binary: boolean): number {
