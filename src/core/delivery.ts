@@ -29,6 +29,9 @@ export interface DeliveryStats {
 /** Entries per message in an outbox's ring: event, argument count, first and second argument, size, time. */
 const WIDTH = 6;
 
+/** The ring of an outbox with nothing unacknowledged: shared, never written (a push grows a ring of its own first). */
+const NO_RING: unknown[] = [];
+
 /**
  * The delivery state of a client that has been sent something. Its unacknowledged messages live in
  * one array, {@link WIDTH} entries per message (event, argument count, first and second argument,
@@ -51,7 +54,7 @@ class Outbox {
   bytes = 0;
   /** Slots in the ring (a power of two), 0 while it has none. */
   capacity = 0;
-  ring: unknown[] = [];
+  ring: unknown[] = NO_RING;
   /** When the ring was made: each message keeps its time from there, a small integer rather than a boxed number. */
   since = 0;
   /** The channel `to(clientId)` returns while this outbox lives: one per client, not one per call. */
@@ -111,7 +114,7 @@ class Outbox {
 
   /** Back to the two counters only (everything acknowledged: an idle client keeps no ring). */
   empty(): void {
-    this.ring = [];
+    this.ring = NO_RING;
     this.capacity = 0;
     this.start = 0;
     this.depth = 0;
