@@ -4,10 +4,13 @@
 // and CPU time per message. Two patterns: 25 messages in flight per client (a fast stream, the
 // page acknowledging in batches) and each message acknowledged before the next (a message now and
 // then: the outbox empties and makes its ring again each time). The bench's own message object is
-// measured alone and subtracted. Run with node --expose-gc (the npm script does).
+// measured alone and subtracted. Last, the heap of an idle client that was sent something. Run
+// with node --expose-gc (the npm script does).
 import { getHeapSpaceStatistics } from 'node:v8';
 import { createSupervisor } from 'socket.io-supervisor';
+import { createDelivery } from '../dist/core/delivery.js';
 import { internalsOf } from '../dist/core/internals.js';
+import type { ClientRecord, ClientStore } from '../dist/store/clientStore.js';
 
 const CLIENTS = 200;
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -81,3 +84,32 @@ for (const [name, every, lag] of [
 }
 if (sink < 0) console.log(sink);
 await supervisor.close();
+
+// an idle client that was sent something: its outbox (two counters), its map entry and its
+// channel, with the in-memory delivery alone (20,000 clients, heap after GC)
+const IDLE = 20_000;
+const records = new Map<string, ClientRecord>();
+for (let i = 0; i < IDLE; i += 1) {
+  const clientId = `idle-${i}`.padEnd(22, '-');
+  records.set(clientId, { clientId, state: 'connected', socketId: `s${i}` } as ClientRecord);
+}
+const delivery = createDelivery({
+  store: { get: (clientId: string) => records.get(clientId), status: () => 'live' } as unknown as ClientStore,
+  now: Date.now,
+  bridge: { resolve: () => undefined, disconnect: () => {}, resume: () => {}, send: () => {} },
+  limits: { maxMessages: 1000, maxBytes: 1_000_000 },
+  publish: () => {},
+  deleteClient: () => {},
+});
+gc();
+gc();
+const before = process.memoryUsage().heapUsed;
+for (const clientId of records.keys()) {
+  delivery.to(clientId).emit('note', 1, { a: 1 });
+  delivery.acknowledge(clientId, 1);
+}
+gc();
+gc();
+console.log(
+  `  an idle client with an outbox        ${Math.round((process.memoryUsage().heapUsed - before) / IDLE)} B (its outbox, map entry and channel; ${delivery.size().toLocaleString('en')} clients)`,
+);
