@@ -14,7 +14,11 @@ function harness() {
     resolve: () => undefined,
     disconnect: () => {},
     resume: () => {},
-    send: (socketId, seq, event, args) => void sent.push({ socketId, seq, event, args }),
+    send: (socketId, seq, event, count, first, second) => {
+      // one or two arguments come as they are, more as an array in `first`
+      const args = count > 2 ? (first as unknown[]) : [first, second].slice(0, count);
+      sent.push({ socketId, seq, event, args });
+    },
   };
   const store = {
     get: (id: string) => (id === record.clientId ? record : undefined),
@@ -36,9 +40,10 @@ describe('the outbox ring', () => {
     const { record, sent, delivery } = harness();
     const channel = delivery.to('c1');
     for (let i = 1; i <= 3; i += 1) channel.emit('note', i, { i });
-    delivery.acknowledge('c1', 2); // frees the front: the next ones wrap around the 4-slot ring
+    delivery.acknowledge('c1', 2); // frees the front: the next ones wrap around the 4-slot ring (1, 2, 4 slots so far)
     for (let i = 4; i <= 12; i += 1) channel.emit('note', i, { i }); // and grow it while wrapped
-    expect(delivery.outboxOf('c1').depth).toBe(10);
+    // message n was sent at 999 + n (the harness's clock counts sends): the oldest left is 3
+    expect(delivery.outboxOf('c1')).toEqual({ depth: 10, oldestAt: 1002 });
     expect(delivery.to('c1')).toBe(delivery.to('c1')); // one channel per client with an outbox
     sent.length = 0;
     record.socketId = 's2';

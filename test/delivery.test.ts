@@ -45,6 +45,27 @@ describe('to(clientId).emit()', () => {
     expect(h.supervisor.stats().delivery).toMatchObject({ sent: 50, acked: 50, undelivered: 0, ignoredAcks: 0 });
   });
 
+  it('should send any number of arguments as given, at once and again after a reconnect', async () => {
+    // the outbox keeps one or two arguments in columns of its ring and more as an array (issue 21)
+    h = await startHarness({ reconnectTimeout: 5000 });
+    const credentials = h.supervisor.register();
+    const p = page(credentials, 10_000); // no acknowledgement: the reconnect sends them all again
+    const shapes: unknown[][] = [];
+    p.client.on('shape', (...args: unknown[]) => shapes.push(args));
+    await eventually(() => expect(p.states).toContain('connected'));
+    const sent: unknown[][] = [[], [1], ['a', { b: [2] }], [1, undefined], [1, 'two', [3]], [1, 2, 3, { four: 4 }]];
+    // what socket.io delivers: undefined as an argument arrives as null
+    const expected = [[], [1], ['a', { b: [2] }], [1, null], [1, 'two', [3]], [1, 2, 3, { four: 4 }]];
+    for (const args of sent) expect(h.supervisor.to(credentials.clientId).emit('shape', ...args)).toBe(true);
+    await eventually(() => expect(shapes).toEqual(expected));
+    expect(h.supervisor.get(credentials.clientId)?.outbox.depth).toBe(sent.length);
+    // a page that lost everything it had (a new tab of the same client) gets it all again, as sent
+    const again = page(credentials);
+    const reshapes: unknown[][] = [];
+    again.client.on('shape', (...args: unknown[]) => reshapes.push(args));
+    await eventually(() => expect(reshapes).toEqual(expected));
+  });
+
   it('should keep messages sent during the grace period and deliver them after the reconnect, once and in order', async () => {
     h = await startHarness({ reconnectTimeout: 5000 });
     const credentials = h.supervisor.register();

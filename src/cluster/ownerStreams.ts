@@ -1,5 +1,6 @@
 import type { DeliveryDeps, DeliveryPort, DeliveryStats } from '../core/delivery.js';
 import { isId } from '../core/ids.js';
+import { sendArguments } from '../core/socketBridge.js';
 import type { Logger } from '../core/types.js';
 import type { ClientRecord } from '../store/clientStore.js';
 import type { ClusterLocalStore, ClusterRecord } from './localStore.js';
@@ -94,7 +95,7 @@ export function createOwnerStreams<TData>(
 
   function send(socketId: string, member: string): void {
     const message = parseMember(member);
-    bridge.send(socketId, message.seq, message.event, message.args);
+    sendArguments(bridge, socketId, message.seq, message.event, message.args);
   }
 
   /** Sends what is held and next in line; a gap left there is read from Redis if it does not fill soon. */

@@ -1,6 +1,6 @@
 import type { ClientRecord, ClientStore } from '../store/clientStore.js';
 import { SupervisorError } from './errors.js';
-import { sendableSize } from './sendable.js';
+import { argumentSize, sendableSize } from './sendable.js';
 import type { SocketBridge } from './socketBridge.js';
 import type { DeleteReason, LifecycleEvent } from './types.js';
 
@@ -26,12 +26,22 @@ export interface DeliveryStats {
   ignoredAcks: number;
 }
 
+/** Entries per message in an outbox's ring: event, argument count, first and second argument, size, time. */
+const WIDTH = 6;
+
+/** The ring of an outbox with nothing unacknowledged: shared, never written (a push grows a ring of its own first). */
+const NO_RING: unknown[] = [];
+
 /**
- * The delivery state of a client that has been sent something. Its unacknowledged messages are a
- * ring of parallel arrays (event, arguments, size, time), not an object per message: a message
- * waits for the page's batched acknowledgement (`ackDelay`, 50 ms), long enough to survive a
- * young-generation GC, and each record that survives one costs its promotion (issue 21).
- * Message `seq - depth + 1 + i` sits at slot `(start + i) & mask`.
+ * The delivery state of a client that has been sent something. Its unacknowledged messages live in
+ * one array, {@link WIDTH} entries per message (event, argument count, first and second argument,
+ * size, time), not an object per message, nor an array of its arguments when it has at most two
+ * (issue 21): a message waits for the page's batched acknowledgement (`ackDelay`, 50 ms), long
+ * enough to survive a young-generation GC, and each object that survives one costs its promotion.
+ * A message of more than two arguments keeps them as an array in its first. One array, not one per
+ * column, one slot at first: a client sent a message now and then, each acknowledged before the
+ * next, makes its ring again for each message (an idle client keeps none), so that is one array of
+ * six entries. Message `seq - depth + 1 + i` sits at `((start + i) & (capacity - 1)) * WIDTH`.
  */
 class Outbox {
   /** The last sequence number handed out (the first message is 1). */
@@ -42,91 +52,95 @@ class Outbox {
   depth = 0;
   start = 0;
   bytes = 0;
-  events: string[] = [];
-  args: unknown[][] = [];
-  sizes: number[] = [];
-  ats: number[] = [];
+  /** Slots in the ring (a power of two), 0 while it has none. */
+  capacity = 0;
+  ring: unknown[] = NO_RING;
+  /** When the ring was made: each message keeps its time from there, a small integer rather than a boxed number. */
+  since = 0;
   /** The channel `to(clientId)` returns while this outbox lives: one per client, not one per call. */
   channel: Channel | null = null;
   /** Set when the client was deleted: a channel still holding it looks its client up again. */
   dropped = false;
 
-  get capacity(): number {
-    return this.events.length;
-  }
-
-  push(event: string, args: unknown[], bytes: number, at: number): void {
-    if (this.depth === this.capacity) this.grow();
-    const slot = (this.start + this.depth) & (this.capacity - 1);
-    this.events[slot] = event;
-    this.args[slot] = args;
-    this.sizes[slot] = bytes;
-    this.ats[slot] = at;
+  push(event: string, count: number, first: unknown, second: unknown, bytes: number, at: number): void {
+    if (this.depth === this.capacity) this.grow(at);
+    const i = this.at(this.depth);
+    const ring = this.ring;
+    ring[i] = event;
+    ring[i + 1] = count;
+    ring[i + 2] = first;
+    ring[i + 3] = second;
+    ring[i + 4] = bytes;
+    ring[i + 5] = at - this.since;
     this.depth += 1;
     this.bytes += bytes;
   }
 
   /** Forgets the oldest message. */
   shift(): void {
-    const slot = this.start;
-    this.bytes -= this.sizes[slot]!;
+    const i = this.start * WIDTH;
+    this.bytes -= this.ring[i + 4] as number;
     // let the arguments go now, not when the slot is reused
-    this.args[slot] = EMPTY;
-    this.events[slot] = '';
-    this.start = (slot + 1) & (this.capacity - 1);
+    this.ring[i] = undefined;
+    this.ring[i + 2] = undefined;
+    this.ring[i + 3] = undefined;
+    this.start = (this.start + 1) & (this.capacity - 1);
     this.depth -= 1;
   }
 
-  /** The `i`th unacknowledged message's slot. */
-  slot(i: number): number {
-    return (this.start + i) & (this.capacity - 1);
+  /** Where the `n`th unacknowledged message (0: the oldest) starts in the ring. */
+  at(n: number): number {
+    return ((this.start + n) & (this.capacity - 1)) * WIDTH;
   }
 
-  /** Doubles the ring (4 slots at first), oldest message first again. */
-  private grow(): void {
-    const capacity = Math.max(4, this.capacity * 2);
-    const events: string[] = new Array(capacity).fill('');
-    const args: unknown[][] = new Array(capacity).fill(EMPTY);
-    const sizes: number[] = new Array(capacity).fill(0);
-    const ats: number[] = new Array(capacity).fill(0);
-    for (let i = 0; i < this.depth; i += 1) {
-      const from = this.slot(i);
-      events[i] = this.events[from]!;
-      args[i] = this.args[from]!;
-      sizes[i] = this.sizes[from]!;
-      ats[i] = this.ats[from]!;
+  /** When the oldest unacknowledged message was sent. */
+  oldestAt(): number {
+    return this.since + (this.ring[this.start * WIDTH + 5] as number);
+  }
+
+  /** Doubles the ring (one slot at first: most clients have one message at a time), oldest message first again. */
+  private grow(now: number): void {
+    const capacity = Math.max(1, this.capacity * 2);
+    const ring: unknown[] = new Array(capacity * WIDTH).fill(undefined);
+    if (this.depth === 0) this.since = now;
+    for (let n = 0; n < this.depth; n += 1) {
+      const from = this.at(n);
+      for (let k = 0; k < WIDTH; k += 1) ring[n * WIDTH + k] = this.ring[from + k];
     }
-    this.events = events;
-    this.args = args;
-    this.sizes = sizes;
-    this.ats = ats;
+    this.ring = ring;
+    this.capacity = capacity;
     this.start = 0;
   }
 
   /** Back to the two counters only (everything acknowledged: an idle client keeps no ring). */
   empty(): void {
-    this.events = [];
-    this.args = [];
-    this.sizes = [];
-    this.ats = [];
+    this.ring = NO_RING;
+    this.capacity = 0;
     this.start = 0;
     this.depth = 0;
     this.bytes = 0;
   }
 }
 
-const EMPTY: unknown[] = [];
+/** Sends what {@link Channel.emit} was given: `count` arguments, the first two or, past two, all of them in `first`. */
+type Deliver = (channel: Channel, event: string, count: number, first: unknown, second: unknown) => boolean;
 
 /** `to(clientId)`: a channel to one client, made once per client that has an outbox. */
 class Channel implements ClientChannel {
   constructor(
     readonly clientId: string,
-    private readonly deliver: (channel: Channel, event: string, args: unknown[]) => boolean,
+    private readonly deliver: Deliver,
     public outbox: Outbox | null,
   ) {}
 
-  emit(event: string, ...args: unknown[]): boolean {
-    return this.deliver(this, event, args);
+  /** `emit(event, ...args)`, read from `arguments`: one or two arguments make no array (issue 21). */
+  emit(event: string): boolean {
+    // biome-ignore lint/complexity/noArguments: a rest parameter would be an array per message, kept until acknowledged
+    const count = arguments.length - 1;
+    // biome-ignore lint/complexity/noArguments: as above
+    if (count <= 2) return this.deliver(this, event, count, arguments[1], arguments[2]);
+    // biome-ignore lint/complexity/noArguments: as above
+    return this.deliver(this, event, count, Array.prototype.slice.call(arguments, 1), undefined);
   }
 }
 
@@ -185,7 +199,7 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
     publish({ type: 'undelivered', clientId, at: now(), count, reason });
   }
 
-  function emit(channel: Channel, event: string, args: unknown[]): boolean {
+  function emit(channel: Channel, event: string, count: number, first: unknown, second: unknown): boolean {
     const { clientId } = channel;
     if (typeof event !== 'string' || event.length === 0 || event.length > 256) {
       throw new SupervisorError(
@@ -195,7 +209,11 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
     }
     let bytes: number;
     try {
-      bytes = sendableSize(args) + event.length;
+      if (count <= 2) {
+        bytes = event.length;
+        if (count > 0) bytes += argumentSize(first, 0, true);
+        if (count > 1) bytes += argumentSize(second, 1, true);
+      } else bytes = sendableSize(first as unknown[]) + event.length;
     } catch (error) {
       throw new SupervisorError(
         'INVALID_ARGUMENT',
@@ -223,14 +241,14 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
       // a gap would break "once, in order": the page must start over, so the client goes,
       // and this message with the others it never acknowledged (never sent: its number is spent)
       outbox.seq += 1;
-      outbox.push(event, args, bytes, at);
+      outbox.push(event, count, first, second, bytes, at);
       deps.deleteClient(clientId, 'outbox-overflow');
       return false;
     }
     outbox.seq += 1;
-    outbox.push(event, args, bytes, at);
+    outbox.push(event, count, first, second, bytes, at);
     stats.sent += 1;
-    if (record.state === 'connected') bridge.send(record.socketId!, outbox.seq, event, args);
+    if (record.state === 'connected') bridge.send(record.socketId!, outbox.seq, event, count, first, second);
     return true;
   }
 
@@ -242,8 +260,9 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
     bridge.resume(record.socketId, outbox.acked);
     const first = outbox.seq - outbox.depth + 1;
     for (let i = 0; i < outbox.depth; i += 1) {
-      const slot = outbox.slot(i);
-      bridge.send(record.socketId, first + i, outbox.events[slot]!, outbox.args[slot]!);
+      const at = outbox.at(i);
+      const ring = outbox.ring;
+      bridge.send(record.socketId, first + i, ring[at] as string, ring[at + 1] as number, ring[at + 2], ring[at + 3]);
       stats.resent += 1;
     }
   }
@@ -292,7 +311,7 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
     outboxOf(clientId: string): { depth: number; oldestAt: number | null } {
       const outbox = outboxes.get(clientId);
       if (!outbox || outbox.depth === 0) return { depth: 0, oldestAt: null };
-      return { depth: outbox.depth, oldestAt: outbox.ats[outbox.start]! };
+      return { depth: outbox.depth, oldestAt: outbox.oldestAt() };
     },
     stats: (): DeliveryStats => ({ ...stats }),
     /** Clients with an outbox (leak checks). */

@@ -21,12 +21,69 @@ function isBinary(value: object): value is ArrayBufferView | ArrayBuffer {
  * whose outbox is JSON in Redis), binary data too.
  */
 export function sendableSize(args: readonly unknown[], options?: { binary: boolean }): number {
-  // the fast path: primitive arguments only (a chat line, a counter) need no walk, no path, no set
+  const binary = options?.binary !== false;
   let total = 0;
-  for (let index = 0; index < args.length; index += 1) {
-    const size = primitiveSize(args[index]);
-    if (size < 0) return walkedSize(args, options);
-    total += size;
+  for (let index = 0; index < args.length; index += 1) total += argumentSize(args[index], index, binary);
+  return total;
+}
+
+/** {@link sendableSize} of the argument at `index` alone (to check arguments that are not in an array). */
+export function argumentSize(value: unknown, index: number, binary: boolean): number {
+  // the fast path: a primitive (a chat line, a counter) needs no walk at all
+  const size = primitiveSize(value);
+  if (size >= 0) return size;
+  try {
+    return quickSize(value, 0, binary);
+  } catch (error) {
+    // what a toJSON() threw is the caller's, as it would be from JSON.stringify
+    if (error !== REFUSED) throw error;
+  }
+  return explainedSize(value, index, binary);
+}
+
+/**
+ * What the quick walk throws at anything it does not size (a constant: no stack trace is taken);
+ * the explaining walk then goes over the argument again to say what and where.
+ */
+const REFUSED = { refused: true };
+
+/**
+ * The walk of arguments that send as they are (issue 21): no path, no set of ancestors, nothing
+ * allocated. A cycle needs no set here: it recurses until the depth bound, and the explaining walk
+ * tells it from deep nesting. The same sizes and the same refusals as {@link walk}, in its order.
+ */
+function quickSize(value: unknown, depth: number, binary: boolean): number {
+  const size = primitiveSize(value);
+  if (size >= 0) return size;
+  if (typeof value !== 'object') throw REFUSED;
+  const object = value as object;
+  const proto: unknown = Object.getPrototypeOf(object);
+  // a plain object or an array is neither binary data nor a Map or Set: skip those checks
+  if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) {
+    if (isBinary(object)) {
+      if (!binary) throw REFUSED;
+      return object.byteLength + 16;
+    }
+    if (object instanceof Map || object instanceof Set || object instanceof WeakMap || object instanceof WeakSet)
+      throw REFUSED;
+  }
+  if (depth >= MAX_DEPTH) throw REFUSED;
+  if (typeof (object as { toJSON?: unknown }).toJSON === 'function') {
+    return quickSize((object as { toJSON(): unknown }).toJSON(), depth + 1, binary);
+  }
+  let total = 2;
+  if (Array.isArray(object)) {
+    for (let index = 0; index < object.length; index += 1) {
+      if (!(index in object)) continue;
+      const item: unknown = object[index];
+      if (item === undefined) throw REFUSED;
+      total += quickSize(item, depth + 1, binary) + 1;
+    }
+  } else {
+    for (const key in object) {
+      if (!Object.hasOwn(object, key)) continue;
+      total += key.length + 4 + quickSize((object as Record<string, unknown>)[key], depth + 1, binary);
+    }
   }
   return total;
 }
@@ -47,7 +104,7 @@ function primitiveSize(value: unknown): number {
   }
 }
 
-/** The objects being walked (to find cycles) and the path to the current value (to name a culprit), shared: no allocation per message. */
+/** The objects being walked (to find cycles) and the path to the current value (to name a culprit), for the explaining walk. */
 const ancestors: object[] = [];
 const segments: Array<string | number> = [];
 
@@ -61,20 +118,15 @@ function currentPath(): string {
   return path;
 }
 
-function walkedSize(args: readonly unknown[], options?: { binary: boolean }): number {
-  const binary = options?.binary !== false;
-  let total = 0;
+/** The explaining walk: finds what the quick one refused in the argument at `index` and throws, naming its path. */
+function explainedSize(value: unknown, index: number, binary: boolean): number {
+  segments.push(index);
   try {
-    for (let index = 0; index < args.length; index += 1) {
-      segments.push(index);
-      total += walk(args[index], 0, binary);
-      segments.pop();
-    }
+    return walk(value, 0, binary);
   } finally {
     ancestors.length = 0;
     segments.length = 0;
   }
-  return total;
 }
 
 function walk(value: unknown, depth: number, binary: boolean): number {

@@ -58,13 +58,14 @@ export function createSocketRegistry(): SocketRegistry {
       if (sockets.get(socket.id) === socket) sockets.delete(socket.id);
     },
     resolve: (socketId) => sockets.get(socketId),
-    send(socketId, seq, event, args) {
+    send(socketId, seq, event, count, first, second) {
       const socket = sockets.get(socketId);
       if (socket === undefined) return;
       // the usual one or two arguments without a spread (an array iterator per message)
-      if (args.length === 1) socket.emit(SERVER_EVENTS.message, seq, event, args[0]);
-      else if (args.length === 2) socket.emit(SERVER_EVENTS.message, seq, event, args[0], args[1]);
-      else socket.emit(SERVER_EVENTS.message, seq, event, ...args);
+      if (count === 1) socket.emit(SERVER_EVENTS.message, seq, event, first);
+      else if (count === 2) socket.emit(SERVER_EVENTS.message, seq, event, first, second);
+      else if (count === 0) socket.emit(SERVER_EVENTS.message, seq, event);
+      else socket.emit(SERVER_EVENTS.message, seq, event, ...(first as unknown[]));
     },
     resume(socketId, acked) {
       sockets.get(socketId)?.emit(SERVER_EVENTS.resume, acked);
