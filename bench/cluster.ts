@@ -9,9 +9,9 @@
 // 3. Redis CPU per client lifecycle (register, handshake, disconnect, delete) with L clients through
 //    one node, on one Redis and on a 3-master Redis Cluster (createCluster()), from each master's
 //    INFO cpu: the handshake and lifecycle ceilings of each topology, the cluster's over one Redis's.
-// The memory and load-at-rest part is per topology (one Redis; a 3-master column once keys are
-// partitioned, docs/partitions.md). Writes bench/results/cluster.json and cluster.md (--quick:
-// cluster-quick.*). Not part of `npm test`.
+// Parts 2 and 3 run on one Redis and on a 3-master Redis Cluster it starts (the cluster's load is
+// every master's, summed; its bytes are read on the master of the prefix's slot). Writes
+// bench/results/cluster.json and cluster.md (--quick: cluster-quick.*). Not part of `npm test`.
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { io as connectClient, type Socket } from 'socket.io-client';
@@ -24,6 +24,7 @@ import {
   loadOver,
   type PrefixMemory,
   prefixMemory,
+  type RedisClient,
   redisClient,
   usedMemory,
 } from './clusterRedis.js';
@@ -176,25 +177,45 @@ interface RedisReport {
 const fmtLoad = (load: Load) =>
   `${load.cpuMsPerSec.toFixed(1)} ms/s CPU, ${load.scriptMsPerSec.toFixed(1)} ms/s in scripts, ${Math.round(load.commandsPerSec)} commands/s`;
 
+/** Where the Redis part runs: one Redis (`redis`), or every master of a Redis Cluster (`redis-cluster`). */
+interface RedisTarget {
+  mode: 'redis' | 'redis-cluster';
+  masters: readonly string[];
+  /** The URL of the master holding the keys of `prefix` (its `{prefix}` slot's). */
+  ownerOf(prefix: string): Promise<string>;
+}
+
+/** {@link loadOver} on every master at once, summed: a topology's whole load. */
+async function loadOverAll(probes: RedisClient[], windowMs: number): Promise<Load> {
+  const loads = await Promise.all(probes.map((probe) => loadOver(probe, windowMs)));
+  return {
+    cpuMsPerSec: loads.reduce((sum, load) => sum + load.cpuMsPerSec, 0),
+    scriptMsPerSec: loads.reduce((sum, load) => sum + load.scriptMsPerSec, 0),
+    commandsPerSec: loads.reduce((sum, load) => sum + load.commandsPerSec, 0),
+  };
+}
+
 /**
  * Redis's side with POPULATION clients: a node process per state on its own key prefix (its keys
  * are then told from the others'), the memory of that prefix's keys; on the connected one, the
  * load at rest before the clients come, with them, and with an inspector page open.
  */
-async function redisReport(topology: string, url: string): Promise<RedisReport> {
-  const probe = await redisClient(url);
+async function redisReport(topology: string, target: RedisTarget): Promise<RedisReport> {
+  const probes = await Promise.all(target.masters.map((url) => redisClient(url)));
   const memory: StateMemory[] = [];
   let rest: RestLoad | null = null;
   try {
     for (const state of STATES) {
       const prefix = `mem-${state}`;
-      const server = await startServer(['redis', url, `bench-${state}`, prefix]);
+      // every key of a prefix is in one slot: its bytes are read on the master that owns it
+      const probe = probes[target.masters.indexOf(await target.ownerOf(prefix))]!;
+      const server = await startServer([target.mode, target.masters.join(','), `bench-${state}`, prefix]);
       let sockets: Socket[] = [];
       try {
         let idleNode: Load | null = null;
         if (state === 'connected') {
           console.log(`  ${topology}: an idle node, no clients, ${WINDOW / 1000} s…`);
-          idleNode = await loadOver(probe, WINDOW);
+          idleNode = await loadOverAll(probes, WINDOW);
           console.log(`    ${fmtLoad(idleNode)}`);
         }
         const before = await usedMemory(probe);
@@ -228,7 +249,7 @@ async function redisReport(topology: string, url: string): Promise<RedisReport> 
         if (state === 'connected' && idleNode) {
           await sleep(2000);
           console.log(`  ${topology}: at rest with them, ${WINDOW / 1000} s…`);
-          const atRest = await loadOver(probe, WINDOW);
+          const atRest = await loadOverAll(probes, WINDOW);
           console.log(`    ${fmtLoad(atRest)}`);
           const { token } = await server.ask<{ token: string }>({ cmd: 'inspect' });
           const viewer = connectClient(`${server.url}/supervisor-inspector`, {
@@ -242,7 +263,7 @@ async function redisReport(topology: string, url: string): Promise<RedisReport> 
           viewer.emit('view', { limit: 50, seq: 1 });
           await sleep(1000);
           console.log(`  ${topology}: with one inspector page open, ${WINDOW / 1000} s…`);
-          const withPage = await loadOver(probe, WINDOW);
+          const withPage = await loadOverAll(probes, WINDOW);
           console.log(`    ${fmtLoad(withPage)}`);
           viewer.disconnect();
           rest = { idleNode, atRest, withPage };
@@ -253,12 +274,12 @@ async function redisReport(topology: string, url: string): Promise<RedisReport> 
       }
     }
   } finally {
-    await probe.quit();
+    await Promise.all(probes.map((probe) => probe.quit()));
   }
   return { topology, population: POPULATION, windowMs: WINDOW, memory, rest: rest! };
 }
 
-/** The Redis part as markdown: one column per topology, so a Redis Cluster column can join it. */
+/** The Redis part as markdown: one column per topology. */
 function redisMarkdown(reports: RedisReport[]): string[] {
   const header = `| | ${reports.map((r) => r.topology).join(' | ')} |`;
   const rule = `| --- |${reports.map(() => ' --- |').join('')}`;
@@ -289,6 +310,7 @@ function redisMarkdown(reports: RedisReport[]): string[] {
     'Periodic load at rest: Redis CPU (INFO cpu, `used_cpu_sys + used_cpu_user`), time in scripts and',
     "commands run (INFO commandstats, scripts' own commands counted), per second of wall time. A node",
     'heartbeats every 2 s, re-checks the clients it holds at most every 5th heartbeat, only when ownership moved in Redis, sweeps every 1 s.',
+    "The per-100k rows are differences of two windows: a figure near 0 or below is within the noise of the masters' own cron (about 2.5 ms/s each).",
     '',
     header,
     rule,
@@ -422,8 +444,9 @@ function lifecycleMarkdown(one: LifecycleCpu, cluster: LifecycleCpu): string[] {
   return [
     `## Redis CPU per client lifecycle: 1 Redis vs a 3-master Redis Cluster (${one.clients.toLocaleString('en')} clients through one node)`,
     '',
-    "Each master's CPU (INFO cpu) in each phase, per client, its idle rate taken off. A topology's",
-    'ceiling is what its busiest master serves with one full core.',
+    "Each master's CPU (INFO cpu) in each phase, per client, its idle rate taken off; the one Redis",
+    "is set up as the cluster's masters are (no AOF, no snapshots). A topology's ceiling is what its",
+    'busiest master serves with one full core.',
     '',
     '| phase | 1 Redis | cluster: busiest master | cluster: the other masters | cluster: all masters |',
     '| --- | --- | --- | --- | --- |',
@@ -475,14 +498,31 @@ try {
     for (const config of configs)
       results[config.key]!.push(await run(config.label, config.redis, config.nodes, index++));
   }
-  // one column per topology: a 3-master Redis Cluster joins here once keys are partitioned
-  redisReports.push(await redisReport('1 Redis', redis.url));
+  // one column per topology
+  redisReports.push(
+    await redisReport('1 Redis', { mode: 'redis', masters: [redis.url], ownerOf: async () => redis.url }),
+  );
   console.log(
     `Redis CPU per lifecycle, ${LIFECYCLE.toLocaleString('en')} clients: 1 Redis, then a 3-master Redis Cluster…`,
   );
-  const one = await lifecycleCpu('1 Redis', [redis.url], ['redis', redis.url, 'bench-life-1', 'life-one']);
+  // on a Redis of its own, set up as the cluster's masters are (no AOF, no snapshots, no other
+  // keys): the two ceilings differ only by the topology
+  const plain = await startRedisServer();
+  let one: LifecycleCpu;
+  try {
+    one = await lifecycleCpu('1 Redis', [plain.url], ['redis', plain.url, 'bench-life-1', 'life-one']);
+  } finally {
+    await plain.dispose();
+  }
   const cluster = await startRedisCluster({ masters: 3 });
   try {
+    redisReports.push(
+      await redisReport('3-master Redis Cluster (all masters)', {
+        mode: 'redis-cluster',
+        masters: cluster.urls,
+        ownerOf: async (prefix) => (await cluster.ownerOf(cluster.slotOf(`{${prefix}}`))).url,
+      }),
+    );
     lifecycles = {
       one,
       cluster: await lifecycleCpu('3-master cluster', cluster.urls, [
