@@ -11,17 +11,12 @@ import { createSupervisor } from 'socket.io-supervisor';
 import { createDelivery } from '../dist/core/delivery.js';
 import { internalsOf } from '../dist/core/internals.js';
 import type { ClientRecord, ClientStore } from '../dist/store/clientStore.js';
+import { DELIVERY_BENCH_OPTIONS } from './deliveryOptions.js';
 
 const CLIENTS = 200;
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc (npm run bench:delivery-alloc)');
-const supervisor = createSupervisor({
-  reconnectTimeout: 600_000,
-  handshakeTimeout: 600_000,
-  pruneInterval: 0,
-  rateLimit: false,
-  outbox: { maxMessages: 1_000_000, maxBytes: 1_000_000_000 },
-});
+const supervisor = createSupervisor(DELIVERY_BENCH_OPTIONS);
 const internals = internalsOf(supervisor);
 const ids = Array.from({ length: CLIENTS }, (_, i) => {
   const { clientId } = supervisor.register();

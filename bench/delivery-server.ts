@@ -9,16 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import type { SupervisedSocketData } from 'socket.io-supervisor';
 import { createSupervisor } from 'socket.io-supervisor';
+import { DELIVERY_BENCH_OPTIONS } from './deliveryOptions.js';
 
 const http = createServer();
 const io = new Server<never, never, never, SupervisedSocketData>(http, { transports: ['websocket'] });
-const supervisor = createSupervisor({
-  reconnectTimeout: 600_000,
-  handshakeTimeout: 600_000,
-  pruneInterval: 0,
-  rateLimit: false,
-  outbox: { maxMessages: 1_000_000, maxBytes: 1_000_000_000 },
-});
+const supervisor = createSupervisor(DELIVERY_BENCH_OPTIONS);
 supervisor.attach(io);
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 const payload = { text: 'a message of a modest size, as chat lines and notifications are', at: 0 };
