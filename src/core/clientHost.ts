@@ -1,5 +1,5 @@
 import { type AnyActorRef, createActor } from 'xstate';
-import { type ClientActor, type ClientEvent, clientMachine } from '../machines/client.machine.js';
+import { type ClientActor, type ClientEvent, clientMachine, registeredEvent } from '../machines/client.machine.js';
 import { type ClientSnapshot, type ClientTimeouts, persistedSnapshot } from '../machines/clientSnapshot.js';
 import { CLIENT_ACTOR_ID, toClientEvent } from '../machines/supervisor.machine.js';
 import type { ClientRecord, ClientStore } from '../store/clientStore.js';
@@ -93,13 +93,7 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
    */
   function spawn(record: ClientRecord<TData>): ClientActor {
     const actor = create(record);
-    relay(record, {
-      type: 'registered',
-      clientId: record.clientId,
-      at: record.createdAt,
-      tabId: record.tabId,
-      expiresAt: record.expiresAt ?? 0,
-    });
+    relay(record, registeredEvent(record));
     return actor;
   }
 

@@ -57,6 +57,22 @@ function eventSocket(event: ClientEvent): string | null {
 }
 
 /**
+ * The `registered` event of a client in `handshaking`: what the state's entry emits, and what the
+ * client host books for a client it restores straight into `handshaking` (`clientHost.spawn`).
+ */
+export function registeredEvent(
+  client: Pick<ClientContext, 'clientId' | 'createdAt' | 'tabId' | 'expiresAt'>,
+): Extract<LifecycleEvent, { type: 'registered' }> {
+  return {
+    type: 'registered',
+    clientId: client.clientId,
+    at: client.createdAt,
+    tabId: client.tabId,
+    expiresAt: client.expiresAt ?? 0,
+  };
+}
+
+/**
  * Why an event deleted a client in `from`: what the table's transitions into `deleted` say
  * (a delete's own reason, `pruned`, or the timeout of the state it was waiting in).
  */
@@ -201,13 +217,7 @@ export const clientMachine = setup({
   initial: 'handshaking',
   states: {
     handshaking: {
-      entry: emit(({ context }) => ({
-        type: 'registered' as const,
-        clientId: context.clientId,
-        at: context.createdAt,
-        tabId: context.tabId,
-        expiresAt: context.expiresAt ?? 0,
-      })),
+      entry: emit(({ context }) => registeredEvent(context)),
       on: {
         'socket.handshake': { target: 'connected', actions: ['attachSocket', 'emitConnected'] },
         'socket.disconnect': { actions: { type: 'ignore', params: { why: 'not-connected' } } },

@@ -95,12 +95,12 @@ export class Subscriber {
       // on a Redis Cluster, node-redis moves shard channels off a master that stopped answering at
       // its next topology refresh, by default 5 s after it began reconnecting: sooner here, as a
       // notice published on the promoted replica before then is lost
-      const subscriber =
-        clientKind(this.client) === 'cluster'
-          ? this.client.duplicate({ topologyRefreshOnReconnectionAttemptStrategy: SUBSCRIBER_TOPOLOGY_REFRESH })
-          : this.client.duplicate();
+      const cluster = clientKind(this.client) === 'cluster';
+      const subscriber = cluster
+        ? this.client.duplicate({ topologyRefreshOnReconnectionAttemptStrategy: SUBSCRIBER_TOPOLOGY_REFRESH })
+        : this.client.duplicate();
       subscriber.on('error', (error) => this.logger.debug({ err: error }, 'socket.io-supervisor/cluster: pub/sub'));
-      if (clientKind(subscriber) === 'cluster') {
+      if (cluster) {
         // node-redis moves a shard channel's listeners to the slot's new master when Redis ends the
         // subscription (SUNSUBSCRIBE, the slot moved); when that subscribe fails (asked before the
         // new master knows it owns the slot: MOVED), it drops them and says so here
