@@ -1,6 +1,7 @@
 import { type Socket as ClientSocket, io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { range, tickPage } from '../helpers/page.js';
+import { onRedisCluster } from './helpers.js';
 import { type Balancer, startBalancer } from './procs/balancer.js';
 import { type Credentials, type NodeProcess, startCluster, type TestCluster, waitFor } from './procs/cluster.js';
 import { checkInvariants } from './procs/invariants.js';
@@ -8,7 +9,8 @@ import { checkInvariants } from './procs/invariants.js';
 // Delivery in cluster mode with real processes: three nodes and a real redis-server, a page (a
 // real socket.io-client socket under the real browser helper) behind a TCP load balancer, and
 // messages emitted from every node while the page's client moves between nodes or its owner is
-// killed with -9. The page must receive exactly the sent sequence.
+// killed with -9. The page must receive exactly the sent sequence. In the `redis-cluster` project the
+// nodes share a 3-master Redis Cluster instead of the one redis-server.
 
 let cluster: TestCluster;
 let balancer: Balancer;
@@ -18,7 +20,10 @@ let n3: NodeProcess;
 const sockets: ClientSocket[] = [];
 
 beforeAll(async () => {
-  cluster = await startCluster(3, { redis: { appendonly: true, appendfsync: 'always' } });
+  cluster = await startCluster(
+    3,
+    onRedisCluster() ? { redisCluster: true } : { redis: { appendonly: true, appendfsync: 'always' } },
+  );
   [n1, n2, n3] = cluster.nodes as [NodeProcess, NodeProcess, NodeProcess];
   balancer = await startBalancer(n1.url);
 }, 60_000);

@@ -16,6 +16,14 @@ declare module 'vitest' {
   }
 }
 
+/**
+ * Whether this file runs on a 3-master Redis Cluster: the `redis-cluster` vitest project, or
+ * `REDIS_TOPOLOGY=cluster`.
+ */
+export function onRedisCluster(): boolean {
+  return inject('redisTopology') === 'cluster' || process.env.REDIS_TOPOLOGY === 'cluster';
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Calls `f` until Redis answers it (the store reconnects on its own after a restart), at most ~5 s. */
@@ -53,7 +61,7 @@ export function useRedis(serverOptions: RedisServerOptions = {}) {
     // every Redis-layer test runs the scripts' test build, which fails on an undeclared key
     if (process.env[KEY_CHECK_ENV] !== '1')
       throw new Error(`useRedis: ${KEY_CHECK_ENV} must be '1' (vitest.config.ts)`);
-    if (inject('redisTopology') === 'cluster' || process.env.REDIS_TOPOLOGY === 'cluster') {
+    if (onRedisCluster()) {
       cluster = await startRedisCluster({ masters: 3 });
       const { url: _url, ...defaults } = clusterClientOptions(cluster.urls[0] as string, 2_000);
       clusterClient = createCluster({ rootNodes: cluster.urls.map((url) => ({ url })), defaults });

@@ -1,6 +1,6 @@
 import type { Socket as ClientSocket } from 'socket.io-client';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import './helpers.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { onRedisCluster as isOnRedisCluster } from './helpers.js';
 import {
   type Credentials,
   connected,
@@ -20,7 +20,7 @@ import { checkInvariants } from './procs/invariants.js';
 // Cluster instead, through createCluster() clients: the same scenarios but the two that restart or
 // pause the one redis-server, and one more, a node killed with -9 while the slot of every key moves.
 
-const onRedisCluster = inject('redisTopology') === 'cluster' || process.env.REDIS_TOPOLOGY === 'cluster';
+const onRedisCluster = isOnRedisCluster();
 
 let cluster: TestCluster;
 let n1: NodeProcess;
