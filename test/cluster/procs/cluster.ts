@@ -254,14 +254,14 @@ export async function startCluster(
     proxied?: readonly number[];
     /**
      * A 3-master Redis Cluster (`startRedisCluster()`, test/cluster/redisCluster.ts) instead of one
-     * redis-server; each node reaches it through a `createCluster()` client. No fault proxy then (a
-     * cluster client learns the masters' own addresses from `CLUSTER SLOTS`).
+     * redis-server; each node reaches it through a `createCluster()` client. A proxied node gets a
+     * fault proxy per master, driven as one (`proxy()`), and maps each master's address from
+     * `CLUSTER SLOTS` to its proxy (node-redis's `nodeAddressMap`): every connection it opens to
+     * the cluster goes through them.
      */
     redisCluster?: boolean;
   } = {},
 ): Promise<TestCluster> {
-  if (options.redisCluster && options.proxied?.length)
-    throw new Error('startCluster: no fault proxy on a Redis Cluster (its clients connect to every master directly)');
   const prefix = options.prefix ?? 'sup';
   const redisCluster = options.redisCluster ? await startRedisCluster({ masters: 3 }) : undefined;
   const server = redisCluster ? undefined : await startRedisServer(options.redis);
@@ -286,14 +286,39 @@ export async function startCluster(
   const nodeOptions = { ...FAST, ...options.node };
   // the nodes of a Redis Cluster get its masters (redisCluster in their config), not this URL
   const redisUrl = () => server?.url ?? (redisCluster?.urls[0] as string);
-  for (const i of options.proxied ?? []) proxies.set(`node-${i + 1}`, await startFaultProxy({ port: redis.port }));
+  /** Per proxied node on a Redis Cluster: each master's `host:port` → its proxy. */
+  const clusterMaps = new Map<string, Record<string, { host: string; port: number }>>();
+  for (const i of options.proxied ?? []) {
+    const nodeId = `node-${i + 1}`;
+    if (!redisCluster) {
+      proxies.set(nodeId, await startFaultProxy({ port: redis.port }));
+      continue;
+    }
+    const map: Record<string, { host: string; port: number }> = {};
+    const each: FaultProxy[] = [];
+    for (const url of redisCluster.urls) {
+      const { hostname, port } = new URL(url);
+      const proxy = await startFaultProxy({ port: Number(port), host: hostname });
+      each.push(proxy);
+      map[`${hostname}:${port}`] = { host: '127.0.0.1', port: proxy.port };
+    }
+    proxies.set(nodeId, proxyGroup(each));
+    clusterMaps.set(nodeId, map);
+  }
   const makeNode = (nodeId: string, file: string, url: string, node: Record<string, unknown> = {}) =>
     new NodeProcess(
       nodeId,
       {
         nodeId,
         redis: url,
-        ...(redisCluster ? { redisCluster: redisCluster.urls } : {}),
+        ...(redisCluster
+          ? {
+              redisCluster: clusterMaps.has(nodeId)
+                ? Object.values(clusterMaps.get(nodeId) ?? {}).map(({ host, port }) => `redis://${host}:${port}`)
+                : redisCluster.urls,
+              redisClusterMap: clusterMaps.get(nodeId),
+            }
+          : {}),
         keyPrefix: prefix,
         log: join(dir, `${file}.log`),
         onDeleteMs: options.onDeleteMs ?? 0,
@@ -377,6 +402,45 @@ export async function startCluster(
       await Promise.all([...proxies.values()].map((proxy) => proxy.close()));
       await disposeRedis();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Fault proxies driven as one: a node's proxies to every master of a Redis Cluster. */
+function proxyGroup(each: readonly FaultProxy[]): FaultProxy {
+  const first = each[0] as FaultProxy;
+  const all = (f: (proxy: FaultProxy) => void) => () => {
+    for (const proxy of each) f(proxy);
+  };
+  return {
+    port: first.port,
+    url: first.url,
+    get mode() {
+      return first.mode;
+    },
+    pass: all((proxy) => proxy.pass()),
+    blackhole: all((proxy) => proxy.blackhole()),
+    delay: (ms) => {
+      for (const proxy of each) proxy.delay(ms);
+    },
+    hold: all((proxy) => proxy.hold()),
+    release: all((proxy) => proxy.release()),
+    reset: all((proxy) => proxy.reset()),
+    connections: () => each.reduce((sum, proxy) => sum + proxy.connections(), 0),
+    stats: () =>
+      each.reduce(
+        (sum, proxy) => {
+          const one = proxy.stats();
+          return {
+            accepted: sum.accepted + one.accepted,
+            reset: sum.reset + one.reset,
+            keptBytes: sum.keptBytes + one.keptBytes,
+          };
+        },
+        { accepted: 0, reset: 0, keptBytes: 0 },
+      ),
+    close: async () => {
+      await Promise.all(each.map((proxy) => proxy.close()));
     },
   };
 }

@@ -20,6 +20,11 @@ const config = JSON.parse(process.env.CLUSTER_NODE ?? '{}') as {
   redis: string;
   /** The masters of a Redis Cluster: the node connects through a `createCluster()` client instead of `redis`. */
   redisCluster?: string[];
+  /**
+   * With `redisCluster` behind fault proxies: each master's `host:port` (as `CLUSTER SLOTS` names
+   * it) → the proxy this node reaches it through (node-redis's `nodeAddressMap`).
+   */
+  redisClusterMap?: Record<string, { host: string; port: number }>;
   keyPrefix: string;
   log: string;
   /** How long onDelete takes (to kill a node during it). */
@@ -74,7 +79,11 @@ function ownershipHooks(): Record<string, unknown> {
 async function redisClusterClient(urls: string[]) {
   const commandTimeout = Number(config.options?.commandTimeout ?? 2000);
   const { url: _url, ...defaults } = clusterClientOptions(urls[0] as string, commandTimeout);
-  const client = createCluster({ rootNodes: urls.map((url) => ({ url })), defaults });
+  const client = createCluster({
+    rootNodes: urls.map((url) => ({ url })),
+    defaults,
+    ...(config.redisClusterMap ? { nodeAddressMap: config.redisClusterMap } : {}),
+  });
   // node-redis reports each reconnect attempt here; the store reports what it means (UNAVAILABLE)
   client.on('error', () => {});
   await client.connect();
