@@ -3,7 +3,8 @@
 // --network-faults adds issue 19's faults (partitions, late replies, a slow link, Redis rolled back
 // to an older snapshot) through a fault proxy per node.
 // --redis-cluster (npm run soak:reshard): on a 3-master Redis Cluster, the slot of every key moved
-// between the masters again and again (atomic moves, batched moves, redis-cli --cluster reshard).
+// between the masters again and again (atomic moves, batched moves, redis-cli --cluster reshard);
+// with --network-faults too, each node reaches every master through fault proxies of its own.
 // It fails on a violated invariant, a client not deleted exactly once, a key left behind, and any
 // error a page or the API met but UNAVAILABLE (retried).
 import { runClusterSoak } from '../test/cluster/procs/soak.js';
@@ -18,8 +19,9 @@ const seed = arg('seed', Date.now() % 100_000);
 const networkFaults = process.argv.includes('--network-faults');
 const redisCluster = process.argv.includes('--redis-cluster');
 const redis = redisCluster ? 'a 3-master Redis Cluster, the slot of every key moving' : 'Redis with AOF';
+const extra = redisCluster ? ' (with network faults)' : ' (with network faults and rollbacks)';
 console.log(
-  `cluster soak: 3 nodes, ${redis}, ${seconds} s of random faults${networkFaults ? ' (with network faults and rollbacks)' : ''}, seed ${seed}`,
+  `cluster soak: 3 nodes, ${redis}, ${seconds} s of random faults${networkFaults ? extra : ''}, seed ${seed}`,
 );
 const result = await runClusterSoak({
   seconds,

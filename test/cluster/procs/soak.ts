@@ -85,8 +85,10 @@ export async function runClusterSoak(options: {
    * atomic moves, batched moves (`MIGRATE` a few keys at a time, the slot split meanwhile, sized
    * to stay under nodeTtl: docs/cluster-redis.md, "Moving the slot of every key"), and `redis-cli --cluster
    * reshard` of that slot and the owner's next few. The Redis faults (restart, pause) become kill
-   * -9 and SIGSTOP of a node during a move. Not with `networkFaults` (a fault proxy cannot stand
-   * between a cluster client and the masters it discovers).
+   * -9 and SIGSTOP of a node during a move. With `networkFaults` too (`npm run soak:reshard --
+   * --network-faults`), each node reaches every master through a fault proxy of its own
+   * (`startCluster`'s `nodeAddressMap`), and the Redis rollback's turn becomes a partition past
+   * nodeTtl during a slot move.
    */
   redisCluster?: boolean;
   /** Called every 5 s with a line on the run's progress (and while it waits for every client deleted). */
@@ -107,7 +109,6 @@ export async function runClusterSoak(options: {
   const progress = options.onProgress ?? (() => {});
   const networkFaults = options.networkFaults === true;
   const onRedisCluster = options.redisCluster === true;
-  if (networkFaults && onRedisCluster) throw new Error('runClusterSoak: networkFaults or redisCluster, not both');
   const cluster: TestCluster = await startCluster(3, {
     redis: { appendonly: true, appendfsync: 'always' },
     node: { handshakeTimeout: 4000 },
@@ -275,6 +276,12 @@ export async function runClusterSoak(options: {
         proxy.hold();
         await sleep(commandTimeout + 100 + rand() * 500);
         proxy.release();
+      } else if (turn === 2 && onRedisCluster) {
+        await duringMove('partition past nodeTtl during a slot move', async () => {
+          proxy.blackhole();
+          await sleep(nodeTtl + 500 + rand() * 1500);
+          proxy.pass();
+        });
       } else if (turn === 2) {
         count('Redis rollback (older AOF)');
         const snapshot = await cluster.redis.snapshot();
