@@ -37,7 +37,10 @@ describe('Redis unreachable, restarted or emptied', () => {
   });
 
   it('should neither reap nor delete across an outage, and give overdue deadlines a fresh grace period after it', async () => {
-    const timeouts = { handshakeTimeout: 50, reconnectTimeout: 50 };
+    // no command is in flight across the pause, so commandTimeout plays no part here: a long one
+    // keeps the first heartbeat after SIGCONT from timing out on a loaded machine (a heartbeat that
+    // timed out but ran would have used up the outage this test looks for)
+    const timeouts = { handshakeTimeout: 50, reconnectTimeout: 50, commandTimeout: 2_000 };
     const a = await node('a', { ...options, ...timeouts });
     const b = await node('b', { ...options, ...timeouts });
     const handshaking = registered(await a.register());
