@@ -65,7 +65,7 @@ export default defineConfig({
           // the Redis layer's files once more, on a 3-master Redis Cluster (test/cluster/helpers.ts),
           // and the multi-process scenarios (scenarios.test.ts: its nodes on the cluster, one node killed during a reshard)
           include: [
-            'test/cluster/{claim,disconnect,delete,sweep,races,reads,outbox,nodes,model,schema,scenarios}.test.ts',
+            'test/cluster/{claim,disconnect,delete,sweep,races,reads,outbox,nodes,model,schema,records,scenarios}.test.ts',
           ],
           setupFiles: ['test/setup/guards.ts', 'test/setup/passivate-default.ts'],
           // per project (an env variable could outlive its file in a shared worker)
