@@ -181,4 +181,17 @@ describe('the key layout (schema) at join', () => {
       message: expect.stringContaining('key layout 2 with 256 partition(s)'),
     });
   });
+
+  it('should make createClusterSupervisor() reject KEY_LAYOUT_MISMATCH at start while a node of layout 1 is live', async () => {
+    await node('old');
+    await context.admin.hSet(`{${context.prefix}}:schema`, { layout: '1', partitions: '1' });
+    await expect(
+      createClusterSupervisor({ redis: redis(), keyPrefix: context.prefix, nodeId: 'a' }),
+    ).rejects.toMatchObject({
+      name: 'SupervisorError',
+      code: 'KEY_LAYOUT_MISMATCH',
+      message: expect.stringContaining('node "old" of that layout is live'),
+    });
+    expect(await schema()).toEqual({ layout: '1', partitions: '1' });
+  });
 });
