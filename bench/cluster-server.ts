@@ -3,7 +3,8 @@
 // or on a Redis Cluster through a node-redis createCluster() client: `redis-cluster <url,url,…>
 // <nodeId> [keyPrefix]`). The bench process drives it over IPC: register clients, delete them,
 // read its counts and Redis round-trips, mount the inspector (a viewer then connects from the
-// bench process).
+// bench process). `register` takes `data`: the size in bytes of each client's `data` as JSON
+// (absent: no data).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createCluster } from 'redis';
@@ -20,7 +21,7 @@ const io = new Server(http);
 const hooks = { onConnect: () => {}, onDisconnect: () => {}, onDelete: () => {} };
 
 interface Node {
-  register(): Promise<{ clientId: string; token: string }> | { clientId: string; token: string };
+  register(data?: unknown): Promise<{ clientId: string; token: string }> | { clientId: string; token: string };
   delete(clientId: string): Promise<boolean> | boolean;
   connected(): number | Promise<number>;
   disconnected(): number;
@@ -37,7 +38,7 @@ async function start(): Promise<Node> {
     const supervisor = createSupervisor({ rateLimit: false, hooks, reconnectTimeout: 60_000 });
     supervisor.attach(io);
     return {
-      register: () => supervisor.register(),
+      register: (data) => supervisor.register(data === undefined ? {} : { data }),
       delete: (clientId) => supervisor.delete(clientId),
       connected: () => supervisor.counts().connected,
       disconnected: () => supervisor.counts().disconnected,
@@ -73,7 +74,7 @@ async function start(): Promise<Node> {
   supervisor.attach(io);
   const { store } = clusterInternalsOf(supervisor);
   return {
-    register: () => supervisor.register(),
+    register: (data) => supervisor.register(data === undefined ? {} : { data }),
     delete: (clientId) => supervisor.delete(clientId),
     connected: () => supervisor.localCounts().connected,
     disconnected: () => supervisor.localCounts().disconnected,
@@ -89,12 +90,17 @@ async function start(): Promise<Node> {
 
 const node = await start();
 await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-process.on('message', async (message: { cmd: string; n?: number; ids?: string[] }) => {
+/** A `data` whose JSON is `bytes` long (`{"pad":"xx…"}`), or none. */
+const dataOf = (bytes: number | undefined) =>
+  bytes === undefined ? undefined : { pad: 'x'.repeat(Math.max(0, bytes - '{"pad":""}'.length)) };
+
+process.on('message', async (message: { cmd: string; n?: number; ids?: string[]; data?: number }) => {
   if (message.cmd === 'register') {
+    const data = dataOf(message.data);
     const credentials = [];
     for (let i = 0; i < (message.n ?? 0); i += 200) {
       const batch = Math.min(200, (message.n ?? 0) - i);
-      credentials.push(...(await Promise.all(Array.from({ length: batch }, () => node.register()))));
+      credentials.push(...(await Promise.all(Array.from({ length: batch }, () => node.register(data)))));
     }
     process.send?.({ credentials });
   } else if (message.cmd === 'delete') {

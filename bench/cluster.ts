@@ -1,8 +1,10 @@
-// npm run bench:cluster [-- --quick] [-- --clients N --runs R --population P --window MS]:
+// npm run bench:cluster [-- --quick] [-- --clients N --runs R --population P --window MS --data B
+// --only handshakes,redis,lifecycle]:
 // 1. handshake throughput and latency (p50/p99) over loopback, 1 node on Redis against 1 node in
 //    memory, and 3 nodes against 1, with Redis round-trips per handshake (median of R runs);
 // 2. Redis itself, with P clients: bytes per client by state (MEMORY USAGE of each client's own
-//    keys and its share of the shared ones, and used_memory's growth), and the periodic load at
+//    keys and its share of the shared ones, and used_memory's growth; connected clients once more
+//    with a `data` of B bytes, 110 by default: issue 20's "data of about 110 B"), and the periodic load at
 //    rest (Redis CPU from INFO cpu, script time and commands from INFO commandstats, over MS) of
 //    an idle node, of P connected clients (heartbeats, re-checks, sweeps: per 100k clients), and
 //    of one inspector page open.
@@ -11,7 +13,8 @@
 //    INFO cpu: the handshake and lifecycle ceilings of each topology, the cluster's over one Redis's.
 // Parts 2 and 3 run on one Redis and on a 3-master Redis Cluster it starts (the cluster's load is
 // every master's, summed; its bytes are read on the master of the prefix's slot). Writes
-// bench/results/cluster.json and cluster.md (--quick: cluster-quick.*). Not part of `npm test`.
+// bench/results/cluster.json and cluster.md (--quick: cluster-quick.*; with --only, which runs those
+// parts only, nothing is written). Not part of `npm test`.
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { io as connectClient, type Socket } from 'socket.io-client';
@@ -43,6 +46,14 @@ const POPULATION = arg('population', QUICK ? 2000 : 10_000);
 const WINDOW = arg('window', QUICK ? 10_000 : 20_000);
 /** Clients taken through a whole lifecycle for Redis's CPU per lifecycle, per topology. */
 const LIFECYCLE = arg('lifecycle', QUICK ? 2000 : 10_000);
+/** The size of each client's `data` (JSON, bytes) in the memory table's last row. */
+const DATA_BYTES = arg('data', 110);
+/** The parts to run (`--only handshakes,redis,lifecycle`): all by default. */
+const ONLY = (() => {
+  const i = process.argv.indexOf('--only');
+  return i > 0 ? new Set(process.argv[i + 1]!.split(',')) : null;
+})();
+const runs = (part: 'handshakes' | 'redis' | 'lifecycle') => ONLY === null || ONLY.has(part);
 const IN_FLIGHT = 500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -151,8 +162,16 @@ async function waitUntil(what: string, check: () => Promise<boolean>): Promise<v
 
 const STATES = ['handshaking', 'connected', 'disconnected'] as const;
 
+/** The rows of the memory table: each state with no `data`, then connected clients with DATA_BYTES of it. */
+const MEMORY_CASES = [
+  ...STATES.map((state) => ({ state, data: 0 })),
+  { state: 'connected' as const, data: DATA_BYTES },
+];
+
 interface StateMemory extends PrefixMemory {
   state: (typeof STATES)[number];
+  /** The size of each client's `data` (JSON, bytes); 0: none. */
+  data: number;
   /** INFO memory's used_memory growth while the clients came, per client. */
   usedMemoryPerClient: number;
 }
@@ -205,24 +224,27 @@ async function redisReport(topology: string, target: RedisTarget): Promise<Redis
   const memory: StateMemory[] = [];
   let rest: RestLoad | null = null;
   try {
-    for (const state of STATES) {
-      const prefix = `mem-${state}`;
+    for (const { state, data } of MEMORY_CASES) {
+      const prefix = data === 0 ? `mem-${state}` : `mem-${state}-data`;
       // every key of a prefix is in one slot: its bytes are read on the master that owns it
       const probe = probes[target.masters.indexOf(await target.ownerOf(prefix))]!;
       const server = await startServer([target.mode, target.masters.join(','), `bench-${state}`, prefix]);
       let sockets: Socket[] = [];
       try {
         let idleNode: Load | null = null;
-        if (state === 'connected') {
+        if (state === 'connected' && data === 0) {
           console.log(`  ${topology}: an idle node, no clients, ${WINDOW / 1000} s…`);
           idleNode = await loadOverAll(probes, WINDOW);
           console.log(`    ${fmtLoad(idleNode)}`);
         }
         const before = await usedMemory(probe);
-        console.log(`  ${topology}: ${POPULATION.toLocaleString('en')} clients ${state}…`);
+        console.log(
+          `  ${topology}: ${POPULATION.toLocaleString('en')} clients ${state}${data === 0 ? '' : `, data of ${data} B`}…`,
+        );
         const { credentials } = await server.ask<{ credentials: Array<{ clientId: string; token: string }> }>({
           cmd: 'register',
           n: POPULATION,
+          ...(data === 0 ? {} : { data }),
         });
         if (state !== 'handshaking') {
           sockets = await connectAll(server, credentials);
@@ -242,7 +264,7 @@ async function redisReport(topology: string, target: RedisTarget): Promise<Redis
         const grown = (await usedMemory(probe)) - before;
         const ids = new Set(credentials.map((c) => c.clientId));
         const measured = await prefixMemory(probe, prefix, ids);
-        memory.push({ state, ...measured, usedMemoryPerClient: grown / POPULATION });
+        memory.push({ state, data, ...measured, usedMemoryPerClient: grown / POPULATION });
         console.log(
           `    ${Math.round(measured.ownPerClient)} B own keys + ${Math.round(measured.sharedPerClient)} B shared keys per client (used_memory: ${Math.round(grown / POPULATION)} B per client)`,
         );
@@ -290,20 +312,21 @@ function redisMarkdown(reports: RedisReport[]): string[] {
   const lines = [
     `## Redis, ${POPULATION.toLocaleString('en')} clients (one node; load windows of ${WINDOW / 1000} s)`,
     '',
-    "Bytes per client: `MEMORY USAGE … SAMPLES 0` of the client's own keys (its record: `c:<id>`), and of the",
+    "Bytes per client: `MEMORY USAGE … SAMPLES 0` of the client's own keys (its record: `c:<id>`, a large `data`), and of the",
     "shared keys (the state sets, the deadlines, the node's owned set and hash) divided by the clients;",
     "`used_memory` is INFO memory's growth while they came (allocator overhead included).",
     '',
     header,
     rule,
-    ...STATES.flatMap((state) => {
-      const of = (r: RedisReport) => r.memory.find((m) => m.state === state)!;
+    ...MEMORY_CASES.flatMap(({ state, data }) => {
+      const of = (r: RedisReport) => r.memory.find((m) => m.state === state && m.data === data)!;
+      const label = data === 0 ? state : `${state}, \`data\` of ${data} B`;
       return [
-        row(`${state}: own keys + share of shared keys`, (r) => {
+        row(`${label}: own keys + share of shared keys`, (r) => {
           const m = of(r);
           return `${bytes(m.ownPerClient + m.sharedPerClient)} (${bytes(m.ownPerClient)} + ${bytes(m.sharedPerClient)})`;
         }),
-        row(`${state}: used_memory growth ÷ clients`, (r) => bytes(of(r).usedMemoryPerClient)),
+        row(`${label}: used_memory growth ÷ clients`, (r) => bytes(of(r).usedMemoryPerClient)),
       ];
     }),
     '',
@@ -494,94 +517,115 @@ let lifecycles: { one: LifecycleCpu; cluster: LifecycleCpu } | null = null;
 try {
   let index = 0;
   // interleaved, so a slow moment of a shared machine does not fall on one configuration only
-  for (let r = 0; r < RUNS; r++) {
+  for (let r = 0; r < (runs('handshakes') ? RUNS : 0); r++) {
     for (const config of configs)
       results[config.key]!.push(await run(config.label, config.redis, config.nodes, index++));
   }
   // one column per topology
-  redisReports.push(
-    await redisReport('1 Redis', { mode: 'redis', masters: [redis.url], ownerOf: async () => redis.url }),
-  );
-  console.log(
-    `Redis CPU per lifecycle, ${LIFECYCLE.toLocaleString('en')} clients: 1 Redis, then a 3-master Redis Cluster…`,
-  );
-  // on a Redis of its own, set up as the cluster's masters are (no AOF, no snapshots, no other
-  // keys): the two ceilings differ only by the topology
-  const plain = await startRedisServer();
-  let one: LifecycleCpu;
-  try {
-    one = await lifecycleCpu('1 Redis', [plain.url], ['redis', plain.url, 'bench-life-1', 'life-one']);
-  } finally {
-    await plain.dispose();
+  if (runs('redis')) {
+    redisReports.push(
+      await redisReport('1 Redis', { mode: 'redis', masters: [redis.url], ownerOf: async () => redis.url }),
+    );
+  }
+  let one: LifecycleCpu | null = null;
+  if (runs('lifecycle')) {
+    console.log(
+      `Redis CPU per lifecycle, ${LIFECYCLE.toLocaleString('en')} clients: 1 Redis, then a 3-master Redis Cluster…`,
+    );
+    // on a Redis of its own, set up as the cluster's masters are (no AOF, no snapshots, no other
+    // keys): the two ceilings differ only by the topology
+    const plain = await startRedisServer();
+    try {
+      one = await lifecycleCpu('1 Redis', [plain.url], ['redis', plain.url, 'bench-life-1', 'life-one']);
+    } finally {
+      await plain.dispose();
+    }
   }
   const cluster = await startRedisCluster({ masters: 3 });
   try {
-    redisReports.push(
-      await redisReport('3-master Redis Cluster (all masters)', {
-        mode: 'redis-cluster',
-        masters: cluster.urls,
-        ownerOf: async (prefix) => (await cluster.ownerOf(cluster.slotOf(`{${prefix}}`))).url,
-      }),
-    );
-    lifecycles = {
-      one,
-      cluster: await lifecycleCpu('3-master cluster', cluster.urls, [
-        'redis-cluster',
-        cluster.urls.join(','),
-        'bench-life-3',
-        'life-cluster',
-      ]),
-    };
+    if (runs('redis')) {
+      redisReports.push(
+        await redisReport('3-master Redis Cluster (all masters)', {
+          mode: 'redis-cluster',
+          masters: cluster.urls,
+          ownerOf: async (prefix) => (await cluster.ownerOf(cluster.slotOf(`{${prefix}}`))).url,
+        }),
+      );
+    }
+    if (one) {
+      lifecycles = {
+        one,
+        cluster: await lifecycleCpu('3-master cluster', cluster.urls, [
+          'redis-cluster',
+          cluster.urls.join(','),
+          'bench-life-3',
+          'life-cluster',
+        ]),
+      };
+    }
   } finally {
     await cluster.stop();
   }
 } finally {
   await redis.dispose();
 }
-const summary = Object.fromEntries(
-  Object.entries(results).map(([key, runs]) => [
-    key,
-    {
-      connectsPerSec: median(runs.map((r) => r.connectsPerSec)),
-      p50: median(runs.map((r) => r.p50)),
-      p99: median(runs.map((r) => r.p99)),
-      roundTripsPerHandshake:
-        runs[0]!.roundTripsPerHandshake === null ? null : median(runs.map((r) => r.roundTripsPerHandshake!)),
-      min: Math.min(...runs.map((r) => r.connectsPerSec)),
-      max: Math.max(...runs.map((r) => r.connectsPerSec)),
-    },
-  ]),
-) as Record<string, Measurement & { min: number; max: number }>;
-const redisVsMemory = summary.redis1!.connectsPerSec / summary.memory1!.connectsPerSec;
-const threeVsOne = summary.redis3!.connectsPerSec / summary.redis1!.connectsPerSec;
-const rows = configs.map((config) => {
-  const s = summary[config.key]!;
-  return `| ${config.label} | ${Math.round(s.connectsPerSec).toLocaleString('en')} (${Math.round(s.min).toLocaleString('en')}–${Math.round(s.max).toLocaleString('en')}) | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.roundTripsPerHandshake === null ? '—' : s.roundTripsPerHandshake.toFixed(2)} |`;
-});
+/** The handshake part as markdown (when it ran). */
+function handshakeMarkdown(): { lines: string[]; summary: Record<string, Measurement & { min: number; max: number }> } {
+  const summary = Object.fromEntries(
+    Object.entries(results).map(([key, runs]) => [
+      key,
+      {
+        connectsPerSec: median(runs.map((r) => r.connectsPerSec)),
+        p50: median(runs.map((r) => r.p50)),
+        p99: median(runs.map((r) => r.p99)),
+        roundTripsPerHandshake:
+          runs[0]!.roundTripsPerHandshake === null ? null : median(runs.map((r) => r.roundTripsPerHandshake!)),
+        min: Math.min(...runs.map((r) => r.connectsPerSec)),
+        max: Math.max(...runs.map((r) => r.connectsPerSec)),
+      },
+    ]),
+  ) as Record<string, Measurement & { min: number; max: number }>;
+  const redisVsMemory = summary.redis1!.connectsPerSec / summary.memory1!.connectsPerSec;
+  const threeVsOne = summary.redis3!.connectsPerSec / summary.redis1!.connectsPerSec;
+  const rows = configs.map((config) => {
+    const s = summary[config.key]!;
+    return `| ${config.label} | ${Math.round(s.connectsPerSec).toLocaleString('en')} (${Math.round(s.min).toLocaleString('en')}–${Math.round(s.max).toLocaleString('en')}) | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.roundTripsPerHandshake === null ? '—' : s.roundTripsPerHandshake.toFixed(2)} |`;
+  });
+  const lines = [
+    `# bench:cluster — ${CLIENTS.toLocaleString('en')} handshakes over loopback, ${IN_FLIGHT} in flight, median of ${RUNS} runs`,
+    '',
+    '| configuration | connects/s (min–max) | p50 ms | p99 ms | Redis round-trips per handshake |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+    `- 1 node on Redis ÷ 1 node in memory, connect throughput: **${redisVsMemory.toFixed(2)}×** (target ≥ 0.70×)`,
+    `- 3 nodes ÷ 1 node (both on Redis): **${threeVsOne.toFixed(2)}×** (on this machine's cores, shared by the nodes, Redis and the clients)`,
+    `- Redis round-trips per handshake (target 1): **${summary.redis1!.roundTripsPerHandshake!.toFixed(2)}**`,
+    '',
+  ];
+  return { lines, summary };
+}
+const handshakes = runs('handshakes') ? handshakeMarkdown() : null;
 const markdown = [
-  `# bench:cluster — ${CLIENTS.toLocaleString('en')} handshakes over loopback, ${IN_FLIGHT} in flight, median of ${RUNS} runs`,
-  '',
-  '| configuration | connects/s (min–max) | p50 ms | p99 ms | Redis round-trips per handshake |',
-  '| --- | --- | --- | --- | --- |',
-  ...rows,
-  '',
-  `- 1 node on Redis ÷ 1 node in memory, connect throughput: **${redisVsMemory.toFixed(2)}×** (target ≥ 0.70×)`,
-  `- 3 nodes ÷ 1 node (both on Redis): **${threeVsOne.toFixed(2)}×** (on this machine's cores, shared by the nodes, Redis and the clients)`,
-  `- Redis round-trips per handshake (target 1): **${summary.redis1!.roundTripsPerHandshake!.toFixed(2)}**`,
-  '',
-  ...redisMarkdown(redisReports),
+  ...(handshakes?.lines ?? []),
+  ...(redisReports.length > 0 ? redisMarkdown(redisReports) : []),
   ...(lifecycles ? lifecycleMarkdown(lifecycles.one, lifecycles.cluster) : []),
 ].join('\n');
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-const name = QUICK ? 'cluster-quick' : 'cluster';
-writeFileSync(
-  new URL(`./results/${name}.json`, import.meta.url),
-  JSON.stringify(
-    { clients: CLIENTS, runs: RUNS, results, summary, redisVsMemory, threeVsOne, redis: redisReports, lifecycles },
-    null,
-    2,
-  ),
-);
-writeFileSync(new URL(`./results/${name}.md`, import.meta.url), markdown);
 console.log(`\n${markdown}`);
-console.log(`written: bench/results/${name}.json, bench/results/${name}.md`);
+if (ONLY === null) {
+  const summary = handshakes!.summary;
+  const redisVsMemory = summary.redis1!.connectsPerSec / summary.memory1!.connectsPerSec;
+  const threeVsOne = summary.redis3!.connectsPerSec / summary.redis1!.connectsPerSec;
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  const name = QUICK ? 'cluster-quick' : 'cluster';
+  writeFileSync(
+    new URL(`./results/${name}.json`, import.meta.url),
+    JSON.stringify(
+      { clients: CLIENTS, runs: RUNS, results, summary, redisVsMemory, threeVsOne, redis: redisReports, lifecycles },
+      null,
+      2,
+    ),
+  );
+  writeFileSync(new URL(`./results/${name}.md`, import.meta.url), markdown);
+  console.log(`written: bench/results/${name}.json, bench/results/${name}.md`);
+}

@@ -46,7 +46,9 @@ export type SupervisorErrorCode =
   | 'REDIS_AUTH'
   /**
    * Cluster mode: Redis holds keys of another key layout or partition count under this
-   * `keyPrefix` (`{prefix}:schema`): nodes of different layouts cannot share it.
+   * `keyPrefix` (`{prefix}:schema`): nodes of different layouts cannot share it. Also a join that
+   * would upgrade a Redis of the previous layout while one of its nodes is live: stop the old
+   * nodes first (docs/cluster-redis.md, "Compact records").
    */
   | 'KEY_LAYOUT_MISMATCH';
 

@@ -150,7 +150,8 @@ export async function connectAdmin(server: RedisServer): Promise<Admin> {
 /**
  * The indexes agree with the records: each record is in exactly the state set of its state and
  * in the owned set of its owner, has a deadline exactly when handshaking or disconnected (at its
- * expiresAt), has no tombstone; no index names a missing record.
+ * expiresAt), has no tombstone, and has its `data` in exactly one place: its hash (64 bytes or
+ * less) or its data key (longer); no index and no data key names a missing record.
  */
 export async function expectConsistent(admin: Admin, prefix: string): Promise<void> {
   const tag = `{${prefix}}`;
@@ -185,6 +186,15 @@ export async function expectConsistent(admin: Admin, prefix: string): Promise<vo
       expect(record.socketId).toBe('');
     }
     expect(await admin.exists(`${tag}:t:${id}`), `${id} has a tombstone`).toBe(0);
+    const apart = await admin.get(`${tag}:x:${id}`);
+    if (record.data === undefined) expect(apart?.length, `${id} data key`).toBeGreaterThan(64);
+    else {
+      expect(apart, `${id} data in its hash and in a data key`).toBeNull();
+      expect(record.data.length, `${id} data in its hash`).toBeLessThanOrEqual(64);
+    }
+  }
+  for (const dataKey of await admin.keys(`${tag}:x:*`)) {
+    expect(ids.has(dataKey.slice(`${tag}:x:`.length)), `${dataKey}: a data key, no record`).toBe(true);
   }
   for (const state of states)
     for (const id of stateSets[state] ?? []) expect(ids.has(id), `${id} indexed, no record`).toBe(true);

@@ -5,7 +5,9 @@ import { claimed, connectedClient, registered } from './fixtures.js';
 import { useRedis } from './helpers.js';
 
 // The key layout Redis was written by (`{prefix}:schema`), checked at every join (issue 20): a
-// node never joins a Redis of another layout or partition count, and writes nothing to it.
+// node never joins a Redis of another layout or partition count, and writes nothing to it. This
+// release is layout 2 (a long `data` in its own key); it upgrades a Redis of layout 1 once no node
+// of layout 1 is live there, since a node of layout 1 would read a record without its `data`.
 
 describe('the key layout (schema) at join', () => {
   const { context, node, store, redis } = useRedis();
@@ -15,16 +17,17 @@ describe('the key layout (schema) at join', () => {
     expect(await schema()).toEqual({});
     const a = await node('a');
     expect(await schema()).toEqual({ layout: String(KEY_LAYOUT.layout), partitions: String(KEY_LAYOUT.partitions) });
-    expect(KEY_LAYOUT).toEqual({ layout: 1, partitions: 1 });
+    expect(KEY_LAYOUT).toEqual({ layout: 2, partitions: 1, upgradesFrom: 1 });
     const client = await connectedClient(a);
     // another node, and a rejoin of the first, find the same layout
     const b = await node('b');
     expect(claimed(await b.claim({ ...client, socketId: 's2' })).outcome).toBe('swapped');
     expect((await a.join()).incarnation).toBe(2);
-    expect(await schema()).toEqual({ layout: '1', partitions: '1' });
+    expect(await schema()).toEqual({ layout: '2', partitions: '1' });
   });
 
   it.each([
+    { layout: '3', partitions: '1', named: 'key layout 3 with 1 partition(s)' },
     { layout: '2', partitions: '256', named: 'key layout 2 with 256 partition(s)' },
     { layout: '1', partitions: '4', named: 'key layout 1 with 4 partition(s)' },
   ])(
@@ -38,7 +41,7 @@ describe('the key layout (schema) at join', () => {
       // names what Redis holds, the key, what this release uses, and what to do
       expect(message).toContain(named);
       expect(message).toContain(`{${context.prefix}}:schema`);
-      expect(message).toContain('this release uses layout 1 with 1');
+      expect(message).toContain('this release uses layout 2 with 1');
       expect(message).toContain('another keyPrefix');
       expect(a.incarnation).toBeNull();
       // not a key written: no node, no epoch, no write counter
@@ -71,20 +74,101 @@ describe('the key layout (schema) at join', () => {
     expect(await context.admin.exists(`{${context.prefix}}:node:a`)).toBe(0);
   });
 
-  it('should take a Redis written before the schema key (layout 1: records, meta, no schema) as layout 1, keep its clients and write the schema', async () => {
-    // a cluster of a release before the schema key: the same keys, without {prefix}:schema
-    const old = await node('old');
-    const kept = await connectedClient(old);
-    const waiting = registered(await old.register());
-    await context.admin.del(`{${context.prefix}}:schema`);
-    expect((await context.admin.keys(`{${context.prefix}}:c:*`)).length).toBe(2);
+  /** Makes `nodeId`'s heartbeat older than nodeTtl (10 s here): a node killed without closing. */
+  const silence = (nodeId: string) =>
+    context.admin.zAdd(`{${context.prefix}}:nodes`, { score: Date.now() - 60_000, value: nodeId });
 
-    const a = await node('a');
-    expect(await schema()).toEqual({ layout: '1', partitions: '1' });
-    expect((await a.get(kept.clientId))?.state).toBe('connected');
-    expect((await a.get(waiting.clientId))?.state).toBe('handshaking');
-    expect(claimed(await a.claim({ ...kept, socketId: 's2' })).outcome).toBe('swapped');
-    expect((await a.counts()).total).toBe(2);
+  it.each([
+    {
+      written: 'layout 1',
+      setUp: () => context.admin.hSet(`{${context.prefix}}:schema`, { layout: '1', partitions: '1' }),
+    },
+    { written: 'a release before the schema key', setUp: () => context.admin.del(`{${context.prefix}}:schema`) },
+  ])(
+    'should upgrade a Redis of $written to layout 2 once its nodes left, keeping its clients (records of layout 1 are valid)',
+    async ({ setUp }) => {
+      // a cluster of layout 1: the same keys, every data in its record
+      const old = await node('old');
+      const kept = await connectedClient(old);
+      const waiting = registered(await old.register({ data: { pad: 'x'.repeat(100) } }));
+      await context.admin.hSet(
+        `{${context.prefix}}:c:${waiting.clientId}`,
+        'data',
+        JSON.stringify({ pad: 'x'.repeat(100) }),
+      );
+      await context.admin.del(`{${context.prefix}}:x:${waiting.clientId}`);
+      await setUp();
+      expect(await old.leave()).toMatchObject({ outcome: 'left' });
+
+      const a = await node('a');
+      expect(await schema()).toEqual({ layout: '2', partitions: '1' });
+      expect((await a.get(kept.clientId))?.state).toBe('disconnected');
+      expect(await a.get(waiting.clientId)).toMatchObject({ state: 'handshaking', data: { pad: 'x'.repeat(100) } });
+      expect(claimed(await a.claim({ ...kept, socketId: 's2' })).outcome).toBe('reconnected');
+      expect((await a.counts()).total).toBe(2);
+    },
+  );
+
+  it.each([{ state: 'alive' }, { state: 'leaving' }])(
+    'should refuse to upgrade a Redis of layout 1 while a node of it is live ($state), writing nothing: KEY_LAYOUT_MISMATCH',
+    async ({ state }) => {
+      const old = await node('old');
+      const kept = await connectedClient(old);
+      await context.admin.hSet(`{${context.prefix}}:schema`, { layout: '1', partitions: '1' });
+      await context.admin.hSet(`{${context.prefix}}:node:old`, 'state', state);
+      const keys = (await context.admin.keys(`{${context.prefix}}:*`)).sort();
+
+      const a = await store({ nodeId: 'a' });
+      const refused = await a.join().catch((error: unknown) => error);
+      expect(refused).toMatchObject({ name: 'SupervisorError', code: 'KEY_LAYOUT_MISMATCH' });
+      const message = (refused as Error).message;
+      expect(message).toContain('key layout 1');
+      expect(message).toContain('node "old" of that layout is live');
+      expect(message).toContain('this release uses layout 2');
+      expect(message).toContain('needs the old nodes stopped first');
+      expect(a.incarnation).toBeNull();
+      // nothing written but the write counter: the old node serves on
+      expect((await context.admin.keys(`{${context.prefix}}:*`)).sort()).toEqual(keys);
+      expect(await schema()).toEqual({ layout: '1', partitions: '1' });
+      expect(await old.heartbeat()).toMatchObject({ outcome: 'ok' });
+      expect((await old.get(kept.clientId))?.state).toBe('connected');
+    },
+  );
+
+  it('should upgrade a Redis of layout 1 whose nodes were killed (heartbeat older than nodeTtl): they are ended as dead, their clients released', async () => {
+    const old = await node('old', { nodeTtl: 10_000 });
+    const kept = await connectedClient(old);
+    await context.admin.hSet(`{${context.prefix}}:schema`, { layout: '1', partitions: '1' });
+    await silence('old');
+
+    const a = await node('a', { nodeTtl: 10_000 });
+    expect(await schema()).toEqual({ layout: '2', partitions: '1' });
+    expect(await context.admin.hGet(`{${context.prefix}}:node:old`, 'state')).toBe('dead');
+    // a late heartbeat of the old node is fenced (its rejoin would be refused by its own check)
+    expect(await old.heartbeat()).toEqual({ outcome: 'node-fenced' });
+    expect(await a.reap()).toMatchObject({ outcome: 'reaped', released: 1 });
+    expect(await a.get(kept.clientId)).toMatchObject({ state: 'disconnected', node: null });
+    expect(claimed(await a.claim({ ...kept, socketId: 's2' })).outcome).toBe('reconnected');
+  });
+
+  it('should refuse a node of layout 1 at a Redis of layout 2 (its join sends layout 1, upgrading none), writing nothing', async () => {
+    await node('b');
+    expect(await schema()).toEqual({ layout: '2', partitions: '1' });
+    const a = await store({ nodeId: 'a' });
+    // the join of a node of layout 1: its layout in the arguments of the join script
+    const runner = (
+      a as unknown as { runner: { run: (s: { name: string }, k: string[], v: string[]) => Promise<unknown> } }
+    ).runner;
+    const run = runner.run.bind(runner);
+    runner.run = (script, keys, args) =>
+      run(script, keys, script.name === 'join' ? [...args.slice(0, 4), '1', '1', ''] : args);
+    const refused = await a.join().catch((error: unknown) => error);
+    expect(refused).toMatchObject({
+      code: 'KEY_LAYOUT_MISMATCH',
+      message: expect.stringContaining('key layout 2 with 1'),
+    });
+    expect(await context.admin.exists(`{${context.prefix}}:node:a`)).toBe(0);
+    expect(await schema()).toEqual({ layout: '2', partitions: '1' });
   });
 
   it('should make createClusterSupervisor() reject KEY_LAYOUT_MISMATCH at start', async () => {
@@ -96,5 +180,18 @@ describe('the key layout (schema) at join', () => {
       code: 'KEY_LAYOUT_MISMATCH',
       message: expect.stringContaining('key layout 2 with 256 partition(s)'),
     });
+  });
+
+  it('should make createClusterSupervisor() reject KEY_LAYOUT_MISMATCH at start while a node of layout 1 is live', async () => {
+    await node('old');
+    await context.admin.hSet(`{${context.prefix}}:schema`, { layout: '1', partitions: '1' });
+    await expect(
+      createClusterSupervisor({ redis: redis(), keyPrefix: context.prefix, nodeId: 'a' }),
+    ).rejects.toMatchObject({
+      name: 'SupervisorError',
+      code: 'KEY_LAYOUT_MISMATCH',
+      message: expect.stringContaining('node "old" of that layout is live'),
+    });
+    expect(await schema()).toEqual({ layout: '1', partitions: '1' });
   });
 });

@@ -40,7 +40,7 @@ describe('the Lua scripts', () => {
   });
 
   it('should hold in each script exactly the fragments its body and those fragments call', () => {
-    expect(Object.keys(SCRIPTS).length).toBe(21);
+    expect(Object.keys(SCRIPTS).length).toBe(22);
     for (const script of Object.values(SCRIPTS)) {
       // a script that writes raises the write counter (`bump()`, added after its body)
       const needed = new Set<string>(script.writes ? ['key', 'writes'] : ['key']);
@@ -143,6 +143,7 @@ describe('the key table', () => {
     const keys = clusterKeys('p');
     const built = [
       keys.client('ID'),
+      keys.data('ID'),
       keys.tombstone('ID'),
       keys.outbox('ID'),
       keys.emitIds('ID'),
@@ -191,6 +192,7 @@ describe('the key table', () => {
       sweep: keys.sweep('N', '1'),
       restore: keys.restore('C', 'N', '1'),
       writeBack: keys.writeBack('N', []),
+      get: keys.get('C'),
       list: keys.list('N'),
       counts: keys.counts(),
       nodes: keys.nodes(),

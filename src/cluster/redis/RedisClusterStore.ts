@@ -10,15 +10,7 @@ import {
   type NodeRedisClient,
 } from './connection.js';
 import { type ClusterKeys, clusterKeys, KEY_LAYOUT, type ScriptKeys, scriptKeys } from './keys.js';
-import {
-  CHECKED_SCRIPTS,
-  KEY_CHECK_ENV,
-  type BuiltScript,
-  OUTBOX_FIELDS,
-  RECORD_FIELDS,
-  SCRIPTS,
-  type Scripts,
-} from './lua/index.js';
+import { CHECKED_SCRIPTS, KEY_CHECK_ENV, type BuiltScript, RECORD_FIELDS, SCRIPTS, type Scripts } from './lua/index.js';
 import { asArray, asString, formatField, parseDeletion, parseOutbox, parseRecord } from './parse.js';
 import type {
   ClusterClientRecord,
@@ -55,9 +47,6 @@ import { UnansweredClaims } from './unansweredClaims.js';
 
 /** The most due marks one `hookRan` call clears. */
 const RAN_BATCH = 500;
-
-/** The outbox fields a view reads besides the snapshot. */
-const VIEW_OUTBOX_FIELDS = [OUTBOX_FIELDS[0], OUTBOX_FIELDS[1], OUTBOX_FIELDS[3]];
 
 const STATES: readonly string[] = LIVE_STATES;
 const PRINTABLE = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
@@ -248,6 +237,19 @@ export class RedisClusterStore<TData = unknown> {
     );
   }
 
+  /**
+   * The error of a join that would upgrade the key layout (`KEY_LAYOUT.upgradesFrom`) while a node
+   * of the old layout is live.
+   */
+  private layoutLive(layout: string, nodeId: string, ageMs: string): SupervisorError {
+    const { keyPrefix, nodeTtl } = this.options;
+    return new SupervisorError(
+      'KEY_LAYOUT_MISMATCH',
+      `socket.io-supervisor/cluster: Redis holds keys of key layout ${layout} under keyPrefix "${keyPrefix}" (${this.keys.schema}), and node "${nodeId}" of that layout is live (heartbeat ${ageMs} ms ago); this release uses layout ${KEY_LAYOUT.layout}, and upgrades a Redis of layout ${KEY_LAYOUT.upgradesFrom} only when none of its nodes is live. ` +
+        `A rolling upgrade across key layouts needs the old nodes stopped first: close every node of the previous release (or wait until its heartbeat is older than nodeTtl, ${nodeTtl} ms), then start this one (docs/cluster-redis.md, "Compact records (key layout 2)").`,
+    );
+  }
+
   // ---- nodes ------------------------------------------------------------------------------
 
   /**
@@ -255,7 +257,9 @@ export class RedisClusterStore<TData = unknown> {
    * Rejects with `NODE_ID_IN_USE` when another process's incarnation under this node id is alive
    * (it heartbeated within `nodeTtl`): it is never ended; with `KEY_LAYOUT_MISMATCH` when Redis
    * holds keys of another key layout or partition count (`{prefix}:schema`; the first join writes
-   * it, and a Redis without it was written by an earlier release of this same layout).
+   * it, and a Redis without it was written by an earlier release, of layout 1), or of the layout
+   * this release upgrades (`KEY_LAYOUT.upgradesFrom`) while a node of it is live: a join upgrades
+   * such a Redis only when none is (see {@link KEY_LAYOUT}).
    */
   async join(): Promise<JoinResult> {
     const { nodeTtl, outageGap } = this.options;
@@ -265,7 +269,8 @@ export class RedisClusterStore<TData = unknown> {
       'join',
     );
     const [layout = '', partitions = ''] = schema.map(asString);
-    if (layout !== '' && (layout !== String(KEY_LAYOUT.layout) || partitions !== String(KEY_LAYOUT.partitions))) {
+    const known = [String(KEY_LAYOUT.layout), String(KEY_LAYOUT.upgradesFrom)];
+    if (layout !== '' && (!known.includes(layout) || partitions !== String(KEY_LAYOUT.partitions))) {
       throw this.layoutMismatch(layout, partitions);
     }
     const args = [
@@ -275,10 +280,14 @@ export class RedisClusterStore<TData = unknown> {
       this.processId,
       String(KEY_LAYOUT.layout),
       String(KEY_LAYOUT.partitions),
+      String(KEY_LAYOUT.upgradesFrom),
     ];
     const reply = asArray(await this.run(this.scripts.join, this.scriptKeys.join(this.nodeId), args), 'join');
     if (asString(reply[0]) === 'NODE_ID_IN_USE') throw this.nodeIdInUse(asString(reply[1]), asString(reply[2]));
     if (asString(reply[0]) === 'LAYOUT_MISMATCH') throw this.layoutMismatch(asString(reply[1]), asString(reply[2]));
+    if (asString(reply[0]) === 'LAYOUT_LIVE') {
+      throw this.layoutLive(asString(reply[1]), asString(reply[2]), asString(reply[3]));
+    }
     const [inc, epoch, at, ended] = reply.map(asString) as [string, string, string, string];
     this.inc = inc;
     this.joinedEpoch = epoch;
@@ -737,19 +746,19 @@ export class RedisClusterStore<TData = unknown> {
 
   /** A client's record from any node, or `undefined` (never the token or its hash). */
   async get(clientId: string): Promise<ClusterClientRecord<TData> | undefined> {
-    const key = this.keys.client(checkId('clientId', clientId));
-    const reply = asArray(await this.runner.command(['HMGET', key, ...RECORD_FIELDS], 'get'), 'get');
-    return asString(reply[0]) === '' ? undefined : parseRecord<TData>(clientId, reply);
+    return (await this.view(clientId))?.client;
   }
 
-  /** {@link get}, with the client's outbox (depth and when its oldest message was queued), in one command. */
+  /**
+   * {@link get}, with the client's outbox (depth and when its oldest message was queued), in one
+   * command (the `get` script: the record and, when kept apart, its data, read together).
+   */
   async view(clientId: string): Promise<{ client: ClusterClientRecord<TData>; outbox: OutboxSummary } | undefined> {
-    const key = this.keys.client(checkId('clientId', clientId));
-    const fields = [...RECORD_FIELDS, ...VIEW_OUTBOX_FIELDS];
-    const reply = asArray(await this.runner.command(['HMGET', key, ...fields], 'get'), 'get');
-    if (asString(reply[0]) === '') return undefined;
+    const id = checkId('clientId', clientId);
+    const reply = asArray(await this.run(this.scripts.get, this.scriptKeys.get(id), []), 'get');
+    if (reply.length === 0) return undefined;
     return {
-      client: parseRecord<TData>(clientId, reply),
+      client: parseRecord<TData>(id, reply),
       outbox: parseOutbox(reply.slice(RECORD_FIELDS.length)),
     };
   }

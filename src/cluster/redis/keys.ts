@@ -13,7 +13,13 @@ export const KEY_TABLE = {
     pattern: 'c:<clientId>',
     type: 'hash',
     holds:
-      'the client record: `tokenHash` (SHA-256 hex of the token; the token itself never reaches Redis), the snapshot (`SNAPSHOT_KEYS`: `state`, `socketId`, `tabId`, `createdAt`, `connectedAt`, `disconnectedAt`, `expiresAt`, `generation`), `data` (JSON), owner `node` + `inc` (incarnation; empty while unowned), `fence`, `lastSocketId` (the last socket that disconnected: a replayed disconnect is told from a stale one); the outbox counters `seq` (last sequence number handed out), `acked` (highest acknowledged), `obytes` (size of the members kept), `oldestAt` (when the oldest unacknowledged one was queued)',
+      'the client record: `tokenHash` (SHA-256 hex of the token; the token itself never reaches Redis), the snapshot (`SNAPSHOT_KEYS`: `state`, `socketId`, `tabId`, `createdAt`, `connectedAt`, `disconnectedAt`, `expiresAt`, `generation`), `data` (JSON) when 64 bytes or shorter (`DATA_INLINE_MAX`; else in the data key: the hash has no `data` field), owner `node` + `inc` (incarnation; empty while unowned), `fence`, `lastSocketId` (the last socket that disconnected: a replayed disconnect is told from a stale one); the outbox counters `seq` (last sequence number handed out), `acked` (highest acknowledged), `obytes` (size of the members kept), `oldestAt` (when the oldest unacknowledged one was queued)',
+  },
+  data: {
+    pattern: 'x:<clientId>',
+    type: 'string',
+    holds:
+      "a client's `data` (JSON) when longer than 64 bytes (`DATA_INLINE_MAX`), kept apart so that its record stays in Redis's compact hash encoding (a listpack: every value at most `hash-max-listpack-value`, 64 bytes by default); absent when the record holds it. Written with the record (register, restore), deleted with it",
   },
   tombstone: {
     pattern: 't:<clientId>',
@@ -73,7 +79,7 @@ export const KEY_TABLE = {
     pattern: 'schema',
     type: 'hash',
     holds:
-      '`layout` (the key layout: 1, every key under one `{prefix}` tag) and `partitions` (1): written by the first join, checked by every join (a node of another layout or partition count is refused `KEY_LAYOUT_MISMATCH`); absent in a Redis written before it, which is layout 1',
+      '`layout` (the key layout: 2, every key under one `{prefix}` tag, a long `data` in its own key) and `partitions` (1): written by the first join, checked by every join (a node of another layout or partition count is refused `KEY_LAYOUT_MISMATCH`); absent in a Redis written before it, which is layout 1. A join of layout 2 upgrades a Redis of layout 1 (its records are valid records of layout 2) when no node of layout 1 is live, and is refused `KEY_LAYOUT_MISMATCH` while one is (see `KEY_LAYOUT`)',
   },
   meta: {
     pattern: 'meta',
@@ -96,11 +102,20 @@ export const KEY_TABLE = {
 } as const satisfies Record<string, { pattern: string; type: string; holds: string }>;
 
 /**
- * The key layout this release writes and reads (`{prefix}:schema`, checked at `join`): layout 1,
- * every key under one `{prefix}` tag, one partition. A Redis without the schema key was written by
- * a release before it, with this same layout.
+ * The key layout this release writes and reads (`{prefix}:schema`, checked at `join`): layout 2,
+ * every key under one `{prefix}` tag, one partition, a `data` longer than 64 bytes in its own key
+ * (`x:<clientId>`). Layout 1 (the same keys, every `data` in its record; a Redis without the schema
+ * key was written by a release before it, with layout 1) is the one it upgrades (`upgradesFrom`):
+ * a record of layout 1 is a valid record of layout 2 (its `data` is in its hash, where layout 2
+ * looks first), but a node of layout 1 would read a record of layout 2 without its long `data`.
+ * So the join of a node of layout 2 to a Redis of layout 1 writes layout 2 only if no node of
+ * layout 1 is live (alive or leaving, heartbeat within `nodeTtl`), ending as dead those whose
+ * heartbeat is older (they are no longer serving; their clients get their grace period), and
+ * is refused `KEY_LAYOUT_MISMATCH` while one is live: a rolling upgrade across key layouts needs
+ * the nodes of the old release stopped first. A node of layout 1 joining a Redis of layout 2 is
+ * refused by its own check.
  */
-export const KEY_LAYOUT = { layout: 1, partitions: 1 } as const;
+export const KEY_LAYOUT = { layout: 2, partitions: 1, upgradesFrom: 1 } as const;
 
 /** The live states, each with its set (`state:<state>`). */
 const LIVE_STATES = ['handshaking', 'connected', 'disconnected'] as const;
@@ -111,6 +126,8 @@ export interface ClusterKeys {
   readonly tag: string;
   /** A client's record (a hash). */
   client(clientId: string): string;
+  /** A client's `data` when longer than 64 bytes (a string). */
+  data(clientId: string): string;
   /** A deleted client's tombstone. */
   tombstone(clientId: string): string;
   /** A client's outbox (a sorted set). */
@@ -156,6 +173,7 @@ export function clusterKeys(prefix: string): ClusterKeys {
   return {
     tag,
     client: (clientId) => `${tag}:c:${clientId}`,
+    data: (clientId) => `${tag}:x:${clientId}`,
     tombstone: (clientId) => `${tag}:t:${clientId}`,
     outbox: (clientId) => `${tag}:o:${clientId}`,
     emitIds: (clientId) => `${tag}:e:${clientId}`,
@@ -182,7 +200,7 @@ export function clusterKeys(prefix: string): ClusterKeys {
  * may touch but those it discovers. `node` and `inc` are the caller's incarnation.
  */
 export function scriptKeys(k: ClusterKeys) {
-  const clientKeys = (id: string) => [k.client(id), k.tombstone(id), k.outbox(id), k.emitIds(id)];
+  const clientKeys = (id: string) => [k.client(id), k.data(id), k.tombstone(id), k.outbox(id), k.emitIds(id)];
   return {
     join: (node: string) => [k.meta, k.schema, k.node(node), k.nodes, k.reaping, k.orphans],
     heartbeat: (node: string) => [k.nodes, k.meta, k.node(node), k.unheld],
@@ -211,6 +229,7 @@ export function scriptKeys(k: ClusterKeys) {
     ],
     register: (id: string, node: string, inc: string) => [
       k.client(id),
+      k.data(id),
       k.tombstone(id),
       k.deadlines,
       k.state('handshaking'),
@@ -220,6 +239,7 @@ export function scriptKeys(k: ClusterKeys) {
     ],
     claim: (id: string, node: string, inc: string) => [
       k.client(id),
+      k.data(id),
       k.tombstone(id),
       k.node(node),
       k.owned(node, inc),
@@ -230,6 +250,7 @@ export function scriptKeys(k: ClusterKeys) {
     ],
     disconnect: (id: string, node: string) => [
       k.client(id),
+      k.data(id),
       k.tombstone(id),
       k.node(node),
       k.deadlines,
@@ -279,6 +300,7 @@ export function scriptKeys(k: ClusterKeys) {
       ...k.states,
       ...deletions.flatMap(({ clientId, deletionId }) => [...clientKeys(clientId), k.deletion(deletionId)]),
     ],
+    get: (id: string) => [k.client(id), k.data(id)],
     list: (node: string) => [...k.states, ...(node === '' ? [] : [k.node(node)])],
     counts: () => [...k.states, k.nodes],
     nodes: () => [k.nodes],

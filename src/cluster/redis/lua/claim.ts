@@ -17,6 +17,7 @@ reconnect makes onConnect due: the mark hookDue = '<socketId> <0|1 reconnect>' s
 has run it (hookRan). A swap from an owner that is no longer alive hands a mark left to this node.`,
   keys: [
     'the client record ({P}:c:<clientId>)',
+    'its data key ({P}:x:<clientId>): its `data` when longer than 64 bytes',
     'its tombstone ({P}:t:<clientId>)',
     'the node hash of the caller ({P}:node:<nodeId>)',
     'the owned set of its incarnation ({P}:owned:<nodeId>:<inc>)',

@@ -9,6 +9,7 @@ it). Idempotent per deletion id: the same call again answers 'replay' (with the 
 not completed). Otherwise already-deleted (a tombstone), unknown-client, NODE_FENCED.`,
   keys: [
     'the client record ({P}:c:<clientId>)',
+    'its data key ({P}:x:<clientId>): its `data` when longer than 64 bytes',
     'its tombstone ({P}:t:<clientId>)',
     'its outbox ({P}:o:<clientId>)',
     'its emit ids ({P}:e:<clientId>)',

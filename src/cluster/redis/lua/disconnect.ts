@@ -13,6 +13,7 @@ must still match; its onConnect mark (hookDue) goes with it, or, if the client h
 live owner meanwhile, that owner is told to run it ({P}:notice:<node>, 'hook-due').`,
   keys: [
     'the client record ({P}:c:<clientId>)',
+    'its data key ({P}:x:<clientId>): its `data` when longer than 64 bytes',
     'its tombstone ({P}:t:<clientId>)',
     'the node hash of the caller ({P}:node:<nodeId>)',
     'the deadlines ({P}:deadlines)',

@@ -17,6 +17,7 @@ whose reply was lost and that is sent again answers 'replay' (with its member wh
 unacknowledged, and the owner told again) instead of queueing it twice.`,
   keys: [
     'the client record ({P}:c:<clientId>)',
+    'its data key ({P}:x:<clientId>): its `data` when longer than 64 bytes',
     'its tombstone ({P}:t:<clientId>)',
     'its outbox ({P}:o:<clientId>)',
     'its emit ids ({P}:e:<clientId>)',

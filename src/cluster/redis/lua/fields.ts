@@ -9,6 +9,17 @@ import { SNAPSHOT_KEYS } from '../../../machines/clientSnapshot.js';
 export const RECORD_FIELDS = [...SNAPSHOT_KEYS, 'data', 'node', 'inc', 'fence'] as const;
 
 /**
+ * The longest `data` (its JSON, in bytes) a record's hash holds; a longer one is kept apart, in the
+ * client's data key (`{P}:x:<clientId>`, a string), and the hash has no `data` field. Redis keeps a
+ * hash in its compact encoding (a listpack) only while each of its values is at most
+ * `hash-max-listpack-value` bytes (64 by default): a single longer one turns the whole record into
+ * a hash table, about 1.4 KB a client instead of 0.5–0.75 KB (issue 20). A `data` of 64 bytes or
+ * less costs no key of its own. Every other field of a record is shorter (a token hash is 64 hex
+ * digits), but a `tabId` over 64 bytes would convert it too.
+ */
+export const DATA_INLINE_MAX = 64;
+
+/**
  * The fields of a deletion journal entry, in the order scripts return them: the deletion, the
  * owner before it (`prevNode`, `prevInc`, `prevFence`), the client's snapshot and data as they
  * were, and how many messages were dropped with it.

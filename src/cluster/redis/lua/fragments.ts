@@ -1,5 +1,5 @@
 import { SNAPSHOT_KEYS } from '../../../machines/clientSnapshot.js';
-import { DELETION_FIELDS, luaList, RECORD_FIELDS } from './fields.js';
+import { DATA_INLINE_MAX, DELETION_FIELDS, luaList, RECORD_FIELDS } from './fields.js';
 
 /**
  * One piece of Lua several scripts share: the locals it assigns (`provides`), the fragments it
@@ -93,22 +93,50 @@ nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])`,
     provides: ['DEL'],
     source: `DEL = ${luaList(DELETION_FIELDS)}`,
   },
-  /** A record as a table (`read`), or in `RECORD_FIELDS` order as a reply (`flat`). */
+  /**
+   * A record as a table (`read`), or in `RECORD_FIELDS` order as a reply (`flat`). Its `data` is
+   * in its hash when short (`DATA_INLINE_MAX`), else in its data key (`dataKey(rec)`, `{P}:x:<id>`),
+   * read only then: a script that reads a record declares (or discovers) that key too. A record of
+   * key layout 1 holds every `data` in its hash, which reads the same.
+   */
   read: {
-    uses: [],
-    provides: ['SNAP', 'read', 'flat'],
+    uses: ['key'],
+    provides: ['SNAP', 'read', 'flat', 'dataKey'],
     source: `SNAP = ${luaList(RECORD_FIELDS)}
+dataKey = function(rec)
+  return P .. ':x:' .. string.sub(rec, #P + 4)
+end
 read = function(rec)
   local v = redis.call('HMGET', rec, unpack(SNAP))
   if not v[1] then return nil end
   local r = {}
   for i, f in ipairs(SNAP) do r[f] = v[i] or '' end
+  if not v[${RECORD_FIELDS.indexOf('data') + 1}] then r.data = redis.call('GET', dataKey(rec)) or '' end
   return r
 end
 flat = function(r)
   local out = {}
   for i, f in ipairs(SNAP) do out[i] = r[f] or '' end
   return out
+end`,
+  },
+  /**
+   * Writes a record's `data`: a short one (`DATA_INLINE_MAX` bytes or less) joins `fields`, the
+   * field-value pairs the caller then writes to the hash; a longer one goes to the data key. Over a
+   * record that exists (`existing`), the other place is cleared, so a record has its data in one.
+   */
+  storeData: {
+    uses: ['read'],
+    provides: ['storeData'],
+    source: `storeData = function(rec, data, fields, existing)
+  if #data > ${DATA_INLINE_MAX} then
+    redis.call('SET', dataKey(rec), data)
+    if existing then redis.call('HDEL', rec, 'data') end
+  else
+    table.insert(fields, 'data')
+    table.insert(fields, data)
+    if existing then redis.call('DEL', dataKey(rec)) end
+  end
 end`,
   },
   /**
@@ -197,7 +225,7 @@ end`,
 end`,
   },
   /**
-   * Deletes a live client in one step: record, indexes, outbox, tombstone, and a deletion journal
+   * Deletes a live client in one step: record, data key, indexes, outbox, tombstone, and a deletion journal
    * entry assigned to the node that will run onDelete, with the number of messages its page never
    * acknowledged (plus `extra`: an overflowing message that was not queued). Returns the entry
    * (DEL order).
@@ -219,7 +247,7 @@ end`,
     source: `deleteClient = function(id, r, reason, deletionId, nodeId, inc, ttl, extra)
   local fence = s(nextFence(r.fence))
   local undelivered = redis.call('ZCARD', k('o', id)) + (extra or 0)
-  redis.call('DEL', k('c', id), k('o', id), k('e', id))
+  redis.call('DEL', k('c', id), k('x', id), k('o', id), k('e', id))
   redis.call('ZREM', k('deadlines'), id)
   moveState(id, r.state, nil)
   moveOwner(id, r.node, r.inc, '', '')
@@ -423,8 +451,8 @@ end`,
    * The clients the reap's recovery step (recoverStep) will look at, and the keys it will touch,
    * read before the reap's first write: while it drops, up to limit clients of `{P}:unheld`; in the
    * step that collects them (nodeTtl passed, every live node but those the reap ends wrote back),
-   * the first limit clients no other live incarnation owns (SDIFF, a read). With each, its record,
-   * outbox, emit ids and owner. Answers those clients ({} while it waits), or nil when no recovery
+   * the first limit clients no other live incarnation owns (SDIFF, a read). With each, its record
+   * and data key, outbox, emit ids and owner. Answers those clients ({} while it waits), or nil when no recovery
    * runs.
    */
   recoverKeys: {
@@ -459,6 +487,7 @@ end`,
     end
   end
   for _, id in ipairs(ids) do
+    found(k('x', id))
     local r = read(found(k('c', id)))
     if r then
       discover(k('o', id))
@@ -512,7 +541,7 @@ end`,
     -- a fence above the recovery's id (both Redis TIME in µs): written since the rollback was
     -- found (released by a leave or a node's death, registered anew), so not a record Redis went back to
     if r and not liveOwner(r.node, r.inc) and (tonumber(r.fence) or 0) <= recoveryId then
-      redis.call('DEL', k('c', id), k('o', id), k('e', id))
+      redis.call('DEL', k('c', id), k('x', id), k('o', id), k('e', id))
       redis.call('ZREM', k('deadlines'), id)
       moveState(id, r.state, nil)
       moveOwner(id, r.node, r.inc, '', '')

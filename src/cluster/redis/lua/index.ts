@@ -6,6 +6,7 @@ import { type BuiltScript, KEY_CHECK_ENV, type LuaScript } from './defineScript.
 import { deleteScript } from './delete.js';
 import { disconnectScript } from './disconnect.js';
 import { emitScript } from './emit.js';
+import { getScript } from './get.js';
 import { heartbeatScript } from './heartbeat.js';
 import { hookRanScript } from './hookRan.js';
 import { joinScript } from './join.js';
@@ -41,6 +42,7 @@ export const SCRIPTS = {
   leave: leaveScript,
   restore: restoreScript,
   writeBack: writeBackScript,
+  get: getScript,
   list: listScript,
   counts: countsScript,
   nodes: nodesScript,

@@ -9,16 +9,21 @@ start, or Redis lost its data). A previous incarnation still alive or leaving is
 process's own (the same processId: a rejoin) or its heartbeat is older than nodeTtl (the same
 node id restarted after a crash); a live one of another process is never ended: NODE_ID_IN_USE.
 First of all, the key layout: {P}:schema (layout, partitions) is written when absent (a fresh Redis,
-or one written by a release before the schema key: layout 1, the layout of {P}:meta); a Redis
-written by another layout or partition count is refused, LAYOUT_MISMATCH, before anything is
-written but the write counter.`,
+or one written by a release before the schema key: layout 1); a Redis written by another layout or
+partition count is refused, LAYOUT_MISMATCH, before anything is written but the write counter. A
+Redis of the layout this node upgrades (upgradesFrom, or no schema) is upgraded to its layout (its
+records are valid records of this layout) only if no other node is live there (alive or leaving,
+heartbeat within nodeTtl; the nodes of that Redis are all of the old layout): LAYOUT_LIVE names one
+that is, before anything is written but the write counter; those whose heartbeat is older are ended
+as dead (they no longer serve; a late heartbeat of theirs is fenced, and their rejoin refused by
+their own layout check).`,
   keys: [
     'the cluster meta hash ({P}:meta)',
     'the key layout ({P}:schema)',
     'its node hash ({P}:node:<nodeId>)',
     'the live nodes ({P}:nodes)',
     'the incarnations to reap ({P}:reaping)',
-    "the orphaned deletions ({P}:orphans); discovered: a previous incarnation's owned set and deletions (incarnationKeys)",
+    "the orphaned deletions ({P}:orphans); discovered: a previous incarnation's owned set and deletions (incarnationKeys), and in an upgrade every live node's hash and those of the ones it ends",
   ],
   argv: [
     'nodeId',
@@ -27,16 +32,37 @@ written but the write counter.`,
     "processId: this process's random id",
     'layout: the key layout this node uses',
     'partitions: its partition count',
+    "upgradesFrom: the layout it upgrades ('' for none)",
   ],
   reply: `{inc, epoch, nowMs, endedInc ('' when none)} | {'NODE_ID_IN_USE', inc, heartbeat age (ms)}
-| {'LAYOUT_MISMATCH', layout, partitions}: the schema Redis holds`,
-  uses: ['decimal', 'time', 'incarnationKeys', 'endIncarnation', 'tick'],
+| {'LAYOUT_MISMATCH', layout, partitions}: the schema Redis holds
+| {'LAYOUT_LIVE', layout, nodeId, heartbeat age (ms)}: a live node of the layout it would upgrade`,
+  uses: ['decimal', 'time', 'discover', 'incarnationKeys', 'endIncarnation', 'tick'],
   body: `
 local nodeId, gapMs, nodeTtl, processId, layout, partitions = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
+local from = ARGV[7] or ''
 local meta = k('meta')
 local schema = redis.call('HMGET', k('schema'), 'layout', 'partitions')
-if schema[1] and (schema[1] ~= layout or schema[2] ~= partitions) then
+local upgrade = not schema[1] or (schema[1] ~= layout and schema[1] == from and schema[2] == partitions)
+if schema[1] and not upgrade and (schema[1] ~= layout or schema[2] ~= partitions) then
   return {'LAYOUT_MISMATCH', schema[1], schema[2] or ''}
+end
+-- an upgrade: every other node there is of the old layout; one still live refuses it, those
+-- silent for nodeTtl are ended (their keys read before the first write)
+local silent = {}
+if upgrade and from ~= '' then
+  local beats = redis.call('ZRANGE', k('nodes'), 0, -1, 'WITHSCORES')
+  for i = 1, #beats, 2 do
+    local n, age = beats[i], nowMs - tonumber(beats[i + 1])
+    if n ~= nodeId then
+      local v = redis.call('HMGET', found(k('node', n)), 'inc', 'state')
+      if v[1] and (v[2] == 'alive' or v[2] == 'leaving') then
+        if age < nodeTtl then return {'LAYOUT_LIVE', schema[1] or from, n, s(age)} end
+        incarnationKeys(n, v[1])
+        table.insert(silent, {n, v[1]})
+      end
+    end
+  end
 end
 local nk = k('node', nodeId)
 local prev = redis.call('HMGET', nk, 'inc', 'state', 'process')
@@ -47,7 +73,8 @@ if prev[1] and (prev[2] == 'alive' or prev[2] == 'leaving') and prev[3] ~= proce
 end
 local ending = prev[1] and (prev[2] == 'alive' or prev[2] == 'leaving')
 if ending then incarnationKeys(nodeId, prev[1]) end
-if not schema[1] then redis.call('HSET', k('schema'), 'layout', layout, 'partitions', partitions) end
+if upgrade then redis.call('HSET', k('schema'), 'layout', layout, 'partitions', partitions) end
+for _, old in ipairs(silent) do endIncarnation(old[1], old[2], 'dead') end
 local epoch = redis.call('HGET', meta, 'epoch')
 if not epoch then
   epoch = s(nowUs)

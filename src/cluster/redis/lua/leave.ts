@@ -18,7 +18,7 @@ whose reply was lost is safe to repeat).`,
     'the orphaned deletions ({P}:orphans)',
     'the deadlines ({P}:deadlines)',
     'the connected and disconnected sets ({P}:state:<state>), two keys',
-    'the cluster meta hash ({P}:meta); discovered: the records of the clients released, the journal entries of its deletions',
+    'the cluster meta hash ({P}:meta); discovered: the records and data keys of the clients released, the journal entries of its deletions',
   ],
   argv: ['nodeId', 'inc', 'reconnectTimeout (ms)', 'limit: clients per call'],
   reply: `{'left' | 'more', released} | {'NODE_FENCED'}`,
@@ -33,7 +33,7 @@ local owner = nodeId .. ':' .. inc
 local owned = k('owned', nodeId, inc)
 -- every key this call may touch, read before its first write
 local ids = redis.call('SRANDMEMBER', owned, limit)
-for _, id in ipairs(ids) do discover(k('c', id)) end
+for _, id in ipairs(ids) do discover(k('c', id), k('x', id)) end
 if redis.call('SCARD', owned) <= #ids then incarnationKeys(nodeId, inc) end
 if status == 'alive' then redis.call('HSET', k('node', nodeId), 'state', 'leaving') end
 local released = 0

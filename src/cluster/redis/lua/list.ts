@@ -9,7 +9,7 @@ nextCursor is '' at the end. As with SSCAN, a client present for the whole listi
 least once.`,
   keys: [
     'the handshaking, connected and disconnected sets ({P}:state:<state>), three keys',
-    "the node's hash ({P}:node:<node>), when node is given; discovered: its incarnation's owned set, the records listed",
+    "the node's hash ({P}:node:<node>), when node is given; discovered: its incarnation's owned set, the records listed and their data keys",
   ],
   argv: ["state ('' for every live state)", "node ('' for every node)", "cursor ('' for the first page)", 'limit'],
   reply: `{nextCursor, {{clientId, ...record (RECORD_FIELDS order), seq, acked, oldestAt}...}}`,
@@ -33,6 +33,7 @@ local views = {}
 while phase <= #sets and #views < limit do
   local res = redis.call('SSCAN', sets[phase], cur, 'COUNT', limit - #views)
   for _, id in ipairs(res[2]) do
+    found(k('x', id))
     local r = read(found(k('c', id)))
     if r and (state == '' or r.state == state) then
       local v = flat(r)

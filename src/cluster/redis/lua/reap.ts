@@ -20,7 +20,7 @@ stale view (reset or rollback, see stale) answers NODE_FENCED: the node's heartb
     'the clients a recovery drops ({P}:unheld)',
     "the deletions of the caller's incarnation ({P}:dels:<nodeId>:<inc>)",
     'the deadlines ({P}:deadlines)',
-    "the handshaking, connected and disconnected sets ({P}:state:<state>), three keys; discovered (before the first write): the overdue nodes' hashes, owned sets, deletions and journal entries; the owned sets and clients released; the orphaned journal entries taken over; what a recovery step touches (recoverKeys)",
+    "the handshaking, connected and disconnected sets ({P}:state:<state>), three keys; discovered (before the first write): the overdue nodes' hashes, owned sets, deletions and journal entries; the owned sets, records and data keys of the clients released; the orphaned journal entries taken over; what a recovery step touches (recoverKeys)",
   ],
   argv: [
     'nodeId',
@@ -80,7 +80,7 @@ if not unheld then
     local n = string.match(owner, '^(.*):[^:]*$')
     if n then discover(k('node', n)) end
     local ids = redis.call('SRANDMEMBER', found(k('owned', owner)), budget)
-    for _, id in ipairs(ids) do discover(k('c', id)) end
+    for _, id in ipairs(ids) do discover(k('c', id), k('x', id)) end
     table.insert(plan, {owner, ids})
     budget = budget - #ids
   end

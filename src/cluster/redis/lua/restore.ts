@@ -14,6 +14,7 @@ acknowledged, so the page, told where its stream resumes, takes the next message
 rather than one it already had.`,
   keys: [
     'the client record ({P}:c:<clientId>)',
+    'its data key ({P}:x:<clientId>): its `data` when longer than 64 bytes',
     'its tombstone ({P}:t:<clientId>)',
     'its outbox ({P}:o:<clientId>)',
     'its emit ids ({P}:e:<clientId>)',
@@ -32,7 +33,7 @@ rather than one it already had.`,
     'then data (JSON), fence, seq',
   ],
   reply: `'restored' | 'kept' | 'deleted' | 'NODE_FENCED'`,
-  uses: ['snapshotFields', 'read', 'nodeStatus', 'moveState', 'moveOwner', 'ownerKeys'],
+  uses: ['snapshotFields', 'read', 'storeData', 'nodeStatus', 'moveState', 'moveOwner', 'ownerKeys'],
   body: `
 local nodeId, inc, id, th = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local snap = {}
@@ -52,12 +53,13 @@ if r then
   moveOwner(id, r.node, r.inc, '', '')
   redis.call('ZREM', k('deadlines'), id)
 end
-local fields = {'tokenHash', th, 'lastSocketId', '', 'data', data, 'node', nodeId, 'inc', inc, 'fence', fence,
+local fields = {'tokenHash', th, 'lastSocketId', '', 'node', nodeId, 'inc', inc, 'fence', fence,
   'seq', seq, 'acked', seq, 'obytes', '0', 'oldestAt', ''}
 for _, f in ipairs(SNAPSHOT) do
   table.insert(fields, f)
   table.insert(fields, snap[f])
 end
+storeData(rec, data, fields, r ~= nil)
 redis.call('HSET', rec, unpack(fields))
 redis.call('DEL', k('o', id), k('e', id))
 moveState(id, nil, snap.state)

@@ -20,7 +20,7 @@ view (see the stale fragment) answers NODE_FENCED.`,
     'the live nodes ({P}:nodes)',
     "the deletions of the caller's incarnation ({P}:dels:<nodeId>:<inc>)",
     'the clients a recovery drops ({P}:unheld)',
-    "the handshaking, connected and disconnected sets ({P}:state:<state>), three keys; discovered: the due clients' records, tombstones, outboxes, emit ids, journal entries and owners' owned sets",
+    "the handshaking, connected and disconnected sets ({P}:state:<state>), three keys; discovered: the due clients' records, data keys, tombstones, outboxes, emit ids, journal entries and owners' owned sets",
   ],
   argv: [
     'nodeId',
@@ -49,6 +49,7 @@ local dl = k('deadlines')
 -- each one touches
 local due = {}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', dl, '-inf', s(nowMs), 'LIMIT', 0, limit)) do
+  found(k('x', id))
   local r = read(found(k('c', id)))
   if r then
     local did = string.sub(redis.sha1hex(seed .. ':' .. id), 1, 22)

@@ -16,7 +16,7 @@ hash): a recovery drops what nobody holds only once every live node is.`,
     'the orphaned deletions ({P}:orphans)',
     'the deadlines ({P}:deadlines)',
     'the handshaking, connected and disconnected sets ({P}:state:<state>), three keys',
-    "... per deletion, in the order of ARGV: the record, tombstone, outbox and emit ids of its client ({P}:c|t|o|e:<clientId>) and its journal entry ({P}:d:<deletionId>); discovered: the owners' owned sets, the deletions sets of the incarnations the entries are assigned to",
+    "... per deletion, in the order of ARGV: the record, data key, tombstone, outbox and emit ids of its client ({P}:c|x|t|o|e:<clientId>) and its journal entry ({P}:d:<deletionId>); discovered: the owners' owned sets, the deletions sets of the incarnations the entries are assigned to",
   ],
   argv: [
     'nodeId',
@@ -42,7 +42,7 @@ for i = 4, #ARGV - 3, 4 do
   if redis.call('EXISTS', k('t', id)) == 0 then redis.call('SET', k('t', id), did .. ' ' .. reason, 'PX', ttl) end
   local r = read(k('c', id))
   if r then
-    redis.call('DEL', k('c', id), k('o', id), k('e', id))
+    redis.call('DEL', k('c', id), k('x', id), k('o', id), k('e', id))
     redis.call('ZREM', k('deadlines'), id)
     moveState(id, r.state, nil)
     moveOwner(id, r.node, r.inc, '', '')
