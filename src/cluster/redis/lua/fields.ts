@@ -14,8 +14,8 @@ export const RECORD_FIELDS = [...SNAPSHOT_KEYS, 'data', 'node', 'inc', 'fence'] 
  * hash in its compact encoding (a listpack) only while each of its values is at most
  * `hash-max-listpack-value` bytes (64 by default): a single longer one turns the whole record into
  * a hash table, about 1.4 KB a client instead of 0.5–0.75 KB (issue 20). A `data` of 64 bytes or
- * less costs no key of its own. Every other field of a record is shorter (a token hash is 64 hex
- * digits), but a `tabId` over 64 bytes would convert it too.
+ * less costs no key of its own. Every other field of a record is at most 64 bytes: a token hash is
+ * 64 hex digits, and a `tabId` is refused above 64 printable ASCII characters (`MAX_TAB_ID`).
  */
 export const DATA_INLINE_MAX = 64;
 
