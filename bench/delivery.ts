@@ -11,6 +11,9 @@ const quick = process.argv.includes('--quick');
 const CLIENTS = quick ? 50 : 200;
 const PER_CLIENT = quick ? 200 : 1000;
 const RUNS = quick ? 1 : 3;
+// --ack-delay=N: the pages' ackDelay (ms) instead of the helper's default
+const ackDelayArg = process.argv.find((arg) => arg.startsWith('--ack-delay='));
+const ackDelay = ackDelayArg === undefined ? undefined : Number(ackDelayArg.slice('--ack-delay='.length));
 const log = (line: string) => console.log(line);
 
 type Reply = { type: string; [key: string]: unknown };
@@ -39,7 +42,11 @@ await Promise.all(
     (auth) =>
       new Promise<void>((resolve) => {
         const socket = connectClient(url, { autoConnect: false, forceNew: true, transports: ['websocket'] });
-        const client = supervise(socket, { storage: memoryStorage(), credentials: auth });
+        const client = supervise(socket, {
+          storage: memoryStorage(),
+          credentials: auth,
+          ...(ackDelay === undefined ? {} : { ackDelay }),
+        });
         client.on('note', () => {
           received += 1;
         });
@@ -116,6 +123,7 @@ const summary = {
   clients: CLIENTS,
   perClient: PER_CLIENT,
   runs: RUNS,
+  ackDelay: ackDelay ?? 'default',
   toPerSec: median(results.to.perSec),
   barePerSec: median(results.bare.perSec),
   ratio,
