@@ -226,20 +226,23 @@ describe('acknowledgements on demand (supervisor:ack-request)', () => {
   it.each([
     ['maxBytes', { maxMessages: 1000, maxBytes: 100_000 }, 'x'.repeat(10_000)],
     ['maxMessages', { maxMessages: 20 }, 'x'],
-  ] as const)('should ask a page that acknowledges rarely past half of %s, so a stream it keeps up with never overflows', async (_bound, outbox, text) => {
-    h = await startHarness({ reconnectTimeout: 5000, outbox });
-    const credentials = h.supervisor.register();
-    // its timer alone would acknowledge after 10 s, long after the bound: 11 messages reach it
-    const p = page(credentials, 10_000);
-    await eventually(() => expect(p.states).toContain('connected'));
-    for (const n of range(1, 60)) {
-      expect(h.supervisor.to(credentials.clientId).emit('tick', n, text)).toBe(true);
-      await eventually(() => expect(p.received.at(-1)).toBe(n));
-    }
-    expect(p.received).toEqual(range(1, 60));
-    expect(h.supervisor.get(credentials.clientId)?.state).toBe('connected');
-    expect(h.supervisor.stats().delivery.acked).toBeGreaterThanOrEqual(50);
-  });
+  ] as const)(
+    'should ask a page that acknowledges rarely past half of %s, so a stream it keeps up with never overflows',
+    async (_bound, outbox, text) => {
+      h = await startHarness({ reconnectTimeout: 5000, outbox });
+      const credentials = h.supervisor.register();
+      // its timer alone would acknowledge after 10 s, long after the bound: 11 messages reach it
+      const p = page(credentials, 10_000);
+      await eventually(() => expect(p.states).toContain('connected'));
+      for (const n of range(1, 60)) {
+        expect(h.supervisor.to(credentials.clientId).emit('tick', n, text)).toBe(true);
+        await eventually(() => expect(p.received.at(-1)).toBe(n));
+      }
+      expect(p.received).toEqual(range(1, 60));
+      expect(h.supervisor.get(credentials.clientId)?.state).toBe('connected');
+      expect(h.supervisor.stats().delivery.acked).toBeGreaterThanOrEqual(50);
+    },
+  );
 
   it('should ask once while a request is outstanding, again after an acknowledgement or a second, and leave a page that ignores it to its own acknowledgements', async () => {
     h = await startHarness({ reconnectTimeout: 5000, outbox: { maxMessages: 10 } });
