@@ -2,6 +2,8 @@
 // against a bare socket.emit() in the same run (the browser helper receives and acknowledges the
 // former; plain listeners the latter), and how fast a reconnecting client's 1,000-message outbox
 // is flushed. The server runs in its own process; clients are real socket.io-client sockets here.
+// Options: --quick; --ack-delay=N (the pages' ackDelay in ms instead of the helper's default);
+// CPU_PROF_DIR=dir in the environment writes a CPU profile of the server process there.
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { io as connectClient, type Socket } from 'socket.io-client';
@@ -18,7 +20,12 @@ const log = (line: string) => console.log(line);
 
 type Reply = { type: string; [key: string]: unknown };
 const server = fork(new URL('./delivery-server.ts', import.meta.url), [], {
-  execArgv: ['--import', 'tsx'],
+  // CPU_PROF_DIR=dir: a CPU profile of the server process (node --cpu-prof) written there
+  execArgv: [
+    '--import',
+    'tsx',
+    ...(process.env.CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF_DIR}`] : []),
+  ],
   env: { ...process.env, NODE_ENV: 'production' },
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });

@@ -43,7 +43,7 @@ const NO_RING: unknown[] = [];
  * The delivery state of a client that has been sent something. Its unacknowledged messages live in
  * one array, {@link WIDTH} entries per message (event, argument count, first and second argument,
  * size, time), not an object per message, nor an array of its arguments when it has at most two
- * (issue 21): a message waits for the page's batched acknowledgement (`ackDelay`, 50 ms), long
+ * (issue 21): a message waits for the page's batched acknowledgement (`ackDelay`, 200 ms), long
  * enough to survive a young-generation GC, and each object that survives one costs its promotion.
  * A message of more than two arguments keeps them as an array in its first. One array, not one per
  * column, one slot at first: a client sent a message now and then, each acknowledged before the
