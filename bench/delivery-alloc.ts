@@ -91,7 +91,7 @@ for (let i = 0; i < IDLE; i += 1) {
 const delivery = createDelivery({
   store: { get: (clientId: string) => records.get(clientId), status: () => 'live' } as unknown as ClientStore,
   now: Date.now,
-  bridge: { resolve: () => undefined, disconnect: () => {}, resume: () => {}, send: () => {} },
+  bridge: { resolve: () => undefined, disconnect: () => {}, resume: () => {}, send: () => {}, askAck: () => {} },
   limits: { maxMessages: 1000, maxBytes: 1_000_000 },
   publish: () => {},
   deleteClient: () => {},

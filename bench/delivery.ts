@@ -2,6 +2,8 @@
 // against a bare socket.emit() in the same run (the browser helper receives and acknowledges the
 // former; plain listeners the latter), and how fast a reconnecting client's 1,000-message outbox
 // is flushed. The server runs in its own process; clients are real socket.io-client sockets here.
+// Options: --quick; --ack-delay=N (the pages' ackDelay in ms instead of the helper's default);
+// CPU_PROF_DIR=dir in the environment writes a CPU profile of the server process there.
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { io as connectClient, type Socket } from 'socket.io-client';
@@ -11,11 +13,19 @@ const quick = process.argv.includes('--quick');
 const CLIENTS = quick ? 50 : 200;
 const PER_CLIENT = quick ? 200 : 1000;
 const RUNS = quick ? 1 : 3;
+// --ack-delay=N: the pages' ackDelay (ms) instead of the helper's default
+const ackDelayArg = process.argv.find((arg) => arg.startsWith('--ack-delay='));
+const ackDelay = ackDelayArg === undefined ? undefined : Number(ackDelayArg.slice('--ack-delay='.length));
 const log = (line: string) => console.log(line);
 
 type Reply = { type: string; [key: string]: unknown };
 const server = fork(new URL('./delivery-server.ts', import.meta.url), [], {
-  execArgv: ['--import', 'tsx'],
+  // CPU_PROF_DIR=dir: a CPU profile of the server process (node --cpu-prof) written there
+  execArgv: [
+    '--import',
+    'tsx',
+    ...(process.env.CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF_DIR}`] : []),
+  ],
   env: { ...process.env, NODE_ENV: 'production' },
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
@@ -39,7 +49,11 @@ await Promise.all(
     (auth) =>
       new Promise<void>((resolve) => {
         const socket = connectClient(url, { autoConnect: false, forceNew: true, transports: ['websocket'] });
-        const client = supervise(socket, { storage: memoryStorage(), credentials: auth });
+        const client = supervise(socket, {
+          storage: memoryStorage(),
+          credentials: auth,
+          ...(ackDelay === undefined ? {} : { ackDelay }),
+        });
         client.on('note', () => {
           received += 1;
         });
@@ -116,6 +130,7 @@ const summary = {
   clients: CLIENTS,
   perClient: PER_CLIENT,
   runs: RUNS,
+  ackDelay: ackDelay ?? 'default',
   toPerSec: median(results.to.perSec),
   barePerSec: median(results.bare.perSec),
   ratio,

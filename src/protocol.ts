@@ -27,6 +27,13 @@ export const SERVER_EVENTS = {
    * come again.
    */
   resume: 'supervisor:resume',
+  /**
+   * `()`: the client's outbox passed half of a bound (`outbox.maxMessages` or `maxBytes`):
+   * acknowledge what was processed now rather than after `ackDelay`. Sent at most once until an
+   * acknowledgement comes (or a second passes); a page that ignores it (an older helper) is
+   * acknowledged by its timer as before.
+   */
+  ackRequest: 'supervisor:ack-request',
 } as const;
 
 /** Events the browser helper sends to the server. */

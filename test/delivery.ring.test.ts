@@ -14,6 +14,7 @@ function harness() {
     resolve: () => undefined,
     disconnect: () => {},
     resume: () => {},
+    askAck: () => {},
     send: (socketId, seq, event, count, first, second) => {
       // one or two arguments come as they are, more as an array in `first`
       const args = count > 2 ? (first as unknown[]) : [first, second].slice(0, count);

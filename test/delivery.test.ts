@@ -222,6 +222,82 @@ describe('to(clientId).emit()', () => {
   });
 });
 
+describe('acknowledgements on demand (supervisor:ack-request)', () => {
+  it.each([
+    ['maxBytes', { maxMessages: 1000, maxBytes: 100_000 }, 'x'.repeat(10_000)],
+    ['maxMessages', { maxMessages: 20 }, 'x'],
+  ] as const)(
+    'should ask a page that acknowledges rarely past half of %s, so a stream it keeps up with never overflows',
+    async (_bound, outbox, text) => {
+      h = await startHarness({ reconnectTimeout: 5000, outbox });
+      const credentials = h.supervisor.register();
+      // its timer alone would acknowledge after 10 s, long after the bound: 11 messages reach it
+      const p = page(credentials, 10_000);
+      await eventually(() => expect(p.states).toContain('connected'));
+      for (const n of range(1, 60)) {
+        expect(h.supervisor.to(credentials.clientId).emit('tick', n, text)).toBe(true);
+        await eventually(() => expect(p.received.at(-1)).toBe(n));
+      }
+      expect(p.received).toEqual(range(1, 60));
+      expect(h.supervisor.get(credentials.clientId)?.state).toBe('connected');
+      expect(h.supervisor.stats().delivery.acked).toBeGreaterThanOrEqual(50);
+    },
+  );
+
+  it('should ask once while a request is outstanding, again after an acknowledgement or a second, and leave a page that ignores it to its own acknowledgements', async () => {
+    h = await startHarness({ reconnectTimeout: 5000, outbox: { maxMessages: 10 } });
+    const credentials = h.supervisor.register();
+    const { clientId } = credentials;
+    // an older helper: it processes the messages and acknowledges when it decides (here: when the
+    // test says), with no listener of the request; the requests are only counted
+    const socket = io(h.url, { forceNew: true, transports: ['websocket'], reconnection: false, auth: credentials });
+    opened.push(socket);
+    const received: number[] = [];
+    let requests = 0;
+    socket.on('supervisor:message', (_seq: number, _event: string, n: number) => received.push(n));
+    socket.on('supervisor:ack-request', () => {
+      requests += 1;
+    });
+    await once(socket, 'connect');
+    for (const n of range(1, 9)) expect(h.supervisor.to(clientId).emit('tick', n)).toBe(true);
+    await eventually(() => expect(received).toEqual(range(1, 9)));
+    // the request goes out after the message that passed half (the 6th), before the next: depths
+    // 6 to 9 were past half, one request
+    expect(requests).toBe(1);
+    socket.emit('supervisor:ack', 9);
+    await eventually(() => expect(h!.supervisor.get(clientId)?.outbox.depth).toBe(0));
+    // an acknowledgement answers the request: past half again, the page is asked again
+    for (const n of range(10, 16)) expect(h.supervisor.to(clientId).emit('tick', n)).toBe(true);
+    await eventually(() => expect(received).toEqual(range(1, 16)));
+    expect(requests).toBe(2);
+    // unanswered, it is sent again after a second, with the next message past half
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(h.supervisor.to(clientId).emit('tick', 17)).toBe(true);
+    await eventually(() => expect(received).toEqual(range(1, 17)));
+    expect(requests).toBe(3);
+    // the page's own acknowledgement is all the server needs: everything was delivered, nothing lost
+    socket.emit('supervisor:ack', 17);
+    await eventually(() => expect(h!.supervisor.get(clientId)?.outbox.depth).toBe(0));
+    expect(h.supervisor.get(clientId)?.state).toBe('connected');
+    expect(h.supervisor.stats().delivery).toMatchObject({ sent: 17, acked: 17, undelivered: 0, ignoredAcks: 0 });
+  });
+
+  it('should ask a page that comes back to a backlog past half at once, not after its ackDelay', async () => {
+    h = await startHarness({ reconnectTimeout: 5000, outbox: { maxMessages: 10 } });
+    const credentials = h.supervisor.register();
+    const p = page(credentials, 10_000);
+    await eventually(() => expect(p.states).toContain('connected'));
+    p.socket.io.reconnection(false);
+    p.socket.io.engine.close();
+    await eventually(() => expect(h!.supervisor.get(credentials.clientId)?.state).toBe('disconnected'));
+    for (const n of range(1, 8)) expect(h.supervisor.to(credentials.clientId).emit('tick', n)).toBe(true);
+    p.socket.connect();
+    await eventually(() => expect(p.received).toEqual(range(1, 8)));
+    // acknowledged within a round trip, not after the page's 10 s
+    await eventually(() => expect(h!.supervisor.get(credentials.clientId)?.outbox.depth).toBe(0), 3000);
+  });
+});
+
 describe('to(clientId).emit() under random drops, reconnects and takeovers', () => {
   it('should give the page exactly the sent sequence, whatever the interleaving, as long as the client lives', async () => {
     type Step = { op: 'emit'; count: number } | { op: 'drop' } | { op: 'reconnect' } | { op: 'wait' };

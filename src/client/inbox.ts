@@ -12,8 +12,17 @@ import { CLIENT_EVENTS, SERVER_EVENTS } from '../protocol.js';
 /** Messages held while an earlier one is missing (only a misbehaving transport reorders them). */
 const MAX_EARLY = 10_000;
 
+/**
+ * How long processed messages wait to be acknowledged together, by default: the server asks for an
+ * acknowledgement sooner (`supervisor:ack-request`) when the client's outbox passes half a bound.
+ */
+export const DEFAULT_ACK_DELAY = 200;
+
 export interface InboxOptions {
-  /** How long processed messages wait to be acknowledged together. @default 50 (ms) */
+  /**
+   * How long processed messages wait to be acknowledged together (sooner when the server asks).
+   * @default 200 (ms)
+   */
   ackDelay?: number;
   /** Called with what a message handler threw; without it the error is reported asynchronously. */
   onError?: (error: unknown, event: string) => void;
@@ -32,7 +41,7 @@ function reportAsync(error: unknown): void {
 }
 
 export function createInbox(socket: Socket, options: InboxOptions = {}) {
-  const ackDelay = options.ackDelay ?? 50;
+  const ackDelay = options.ackDelay ?? DEFAULT_ACK_DELAY;
   // each event's handlers, replaced (not changed) by on() and its undo: a message is handed to the
   // list as it was when it arrived, with no copy per message
   const handlers = new Map<string, readonly MessageHandler[]>();
@@ -103,6 +112,9 @@ export function createInbox(socket: Socket, options: InboxOptions = {}) {
     for (const seq of [...early.keys()]) if (seq <= processed) early.delete(seq);
     drainEarly();
   });
+  // the client's outbox passed half a bound on the server: acknowledge now, not after ackDelay
+  // (the request comes after the messages sent before it, so those are processed already)
+  socket.on(SERVER_EVENTS.ackRequest, () => acknowledge());
   // a new socket gets everything unacknowledged again: tell the server at once what is done
   socket.on('connect', () => {
     acknowledged = 0;

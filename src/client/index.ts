@@ -93,7 +93,12 @@ export interface SuperviseOptions {
    * could only fail with `INVALID_HANDSHAKE`
    */
   onInvalid?: 'reregister' | 'stop' | ((code: string) => 'reregister' | 'stop');
-  /** How long processed messages wait to be acknowledged together. @default 50 (ms) */
+  /**
+   * How long processed messages wait to be acknowledged together. The server asks for an
+   * acknowledgement sooner when the client's outbox passes half of `outbox.maxMessages` or
+   * `maxBytes`, so a longer delay (fewer acknowledgements) does not bring a fast stream to the bound.
+   * @default 200 (ms)
+   */
   ackDelay?: number;
   /** Called with what a message handler (`on()`) threw; without it the error is reported asynchronously. */
   onError?: (error: unknown, event: string) => void;

@@ -1,4 +1,4 @@
-import type { DeliveryDeps, DeliveryPort, DeliveryStats } from '../core/delivery.js';
+import { ASK_AGAIN_MS, type DeliveryDeps, type DeliveryPort, type DeliveryStats } from '../core/delivery.js';
 import { isId } from '../core/ids.js';
 import { sendArguments } from '../core/socketBridge.js';
 import type { Logger } from '../core/types.js';
@@ -34,6 +34,10 @@ interface Stream {
   acked: number;
   oldestAt: number | null;
   touched: number;
+  /** About the size of the unacknowledged messages (Redis's `obytes` at the last acknowledgement, plus what came since). */
+  bytes: number;
+  /** When the page on `socketId` was last asked for an acknowledgement, or -1: none outstanding. */
+  askedAt: number;
 }
 
 /**
@@ -54,6 +58,9 @@ export function createOwnerStreams<TData>(
   const { bridge, publish, now, limits } = deps;
   const streams = new Map<string, Stream>();
   const stats: DeliveryStats = { sent: 0, resent: 0, acked: 0, undelivered: 0, ignoredAcks: 0 };
+  // as on one node: past half of either bound the page is asked to acknowledge now (issue 21)
+  const askDepth = limits.maxMessages / 2;
+  const askBytes = limits.maxBytes / 2;
 
   function undelivered(clientId: string, count: number, reason: string): void {
     stats.undelivered += count;
@@ -74,6 +81,8 @@ export function createOwnerStreams<TData>(
         acked: 0,
         oldestAt: null,
         touched: Date.now(),
+        bytes: 0,
+        askedAt: -1,
       };
       streams.set(clientId, stream);
     }
@@ -109,6 +118,15 @@ export function createOwnerStreams<TData>(
     }
     for (const seq of stream.held.keys()) if (seq <= stream.sent) stream.held.delete(seq);
     if (stream.held.size > 0) later(clientId, stream, REPAIR_DELAY_MS, false);
+    if (stream.sent - stream.acked > askDepth || stream.bytes > askBytes) askAck(socketId, stream);
+  }
+
+  /** Asks the page for an acknowledgement, unless a request is outstanding. */
+  function askAck(socketId: string, stream: Stream): void {
+    const at = Date.now();
+    if (stream.askedAt >= 0 && at - stream.askedAt < ASK_AGAIN_MS) return;
+    stream.askedAt = at;
+    bridge.askAck(socketId);
   }
 
   /** A message for a client this node owns (its own emit, or a notice): sent in order, once the socket is flushed. */
@@ -121,6 +139,8 @@ export function createOwnerStreams<TData>(
       if (record?.state === 'connected') stream.socketId = record.socketId;
     }
     const seq = memberSeq(member);
+    // Redis counts the bytes of the member as queued
+    if (seq > stream.seq) stream.bytes += Buffer.byteLength(member);
     seen(stream, seq, memberAt(member));
     if (stream.socketId !== null && stream.fetching === null && seq <= stream.sent) return;
     // Redis has them all: past the bound, what is held here is read again rather than kept
@@ -164,6 +184,11 @@ export function createOwnerStreams<TData>(
     if (read.outcome === 'gone' || !connectedOn(clientId, socketId)) return;
     stream.acked = Math.max(stream.acked, read.acked);
     seen(stream, read.seq, read.members[0] === undefined ? Date.now() : memberAt(read.members[0]));
+    if (resume) {
+      // everything unacknowledged, as Redis counts it
+      stream.bytes = 0;
+      for (const member of read.members) stream.bytes += Buffer.byteLength(member);
+    }
     if (resume || read.acked > stream.sent) {
       // every message up to acked was processed by a page of this client
       bridge.resume(socketId!, read.acked);
@@ -199,6 +224,8 @@ export function createOwnerStreams<TData>(
     }
     stream.socketId = socketId;
     stream.sent = 0;
+    // a request to the previous socket is void
+    stream.askedAt = -1;
     if (counters !== null && counters.seq === counters.acked) {
       stream.acked = Math.max(stream.acked, counters.acked);
       seen(stream, counters.seq, Date.now());
@@ -230,6 +257,8 @@ export function createOwnerStreams<TData>(
         if (stream && result.acked > stream.acked) {
           stream.acked = result.acked;
           stream.oldestAt = result.oldestAt;
+          stream.bytes = result.bytes;
+          stream.askedAt = -1;
         }
       },
       // the page acknowledges again with its next batch, or on its next socket
@@ -298,6 +327,7 @@ export function createOwnerStreams<TData>(
       stream.seq = Math.max(stream.seq, seq);
       stream.acked = stream.seq;
       stream.sent = stream.seq;
+      stream.bytes = 0;
       stream.generation += 1;
       stream.fetching = null;
       const record = local.get(clientId);

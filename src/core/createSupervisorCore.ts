@@ -62,7 +62,13 @@ export function createSupervisorCore<TData = unknown>(
   const store = seams.store ?? new MemoryStore<TData>(resolved.tombstoneTtl, resolved.maxTombstones);
   const stats = createStats();
   const cleanups = new Set<() => void>();
-  const bridge: SocketBridge = { resolve: () => undefined, disconnect: () => {}, send: () => {}, resume: () => {} };
+  const bridge: SocketBridge = {
+    resolve: () => undefined,
+    disconnect: () => {},
+    send: () => {},
+    resume: () => {},
+    askAck: () => {},
+  };
   // with an inspector watching, every client keeps its actor, so inspection sees every one
   const passivateAfter = resolved.inspect ? false : resolved.passivateAfter;
   let closing: Promise<void> | null = null;

@@ -29,6 +29,13 @@ export interface DeliveryStats {
 /** Entries per message in an outbox's ring: event, argument count, first and second argument, size, time. */
 const WIDTH = 6;
 
+/**
+ * How long a request for an acknowledgement (`supervisor:ack-request`) stays the only one: another
+ * is sent once an acknowledgement came, or after this long (the request or its answer was lost, or
+ * the page is an older helper that acknowledges on its timer only).
+ */
+export const ASK_AGAIN_MS = 1000;
+
 /** The ring of an outbox with nothing unacknowledged: shared, never written (a push grows a ring of its own first). */
 const NO_RING: unknown[] = [];
 
@@ -36,7 +43,7 @@ const NO_RING: unknown[] = [];
  * The delivery state of a client that has been sent something. Its unacknowledged messages live in
  * one array, {@link WIDTH} entries per message (event, argument count, first and second argument,
  * size, time), not an object per message, nor an array of its arguments when it has at most two
- * (issue 21): a message waits for the page's batched acknowledgement (`ackDelay`, 50 ms), long
+ * (issue 21): a message waits for the page's batched acknowledgement (`ackDelay`, 200 ms), long
  * enough to survive a young-generation GC, and each object that survives one costs its promotion.
  * A message of more than two arguments keeps them as an array in its first. One array, not one per
  * column, one slot at first: a client sent a message now and then, each acknowledged before the
@@ -61,6 +68,8 @@ class Outbox {
   channel: Channel | null = null;
   /** Set when the client was deleted: a channel still holding it looks its client up again. */
   dropped = false;
+  /** When the page was last asked for an acknowledgement, or -1: none outstanding. */
+  askedAt = -1;
 
   push(event: string, count: number, first: unknown, second: unknown, bytes: number, at: number): void {
     if (this.depth === this.capacity) this.grow(at);
@@ -193,6 +202,17 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
   const { store, now, bridge, limits, publish } = deps;
   const outboxes = new Map<string, Outbox>();
   const stats: DeliveryStats = { sent: 0, resent: 0, acked: 0, undelivered: 0, ignoredAcks: 0 };
+  // past half of either bound the page is asked to acknowledge now rather than after its ackDelay,
+  // so a fast stream of large messages does not reach the bound while the page waits (issue 21)
+  const askDepth = limits.maxMessages / 2;
+  const askBytes = limits.maxBytes / 2;
+
+  /** Asks the page for an acknowledgement, unless a request is outstanding. */
+  function askAck(outbox: Outbox, socketId: string, at: number): void {
+    if (outbox.askedAt >= 0 && at - outbox.askedAt < ASK_AGAIN_MS) return;
+    outbox.askedAt = at;
+    bridge.askAck(socketId);
+  }
 
   function undelivered(clientId: string, count: number, reason: string): void {
     stats.undelivered += count;
@@ -248,7 +268,11 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
     outbox.seq += 1;
     outbox.push(event, count, first, second, bytes, at);
     stats.sent += 1;
-    if (record.state === 'connected') bridge.send(record.socketId!, outbox.seq, event, count, first, second);
+    if (record.state === 'connected') {
+      bridge.send(record.socketId!, outbox.seq, event, count, first, second);
+      // one compare per bound per message; the request itself is rare
+      if (outbox.depth > askDepth || outbox.bytes > askBytes) askAck(outbox, record.socketId!, at);
+    }
     return true;
   }
 
@@ -265,6 +289,9 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
       bridge.send(record.socketId, first + i, ring[at] as string, ring[at + 1] as number, ring[at + 2], ring[at + 3]);
       stats.resent += 1;
     }
+    // a request to the previous socket is void; a long backlog is asked for at once
+    outbox.askedAt = -1;
+    if (outbox.depth > askDepth || outbox.bytes > askBytes) askAck(outbox, record.socketId, now());
   }
 
   /**
@@ -281,6 +308,7 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
     const upTo = seq as number;
     if (upTo <= outbox.acked) return;
     outbox.acked = upTo;
+    outbox.askedAt = -1;
     // the oldest unacknowledged message is number seq - depth + 1
     while (outbox.depth > 0 && outbox.seq - outbox.depth + 1 <= upTo) {
       outbox.shift();

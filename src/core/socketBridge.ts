@@ -18,6 +18,8 @@ export interface SocketBridge {
   send(socketId: string, seq: number, event: string, count: number, first: unknown, second: unknown): void;
   /** Tells a new socket where its client's message stream resumes (everything up to `acked` is done). */
   resume(socketId: string, acked: number): void;
+  /** Asks the page for an acknowledgement now (its client's outbox passed half of a bound). */
+  askAck(socketId: string): void;
 }
 
 /** Sends a message whose arguments are an array through {@link SocketBridge.send}. */

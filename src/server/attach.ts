@@ -71,8 +71,8 @@ function adapterOf<TData>(internals: SupervisorInternals<TData>): Adapter {
   if (!adapter) {
     const registry = createSocketRegistry();
     // the core closes sockets and resolves them for onConnect through this bridge
-    const { resolve, disconnect, send, resume } = registry;
-    Object.assign(internals.bridge, { resolve, disconnect, send, resume });
+    const { resolve, disconnect, send, resume, askAck } = registry;
+    Object.assign(internals.bridge, { resolve, disconnect, send, resume, askAck });
     adapter = { registry, admission: createAdmission(internals), namespaces: new Map() };
     adapters.set(internals, adapter);
   }

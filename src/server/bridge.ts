@@ -70,6 +70,9 @@ export function createSocketRegistry(): SocketRegistry {
     resume(socketId, acked) {
       sockets.get(socketId)?.emit(SERVER_EVENTS.resume, acked);
     },
+    askAck(socketId) {
+      sockets.get(socketId)?.emit(SERVER_EVENTS.ackRequest);
+    },
     disconnect(socketId, why, reason) {
       const socket = sockets.get(socketId);
       if (!socket?.connected) return;

@@ -40,10 +40,10 @@ async function cluster(count: number, options: Record<string, unknown> = {}): Pr
   return started;
 }
 
-function page(url: string, credentials: { clientId: string; token: string }) {
+function page(url: string, credentials: { clientId: string; token: string }, ackDelay = 10) {
   const socket = io(url, { autoConnect: false, forceNew: true, transports: ['websocket'], reconnection: false });
   pages.push(socket);
-  return tickPage(socket, credentials, 10);
+  return tickPage(socket, credentials, ackDelay);
 }
 
 describe('to(clientId).emit() on a cluster node', () => {
@@ -121,6 +121,22 @@ describe('to(clientId).emit() on a cluster node', () => {
     ]);
     expect(b!.supervisor.stats().delivery.undelivered).toBe(4);
     expect(a!.supervisor.stats().delivery.undelivered).toBe(0);
+  });
+
+  it('should ask a page that acknowledges rarely past half of maxBytes, so a stream of large messages from another node never overflows', async () => {
+    const [a, b] = await cluster(2, { outbox: { maxBytes: 100_000 } });
+    const credentials = await a!.supervisor.register();
+    // its timer alone would acknowledge after 10 s: 11 of these messages reach the bound
+    const p = page(a!.url, credentials, 10_000);
+    await waitFor('connected', () => p.states.includes('connected'));
+    const text = 'x'.repeat(10_000);
+    for (const n of range(1, 40)) {
+      expect(await b!.supervisor.to(credentials.clientId).emit('tick', n, text)).toBe(true);
+      await waitFor(`message ${n}`, () => p.received.at(-1) === n);
+    }
+    expect(p.received).toEqual(range(1, 40));
+    expect((await b!.supervisor.get(credentials.clientId))?.state).toBe('connected');
+    expect(a!.supervisor.stats().delivery.acked).toBeGreaterThanOrEqual(30);
   });
 
   it('should delete a client whose outbox overflows on an emit from another node, once, and tell its page', async () => {

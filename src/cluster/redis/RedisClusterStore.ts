@@ -719,6 +719,7 @@ export class RedisClusterStore<TData = unknown> {
         trimmed: Number(reply[1]),
         acked: Number(reply[2]),
         oldestAt: reply[3] ? Number(reply[3]) : null,
+        bytes: Number(reply[4] ?? 0),
       };
     }
     if (outcome === 'stale') return { outcome, acked: Number(reply[1]) };

@@ -147,7 +147,7 @@ export type EmitResult<TData = unknown> =
 
 /** What `ack` answers for an acknowledgement. */
 export type AckResult =
-  | { outcome: 'acked'; trimmed: number; acked: number; oldestAt: number | null }
+  | { outcome: 'acked'; trimmed: number; acked: number; oldestAt: number | null; bytes: number }
   | { outcome: 'stale'; acked: number }
   | { outcome: 'ignored'; seq: number }
   | { outcome: 'gone' };

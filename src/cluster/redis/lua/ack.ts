@@ -9,7 +9,7 @@ acknowledged (acks only move forward, so a repeated or late one changes nothing)
 client (deleted: its outbox went with it).`,
   keys: ['the client record ({P}:c:<clientId>)', 'its outbox ({P}:o:<clientId>)', 'the cluster meta hash ({P}:meta)'],
   argv: ['clientId', 'upTo: the highest sequence number the page processed'],
-  reply: `{'acked', trimmed, acked, oldestAt} | {'stale', acked} | {'ignored', seq} | {'gone'}`,
+  reply: `{'acked', trimmed, acked, oldestAt, obytes} | {'stale', acked} | {'ignored', seq} | {'gone'}`,
   uses: ['decimal'],
   body: `
 local id, upTo = ARGV[1], tonumber(ARGV[2])
@@ -26,7 +26,8 @@ redis.call('ZREMRANGEBYSCORE', outbox, '-inf', s(upTo))
 local head = redis.call('ZRANGE', outbox, 0, 0)[1]
 local oldest = ''
 if head then oldest = string.match(head, '^%d+|(%d+)|') end
-redis.call('HSET', rec, 'acked', s(upTo), 'obytes', s(math.max(bytes, 0)), 'oldestAt', oldest)
-return {'acked', s(#done), s(upTo), oldest}
+bytes = math.max(bytes, 0)
+redis.call('HSET', rec, 'acked', s(upTo), 'obytes', s(bytes), 'oldestAt', oldest)
+return {'acked', s(#done), s(upTo), oldest, s(bytes)}
 `,
 });
