@@ -74,10 +74,29 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
   /** Actors taken off their records by {@link release}, for the supervisor to stop with the idle ones. */
   const released: ClientActor[] = [];
 
+  /** What every started client actor of this host keeps as its options ({@link bind}). */
+  let startedOptions: object | undefined;
+
+  /**
+   * Binds a new actor to its record and starts it. Once started, the actor's options are swapped
+   * for one object shared by every client actor of this host. XState reads an actor's options
+   * only while it creates and starts it (5.x: the snapshot to restore, the input, `devTools`);
+   * the object it builds from them (`{ ...defaults, ...options }`) gets a hidden class of its own
+   * in V8 for every actor, and holds the restored snapshot, with the context the actor started
+   * from, for the actor's whole life: about 550 B of each live client's heap (issue 21,
+   * docs/performance.md). The shared object keeps what is the same for every client (the
+   * parent, the id, XState's clock and logger); a client's own `systemId` stays on the actor.
+   */
   function bind(record: ClientRecord<TData>, actor: ClientActor): ClientActor {
     record.actor = actor;
     actor.on('*', (event) => relay(record, event));
     actor.start();
+    const own = actor as unknown as { options: { systemId?: unknown; snapshot?: unknown; input?: unknown } };
+    if (startedOptions === undefined) {
+      const { systemId: _systemId, snapshot: _snapshot, input: _input, ...shared } = own.options;
+      startedOptions = Object.freeze(shared);
+    }
+    own.options = startedOptions;
     return actor;
   }
 
