@@ -89,7 +89,15 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
    */
   function bind(record: ClientRecord<TData>, actor: ClientActor): ClientActor {
     record.actor = actor;
-    actor.on('*', (event) => relay(record, event));
+    const deferred = (actor as unknown as { _deferred?: unknown[] })._deferred;
+    actor.on('*', (event) => {
+      relay(record, event);
+      // XState runs an `emit` (each transition's one lifecycle event) as a deferred action, on an
+      // array of the actor's that V8 grows to 17 slots at the first push and keeps when it is
+      // emptied: 152 B for the rest of a live client's life (issue 21). The emit was taken off it
+      // before this listener ran; emptying the array when nothing else waits on it gives them back.
+      if (deferred?.length === 0) deferred.length = 0;
+    });
     actor.start();
     const own = actor as unknown as { options: { systemId?: unknown; snapshot?: unknown; input?: unknown } };
     if (startedOptions === undefined) {
@@ -222,25 +230,12 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
       if (supervisor.getSnapshot().status === 'active') supervisor.send(event);
       return;
     }
-    sendTo(activate(record), toClientEvent(event, now()));
+    activate(record).send(toClientEvent(event, now()));
   }
 
   /** Delivers a client-machine event to a live client's actor (the caller looked its record up). */
   function deliver(record: ClientRecord<TData>, event: ClientEvent): void {
-    sendTo(activate(record), event);
-  }
-
-  /**
-   * Sends an event to a client's actor, then gives back the room its step used for deferred
-   * actions. XState runs an `emit` (every transition's lifecycle event) as a deferred action, on
-   * an array of the actor's that V8 grows to 17 slots at the first push and never shrinks when
-   * it is emptied: 152 B for the rest of a live client's life (issue 21). Emptying an already
-   * empty array releases them.
-   */
-  function sendTo(actor: ClientActor, event: ClientEvent): void {
-    actor.send(event);
-    const deferred = (actor as unknown as { _deferred?: unknown[] })._deferred;
-    if (deferred?.length === 0) deferred.length = 0;
+    activate(record).send(event);
   }
 
   /** Up to `limit` more live clients to delete at shutdown, in registration order. */
