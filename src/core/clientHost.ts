@@ -51,7 +51,7 @@ export const SATURATED_RECHECK = 1000;
  * to compact snapshots; a busy one keeps the actors it is using. While the event loop is
  * saturated (a burst in progress), nothing is passivated above the cap either: the check is made
  * again every {@link SATURATED_RECHECK} ms, and the quiet rule still settles everything once the
- * burst is over. A loop saturated for good so keeps its actors live (about 2.9 KB each) until it
+ * burst is over. A loop saturated for good so keeps its actors live (about 2.3 KB each) until it
  * gets a breath or the heap reaches half of V8's limit (`HEAP_PRESSURE`), when passivation above
  * the cap resumes: the price of never re-creating, mid-burst, an actor the burst is about to use,
  * bounded by memory.
@@ -74,10 +74,37 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
   /** Actors taken off their records by {@link release}, for the supervisor to stop with the idle ones. */
   const released: ClientActor[] = [];
 
+  /** What every started client actor of this host keeps as its options ({@link bind}). */
+  let startedOptions: object | undefined;
+
+  /**
+   * Binds a new actor to its record and starts it. Once started, the actor's options are swapped
+   * for one object shared by every client actor of this host. XState reads an actor's options
+   * only while it creates and starts it (5.x: the snapshot to restore, the input, `devTools`);
+   * the object it builds from them (`{ ...defaults, ...options }`) gets a hidden class of its own
+   * in V8 for every actor, and holds the restored snapshot, with the context the actor started
+   * from, for the actor's whole life: about 550 B of each live client's heap (issue 21,
+   * docs/performance.md). The shared object keeps what is the same for every client (the
+   * parent, the id, XState's clock and logger); a client's own `systemId` stays on the actor.
+   */
   function bind(record: ClientRecord<TData>, actor: ClientActor): ClientActor {
     record.actor = actor;
-    actor.on('*', (event) => relay(record, event));
+    const deferred = (actor as unknown as { _deferred?: unknown[] })._deferred;
+    actor.on('*', (event) => {
+      relay(record, event);
+      // XState runs an `emit` (each transition's one lifecycle event) as a deferred action, on an
+      // array of the actor's that V8 grows to 17 slots at the first push and keeps when it is
+      // emptied: 152 B for the rest of a live client's life (issue 21). The emit was taken off it
+      // before this listener ran; emptying the array when nothing else waits on it gives them back.
+      if (deferred?.length === 0) deferred.length = 0;
+    });
     actor.start();
+    const own = actor as unknown as { options: { systemId?: unknown; snapshot?: unknown; input?: unknown } };
+    if (startedOptions === undefined) {
+      const { systemId: _systemId, snapshot: _snapshot, input: _input, ...shared } = own.options;
+      startedOptions = Object.freeze(shared);
+    }
+    own.options = startedOptions;
     return actor;
   }
 

@@ -98,7 +98,7 @@ export interface SupervisorOptions<TData = unknown, TSocket = unknown> {
   rateLimit?: RateLimitOptions | false;
   /**
    * How long a client's actor may sit idle (no event) before it is passivated: kept as a compact
-   * snapshot of its machine state (about 0.3 KB instead of about 3 KB for a live XState actor)
+   * snapshot of its machine state (about 0.4 KB instead of about 2.7 KB for a live XState actor)
    * and re-created from that snapshot for its next event, which the machine then decides as
    * always. `0` passivates as soon as the current synchronous work is done; `false` never.
    * Nothing is passivated while `inspect` is set, so the inspector sees every actor.
@@ -106,7 +106,7 @@ export interface SupervisorOptions<TData = unknown, TSocket = unknown> {
    * succession should find its actor still live: the default outlasts socket.io-client's
    * reconnection backoff (0.5–5 s), the default `reconnectTimeout` (3 s) and the usual gap between
    * a page's render and its socket, so one burst of activity re-creates an actor once; an idle
-   * client drops from about 3.3 KB to about 0.4 KB after it (`npm run bench:passivation`).
+   * client drops from about 2.7 KB to about 0.4 KB after it (`npm run bench:passivation`).
    * @default 5000 (ms)
    */
   passivateAfter?: number | false;
@@ -122,8 +122,8 @@ export interface SupervisorOptions<TData = unknown, TSocket = unknown> {
    * actors it is about to use, and the server settles once the burst is over (a loop saturated
    * for good keeps its actors live until it gets a breath, or until half of V8's heap limit is in
    * use, when passivation above this resumes).
-   * @remarks A live actor costs about 2.9 KB more than its snapshot, so the default bounds the
-   * extra heap of a busy server at about 29 MB once its loop is not saturated; re-creating a passivated actor costs about
+   * @remarks A live actor costs about 2.3 KB more than its snapshot, so the default bounds the
+   * extra heap of a busy server at about 23 MB once its loop is not saturated; re-creating a passivated actor costs about
    * 35–40 µs of CPU, three times the event it is re-created for (`npm run bench:passivation`).
    * @example createSupervisor({ passivateAbove: 50_000 }) // a big server: keep more actors live
    * @default 10000

@@ -50,6 +50,13 @@ interface NamespaceState {
   /** The sockets of this namespace the supervisor watches. */
   sockets: Set<Socket>;
   onConnection: (socket: Socket) => void;
+  /**
+   * The `disconnect` and acknowledgement listeners of every socket of this namespace: one pair
+   * for all of them, called with the socket as `this` (socket.io's sockets are event emitters),
+   * which find the socket's binding, rather than two closures and a record per socket.
+   */
+  onDisconnect: (this: Socket, reason: DisconnectReason) => void;
+  onAck: (this: Socket, seq: unknown) => void;
 }
 
 /** The adapter's state for one supervisor. */
@@ -137,6 +144,27 @@ function addNamespace<TData>(nsp: Namespace, adapter: Adapter, internals: Superv
     mode: 'attached',
     sockets: new Set(),
     onConnection: (socket) => onConnection(socket, adapter, state, internals),
+    onDisconnect(this: Socket, reason: DisconnectReason) {
+      registry.forget(this);
+      state.sockets.delete(this);
+      const binding = registry.bindings.get(this);
+      // the server closed it because its client was deleted: the client is gone by the server's
+      // own decision, so there is no race to report
+      if (binding === undefined || binding.released) return;
+      // a swap's old socket is reported with reason `replaced`, not socket.io's generic
+      // `server namespace disconnect`, so its (stale-socket) disconnect says why it went
+      internals.dispatch({
+        type: 'socket.disconnect',
+        clientId: binding.clientId,
+        socketId: this.id,
+        reason: binding.replaced ? 'replaced' : reason,
+      });
+    },
+    // a socket acknowledges its own client's messages only: the binding, not the payload, says whose
+    onAck(this: Socket, seq: unknown) {
+      const binding = registry.bindings.get(this);
+      if (binding !== undefined) internals.acknowledge(binding.clientId, seq);
+    },
   };
 
   function reject(verdict: Extract<Verdict, { ok: false }>, next: (err?: Error) => void): void {
@@ -250,29 +278,12 @@ function onConnection<TData>(
   const socketId = socket.id;
   registry.add(socket);
   state.sockets.add(socket);
-  const onDisconnect = (reason: DisconnectReason) => {
-    registry.forget(socket);
-    state.sockets.delete(socket);
-    // the server closed it because its client was deleted: the client is gone by the server's
-    // own decision, so there is no race to report
-    if (binding.released) return;
-    // a swap's old socket is reported with reason `replaced`, not socket.io's generic
-    // `server namespace disconnect`, so its (stale-socket) disconnect says why it went
-    internals.dispatch({
-      type: 'socket.disconnect',
-      clientId,
-      socketId,
-      reason: binding.replaced ? 'replaced' : reason,
-    });
-  };
-  // a socket acknowledges its own client's messages only: the binding, not the payload, says whose
-  const onAck = (seq: unknown) => internals.acknowledge(clientId, seq);
-  socketListeners.set(socket, { onDisconnect, onAck });
   const { serving } = internals;
   // cluster mode: nothing reaches the app's handlers once this node's lease has ended
   if (serving) socket.use((_packet, next) => void (serving() && next()));
-  socket.once('disconnect', onDisconnect);
-  socket.on(CLIENT_EVENTS.ack, onAck);
+  // `on`, not `once`: a socket disconnects once, and `once` wraps the listener in two objects
+  socket.on('disconnect', state.onDisconnect);
+  socket.on(CLIENT_EVENTS.ack, state.onAck);
   if (binding.issued) {
     socket.emit(SERVER_EVENTS.client, binding.issued);
     binding.issued = null;
@@ -282,8 +293,8 @@ function onConnection<TData>(
   if (!socket.connected) {
     // the socket died before its handshake was processed: report it gone right away, so the
     // client does not stay `connected` on a dead socket (NiceGUI kept such clients forever)
-    socket.off('disconnect', onDisconnect);
-    onDisconnect('transport close');
+    socket.off('disconnect', state.onDisconnect);
+    state.onDisconnect.call(socket, 'transport close');
     return;
   }
   const record = internals.store.get(clientId);
@@ -295,12 +306,6 @@ function onConnection<TData>(
   }
 }
 
-/** What the adapter listens to on each supervised socket, to stop listening on detach. */
-const socketListeners = new WeakMap<
-  Socket,
-  { onDisconnect: (reason: DisconnectReason) => void; onAck: (seq: unknown) => void }
->();
-
 /** Stops watching a socket that stays open (detach): its client learns it as a disconnect. */
 function unwatch<TData>(
   socket: Socket,
@@ -309,11 +314,8 @@ function unwatch<TData>(
   internals: SupervisorInternals<TData>,
   reason: DisconnectReason,
 ): void {
-  const listeners = socketListeners.get(socket);
-  if (listeners) {
-    socket.off('disconnect', listeners.onDisconnect);
-    socket.off(CLIENT_EVENTS.ack, listeners.onAck);
-  }
+  socket.off('disconnect', state.onDisconnect);
+  socket.off(CLIENT_EVENTS.ack, state.onAck);
   adapter.registry.forget(socket);
   state.sockets.delete(socket);
   const binding = adapter.registry.bindings.get(socket);
