@@ -150,9 +150,19 @@ export function createRemoteAdmission<TData>(
             : `the token presented for client ${clientId} is not the one it was issued`;
       return { ok: false, clientId, code: result.code, message };
     }
-    mirrorClaim(result, token, request.socketId);
     const fence = result.client.fence;
     const id = clientId;
+    // Redis went back to older data and no heartbeat has found it yet: the claim's reply carried a
+    // write counter not above one seen before (store.behind), or this node ran the client's
+    // deletion within tombstoneTtl and yet Redis let it be claimed. The page is refused (it
+    // retries; once the nodes have written back, a deleted client gets CLIENT_DELETED), a
+    // heartbeat is asked for at once, and the claim is undone: no onConnect after its onDelete
+    if (store.behind || local.status(clientId, node.now()) === 'deleted') {
+      releaseClaim(id, request.socketId, fence);
+      parts.checkFenced();
+      return { ok: false, clientId, code: 'UNAVAILABLE', message: RECOVERING_MESSAGE };
+    }
+    mirrorClaim(result, token, request.socketId);
     return { ok: true, clientId, issued, release: () => releaseClaim(id, request.socketId, fence) };
   };
 }

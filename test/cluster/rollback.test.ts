@@ -442,6 +442,38 @@ describe('nodes recovering from a rollback', () => {
     await connected(connect(n1.url, { clientId, token }));
     expect(await n1.supervisor.get(clientId)).toMatchObject({ state: 'connected', node: 'n1' });
   });
+
+  // found by `npm run soak:cluster -- --network-faults --seed 4242`: a page reconnected on the node
+  // that had just deleted its client, between Redis going back and the next heartbeat finding it
+  it('should refuse a claim of a client this node deleted, between the rollback and the heartbeat that finds it', async () => {
+    const slow = { heartbeatInterval: 4000, nodeTtl: 12_000, pruneInterval: 60_000, reconnectTimeout: 60_000 };
+    const n1 = await start('n1', slow);
+    const { clientId, token } = await n1.supervisor.register();
+    const first = connect(n1.url, { clientId, token });
+    await connected(first);
+    first.disconnect();
+    await waitFor('disconnected', async () => (await n1.supervisor.get(clientId))?.state === 'disconnected');
+    // right after n1's heartbeat: the snapshot has the client disconnected, then n1 deletes it
+    const heartbeatAt = () => context.admin.hGet(`{${context.prefix}}:node:n1`, 'heartbeatAt');
+    const last = await heartbeatAt();
+    await waitFor("n1's heartbeat", async () => (await heartbeatAt()) !== last);
+    const snapshot = await context.server.snapshot();
+    await n1.supervisor.delete(clientId, 'kicked');
+    await waitFor('onDelete', () => calls.some((call) => call.clientId === clientId && call.hook === 'onDelete'));
+    await context.server.restartFrom(snapshot);
+    // Redis holds the client again, disconnected; n1's next timed heartbeat is seconds away
+    expect(await whenAvailable(() => n1.supervisor.get(clientId))).toMatchObject({ state: 'disconnected' });
+    const late = connect(n1.url, { clientId, token });
+    await expect(connected(late)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    // the refusal asked for a heartbeat: the rollback is found, n1 writes the deletion back
+    await waitFor('n1 written back', () => n1.cluster.some((e) => e.type === 'written-back'));
+    await expect(connected(connect(n1.url, { clientId, token }))).rejects.toMatchObject({ code: 'CLIENT_DELETED' });
+    expect(calls.filter((call) => call.clientId === clientId).map((call) => call.hook)).toEqual([
+      'onConnect',
+      'onDisconnect',
+      'onDelete',
+    ]);
+  });
 });
 
 const meta = (admin: Admin, prefix: string) => admin.hGetAll(`{${prefix}}:meta`);

@@ -112,6 +112,14 @@ export class RedisClusterStore<TData = unknown> {
    */
   private highestWrites = 0;
   private joins = 0;
+  /**
+   * A reply since the join carried a write counter not above one an earlier reply carried: every
+   * script that writes raises the counter first, so Redis went back to older data. The next
+   * heartbeat, sweep or reap then reports the rollback (their `highest` is sent as the largest
+   * counter there can be), even when writes made since the rollback have raised the counter past
+   * what this node saw before it (see {@link behind}).
+   */
+  private wentBack = false;
   /** What the last heartbeat that answered `reset` found (see {@link resetKind}). */
   private lastReset: 'lost' | 'rolled-back' | null = null;
   /** Sockets whose claim got no answer: released (disconnect without a fence) once Redis answers. */
@@ -182,6 +190,15 @@ export class RedisClusterStore<TData = unknown> {
     return this.inc === null ? null : Number(this.inc);
   }
 
+  /**
+   * Whether a reply since this incarnation joined showed Redis gone back to older data (a write
+   * counter not above one seen before), which no heartbeat has reported yet: a claim decided on
+   * it must not be trusted.
+   */
+  get behind(): boolean {
+    return this.wentBack;
+  }
+
   /** Claims whose reply was lost and whose socket is still to be released. */
   get unansweredClaims(): number {
     return this.unanswered.size;
@@ -197,13 +214,17 @@ export class RedisClusterStore<TData = unknown> {
     if (!script.writes) return raw;
     const [writes, reply] = asArray(raw, script.name);
     const counter = Number(writes);
-    if (joins === this.joins && counter > this.highestWrites) this.highestWrites = counter;
+    if (joins === this.joins) {
+      if (counter > this.highestWrites) this.highestWrites = counter;
+      else this.wentBack = true;
+    }
     return reply;
   }
 
   /** The arguments every periodic script ends with: the epoch joined, `seen` and `highest` (see the `stale` fragment). */
   private staleArgs(): string[] {
-    return [this.joinedEpoch ?? '', this.seenWrites, this.highestWrites > 0 ? String(this.highestWrites) : ''];
+    const highest = this.wentBack ? Number.MAX_SAFE_INTEGER : this.highestWrites;
+    return [this.joinedEpoch ?? '', this.seenWrites, highest > 0 ? String(highest) : ''];
   }
 
   private self(): [string, string] {
@@ -294,6 +315,7 @@ export class RedisClusterStore<TData = unknown> {
     this.seenWrites = '';
     this.joins += 1;
     this.highestWrites = 0;
+    this.wentBack = false;
     return { incarnation: Number(inc), epoch, at: Number(at), endedIncarnation: ended === '' ? null : Number(ended) };
   }
 
