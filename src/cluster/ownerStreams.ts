@@ -1,4 +1,10 @@
-import { ASK_AGAIN_MS, type DeliveryDeps, type DeliveryPort, type DeliveryStats } from '../core/delivery.js';
+import {
+  type AskedAck,
+  createAckRequests,
+  type DeliveryDeps,
+  type DeliveryPort,
+  type DeliveryStats,
+} from '../core/delivery.js';
 import { isId } from '../core/ids.js';
 import { sendArguments } from '../core/socketBridge.js';
 import type { Logger } from '../core/types.js';
@@ -17,7 +23,7 @@ const REPAIR_DELAY_MS = 100;
 const RETRY_DELAY_MS = 500;
 
 /** The owner's side of one client's message stream on this node. */
-interface Stream {
+interface Stream extends AskedAck {
   /** The socket this node feeds, once the client's outbox was flushed on it; `null` otherwise. */
   socketId: string | null;
   /** The last sequence number sent on `socketId`, in order. */
@@ -36,8 +42,6 @@ interface Stream {
   touched: number;
   /** About the size of the unacknowledged messages (Redis's `obytes` at the last acknowledgement, plus what came since). */
   bytes: number;
-  /** When the page on `socketId` was last asked for an acknowledgement, or -1: none outstanding. */
-  askedAt: number;
 }
 
 /**
@@ -59,8 +63,7 @@ export function createOwnerStreams<TData>(
   const streams = new Map<string, Stream>();
   const stats: DeliveryStats = { sent: 0, resent: 0, acked: 0, undelivered: 0, ignoredAcks: 0 };
   // as on one node: past half of either bound the page is asked to acknowledge now (issue 21)
-  const askDepth = limits.maxMessages / 2;
-  const askBytes = limits.maxBytes / 2;
+  const askIfFull = createAckRequests(limits, bridge);
 
   function undelivered(clientId: string, count: number, reason: string): void {
     stats.undelivered += count;
@@ -118,15 +121,7 @@ export function createOwnerStreams<TData>(
     }
     for (const seq of stream.held.keys()) if (seq <= stream.sent) stream.held.delete(seq);
     if (stream.held.size > 0) later(clientId, stream, REPAIR_DELAY_MS, false);
-    if (stream.sent - stream.acked > askDepth || stream.bytes > askBytes) askAck(socketId, stream);
-  }
-
-  /** Asks the page for an acknowledgement, unless a request is outstanding. */
-  function askAck(socketId: string, stream: Stream): void {
-    const at = Date.now();
-    if (stream.askedAt >= 0 && at - stream.askedAt < ASK_AGAIN_MS) return;
-    stream.askedAt = at;
-    bridge.askAck(socketId);
+    askIfFull(stream, socketId, stream.sent - stream.acked, stream.bytes, Date.now());
   }
 
   /** A message for a client this node owns (its own emit, or a notice): sent in order, once the socket is flushed. */

@@ -36,6 +36,32 @@ const WIDTH = 6;
  */
 export const ASK_AGAIN_MS = 1000;
 
+/** What a client's stream remembers of its requests for an acknowledgement. */
+export interface AskedAck {
+  /** When the page was last asked for an acknowledgement, or -1: none outstanding. */
+  askedAt: number;
+}
+
+/**
+ * The requests for an acknowledgement (`supervisor:ack-request`) of one node's streams, on one
+ * node (the outboxes) and in cluster mode (the owner's streams): past half of either bound the
+ * page is asked to acknowledge now rather than after its `ackDelay`, so a fast stream of large
+ * messages does not reach the bound while the page waits (issue 21). One request is outstanding
+ * per stream: the next once an acknowledgement came (the stream sets `askedAt` back to -1), or
+ * after {@link ASK_AGAIN_MS}.
+ */
+export function createAckRequests(limits: OutboxLimits, bridge: SocketBridge) {
+  const askDepth = limits.maxMessages / 2;
+  const askBytes = limits.maxBytes / 2;
+  /** Asks the page on `socketId` when `depth` messages or `bytes` wait past half a bound (one compare per bound). */
+  return function askIfFull(stream: AskedAck, socketId: string, depth: number, bytes: number, at: number): void {
+    if (depth <= askDepth && bytes <= askBytes) return;
+    if (stream.askedAt >= 0 && at - stream.askedAt < ASK_AGAIN_MS) return;
+    stream.askedAt = at;
+    bridge.askAck(socketId);
+  };
+}
+
 /** The ring of an outbox with nothing unacknowledged: shared, never written (a push grows a ring of its own first). */
 const NO_RING: unknown[] = [];
 
@@ -50,7 +76,7 @@ const NO_RING: unknown[] = [];
  * next, makes its ring again for each message (an idle client keeps none), so that is one array of
  * six entries. Message `seq - depth + 1 + i` sits at `((start + i) & (capacity - 1)) * WIDTH`.
  */
-class Outbox {
+class Outbox implements AskedAck {
   /** The last sequence number handed out (the first message is 1). */
   seq = 0;
   /** The highest sequence number the page acknowledged. */
@@ -68,7 +94,6 @@ class Outbox {
   channel: Channel | null = null;
   /** Set when the client was deleted: a channel still holding it looks its client up again. */
   dropped = false;
-  /** When the page was last asked for an acknowledgement, or -1: none outstanding. */
   askedAt = -1;
 
   push(event: string, count: number, first: unknown, second: unknown, bytes: number, at: number): void {
@@ -202,17 +227,7 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
   const { store, now, bridge, limits, publish } = deps;
   const outboxes = new Map<string, Outbox>();
   const stats: DeliveryStats = { sent: 0, resent: 0, acked: 0, undelivered: 0, ignoredAcks: 0 };
-  // past half of either bound the page is asked to acknowledge now rather than after its ackDelay,
-  // so a fast stream of large messages does not reach the bound while the page waits (issue 21)
-  const askDepth = limits.maxMessages / 2;
-  const askBytes = limits.maxBytes / 2;
-
-  /** Asks the page for an acknowledgement, unless a request is outstanding. */
-  function askAck(outbox: Outbox, socketId: string, at: number): void {
-    if (outbox.askedAt >= 0 && at - outbox.askedAt < ASK_AGAIN_MS) return;
-    outbox.askedAt = at;
-    bridge.askAck(socketId);
-  }
+  const askIfFull = createAckRequests(limits, bridge);
 
   function undelivered(clientId: string, count: number, reason: string): void {
     stats.undelivered += count;
@@ -270,8 +285,7 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
     stats.sent += 1;
     if (record.state === 'connected') {
       bridge.send(record.socketId!, outbox.seq, event, count, first, second);
-      // one compare per bound per message; the request itself is rare
-      if (outbox.depth > askDepth || outbox.bytes > askBytes) askAck(outbox, record.socketId!, at);
+      askIfFull(outbox, record.socketId!, outbox.depth, outbox.bytes, at);
     }
     return true;
   }
@@ -291,7 +305,7 @@ export function createDelivery<TData>(deps: DeliveryDeps<TData>) {
     }
     // a request to the previous socket is void; a long backlog is asked for at once
     outbox.askedAt = -1;
-    if (outbox.depth > askDepth || outbox.bytes > askBytes) askAck(outbox, record.socketId, now());
+    askIfFull(outbox, record.socketId, outbox.depth, outbox.bytes, now());
   }
 
   /**
