@@ -31,8 +31,15 @@ export interface ClusterSupervisorOptions<TData = unknown, TSocket = unknown>
   redis: string | NodeRedisClient;
   /** Unique per process. @default `hostname-pid-random` */
   nodeId?: string;
-  /** Every key lives under the hash tag `{keyPrefix}`. @default 'sup' */
+  /** Every key lives under the hash tag `{keyPrefix}` (or `{keyPrefix:p<i>}`, see `partitions`). @default 'sup' */
   keyPrefix?: string;
+  /**
+   * How many partitions the clients are spread over (key layout 3 above 1; see docs/partitions.md):
+   * on a Redis Cluster, at least 10 × the number of shards, e.g. 256. Fixed once written: every node
+   * of a cluster must use the same number (a join with another is refused `KEY_LAYOUT_MISMATCH`).
+   * @default 1 (every key under one hash tag: key layout 2)
+   */
+  partitions?: number;
   /** A node without a heartbeat this long is declared dead by the others. @default 10000 (ms) */
   nodeTtl?: number;
   /** @default 2000 (ms) */
@@ -63,6 +70,7 @@ const CLUSTER_ONLY = new Set<string>([
   'redis',
   'nodeId',
   'keyPrefix',
+  'partitions',
   'nodeTtl',
   'heartbeatInterval',
   'outageGap',

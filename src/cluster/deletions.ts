@@ -43,7 +43,7 @@ export function createDeletions<TData>(
   /** After its onDelete settled (or at once without one): this node's run is recorded in Redis. */
   function complete(deletionId: string, clientId: string): void {
     const epoch = state.lossEpoch;
-    retry(() => store.completeDeletion(deletionId), { while: () => epoch === state.lossEpoch }).then(
+    retry(() => store.completeDeletion(deletionId, clientId), { while: () => epoch === state.lossEpoch }).then(
       (outcome) => {
         running.delete(deletionId);
         if (byClient.get(clientId) === deletionId) byClient.delete(clientId);

@@ -232,6 +232,7 @@ describe('cluster options', () => {
   it('should keep its defaults in one constant', () => {
     expect(defaultClusterOptions).toEqual({
       keyPrefix: 'sup',
+      partitions: 1,
       nodeTtl: 10_000,
       heartbeatInterval: 2_000,
       commandTimeout: 2_000,

@@ -9,7 +9,16 @@ import {
   isAuthRefused,
   type NodeRedisClient,
 } from './connection.js';
-import { type ClusterKeys, clusterKeys, KEY_LAYOUT, type ScriptKeys, scriptKeys } from './keys.js';
+import {
+  type ClusterKeys,
+  clusterKeys,
+  KEY_LAYOUT,
+  keyLayout,
+  partitionOf,
+  rendezvous,
+  type ScriptKeys,
+  scriptKeys,
+} from './keys.js';
 import { CHECKED_SCRIPTS, KEY_CHECK_ENV, type BuiltScript, RECORD_FIELDS, SCRIPTS, type Scripts } from './lua/index.js';
 import { asArray, asString, formatField, parseDeletion, parseOutbox, parseRecord } from './parse.js';
 import type {
@@ -61,6 +70,16 @@ function checkId(name: string, value: unknown): string {
   return value;
 }
 
+/**
+ * The keys of one partition (`index` ≥ 0) of the partitioned layout, or of the membership
+ * (`index` -1, under `{prefix}`), which with one partition holds every key.
+ */
+interface Part {
+  readonly index: number;
+  readonly keys: ClusterKeys;
+  readonly script: ScriptKeys;
+}
+
 function checkText(name: string, value: unknown): string {
   if (typeof value !== 'string' || !PRINTABLE.test(value))
     throw invalid(`\`${name}\` must be 1-64 printable characters`);
@@ -93,6 +112,22 @@ export class RedisClusterStore<TData = unknown> {
   readonly options: Readonly<ResolvedStoreOptions>;
   private readonly keys: ClusterKeys;
   private readonly scriptKeys: ScriptKeys;
+  /** The membership's keys (`{prefix}`): with one partition, every key. */
+  private readonly global: Part;
+  /**
+   * The partitions (option `partitions`): with one, the membership's keys themselves (layout 2);
+   * above one, each under its own tag `{prefix:p<i>}` (layout 3), holding its clients' keys and
+   * copies of the membership (the `member` script).
+   */
+  private readonly parts: readonly Part[];
+  /** The live nodes as the last heartbeat listed them: who sweeps and reaps which partition. */
+  private liveNodes: readonly string[] = [];
+  /** When the last outage the membership found ended ('' for none): the partitions push their deadlines from it. */
+  private outageAt = '';
+  /** Partitions whose last sweep left due deadlines: the next sweep goes on with them. */
+  private readonly sweepMore = new Set<number>();
+  /** During `leave()`: a partition that answers fenced has been left (not a partition that lost its copies). */
+  private leaving = false;
   /** The scripts: as written, or their test build (see `KEY_CHECK_ENV`). */
   private readonly scripts: Scripts;
   private readonly runner: ScriptRunner;
@@ -111,6 +146,8 @@ export class RedisClusterStore<TData = unknown> {
    * many joins this store made (a reply to a call sent before the last join is not counted).
    */
   private highestWrites = 0;
+  /** The same per partition (layout 3; index i for partition i). */
+  private readonly partitionHighest: number[];
   private joins = 0;
   /**
    * A reply since the join carried a write counter not above one an earlier reply carried: every
@@ -135,6 +172,16 @@ export class RedisClusterStore<TData = unknown> {
     this.nodeId = options.nodeId;
     this.keys = clusterKeys(options.keyPrefix);
     this.scriptKeys = scriptKeys(this.keys);
+    this.global = { index: -1, keys: this.keys, script: this.scriptKeys };
+    const { partitions } = options;
+    this.parts =
+      partitions === 1
+        ? [this.global]
+        : Array.from({ length: partitions }, (_, index) => {
+            const keys = clusterKeys(options.keyPrefix, index);
+            return { index, keys, script: scriptKeys(keys) };
+          });
+    this.partitionHighest = new Array<number>(partitions === 1 ? 0 : partitions).fill(0);
     this.scripts = process.env[KEY_CHECK_ENV] === '1' ? CHECKED_SCRIPTS : SCRIPTS;
     this.runner = new ScriptRunner(client, options.commandTimeout);
     this.unanswered = new UnansweredClaims(
@@ -208,23 +255,79 @@ export class RedisClusterStore<TData = unknown> {
    * Runs a script; one that writes answers `{writes, reply}`: the counter is remembered (the highest
    * since the join), the reply returned.
    */
-  private async run(script: BuiltScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+  private async run(
+    script: BuiltScript,
+    keys: readonly string[],
+    args: readonly string[],
+    part: Part = this.global,
+  ): Promise<unknown> {
     const joins = this.joins;
     const raw = await this.runner.run(script, keys, args);
     if (!script.writes) return raw;
     const [writes, reply] = asArray(raw, script.name);
     const counter = Number(writes);
     if (joins === this.joins) {
-      if (counter > this.highestWrites) this.highestWrites = counter;
-      else this.wentBack = true;
+      const highest = part.index < 0 ? this.highestWrites : (this.partitionHighest[part.index] ?? 0);
+      if (counter <= highest) this.wentBack = true;
+      else if (part.index < 0) this.highestWrites = counter;
+      else this.partitionHighest[part.index] = counter;
     }
     return reply;
   }
 
-  /** The arguments every periodic script ends with: the epoch joined, `seen` and `highest` (see the `stale` fragment). */
-  private staleArgs(): string[] {
-    const highest = this.wentBack ? Number.MAX_SAFE_INTEGER : this.highestWrites;
-    return [this.joinedEpoch ?? '', this.seenWrites, highest > 0 ? String(highest) : ''];
+  /**
+   * The arguments every periodic script ends with: the epoch joined, `seen` and `highest` (see the
+   * `stale` fragment; in a partition of layout 3, `partitionStale`: no `seen`).
+   */
+  private staleArgs(part: Part = this.global): string[] {
+    const counter = part.index < 0 ? this.highestWrites : (this.partitionHighest[part.index] ?? 0);
+    const highest = this.wentBack ? Number.MAX_SAFE_INTEGER : counter;
+    const seen = part.index < 0 ? this.seenWrites : '';
+    return [this.joinedEpoch ?? '', seen, highest > 0 ? String(highest) : ''];
+  }
+
+  /** Whether the clients are spread over partitions (layout 3). */
+  private get partitioned(): boolean {
+    return this.parts.length > 1;
+  }
+
+  /** The partition of a client (with one, the membership's keys). */
+  private partOf(clientId: string): Part {
+    return this.parts[partitionOf(clientId, this.parts.length)] ?? this.global;
+  }
+
+  /** The partitions this node sweeps and reaps: those rendezvous hashing gives it over the live nodes. */
+  private ownParts(): Part[] {
+    if (!this.partitioned) return [this.global];
+    const live = this.liveNodes.includes(this.nodeId) ? this.liveNodes : [...this.liveNodes, this.nodeId];
+    return this.parts.filter((part) => rendezvous(live, part.index) === this.nodeId);
+  }
+
+  /**
+   * A partition answered NODE_FENCED. Fenced it is when the membership says this incarnation is
+   * no longer alive (or it is leaving, partition by partition); when the membership says it is,
+   * the partition does not know it: it lost its data (a master restarted empty) or went back to
+   * before this node's join. That is reported as a rollback at the next heartbeat (every node
+   * rejoins and writes back what it holds, see docs/partitions.md) and answered `UNAVAILABLE`.
+   */
+  private async fencedIn(part: Part): Promise<'node-fenced'> {
+    if (part.index < 0 || this.leaving) return 'node-fenced';
+    const [node, inc] = this.self();
+    const status = asArray(
+      await this.runner.command(['HMGET', this.keys.node(node), 'inc', 'state'], 'fenced'),
+      'fenced',
+    ).map(asString);
+    if (status[0] !== inc || status[1] !== 'alive') return 'node-fenced';
+    this.wentBack = true;
+    throw new SupervisorError(
+      'UNAVAILABLE',
+      `socket.io-supervisor/cluster: partition ${part.index} (${part.keys.tag}) does not know this node's incarnation ${inc}: it lost its data or went back to older data; the node rejoins and writes back what it holds`,
+    );
+  }
+
+  /** Runs `task` on every partition at once (each a round-trip, pipelined per shard by node-redis). */
+  private eachPart<T>(task: (part: Part) => Promise<T>, parts: readonly Part[] = this.parts): Promise<T[]> {
+    return Promise.all(parts.map(task));
   }
 
   private self(): [string, string] {
@@ -253,7 +356,7 @@ export class RedisClusterStore<TData = unknown> {
     const { keyPrefix } = this.options;
     return new SupervisorError(
       'KEY_LAYOUT_MISMATCH',
-      `socket.io-supervisor/cluster: Redis holds keys of key layout ${layout} with ${partitions || '?'} partition(s) under keyPrefix "${keyPrefix}" (${this.keys.schema}); this release uses layout ${KEY_LAYOUT.layout} with ${KEY_LAYOUT.partitions}. ` +
+      `socket.io-supervisor/cluster: Redis holds keys of key layout ${layout} with ${partitions || '?'} partition(s) under keyPrefix "${keyPrefix}" (${this.keys.schema}); this release uses layout ${keyLayout(this.parts.length).layout} with ${this.parts.length}. ` +
         'Nodes of different layouts cannot share a Redis: run this one under another keyPrefix, or stop every node and migrate the keys (see docs/partitions.md, "Migration").',
     );
   }
@@ -290,8 +393,9 @@ export class RedisClusterStore<TData = unknown> {
       'join',
     );
     const [layout = '', partitions = ''] = schema.map(asString);
-    const known = [String(KEY_LAYOUT.layout), String(KEY_LAYOUT.upgradesFrom)];
-    if (layout !== '' && (!known.includes(layout) || partitions !== String(KEY_LAYOUT.partitions))) {
+    const mine = keyLayout(this.parts.length);
+    const known = [String(mine.layout), String(mine.upgradesFrom ?? '')];
+    if (layout !== '' && (!known.includes(layout) || partitions !== String(mine.partitions))) {
       throw this.layoutMismatch(layout, partitions);
     }
     const args = [
@@ -299,9 +403,10 @@ export class RedisClusterStore<TData = unknown> {
       String(outageGap),
       String(nodeTtl),
       this.processId,
-      String(KEY_LAYOUT.layout),
-      String(KEY_LAYOUT.partitions),
-      String(KEY_LAYOUT.upgradesFrom),
+      String(mine.layout),
+      String(mine.partitions),
+      String(mine.upgradesFrom ?? ''),
+      this.partitioned ? '1' : '0',
     ];
     const reply = asArray(await this.run(this.scripts.join, this.scriptKeys.join(this.nodeId), args), 'join');
     if (asString(reply[0]) === 'NODE_ID_IN_USE') throw this.nodeIdInUse(asString(reply[1]), asString(reply[2]));
@@ -309,14 +414,41 @@ export class RedisClusterStore<TData = unknown> {
     if (asString(reply[0]) === 'LAYOUT_LIVE') {
       throw this.layoutLive(asString(reply[1]), asString(reply[2]), asString(reply[3]));
     }
-    const [inc, epoch, at, ended] = reply.map(asString) as [string, string, string, string];
+    const [inc, epoch, at, ended, recovery = '', recoveryAt = ''] = reply.map(asString) as [
+      string,
+      string,
+      string,
+      string,
+      string?,
+      string?,
+    ];
     this.inc = inc;
     this.joinedEpoch = epoch;
     this.seenWrites = '';
     this.joins += 1;
     this.highestWrites = 0;
+    this.partitionHighest.fill(0);
+    this.sweepMore.clear();
     this.wentBack = false;
+    this.leaving = false;
+    if (this.partitioned) {
+      // every partition learns the incarnation before it serves any of its clients (a failure
+      // fails the join; the next one ends this incarnation, the same process's)
+      const told = [this.nodeId, inc, 'alive'];
+      if (ended !== '') told.unshift(this.nodeId, ended, 'dead');
+      await this.tell([epoch, recovery, recoveryAt, ...told]);
+    }
     return { incarnation: Number(inc), epoch, at: Number(at), endedIncarnation: ended === '' ? null : Number(ended) };
+  }
+
+  /**
+   * Tells every partition what changed in the membership (the `member` script): `args` is the
+   * epoch, the recovery and when it began, then triples of node, incarnation, `alive` | `dead`.
+   */
+  private async tell(args: readonly string[]): Promise<void> {
+    const nodes: string[] = [];
+    for (let i = 3; i < args.length; i += 3) nodes.push(args[i] as string);
+    await this.eachPart((part) => this.run(this.scripts.member, part.script.member(nodes), args, part));
   }
 
   /**
@@ -326,10 +458,8 @@ export class RedisClusterStore<TData = unknown> {
   async heartbeat(): Promise<HeartbeatResult> {
     const [node, inc] = this.self();
     const args = [node, inc, String(this.options.outageGap), ...this.staleArgs()];
-    const reply = asArray(
-      await this.run(this.scripts.heartbeat, this.scriptKeys.heartbeat(node), args),
-      'heartbeat',
-    ).map(asString);
+    const raw = asArray(await this.run(this.scripts.heartbeat, this.scriptKeys.heartbeat(node), args), 'heartbeat');
+    const reply = raw.slice(0, 6).map(asString);
     if (reply[0] === 'RESET' || reply[0] === 'ROLLBACK') {
       const rolledBack = reply[0] === 'ROLLBACK' || reply[2] === '1';
       this.lastReset = rolledBack ? 'rolled-back' : 'lost';
@@ -337,8 +467,13 @@ export class RedisClusterStore<TData = unknown> {
     }
     if (reply[0] === 'NODE_FENCED') return { outcome: 'node-fenced' };
     this.seenWrites = reply[3] ?? '';
+    this.outageAt = reply[5] ?? '';
+    this.liveNodes = raw[6] === undefined ? [] : asArray(raw[6], 'heartbeat').map(asString);
     if (this.unanswered.size > 0) await this.unanswered.releaseAll();
-    return { outcome: 'ok', at: Number(reply[1]), outage: reply[2] === '1', ownershipVersion: Number(reply[4] ?? 0) };
+    // layout 3: the ownership versions are per partition, not read here yet: the written counter
+    // moves at every heartbeat, so what this node holds is re-checked as before the version
+    const ownershipVersion = Number((this.partitioned ? reply[3] : reply[4]) ?? 0);
+    return { outcome: 'ok', at: Number(reply[1]), outage: reply[2] === '1', ownershipVersion };
   }
 
   /**
@@ -348,8 +483,9 @@ export class RedisClusterStore<TData = unknown> {
   async reap(): Promise<ReapResult<TData>> {
     const [node, inc] = this.self();
     const { nodeTtl, reconnectTimeout, outageGap, batchSize } = this.options;
-    const args = [node, inc, String(nodeTtl), String(reconnectTimeout), String(outageGap), String(batchSize)];
-    args.push(...this.staleArgs());
+    const base = [node, inc, String(nodeTtl), String(reconnectTimeout), String(outageGap), String(batchSize)];
+    const args = [...base, ...this.staleArgs()];
+    if (this.partitioned) return this.reapPartitioned(base, args);
     const reply = asArray(await this.run(this.scripts.reap, this.scriptKeys.reap(node, inc), args), 'reap');
     if (asString(reply[0]) === 'NODE_FENCED') return { outcome: 'node-fenced' };
     return {
@@ -363,6 +499,51 @@ export class RedisClusterStore<TData = unknown> {
   }
 
   /**
+   * The reap of layout 3: the membership declares the overdue nodes dead (`reap` in mode `g`),
+   * then the partitions are told (mode `p`), every one while an ended incarnation is still to be
+   * told (the membership keeps it in `{prefix}:reaping` until all of them answered), else those
+   * this node sweeps: each releases its share of the dead incarnations' clients, redelivers its
+   * orphaned deletions and runs its recovery step.
+   */
+  private async reapPartitioned(base: readonly string[], args: readonly string[]): Promise<ReapResult<TData>> {
+    const [node, inc] = this.self();
+    const reply = asArray(await this.run(this.scripts.reap, this.scriptKeys.reap(node, inc), [...args, 'g']), 'reap');
+    if (asString(reply[0]) === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    const ended = asArray(reply[6] ?? [], 'reap').map(asString);
+    let fenced = false;
+    let told = true;
+    const result = {
+      outcome: 'reaped' as const,
+      declaredDead: asArray(reply[1], 'reap').map(asString),
+      released: 0,
+      more: asString(reply[3]) === '1',
+      redelivered: [] as Array<Deletion<TData>>,
+      dropped: Number(asString(reply[5]) || 0),
+    };
+    await this.eachPart(
+      async (part) => {
+        const partArgs = [...base, ...this.staleArgs(part), 'p', ...ended];
+        const answer = asArray(await this.run(this.scripts.reap, part.script.reap(node, inc), partArgs, part), 'reap');
+        const outcome = asString(answer[0]);
+        if (outcome === 'STALE' || outcome === 'NODE_FENCED') {
+          told = false;
+          if (outcome === 'STALE') this.wentBack = true;
+          else fenced = (await this.fencedIn(part)) === 'node-fenced';
+          return;
+        }
+        result.released += Number(asString(answer[2]));
+        result.more ||= asString(answer[3]) === '1';
+        for (const entry of asArray(answer[4], 'reap')) result.redelivered.push(parseDeletion<TData>(entry));
+        result.dropped += Number(asString(answer[5]) || 0);
+      },
+      ended.length > 0 ? this.parts : this.ownParts(),
+    );
+    if (fenced) return { outcome: 'node-fenced' };
+    if (ended.length > 0 && told) await this.runner.command(['SREM', this.keys.reaping, ...ended], 'reap');
+    return result;
+  }
+
+  /**
    * A rolling-deploy leave: every client this incarnation owns becomes unowned (a connected one
    * disconnected, with `reconnectTimeout` of grace), nothing is deleted; then the incarnation is
    * `left`. Runs batches until done. Complete running deletions first: any left unfinished are
@@ -372,14 +553,24 @@ export class RedisClusterStore<TData = unknown> {
     const [node, inc] = this.self();
     const args = [node, inc, String(this.options.reconnectTimeout), String(this.options.batchSize)];
     let released = 0;
-    for (;;) {
-      const reply = asArray(await this.run(this.scripts.leave, this.scriptKeys.leave(node, inc), args), 'leave').map(
-        asString,
-      );
-      if (reply[0] === 'NODE_FENCED') return { outcome: 'node-fenced' };
-      released += Number(reply[1]);
-      if (reply[0] === 'left') return { outcome: 'left', released };
+    const leaveIn = async (part: Part): Promise<boolean> => {
+      for (;;) {
+        const reply = asArray(
+          await this.run(this.scripts.leave, part.script.leave(node, inc), args, part),
+          'leave',
+        ).map(asString);
+        if (reply[0] === 'NODE_FENCED') return false;
+        released += Number(reply[1]);
+        if (reply[0] === 'left') return true;
+      }
+    };
+    if (this.partitioned) {
+      // layout 3: each partition releases this incarnation's clients there, then the membership
+      this.leaving = true;
+      await this.eachPart(leaveIn);
     }
+    if (!(await leaveIn(this.global))) return { outcome: 'node-fenced' };
+    return { outcome: 'left', released };
   }
 
   // ---- clients ----------------------------------------------------------------------------
@@ -398,12 +589,13 @@ export class RedisClusterStore<TData = unknown> {
     const data = JSON.stringify(input.data ?? null);
     if (data === undefined) throw invalid('`data` must be JSON');
     const args = [clientId, hashToken(token), tabId, data, node, inc, String(this.options.handshakeTimeout)];
+    const part = this.partOf(clientId);
     const reply = asArray(
-      await this.run(this.scripts.register, this.scriptKeys.register(clientId, node, inc), args),
+      await this.run(this.scripts.register, part.script.register(clientId, node, inc), args, part),
       'register',
     );
     const outcome = asString(reply[0]);
-    if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    if (outcome === 'NODE_FENCED') return { outcome: await this.fencedIn(part) };
     if (outcome === 'ID_TAKEN') return { outcome: 'id-taken' };
     return {
       outcome: outcome as 'registered' | 'replay',
@@ -431,9 +623,11 @@ export class RedisClusterStore<TData = unknown> {
     const socketId = checkText('socketId', input.socketId);
     const tabId = input.tabId == null ? '' : checkText('tabId', input.tabId);
     let reply: unknown[];
+    const part = this.partOf(clientId);
     try {
       const args = [clientId, hashToken(token), socketId, tabId, node, inc];
-      reply = asArray(await this.run(this.scripts.claim, this.scriptKeys.claim(clientId, node, inc), args), 'claim');
+      reply = asArray(await this.run(this.scripts.claim, part.script.claim(clientId, node, inc), args, part), 'claim');
+      if (asString(reply[0]) === 'NODE_FENCED') await this.fencedIn(part);
     } catch (error) {
       if (error instanceof SupervisorError && error.code === 'UNAVAILABLE') {
         this.unanswered.remember(clientId, socketId);
@@ -463,6 +657,18 @@ export class RedisClusterStore<TData = unknown> {
     };
   }
 
+  /** `items` grouped by the partition of each one's client, in their order. */
+  private byPart<T>(items: readonly T[], clientOf: (item: T) => string): Map<Part, T[]> {
+    const groups = new Map<Part, T[]>();
+    for (const item of items) {
+      const part = this.partOf(clientOf(item));
+      const group = groups.get(part);
+      if (group === undefined) groups.set(part, [item]);
+      else group.push(item);
+    }
+    return groups;
+  }
+
   /** Due marks to clear (`connectHookRan`), sent together on the next tick. */
   private readonly ranConnects = new Map<string, [string, string]>();
   private ranScheduled = false;
@@ -481,12 +687,14 @@ export class RedisClusterStore<TData = unknown> {
       this.ranScheduled = false;
       const batch = [...this.ranConnects.values()];
       this.ranConnects.clear();
-      for (let i = 0; i < batch.length; i += RAN_BATCH) {
-        const pairs = batch.slice(i, i + RAN_BATCH);
-        const keys = this.scriptKeys.hookRan(pairs.map(([clientId]) => clientId));
-        this.run(this.scripts.hookRan, keys, pairs.flat()).catch((error: unknown) =>
-          this.options.logger.debug({ err: error }, 'socket.io-supervisor/cluster: could not clear due hooks'),
-        );
+      for (const [part, pairs] of this.byPart(batch, ([clientId]) => clientId)) {
+        for (let i = 0; i < pairs.length; i += RAN_BATCH) {
+          const slice = pairs.slice(i, i + RAN_BATCH);
+          const keys = part.script.hookRan(slice.map(([clientId]) => clientId));
+          this.run(this.scripts.hookRan, keys, slice.flat(), part).catch((error: unknown) =>
+            this.options.logger.debug({ err: error }, 'socket.io-supervisor/cluster: could not clear due hooks'),
+          );
+        }
       }
     });
   }
@@ -506,12 +714,13 @@ export class RedisClusterStore<TData = unknown> {
     const socketId = checkText('socketId', input.socketId);
     const fence = input.fence === null ? '' : String(input.fence);
     const args = [clientId, socketId, node, inc, fence, String(this.options.reconnectTimeout)];
+    const part = this.partOf(clientId);
     const reply = asArray(
-      await this.run(this.scripts.disconnect, this.scriptKeys.disconnect(clientId, node), args),
+      await this.run(this.scripts.disconnect, part.script.disconnect(clientId, node), args, part),
       'disconnect',
     );
     const outcome = asString(reply[0]);
-    if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    if (outcome === 'NODE_FENCED') return { outcome: await this.fencedIn(part) };
     if (outcome === 'already-deleted' || outcome === 'unknown-client') return { outcome };
     const before = parseRecord<TData>(clientId, reply[1]);
     if (outcome === 'disconnected') {
@@ -531,12 +740,13 @@ export class RedisClusterStore<TData = unknown> {
     const reason = checkText('reason', input.reason);
     const deletionId = input.deletionId === undefined ? randomId() : checkId('deletionId', input.deletionId);
     const args = [clientId, deletionId, reason, node, inc, String(this.options.tombstoneTtl)];
+    const part = this.partOf(clientId);
     const reply = asArray(
-      await this.run(this.scripts.delete, this.scriptKeys.delete(clientId, deletionId, node, inc), args),
+      await this.run(this.scripts.delete, part.script.delete(clientId, deletionId, node, inc), args, part),
       'delete',
     );
     const outcome = asString(reply[0]);
-    if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    if (outcome === 'NODE_FENCED') return { outcome: await this.fencedIn(part) };
     if (outcome === 'deleted') return { outcome, deletion: parseDeletion<TData>(reply[1]) };
     if (outcome === 'replay') {
       return reply[1] === undefined ? { outcome } : { outcome, deletion: parseDeletion<TData>(reply[1]) };
@@ -544,26 +754,36 @@ export class RedisClusterStore<TData = unknown> {
     return { outcome: outcome as 'already-deleted' | 'unknown-client' };
   }
 
-  /** Marks a deletion's onDelete as done. `fenced`: it was redelivered to another node meanwhile. */
-  async completeDeletion(deletionId: string): Promise<'completed' | 'gone' | 'fenced'> {
+  /**
+   * Marks a deletion's onDelete as done. `fenced`: it was redelivered to another node meanwhile.
+   * With `partitions` above 1 the deleted client's id is needed too (its partition holds the entry).
+   */
+  async completeDeletion(deletionId: string, clientId?: string): Promise<'completed' | 'gone' | 'fenced'> {
     const [node, inc] = this.self();
     const id = checkId('deletionId', deletionId);
-    const reply = await this.run(this.scripts.completeDeletion, this.scriptKeys.completeDeletion(id, node, inc), [
-      id,
-      node,
-      inc,
-    ]);
+    if (this.partitioned && clientId === undefined) {
+      throw invalid("completeDeletion: with `partitions` above 1, pass the deleted client's id too");
+    }
+    const part = clientId === undefined ? this.global : this.partOf(checkId('clientId', clientId));
+    const reply = await this.run(
+      this.scripts.completeDeletion,
+      part.script.completeDeletion(id, node, inc),
+      [id, node, inc],
+      part,
+    );
     return asString(reply) as 'completed' | 'gone' | 'fenced';
   }
 
   /** Deletions assigned to this incarnation and not completed (to reconcile after lost replies). */
   async pendingDeletions(): Promise<Array<Deletion<TData>>> {
     const [node, inc] = this.self();
-    const reply = asArray(
-      await this.run(this.scripts.pendingDeletions, this.scriptKeys.pendingDeletions(node, inc), [node, inc]),
-      'pendingDeletions',
+    const replies = await this.eachPart(async (part) =>
+      asArray(
+        await this.run(this.scripts.pendingDeletions, part.script.pendingDeletions(node, inc), [node, inc], part),
+        'pendingDeletions',
+      ),
     );
-    return reply.map((entry) => parseDeletion<TData>(entry));
+    return replies.flat().map((entry) => parseDeletion<TData>(entry));
   }
 
   /**
@@ -575,6 +795,7 @@ export class RedisClusterStore<TData = unknown> {
     const [node, inc] = this.self();
     const { batchSize, handshakeTimeout, reconnectTimeout, outageGap, tombstoneTtl } = this.options;
     const args = [node, inc, batchSize, handshakeTimeout, reconnectTimeout, outageGap, tombstoneTtl].map(String);
+    if (this.partitioned) return this.sweepPartitioned(args);
     const stale = this.staleArgs();
     const reply = asArray(
       await this.run(this.scripts.sweep, this.scriptKeys.sweep(node, inc), [...args, randomId(), ...stale]),
@@ -585,6 +806,38 @@ export class RedisClusterStore<TData = unknown> {
     const more = asString(reply[2]) === '1';
     if (outcome === 'grace') return { outcome, pushed: Number(asString(reply[1])), more };
     return { outcome: 'swept', deletions: asArray(reply[3], 'sweep').map((e) => parseDeletion<TData>(e)), more };
+  }
+
+  /**
+   * The sweep of layout 3: a batch in each partition this node sweeps (rendezvous hashing over the
+   * live nodes of its last heartbeat; two nodes that disagree both sweep one, which is harmless),
+   * or, after a batch that left due deadlines, in those partitions only.
+   */
+  private async sweepPartitioned(args: readonly string[]): Promise<SweepResult<TData>> {
+    const [node, inc] = this.self();
+    const parts =
+      this.sweepMore.size > 0 ? this.parts.filter((part) => this.sweepMore.has(part.index)) : this.ownParts();
+    this.sweepMore.clear();
+    let fenced = false;
+    const deletions: Array<Deletion<TData>> = [];
+    await this.eachPart(async (part) => {
+      const partArgs = [...args, randomId(), ...this.staleArgs(part), 'p', this.outageAt];
+      const reply = asArray(await this.run(this.scripts.sweep, part.script.sweep(node, inc), partArgs, part), 'sweep');
+      const outcome = asString(reply[0]);
+      if (outcome === 'STALE') {
+        this.wentBack = true;
+        return;
+      }
+      if (outcome === 'NODE_FENCED') {
+        fenced = (await this.fencedIn(part)) === 'node-fenced';
+        return;
+      }
+      if (asString(reply[2]) === '1') this.sweepMore.add(part.index);
+      if (outcome === 'swept')
+        for (const entry of asArray(reply[3], 'sweep')) deletions.push(parseDeletion<TData>(entry));
+    }, parts);
+    if (fenced) return { outcome: 'node-fenced' };
+    return { outcome: 'swept', deletions, more: this.sweepMore.size > 0 };
   }
 
   /**
@@ -607,10 +860,11 @@ export class RedisClusterStore<TData = unknown> {
           String(record.seq ?? 0),
         ];
         const args = [node, inc, clientId, record.tokenHash, ...values];
+        const part = this.partOf(clientId);
         const reply = asString(
-          await this.run(this.scripts.restore, this.scriptKeys.restore(clientId, node, inc), args),
+          await this.run(this.scripts.restore, part.script.restore(clientId, node, inc), args, part),
         );
-        return reply === 'NODE_FENCED' ? 'node-fenced' : (reply as RestoreOutcome);
+        return reply === 'NODE_FENCED' ? this.fencedIn(part) : (reply as RestoreOutcome);
       }),
     );
   }
@@ -627,18 +881,30 @@ export class RedisClusterStore<TData = unknown> {
     done: boolean,
   ): Promise<number | 'node-fenced'> {
     const [node, inc] = this.self();
-    const args = [node, inc, done ? '1' : '0'];
     for (const deletion of deletions) {
       if (!Number.isSafeInteger(deletion.ttl) || deletion.ttl < 1) throw invalid('writeBack: `ttl` must be ≥ 1 ms');
-      const { clientId, deletionId, reason } = deletion;
-      args.push(checkId('clientId', clientId), checkId('deletionId', deletionId), checkText('reason', reason));
-      args.push(String(deletion.ttl));
+      checkId('clientId', deletion.clientId);
+      checkId('deletionId', deletion.deletionId);
+      checkText('reason', deletion.reason);
     }
-    const reply = asArray(
-      await this.run(this.scripts.writeBack, this.scriptKeys.writeBack(node, deletions), args),
-      'writeBack',
-    ).map(asString);
-    return reply[0] === 'NODE_FENCED' ? 'node-fenced' : Number(reply[1]);
+    const writeIn = async (part: Part, batch: typeof deletions): Promise<number | 'node-fenced'> => {
+      const args = [node, inc, done ? '1' : '0'];
+      for (const { clientId, deletionId, reason, ttl } of batch) args.push(clientId, deletionId, reason, String(ttl));
+      const reply = asArray(
+        await this.run(this.scripts.writeBack, part.script.writeBack(node, batch), args, part),
+        'writeBack',
+      ).map(asString);
+      return reply[0] === 'NODE_FENCED' ? this.fencedIn(part) : Number(reply[1]);
+    };
+    if (!this.partitioned) return writeIn(this.global, deletions);
+    // layout 3: each partition gets its deletions; the last call marks every partition written
+    // back (its recovery waits for it) and the membership
+    const groups = this.byPart(deletions, (deletion) => deletion.clientId);
+    const parts = done ? this.parts : [...groups.keys()];
+    const outcomes = await this.eachPart((part) => writeIn(part, groups.get(part) ?? []), parts);
+    if (done) outcomes.push(await writeIn(this.global, []));
+    if (outcomes.includes('node-fenced')) return 'node-fenced';
+    return (outcomes as number[]).reduce((sum, removed) => sum + removed, 0);
   }
 
   /** Which of these clients this incarnation still owns (a fenced one: none). */
@@ -651,8 +917,13 @@ export class RedisClusterStore<TData = unknown> {
     const [node, inc] = this.self();
     const ids = clientIds.map((id) => checkId('clientId', id));
     if (ids.length === 0) return [];
-    const reply = asArray(await this.run(this.scripts.owned, this.scriptKeys.owned(ids), [node, inc, ...ids]), 'owned');
-    return reply.map((row) => {
+    const groups = [...this.byPart(ids, (id) => id)];
+    const replies = await Promise.all(
+      groups.map(async ([part, group]) =>
+        asArray(await this.run(this.scripts.owned, part.script.owned(group), [node, inc, ...group], part), 'owned'),
+      ),
+    );
+    return replies.flat().map((row) => {
       const [clientId, fence, state, socketId, seq] = asArray(row, 'owned').map(asString) as [
         string,
         string,
@@ -701,10 +972,11 @@ export class RedisClusterStore<TData = unknown> {
       String(this.options.tombstoneTtl),
       String(this.replayWindow),
     ];
-    const keys = this.scriptKeys.delete(clientId, deletionId, node, inc);
-    const reply = asArray(await this.run(this.scripts.emit, keys, args), 'emit');
+    const part = this.partOf(clientId);
+    const keys = part.script.delete(clientId, deletionId, node, inc);
+    const reply = asArray(await this.run(this.scripts.emit, keys, args, part), 'emit');
     const outcome = asString(reply[0]);
-    if (outcome === 'NODE_FENCED') return { outcome: 'node-fenced' };
+    if (outcome === 'NODE_FENCED') return { outcome: await this.fencedIn(part) };
     if (outcome === 'overflow') return { outcome, deletion: parseDeletion<TData>(reply[1]) };
     if (outcome === 'queued' || outcome === 'replay') {
       const seq = asString(reply[1]);
@@ -731,7 +1003,8 @@ export class RedisClusterStore<TData = unknown> {
   async ack(clientId: string, upTo: number): Promise<AckResult> {
     const id = checkId('clientId', clientId);
     if (!Number.isSafeInteger(upTo) || upTo < 0) throw invalid('`upTo` must be an integer ≥ 0');
-    const reply = asArray(await this.run(this.scripts.ack, this.scriptKeys.ack(id), [id, String(upTo)]), 'ack').map(
+    const part = this.partOf(id);
+    const reply = asArray(await this.run(this.scripts.ack, part.script.ack(id), [id, String(upTo)], part), 'ack').map(
       asString,
     );
     const outcome = reply[0];
@@ -752,8 +1025,9 @@ export class RedisClusterStore<TData = unknown> {
   /** Every unacknowledged message of a client numbered above `after`, in order (members as queued). */
   async readOutbox(clientId: string, after = 0): Promise<OutboxRead> {
     const id = checkId('clientId', clientId);
+    const part = this.partOf(id);
     const reply = asArray(
-      await this.run(this.scripts.outbox, this.scriptKeys.outbox(id), [id, String(after)]),
+      await this.run(this.scripts.outbox, part.script.outbox(id), [id, String(after)], part),
       'outbox',
     );
     if (asString(reply[0]) !== 'ok') return { outcome: 'gone' };
@@ -778,7 +1052,8 @@ export class RedisClusterStore<TData = unknown> {
    */
   async view(clientId: string): Promise<{ client: ClusterClientRecord<TData>; outbox: OutboxSummary } | undefined> {
     const id = checkId('clientId', clientId);
-    const reply = asArray(await this.run(this.scripts.get, this.scriptKeys.get(id), []), 'get');
+    const part = this.partOf(id);
+    const reply = asArray(await this.run(this.scripts.get, part.script.get(id), [], part), 'get');
     if (reply.length === 0) return undefined;
     return {
       client: parseRecord<TData>(id, reply),
@@ -788,10 +1063,8 @@ export class RedisClusterStore<TData = unknown> {
 
   /** Whether a tombstone says this client was deleted (less than `tombstoneTtl` ago). */
   async isDeleted(clientId: string): Promise<boolean> {
-    const reply = await this.runner.command(
-      ['EXISTS', this.keys.tombstone(checkId('clientId', clientId))],
-      'isDeleted',
-    );
+    const id = checkId('clientId', clientId);
+    const reply = await this.runner.command(['EXISTS', this.partOf(id).keys.tombstone(id)], 'isDeleted');
     return Number(reply) === 1;
   }
 
@@ -807,42 +1080,75 @@ export class RedisClusterStore<TData = unknown> {
     if (!Number.isSafeInteger(limit) || limit < 1) throw invalid('`limit` must be a positive integer');
     const state = filter.state ?? '';
     if (state !== '' && !STATES.includes(state)) throw invalid('unknown `state`');
-    const args = [state, filter.node ?? '', filter.cursor ?? '', String(limit)];
-    const reply = asArray(await this.run(this.scripts.list, this.scriptKeys.list(filter.node ?? ''), args), 'list');
-    const clients = asArray(reply[1], 'list').map((row) => {
-      const [clientId, ...snapshot] = asArray(row, 'list');
-      return {
-        client: parseRecord<TData>(asString(clientId), snapshot),
-        outbox: parseOutbox(snapshot.slice(RECORD_FIELDS.length)),
-      };
-    });
-    const cursor = asString(reply[0]);
-    return { clients, cursor: cursor === '' ? null : cursor };
+    const node = filter.node ?? '';
+    // layout 3: the cursor is `<partition>/<the partition's own cursor>`, the partitions in turn
+    let index = 0;
+    let cursor = filter.cursor ?? '';
+    if (this.partitioned && cursor !== '') {
+      const match = /^(\d+)\/(.*)$/.exec(cursor);
+      index = match === null ? this.parts.length : Number(match[1]);
+      cursor = match?.[2] ?? '';
+    }
+    const clients: ListViewsPage<TData>['clients'] = [];
+    while (index < this.parts.length && clients.length < limit) {
+      const part = this.parts[index] as Part;
+      const args = [state, node, cursor, String(limit - clients.length)];
+      const reply = asArray(await this.run(this.scripts.list, part.script.list(node), args, part), 'list');
+      for (const row of asArray(reply[1], 'list')) {
+        const [clientId, ...snapshot] = asArray(row, 'list');
+        clients.push({
+          client: parseRecord<TData>(asString(clientId), snapshot),
+          outbox: parseOutbox(snapshot.slice(RECORD_FIELDS.length)),
+        });
+      }
+      cursor = asString(reply[0]);
+      if (cursor === '') index += 1;
+    }
+    if (index >= this.parts.length) return { clients, cursor: null };
+    return { clients, cursor: this.partitioned ? `${index}/${cursor}` : cursor };
   }
 
   /** Cluster-wide counts by state, and the number of live nodes. */
   async counts(): Promise<ClusterCounts> {
-    const reply = asArray(await this.run(this.scripts.counts, this.scriptKeys.counts(), []), 'counts').map((v) =>
-      Number(asString(v)),
-    );
-    const [handshaking = 0, connected = 0, disconnected = 0, nodes = 0] = reply;
+    const read = async (part: Part) =>
+      asArray(await this.run(this.scripts.counts, part.script.counts(), [], part), 'counts').map((v) =>
+        Number(asString(v)),
+      );
+    const [membership, ...parts] = await Promise.all([
+      read(this.global),
+      ...(this.partitioned ? this.parts.map(read) : []),
+    ]);
+    const sum = (i: number) =>
+      parts.length === 0 ? (membership?.[i] ?? 0) : parts.reduce((n, row) => n + (row[i] ?? 0), 0);
+    const [handshaking, connected, disconnected] = [sum(0), sum(1), sum(2)];
+    const nodes = membership?.[3] ?? 0;
     return { handshaking, connected, disconnected, total: handshaking + connected + disconnected, nodes };
   }
 
   /** The live node incarnations, with their heartbeat and client count. */
   async nodes(): Promise<ClusterNode[]> {
-    const reply = asArray(await this.run(this.scripts.nodes, this.scriptKeys.nodes(), []), 'nodes');
-    return reply.map((row) => {
-      const [node, inc, state, heartbeatAt, joinedAt, clients] = asArray(row, 'nodes').map(asString);
-      return {
-        node: node ?? '',
-        incarnation: Number(inc),
-        state: state as ClusterNode['state'],
-        heartbeatAt: Number(heartbeatAt),
-        joinedAt: Number(joinedAt),
-        clients: Number(clients),
-      };
-    });
+    const read = async (part: Part) =>
+      asArray(await this.run(this.scripts.nodes, part.script.nodes(), [], part), 'nodes').map((row) =>
+        asArray(row, 'nodes').map(asString),
+      );
+    const [membership = [], ...parts] = await Promise.all([
+      read(this.global),
+      ...(this.partitioned ? this.parts.map(read) : []),
+    ]);
+    // layout 3: each partition counts the clients an incarnation owns there
+    const owned = new Map<string, number>();
+    for (const [node, inc, , , , clients] of parts.flat()) {
+      const key = `${node}:${inc}`;
+      owned.set(key, (owned.get(key) ?? 0) + Number(clients));
+    }
+    return membership.map(([node = '', inc, state, heartbeatAt, joinedAt, clients]) => ({
+      node,
+      incarnation: Number(inc),
+      state: state as ClusterNode['state'],
+      heartbeatAt: Number(heartbeatAt),
+      joinedAt: Number(joinedAt),
+      clients: this.partitioned ? (owned.get(`${node}:${inc}`) ?? 0) : Number(clients),
+    }));
   }
 
   /**
@@ -850,8 +1156,14 @@ export class RedisClusterStore<TData = unknown> {
    * message queued elsewhere for a client it owns), on the store's pub/sub connection. Listening
    * once this resolves; returns the function that stops listening.
    */
-  subscribe(listener: (notice: ClusterNotice) => void): Promise<() => Promise<void>> {
-    return this.subscriber.listen(this.keys.notices(this.nodeId), (message) => listener(decodeNotice(message)));
+  async subscribe(listener: (notice: ClusterNotice) => void): Promise<() => Promise<void>> {
+    // layout 3: the partitions' scripts publish on their own shard channels, one each
+    const stops = await this.eachPart((part) =>
+      this.subscriber.listen(part.keys.notices(this.nodeId), (message) => listener(decodeNotice(message))),
+    );
+    return async () => {
+      await Promise.all(stops.map((stop) => stop()));
+    };
   }
 
   /**
@@ -859,7 +1171,8 @@ export class RedisClusterStore<TData = unknown> {
    * `deleted`. Listening once this resolves; returns the function that stops listening.
    */
   watch(clientId: string, listener: (announcement: ClientAnnouncement) => void): Promise<() => Promise<void>> {
-    const channel = this.keys.watch(checkId('clientId', clientId));
+    const id = checkId('clientId', clientId);
+    const channel = this.partOf(id).keys.watch(id);
     return this.subscriber.listen(channel, (message) => listener(message as ClientAnnouncement));
   }
 

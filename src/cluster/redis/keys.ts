@@ -117,6 +117,56 @@ export const KEY_TABLE = {
  */
 export const KEY_LAYOUT = { layout: 2, partitions: 1, upgradesFrom: 1 } as const;
 
+/**
+ * The partitioned key layout, 3 (option `partitions` above 1): the clients are spread over P
+ * partitions, each under its own hash tag `{prefix:p<i>}` (so, on a Redis Cluster, over the shards),
+ * and only node membership stays under `{prefix}`. Each partition holds the keys of
+ * {@link KEY_TABLE} for its clients (records, data keys, tombstones, outboxes, emit ids, deadlines,
+ * state and owned sets, the deletion journal and orphans, the recovery's unheld set) and copies of
+ * what its scripts check about the nodes: `node:<id>` (`inc`, `state`, `wb`), `nodes` (the live
+ * incarnations) and in `meta` the cluster's `epoch` and current `recovery`, written by the
+ * `member` script when membership changes (a join, a death; a leave writes its own), never per
+ * heartbeat. A partition's `meta` has its own write counter `writes` and ownership version `ver`.
+ * Nothing is upgraded into or out of it: P is fixed once written (see docs/partitions.md).
+ */
+export const PARTITIONED_LAYOUT = 3;
+
+/** The key layout a store of `partitions` partitions writes: 2 for one, else 3. */
+export function keyLayout(partitions: number): { layout: number; partitions: number; upgradesFrom: number | null } {
+  return partitions === 1 ? KEY_LAYOUT : { layout: PARTITIONED_LAYOUT, partitions, upgradesFrom: null };
+}
+
+/**
+ * The partition of a client (0 … partitions - 1): a 32-bit FNV-1a of its id (ASCII: ids are
+ * base64url), modulo P. Any node computes it from the id alone.
+ */
+export function partitionOf(clientId: string, partitions: number): number {
+  if (partitions === 1) return 0;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < clientId.length; i += 1) {
+    hash ^= clientId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % partitions;
+}
+
+/**
+ * Rendezvous (highest random weight) hashing: which of `nodes` sweeps and reaps partition p, the
+ * one whose FNV-1a of `<node>:<p>` is the highest. A node joining or ending moves only its own share.
+ */
+export function rendezvous(nodes: readonly string[], partition: number): string | undefined {
+  let best: string | undefined;
+  let bestScore = -1;
+  for (const node of nodes) {
+    const score = partitionOf(`${node}:${partition}`, 0x100000000);
+    if (score > bestScore || (score === bestScore && best !== undefined && node < best)) {
+      best = node;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
 /** The live states, each with its set (`state:<state>`). */
 const LIVE_STATES = ['handshaking', 'connected', 'disconnected'] as const;
 
@@ -166,9 +216,13 @@ export interface ClusterKeys {
   watch(clientId: string): string;
 }
 
-/** The keys of a cluster under `prefix` (each one in {@link KEY_TABLE}). */
-export function clusterKeys(prefix: string): ClusterKeys {
-  const tag = `{${prefix}}`;
+/**
+ * The keys of a cluster under `prefix` (each one in {@link KEY_TABLE}): with `partition`, those of
+ * that partition of a partitioned layout (tag `{prefix:p<i>}`), else the global ones (`{prefix}`,
+ * which in layout 2 hold everything).
+ */
+export function clusterKeys(prefix: string, partition?: number): ClusterKeys {
+  const tag = partition === undefined ? `{${prefix}}` : `{${prefix}:p${partition}}`;
   const state = (name: string) => `${tag}:state:${name}`;
   return {
     tag,
@@ -300,6 +354,7 @@ export function scriptKeys(k: ClusterKeys) {
       ...k.states,
       ...deletions.flatMap(({ clientId, deletionId }) => [...clientKeys(clientId), k.deletion(deletionId)]),
     ],
+    member: (nodes: readonly string[]) => [k.meta, k.nodes, k.reaping, k.orphans, k.unheld, ...nodes.map(k.node)],
     get: (id: string) => [k.client(id), k.data(id)],
     list: (node: string) => [...k.states, ...(node === '' ? [] : [k.node(node)])],
     counts: () => [...k.states, k.nodes],

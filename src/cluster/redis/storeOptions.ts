@@ -12,6 +12,7 @@ import type { NodeRedisClient } from './connection.js';
  */
 export const defaultClusterOptions = {
   keyPrefix: 'sup',
+  partitions: 1,
   nodeTtl: 10_000,
   heartbeatInterval: 2_000,
   commandTimeout: 2_000,
@@ -35,8 +36,16 @@ export interface RedisClusterStoreOptions {
   redis: string | NodeRedisClient;
   /** Unique per process: letters, digits, `.`, `_`, `-`. @default `hostname-pid-random` */
   nodeId?: string;
-  /** Every key is under the hash tag `{keyPrefix}`. @default 'sup' */
+  /** Every key is under the hash tag `{keyPrefix}` (or `{keyPrefix:p<i>}`, see `partitions`). @default 'sup' */
   keyPrefix?: string;
+  /**
+   * How many partitions the clients are spread over, each under its own hash tag
+   * `{keyPrefix:p<i>}` (key layout 3; node membership stays under `{keyPrefix}`). Above 1 a Redis
+   * Cluster spreads the load over its shards: take at least 10 × the number of shards (256 for up
+   * to 25). Fixed once written (a join with another count is refused `KEY_LAYOUT_MISMATCH`).
+   * @default 1 (key layout 2: every key under `{keyPrefix}`)
+   */
+  partitions?: number;
   /** @default 60000 (the single node's) */
   handshakeTimeout?: number;
   /** @default 3000 (the single node's) */
@@ -110,6 +119,9 @@ export function resolveStoreOptions(options: RedisClusterStoreOptions): Resolved
   checkDuration('reconnectTimeout', merged.reconnectTimeout, { allowZero: true });
   for (const name of ['tombstoneTtl', 'nodeTtl', 'heartbeatInterval', 'outageGap', 'commandTimeout'] as const) {
     checkDuration(name, merged[name], { allowZero: false });
+  }
+  if (!Number.isSafeInteger(merged.partitions) || merged.partitions < 1 || merged.partitions > 16384) {
+    throw option(`\`partitions\` must be a whole number from 1 to 16384, got ${String(merged.partitions)}`);
   }
   checkCount('batchSize', merged.batchSize);
   if (merged.batchSize < 1 || !Number.isFinite(merged.batchSize)) {

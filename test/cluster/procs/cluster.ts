@@ -388,10 +388,10 @@ export async function startCluster(
         } catch {
           return [];
         }
-        return text
-          .split('\n')
-          .filter((line) => line.trim() !== '')
-          .map((line) => JSON.parse(line) as LogEntry);
+        // a last line without its newline is still being written, or was cut by kill -9: not read
+        const lines = text.split('\n');
+        if (!text.endsWith('\n')) lines.pop();
+        return lines.filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as LogEntry);
       });
     },
     async stop() {

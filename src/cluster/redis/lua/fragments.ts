@@ -325,10 +325,6 @@ end`,
 end`,
   },
   /**
-   * Ends an incarnation ('dead' or 'left'): its clients are queued for release, its unfinished
-   * deletions become orphans for another node to redeliver.
-   */
-  /**
    * A node hash whose incarnation ended (left or dead) and whose clients are all released is kept a
    * day (how many incarnations the id had, for a late write of an old one), then expires: a restart
    * under a fresh id (the default, a host name) leaves nothing behind for good.
@@ -344,16 +340,22 @@ end`,
   end
 end`,
   },
+  /**
+   * Ends an incarnation ('dead' or 'left'): its clients are queued for release (`{P}:reaping`), its
+   * unfinished deletions become orphans for another node to redeliver. With `mark` (the membership
+   * of a partitioned layout, which owns no client) it is queued even without an owned set: until
+   * every partition has been told (the store's `member` fan-out), then the store takes it out.
+   */
   endIncarnation: {
     uses: ['key', 'forgetNode'],
     provides: ['endIncarnation'],
-    source: `endIncarnation = function(nodeId, inc, state)
+    source: `endIncarnation = function(nodeId, inc, state, mark)
   local nk = k('node', nodeId)
   if redis.call('HGET', nk, 'inc') == inc then
     redis.call('HSET', nk, 'state', state)
     redis.call('ZREM', k('nodes'), nodeId)
   end
-  if redis.call('EXISTS', k('owned', nodeId, inc)) == 1 then
+  if mark or redis.call('EXISTS', k('owned', nodeId, inc)) == 1 then
     redis.call('SADD', k('reaping'), nodeId .. ':' .. inc)
   end
   local dels = k('dels', nodeId, inc)
@@ -425,6 +427,24 @@ end`,
   redis.call('HDEL', meta, 'recoveryPhase')
   redis.call('DEL', k('unheld'))
   return 'rollback'
+end`,
+  },
+  /**
+   * In a partition of the partitioned layout (3): whether the caller's view of it is stale, with
+   * nothing written: the epoch the member fan-out copied into its meta is not the one the caller
+   * joined (missing: the partition lost its data, or was never told), or its write counter (raised
+   * by this very script) is not above the highest a reply from it carried (`highest`, '' for
+   * none). The store then reports a rollback at its next heartbeat, which the global membership
+   * recovers from (docs/partitions.md).
+   */
+  partitionStale: {
+    uses: ['key'],
+    provides: ['partitionStale'],
+    source: `partitionStale = function(epoch, highest)
+  local v = redis.call('HMGET', k('meta'), 'epoch', 'writes')
+  if v[1] ~= epoch then return true end
+  local h = tonumber(highest)
+  return h ~= nil and (tonumber(v[2]) or 0) <= h
 end`,
   },
   /**

@@ -25,7 +25,9 @@ version (see the ownership fragment): the node re-checks what it holds only when
     "seen: the write counter its last acknowledged heartbeat answered ('' for none since it joined)",
     "highest: the highest write counter any reply answered it since it joined ('' for none)",
   ],
-  reply: `{'ok', nowMs, outage (1 when this tick found that nobody had ticked for gapMs), writes, ver}
+  reply: `{'ok', nowMs, outage (1 when this tick found that nobody had ticked for gapMs), writes, ver,
+graceFrom (when the last outage ended, '' for none: the partitions of layout 3 push their deadlines
+from it), {live node...}}
 | {'RESET', epoch, recovering ('1': the new epoch is a rollback's, found by another node)}
 | {'ROLLBACK', epoch} | {'NODE_FENCED', status}`,
   uses: ['decimal', 'time', 'nodeStatus', 'tick', 'stale'],
@@ -41,8 +43,8 @@ local status = nodeStatus(nodeId, inc)
 if status ~= 'alive' and status ~= 'leaving' then return {'NODE_FENCED', status} end
 local outage = tick(gapMs)
 redis.call('ZADD', k('nodes'), s(nowMs), nodeId)
-local m = redis.call('HMGET', k('meta'), 'writes', 'ver')
+local m = redis.call('HMGET', k('meta'), 'writes', 'ver', 'graceFrom')
 redis.call('HSET', k('node', nodeId), 'heartbeatAt', s(nowMs), 'wseen', m[1])
-return {'ok', s(nowMs), s(outage), m[1], m[2] or '0'}
+return {'ok', s(nowMs), s(outage), m[1], m[2] or '0', m[3] or '', redis.call('ZRANGE', k('nodes'), 0, -1)}
 `,
 });

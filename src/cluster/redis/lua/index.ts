@@ -12,6 +12,7 @@ import { hookRanScript } from './hookRan.js';
 import { joinScript } from './join.js';
 import { leaveScript } from './leave.js';
 import { listScript } from './list.js';
+import { memberScript } from './member.js';
 import { nodesScript } from './nodes.js';
 import { outboxScript } from './outbox.js';
 import { ownedScript } from './owned.js';
@@ -40,6 +41,7 @@ export const SCRIPTS = {
   sweep: sweepScript,
   reap: reapScript,
   leave: leaveScript,
+  member: memberScript,
   restore: restoreScript,
   writeBack: writeBackScript,
   get: getScript,

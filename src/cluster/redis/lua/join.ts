@@ -33,14 +33,17 @@ their own layout check).`,
     'layout: the key layout this node uses',
     'partitions: its partition count',
     "upgradesFrom: the layout it upgrades ('' for none)",
+    "partitioned: '1' in the partitioned layout (3), where an ended incarnation is queued in {P}:reaping until every partition was told",
   ],
-  reply: `{inc, epoch, nowMs, endedInc ('' when none)} | {'NODE_ID_IN_USE', inc, heartbeat age (ms)}
+  reply: `{inc, epoch, nowMs, endedInc ('' when none), recovery, recoveryAt (the recovery after a rollback
+that runs, '' for none)} | {'NODE_ID_IN_USE', inc, heartbeat age (ms)}
 | {'LAYOUT_MISMATCH', layout, partitions}: the schema Redis holds
 | {'LAYOUT_LIVE', layout, nodeId, heartbeat age (ms)}: a live node of the layout it would upgrade`,
   uses: ['decimal', 'time', 'discover', 'incarnationKeys', 'endIncarnation', 'tick'],
   body: `
 local nodeId, gapMs, nodeTtl, processId, layout, partitions = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
 local from = ARGV[7] or ''
+local mark = ARGV[8] == '1'
 local meta = k('meta')
 local schema = redis.call('HMGET', k('schema'), 'layout', 'partitions')
 local upgrade = not schema[1] or (schema[1] ~= layout and schema[1] == from and schema[2] == partitions)
@@ -74,7 +77,7 @@ end
 local ending = prev[1] and (prev[2] == 'alive' or prev[2] == 'leaving')
 if ending then incarnationKeys(nodeId, prev[1]) end
 if upgrade then redis.call('HSET', k('schema'), 'layout', layout, 'partitions', partitions) end
-for _, old in ipairs(silent) do endIncarnation(old[1], old[2], 'dead') end
+for _, old in ipairs(silent) do endIncarnation(old[1], old[2], 'dead', mark) end
 local epoch = redis.call('HGET', meta, 'epoch')
 if not epoch then
   epoch = s(nowUs)
@@ -83,13 +86,14 @@ end
 tick(gapMs)
 local ended = ''
 if ending then
-  endIncarnation(nodeId, prev[1], 'dead')
+  endIncarnation(nodeId, prev[1], 'dead', mark)
   ended = prev[1]
 end
 local inc = redis.call('HINCRBY', nk, 'inc', 1)
 redis.call('HSET', nk, 'state', 'alive', 'joinedAt', s(nowMs), 'heartbeatAt', s(nowMs), 'process', processId)
 redis.call('PERSIST', nk)
 redis.call('ZADD', k('nodes'), s(nowMs), nodeId)
-return {s(inc), epoch, s(nowMs), ended}
+local rec = redis.call('HMGET', meta, 'recovery', 'recoveryAt')
+return {s(inc), epoch, s(nowMs), ended, rec[1] or '', rec[2] or ''}
 `,
 });

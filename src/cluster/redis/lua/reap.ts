@@ -32,9 +32,12 @@ stale view (reset or rollback, see stale) answers NODE_FENCED: the node's heartb
     'epoch: the one the node joined',
     "seen: the write counter its last acknowledged heartbeat answered ('' for none)",
     "highest: the highest write counter any reply answered it since it joined ('' for none)",
+    "mode: '' (one hash tag holds every key), 'g' (the membership of the partitioned layout: it declares nodes dead, queues their incarnations in {P}:reaping for the store to tell every partition, and releases nothing) or 'p' (a partition of it: no tick, partitionStale, and",
+    "... the incarnations ended ('<node>:<inc>'): those its copies still hold live are ended in it, their clients released and deletions redelivered from it)",
   ],
   reply: `{'ok', {declared dead node...}, released, more ('1' when work is left), {entry...}, dropped}
-| {'NODE_FENCED'}: entries in DELETION_FIELDS order`,
+(mode 'g': then {'<node>:<inc>'...}, the incarnations still to tell the partitions) | {'NODE_FENCED'}
+| {'STALE'} (mode 'p', see partitionStale): entries in DELETION_FIELDS order`,
   uses: [
     'decimal',
     'time',
@@ -46,23 +49,42 @@ stale view (reset or rollback, see stale) answers NODE_FENCED: the node's heartb
     'endIncarnation',
     'tick',
     'stale',
+    'partitionStale',
     'recoverKeys',
     'recoverStep',
   ],
   body: `
 local nodeId, inc, nodeTtl, rt = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local gapMs, limit = tonumber(ARGV[5]), tonumber(ARGV[6])
-if stale(nodeId, ARGV[7], ARGV[8], ARGV[9]) then return {'NODE_FENCED'} end
+-- '' one hash tag holds everything; 'g' the membership of the partitioned layout (it owns no
+-- client: the incarnations it ends stay in {P}:reaping for the store to tell every partition);
+-- 'p' a partition of it, told which incarnations ended (ARGV[11..], '<node>:<inc>')
+local mode = ARGV[10] or ''
+if mode == 'p' then
+  if partitionStale(ARGV[7], ARGV[9]) then return {'STALE'} end
+elseif stale(nodeId, ARGV[7], ARGV[8], ARGV[9]) then return {'NODE_FENCED'} end
 if nodeStatus(nodeId, inc) ~= 'alive' then return {'NODE_FENCED'} end
 -- every key this call may touch, read before its first write (the tick's). The nodes overdue
 -- before the tick (an outage it finds refreshes every heartbeat: none after) with what ending
 -- their incarnation touches; then, unless a recovery runs, the clients to release (a budget of
 -- limit over the incarnations to reap, those just ended included) and the deletions to take over
 local ending, endingNodes, orphaned = {}, {}, {}
-for _, n in ipairs(redis.call('ZRANGEBYSCORE', k('nodes'), '-inf', '(' .. s(nowMs - nodeTtl))) do
-  if n ~= nodeId then
+local overdue = {}
+if mode == 'p' then
+  for i = 11, #ARGV do
+    local n, i2 = string.match(ARGV[i], '^(.*):([^:]*)$')
+    if n then table.insert(overdue, {n, i2}) end
+  end
+else
+  for _, n in ipairs(redis.call('ZRANGEBYSCORE', k('nodes'), '-inf', '(' .. s(nowMs - nodeTtl))) do
+    table.insert(overdue, {n, nil})
+  end
+end
+for _, o in ipairs(overdue) do
+  local n = o[1]
+  if n ~= nodeId or (o[2] ~= nil and o[2] ~= inc) then
     local v = redis.call('HMGET', found(k('node', n)), 'inc', 'state')
-    if v[1] and (v[2] == 'alive' or v[2] == 'leaving') then
+    if v[1] and (o[2] == nil or v[1] == o[2]) and (v[2] == 'alive' or v[2] == 'leaving') then
       for _, did in ipairs(incarnationKeys(n, v[1])) do table.insert(orphaned, did) end
       table.insert(ending, n .. ':' .. v[1])
       endingNodes[n] = true
@@ -71,7 +93,7 @@ for _, n in ipairs(redis.call('ZRANGEBYSCORE', k('nodes'), '-inf', '(' .. s(nowM
 end
 local unheld = recoverKeys(nodeTtl, limit, endingNodes)
 local plan, takeOver = {}, {}
-if not unheld then
+if not unheld and mode ~= 'g' then
   local owners = redis.call('SMEMBERS', k('reaping'))
   for _, owner in ipairs(ending) do table.insert(owners, owner) end
   local budget = limit
@@ -91,22 +113,35 @@ if not unheld then
     table.insert(takeOver, did)
   end
 end
-tick(gapMs)
 local declared = {}
-for _, n in ipairs(redis.call('ZRANGEBYSCORE', k('nodes'), '-inf', '(' .. s(nowMs - nodeTtl))) do
-  if n ~= nodeId then
-    local v = redis.call('HMGET', k('node', n), 'inc', 'state')
-    if v[1] and (v[2] == 'alive' or v[2] == 'leaving') then
-      endIncarnation(n, v[1], 'dead')
-      table.insert(declared, n)
-    else
-      -- not a live incarnation (should not be listed): just drop it
-      redis.call('ZREM', k('nodes'), n)
+if mode == 'p' then
+  for _, owner in ipairs(ending) do
+    local n, i2 = string.match(owner, '^(.*):([^:]*)$')
+    endIncarnation(n, i2, 'dead', false)
+    table.insert(declared, n)
+  end
+else
+  tick(gapMs)
+  for _, n in ipairs(redis.call('ZRANGEBYSCORE', k('nodes'), '-inf', '(' .. s(nowMs - nodeTtl))) do
+    if n ~= nodeId then
+      local v = redis.call('HMGET', k('node', n), 'inc', 'state')
+      if v[1] and (v[2] == 'alive' or v[2] == 'leaving') then
+        endIncarnation(n, v[1], 'dead', mode == 'g')
+        table.insert(declared, n)
+      else
+        -- not a live incarnation (should not be listed): just drop it
+        redis.call('ZREM', k('nodes'), n)
+      end
     end
   end
 end
 local recovery = recoverStep(nodeTtl, unheld or {})
-if recovery then return {'ok', declared, '0', s(recovery[2]), {}, s(recovery[1])} end
+if recovery then
+  local toTell = {}
+  if mode == 'g' then toTell = redis.call('SMEMBERS', k('reaping')) end
+  return {'ok', declared, '0', s(recovery[2]), {}, s(recovery[1]), toTell}
+end
+if mode == 'g' then return {'ok', declared, '0', '0', {}, '0', redis.call('SMEMBERS', k('reaping'))} end
 local released = 0
 for _, step in ipairs(plan) do
   local owner, ids = step[1], step[2]

@@ -34,14 +34,19 @@ view (see the stale fragment) answers NODE_FENCED.`,
     'epoch: the one the node joined',
     "seen: the write counter its last acknowledged heartbeat answered ('' for none)",
     "highest: the highest write counter any reply answered it since it joined ('' for none)",
+    "partition: 'p' in a partition of the partitioned layout (3), '' otherwise: no tick (the membership's heartbeats find an outage), the stale view checked by partitionStale (answered STALE), and",
+    "graceFrom: in a partition, when the last outage the membership found ended ('' for none): deadlines due by then get their fresh grace period once",
   ],
-  reply: `{'swept', count, more, {entry...}} | {'grace', count, more, {}} | {'NODE_FENCED'}: more is
-'1' when due deadlines are left, entries in DELETION_FIELDS order`,
-  uses: ['decimal', 'time', 'discover', 'read', 'nodeStatus', 'tick', 'deleteClient', 'stale'],
+  reply: `{'swept', count, more, {entry...}} | {'grace', count, more, {}} | {'NODE_FENCED'} | {'STALE'}:
+more is '1' when due deadlines are left, entries in DELETION_FIELDS order`,
+  uses: ['decimal', 'time', 'discover', 'read', 'nodeStatus', 'tick', 'deleteClient', 'stale', 'partitionStale'],
   body: `
 local nodeId, inc, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local ht, rt, gapMs, ttl, seed = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8]
-if stale(nodeId, ARGV[9], ARGV[10], ARGV[11]) then return {'NODE_FENCED'} end
+local partition = ARGV[12] == 'p'
+if partition then
+  if partitionStale(ARGV[9], ARGV[11]) then return {'STALE'} end
+elseif stale(nodeId, ARGV[9], ARGV[10], ARGV[11]) then return {'NODE_FENCED'} end
 if nodeStatus(nodeId, inc) ~= 'alive' then return {'NODE_FENCED'} end
 local dl = k('deadlines')
 -- every key this call may touch, read before its first write (the tick's): the first limit
@@ -61,7 +66,15 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', dl, '-inf', s(nowMs), 'LIMIT', 0
     due[id] = {r, did}
   end
 end
-tick(gapMs)
+if not partition then
+  tick(gapMs)
+else
+  -- an outage the membership found, once per partition: its deadlines due by then are pushed
+  local outage = tonumber(ARGV[13])
+  if outage and outage > (tonumber(redis.call('HGET', k('meta'), 'graceSeen')) or 0) then
+    redis.call('HSET', k('meta'), 'graceFrom', ARGV[13], 'graceSeen', ARGV[13])
+  end
+end
 if redis.call('HEXISTS', k('meta'), 'recovery') == 1 then return {'swept', '0', '0', {}} end
 local graceFrom = redis.call('HGET', k('meta'), 'graceFrom')
 if graceFrom then
