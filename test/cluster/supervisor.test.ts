@@ -24,9 +24,13 @@ afterAll(async () => {
   await redis?.dispose();
 });
 
+/** The partition count of the describe block running (key layout 2 with one, layout 3 above). */
+let partitions = 1;
+
 async function cluster(count: number, options: Record<string, unknown> = {}): Promise<TestNode[]> {
   prefix += 1;
-  const started = await startNodes(count, calls, { redis: redis.url, keyPrefix: `s${prefix}`, ...options });
+  const base = { redis: redis.url, keyPrefix: `s${prefix}`, partitions };
+  const started = await startNodes(count, calls, { ...base, ...options });
   nodes.push(...started);
   return started;
 }
@@ -34,7 +38,12 @@ async function cluster(count: number, options: Record<string, unknown> = {}): Pr
 const hooksOf = (clientId: string) =>
   calls.filter((call) => call.clientId === clientId).map((call) => `${call.node} ${call.hook} ${call.detail}`);
 
-describe('cluster supervisor', () => {
+// every case with every key under one hash tag (layout 2), and with the clients over 16 partitions (layout 3)
+describe.each([1, 16])('cluster supervisor (%i partitions)', (count) => {
+  beforeAll(() => {
+    partitions = count;
+  });
+
   it('should connect a client registered on one node on another, with one onConnect there', async () => {
     const [a, b] = await cluster(2);
     const { clientId, token } = await a!.supervisor.register({ data: { user: 1 } });

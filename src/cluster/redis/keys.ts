@@ -150,15 +150,26 @@ export function partitionOf(clientId: string, partitions: number): number {
   return hash % partitions;
 }
 
+/** A 32-bit finaliser (each input bit moves every output bit): ids that differ in one character score apart. */
+function mix(hash: number): number {
+  let h = hash;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 /**
  * Rendezvous (highest random weight) hashing: which of `nodes` sweeps and reaps partition p, the
- * one whose FNV-1a of `<node>:<p>` is the highest. A node joining or ending moves only its own share.
+ * one whose FNV-1a of `<node>:<p>`, finalised by {@link mix}, is the highest. A node joining or ending moves only its own share.
  */
 export function rendezvous(nodes: readonly string[], partition: number): string | undefined {
   let best: string | undefined;
   let bestScore = -1;
   for (const node of nodes) {
-    const score = partitionOf(`${node}:${partition}`, 0x100000000);
+    const score = mix(partitionOf(`${node}:${partition}`, 0x100000000));
     if (score > bestScore || (score === bestScore && best !== undefined && node < best)) {
       best = node;
       bestScore = score;
