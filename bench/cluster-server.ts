@@ -1,7 +1,7 @@
 // One server process of `npm run bench:cluster`: a socket.io server on loopback with either the
 // single-node supervisor (`memory`) or a cluster node on Redis (`redis <url> <nodeId> [keyPrefix]`,
 // or on a Redis Cluster through a node-redis createCluster() client: `redis-cluster <url,url,…>
-// <nodeId> [keyPrefix]`). The bench process drives it over IPC: register clients, delete them,
+// <nodeId> [keyPrefix] [partitions]`). The bench process drives it over IPC: register clients, delete them,
 // read its counts and Redis round-trips, mount the inspector (a viewer then connects from the
 // bench process). `register` takes `data`: the size in bytes of each client's `data` as JSON
 // (absent: no data).
@@ -15,7 +15,7 @@ import { mountInspector } from 'socket.io-supervisor/inspector';
 import { clusterInternalsOf } from '../dist/cluster/bindings.js';
 import { clusterClientOptions } from '../dist/cluster/redis/connection.js';
 
-const [mode, redis, nodeId, keyPrefix] = process.argv.slice(2);
+const [mode, redis, nodeId, keyPrefix, partitions] = process.argv.slice(2);
 const http = createServer();
 const io = new Server(http);
 const hooks = { onConnect: () => {}, onDisconnect: () => {}, onDelete: () => {} };
@@ -62,6 +62,7 @@ async function start(): Promise<Node> {
     redis: cluster ?? redis!,
     nodeId: nodeId!,
     ...(keyPrefix ? { keyPrefix } : {}),
+    ...(partitions ? { partitions: Number(partitions) } : {}),
     rateLimit: false,
     hooks,
     reconnectTimeout: 120_000,

@@ -46,6 +46,8 @@ const POPULATION = arg('population', QUICK ? 2000 : 10_000);
 const WINDOW = arg('window', QUICK ? 10_000 : 20_000);
 /** Clients taken through a whole lifecycle for Redis's CPU per lifecycle, per topology. */
 const LIFECYCLE = arg('lifecycle', QUICK ? 2000 : 10_000);
+/** The partition count of the partitioned cluster's lifecycle (key layout 3). */
+const PARTITIONS = arg('partitions', 256);
 /** The size of each client's `data` (JSON, bytes) in the memory table's last row. */
 const DATA_BYTES = arg('data', 110);
 /** The parts to run (`--only handshakes,redis,lifecycle`): all by default. */
@@ -455,32 +457,37 @@ const busiest = (report: LifecycleCpu) =>
 /** Clients per second one topology serves before its busiest Redis core is full. */
 const ceiling = (report: LifecycleCpu, phases: readonly Phase[]) => 1e6 / lifecycleTotal(busiest(report), phases);
 
-function lifecycleMarkdown(one: LifecycleCpu, cluster: LifecycleCpu): string[] {
+function lifecycleMarkdown(one: LifecycleCpu, cluster: LifecycleCpu, partitioned: LifecycleCpu): string[] {
   const us = (n: number) => `${n.toFixed(1)} µs`;
   const rate = (n: number) => `${Math.round(n).toLocaleString('en')}/s`;
-  const top = busiest(cluster);
-  const others = cluster.perMaster.filter((m) => m !== top);
+  const columns = (report: LifecycleCpu, phases: readonly Phase[]) => {
+    const top = busiest(report);
+    const others = report.perMaster.filter((m) => m !== top);
+    const all = report.perMaster.reduce((sum, m) => sum + lifecycleTotal(m, phases), 0);
+    return `${us(lifecycleTotal(top, phases))} | ${others.map((m) => us(lifecycleTotal(m, phases))).join(' · ')} | ${us(all)}`;
+  };
   const row = (label: string, phases: readonly Phase[]) =>
-    `| ${label} | ${us(lifecycleTotal(one.perMaster[0]!, phases))} | ${us(lifecycleTotal(top, phases))} | ${others.map((m) => us(lifecycleTotal(m, phases))).join(' · ')} | ${us(cluster.perMaster.reduce((sum, m) => sum + lifecycleTotal(m, phases), 0))} |`;
-  const handshakeRatio = ceiling(cluster, HANDSHAKE) / ceiling(one, HANDSHAKE);
-  const lifecycleRatio = ceiling(cluster, PHASES) / ceiling(one, PHASES);
+    `| ${label} | ${us(lifecycleTotal(one.perMaster[0]!, phases))} | ${columns(cluster, phases)} | ${columns(partitioned, phases)} |`;
+  const ratio = (report: LifecycleCpu, phases: readonly Phase[]) => ceiling(report, phases) / ceiling(one, phases);
+  const parts = partitioned.topology.replace('3-master cluster, ', '');
   return [
     `## Redis CPU per client lifecycle: 1 Redis vs a 3-master Redis Cluster (${one.clients.toLocaleString('en')} clients through one node)`,
     '',
     "Each master's CPU (INFO cpu) in each phase, per client, its idle rate taken off; the one Redis",
     "is set up as the cluster's masters are (no AOF, no snapshots). A topology's ceiling is what its",
-    'busiest master serves with one full core.',
+    'busiest master serves with one full core. On the cluster, first with every key under one hash tag',
+    `(1 partition, key layout 2), then with the clients over ${parts} (key layout 3).`,
     '',
-    '| phase | 1 Redis | cluster: busiest master | cluster: the other masters | cluster: all masters |',
-    '| --- | --- | --- | --- | --- |',
+    `| phase | 1 Redis | 1 partition: busiest master | the other masters | all masters | ${parts}: busiest master | the other masters | all masters |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...PHASES.map((name) => row(name, [name])),
     row('**handshake** (register + handshake)', HANDSHAKE),
     row('**full lifecycle**', PHASES),
     '',
-    `- handshake ceiling: 1 Redis ${rate(ceiling(one, HANDSHAKE))}, 3-master cluster ${rate(ceiling(cluster, HANDSHAKE))}: **${handshakeRatio.toFixed(2)}×** (issue 20's target ≥ 2.5×)`,
-    `- lifecycle ceiling: 1 Redis ${rate(ceiling(one, PHASES))}, 3-master cluster ${rate(ceiling(cluster, PHASES))}: **${lifecycleRatio.toFixed(2)}×**`,
-    '- Today every key is under one hash tag (`{prefix}`), so one master of the cluster does all of the work',
-    "  and the ratio stays near 1×; partitioned keys (docs/partitions.md) spread it over every master's slots.",
+    `- handshake ceiling: 1 Redis ${rate(ceiling(one, HANDSHAKE))}; 3-master cluster, 1 partition ${rate(ceiling(cluster, HANDSHAKE))} (**${ratio(cluster, HANDSHAKE).toFixed(2)}×**), ${parts} ${rate(ceiling(partitioned, HANDSHAKE))} (**${ratio(partitioned, HANDSHAKE).toFixed(2)}×**; issue 20's target ≥ 2.5×)`,
+    `- lifecycle ceiling: 1 Redis ${rate(ceiling(one, PHASES))}; 3-master cluster, 1 partition ${rate(ceiling(cluster, PHASES))} (**${ratio(cluster, PHASES).toFixed(2)}×**), ${parts} ${rate(ceiling(partitioned, PHASES))} (**${ratio(partitioned, PHASES).toFixed(2)}×**)`,
+    '- With one partition every key is under one hash tag (`{prefix}`): one master does all of the work',
+    "  and the ratio stays near 1×; with partitions each master serves the clients of its slots' partitions.",
     '',
   ];
 }
@@ -513,7 +520,7 @@ const configs = [
 ] as const;
 const results: Record<string, Measurement[]> = { memory1: [], redis1: [], redis3: [] };
 const redisReports: RedisReport[] = [];
-let lifecycles: { one: LifecycleCpu; cluster: LifecycleCpu } | null = null;
+let lifecycles: { one: LifecycleCpu; cluster: LifecycleCpu; partitioned: LifecycleCpu } | null = null;
 try {
   let index = 0;
   // interleaved, so a slow moment of a shared machine does not fall on one configuration only
@@ -553,15 +560,21 @@ try {
       );
     }
     if (one) {
-      lifecycles = {
-        one,
-        cluster: await lifecycleCpu('3-master cluster', cluster.urls, [
-          'redis-cluster',
-          cluster.urls.join(','),
-          'bench-life-3',
-          'life-cluster',
-        ]),
-      };
+      const single = await lifecycleCpu('3-master cluster, 1 partition', cluster.urls, [
+        'redis-cluster',
+        cluster.urls.join(','),
+        'bench-life-3',
+        'life-cluster',
+      ]);
+      // key layout 3: the clients over PARTITIONS hash tags, so over every master's slots
+      const partitioned = await lifecycleCpu(`3-master cluster, ${PARTITIONS} partitions`, cluster.urls, [
+        'redis-cluster',
+        cluster.urls.join(','),
+        'bench-life-p',
+        'life-parts',
+        String(PARTITIONS),
+      ]);
+      lifecycles = { one, cluster: single, partitioned };
     }
   } finally {
     await cluster.stop();
@@ -609,7 +622,7 @@ const handshakes = runs('handshakes') ? handshakeMarkdown() : null;
 const markdown = [
   ...(handshakes?.lines ?? []),
   ...(redisReports.length > 0 ? redisMarkdown(redisReports) : []),
-  ...(lifecycles ? lifecycleMarkdown(lifecycles.one, lifecycles.cluster) : []),
+  ...(lifecycles ? lifecycleMarkdown(lifecycles.one, lifecycles.cluster, lifecycles.partitioned) : []),
 ].join('\n');
 console.log(`\n${markdown}`);
 if (ONLY === null) {
