@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { partitionOf, rendezvous } from '../../src/cluster/redis/keys.js';
+import { partitionOf, partitionTag, rendezvous } from '../../src/cluster/redis/keys.js';
 import { hashToken } from '../../src/core/ids.js';
 import type { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import type { Deletion } from '../../src/cluster/redis/records.js';
 import { claimed, connectedClient, registered } from './fixtures.js';
+import { keySlot } from './redisCluster.js';
 import { sleep, useRedis } from './helpers.js';
 
 /**
@@ -19,7 +20,7 @@ const quiet = { nodeTtl: 60_000, heartbeatInterval: 1_000, outageGap: 600_000, p
 
 describe('partitions (key layout 3)', () => {
   const { context, node, store, adminFor } = useRedis();
-  const tag = (i: number) => `{${context.prefix}:p${i}}`;
+  const tag = (i: number) => partitionTag(context.prefix, i, P);
   const partOf = (clientId: string) => partitionOf(clientId, P);
 
   /** Every deletion of a sweep, batch after batch. */
@@ -62,11 +63,25 @@ describe('partitions (key layout 3)', () => {
     });
   });
 
+  it("should put partition i's tag in the i-th of P equal slot ranges: as many partitions on each master of an evenly split cluster", () => {
+    for (const count of [8, 256, 1024]) {
+      const perThird = [0, 0, 0];
+      for (let i = 0; i < count; i++) {
+        const slot = keySlot(partitionTag('sup', i, count));
+        expect(slot).toBeGreaterThanOrEqual(Math.floor((i * 16384) / count));
+        expect(slot).toBeLessThan(Math.floor(((i + 1) * 16384) / count));
+        perThird[Math.min(2, Math.floor(slot / 5461.34))]! += 1;
+      }
+      expect(Math.max(...perThird) - Math.min(...perThird)).toBeLessThanOrEqual(1);
+    }
+    expect(partitionTag('sup', 3, 256)).toMatch(/^\{sup:p3(\.\d+)?\}$/);
+  });
+
   it("should keep a client's keys under its partition's tag and the membership under the prefix's, with schema layout 3", async () => {
     const a = await node('a', quiet);
     const { clientId } = await connectedClient(a);
     const part = partOf(clientId);
-    const admin = await adminFor(`${context.prefix}:p${part}`);
+    const admin = await adminFor(tag(part).slice(1, -1));
     expect(await admin.hGet(`${tag(part)}:c:${clientId}`, 'state')).toBe('connected');
     expect(Number(await admin.sIsMember(`${tag(part)}:state:connected`, clientId))).toBe(1);
     expect(Number(await admin.sIsMember(`${tag(part)}:owned:a:1`, clientId))).toBe(1);
@@ -152,6 +167,29 @@ describe('partitions (key layout 3)', () => {
     await expect(b.completeDeletion('x'.repeat(22))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
+  it("should clear the due marks of a tick's connects in one call per Redis (per master on a cluster), whatever their partitions", async () => {
+    const a = await node('a', quiet);
+    const clients: Array<Awaited<ReturnType<typeof connectedClient>>> = [];
+    for (let i = 0; i < 30; i++) clients.push(await connectedClient(a, `sa-${i}`));
+    expect(new Set(clients.map(({ clientId }) => partOf(clientId))).size).toBe(P);
+    const due = async () => {
+      let marks = 0;
+      for (const { clientId } of clients) {
+        const admin = await adminFor(tag(partOf(clientId)).slice(1, -1));
+        if ((await admin.hGet(`${tag(partOf(clientId))}:c:${clientId}`, 'hookDue')) !== null) marks += 1;
+      }
+      return marks;
+    };
+    expect(await due()).toBe(30);
+    const before = a.roundTrips;
+    clients.forEach(({ clientId }, i) => a.connectHookRan(clientId, `sa-${i}`));
+    // a mark of another socket's connect stays
+    a.connectHookRan(clients[0]!.clientId, 'not-its-socket');
+    for (let i = 0; i < 100 && (await due()) > 0; i++) await sleep(10);
+    expect(await due()).toBe(0);
+    expect(a.roundTrips - before).toBeLessThanOrEqual(3);
+  });
+
   it('should sweep each partition by the node rendezvous hashing picks, every due client deleted exactly once', async () => {
     const options = { ...quiet, handshakeTimeout: 0 };
     const a = await node('a', options);
@@ -190,7 +228,7 @@ describe('partitions (key layout 3)', () => {
     // every partition was told: nothing left to tell
     expect(await membership.sCard(`{${context.prefix}}:reaping`)).toBe(0);
     for (let p = 0; p < P; p++) {
-      const admin = await adminFor(`${context.prefix}:p${p}`);
+      const admin = await adminFor(tag(p).slice(1, -1));
       expect(await admin.hGet(`${tag(p)}:node:a`, 'state')).not.toBe('alive');
       expect(await admin.exists(`${tag(p)}:owned:a:1`)).toBe(0);
     }
@@ -246,7 +284,7 @@ describe('partitions (key layout 3)', () => {
     const record = await a.get(clientId);
     const part = partOf(clientId);
     // every key of one partition gone, as a master restarted empty would leave it
-    const admin = await adminFor(`${context.prefix}:p${part}`);
+    const admin = await adminFor(tag(part).slice(1, -1));
     const keys = await admin.keys(`${tag(part)}:*`);
     expect(keys.length).toBeGreaterThan(3);
     await admin.del(keys);
@@ -265,7 +303,7 @@ describe('partitions (key layout 3)', () => {
     const a = await node('a', quiet);
     const { clientId } = await connectedClient(a);
     const part = partOf(clientId);
-    const admin = await adminFor(`${context.prefix}:p${part}`);
+    const admin = await adminFor(tag(part).slice(1, -1));
     const writes = Number(await admin.hGet(`${tag(part)}:meta`, 'writes'));
     expect(writes).toBeGreaterThan(1);
     await admin.hSet(`${tag(part)}:meta`, 'writes', String(writes - 2));

@@ -6,6 +6,7 @@ import {
   clusterClientOptions,
   closeClient,
   connectWithin,
+  serverOfSlot,
   isAuthRefused,
   type NodeRedisClient,
 } from './connection.js';
@@ -14,6 +15,7 @@ import {
   clusterKeys,
   KEY_LAYOUT,
   keyLayout,
+  keySlot,
   partitionOf,
   rendezvous,
   type ScriptKeys,
@@ -178,7 +180,7 @@ export class RedisClusterStore<TData = unknown> {
       partitions === 1
         ? [this.global]
         : Array.from({ length: partitions }, (_, index) => {
-            const keys = clusterKeys(options.keyPrefix, index);
+            const keys = clusterKeys(options.keyPrefix, index, partitions);
             return { index, keys, script: scriptKeys(keys) };
           });
     this.partitionHighest = new Array<number>(partitions === 1 ? 0 : partitions).fill(0);
@@ -687,11 +689,21 @@ export class RedisClusterStore<TData = unknown> {
       this.ranScheduled = false;
       const batch = [...this.ranConnects.values()];
       this.ranConnects.clear();
-      for (const [part, pairs] of this.byPart(batch, ([clientId]) => clientId)) {
-        for (let i = 0; i < pairs.length; i += RAN_BATCH) {
-          const slice = pairs.slice(i, i + RAN_BATCH);
-          const keys = part.script.hookRan(slice.map(([clientId]) => clientId));
-          this.run(this.scripts.hookRan, keys, slice.flat(), part).catch((error: unknown) =>
+      // one call per Redis: on a Redis Cluster, the partitions a master serves together
+      const groups = new Map<unknown, Array<[key: string, clientId: string, socketId: string]>>();
+      for (const [clientId, socketId] of batch) {
+        const part = this.partOf(clientId);
+        const key = part.keys.client(clientId);
+        const server = this.partitioned ? (serverOfSlot(this.client, keySlot(key)) ?? part) : this.global;
+        const group = groups.get(server);
+        if (group === undefined) groups.set(server, [[key, clientId, socketId]]);
+        else group.push([key, clientId, socketId]);
+      }
+      for (const group of groups.values()) {
+        for (let i = 0; i < group.length; i += RAN_BATCH) {
+          const slice = group.slice(i, i + RAN_BATCH);
+          const args = slice.flatMap(([key, , socketId]) => [key, socketId]);
+          this.run(this.scripts.hookRan, [slice[0]![0]], args).catch((error: unknown) =>
             this.options.logger.debug({ err: error }, 'socket.io-supervisor/cluster: could not clear due hooks'),
           );
         }

@@ -76,6 +76,20 @@ export function clientKind(client: NodeRedisClient): 'single' | 'cluster' | 'sen
 }
 
 /**
+ * Which Redis serves a slot: on a Redis Cluster its master as the client last saw it (node-redis's
+ * own object for it, the same for every slot of a master), `undefined` when the client does not
+ * know yet; one Redis otherwise (`'one'`). What groups a cross-slot script's keys.
+ */
+export function serverOfSlot(client: NodeRedisClient, slot: number): unknown {
+  if (clientKind(client) !== 'cluster') return 'one';
+  try {
+    return (client as NodeRedisClusterClient).getSlotMaster(slot) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * How one command reaches Redis, whatever the kind of client: `key` routes it on a Redis Cluster
  * (every key of a script shares its slot; without one, a cluster client sends `SCRIPT LOAD` to
  * every master). Always to a master: a replica's answer could be older than the last write.

@@ -119,7 +119,8 @@ export const KEY_LAYOUT = { layout: 2, partitions: 1, upgradesFrom: 1 } as const
 
 /**
  * The partitioned key layout, 3 (option `partitions` above 1): the clients are spread over P
- * partitions, each under its own hash tag `{prefix:p<i>}` (so, on a Redis Cluster, over the shards),
+ * partitions, each under its own hash tag `{prefix:p<i>}` ({@link partitionTag}: so, on a Redis
+ * Cluster, spread evenly over the shards),
  * and only node membership stays under `{prefix}`. Each partition holds the keys of
  * {@link KEY_TABLE} for its clients (records, data keys, tombstones, outboxes, emit ids, deadlines,
  * state and owned sets, the deletion journal and orphans, the recovery's unheld set) and copies of
@@ -227,13 +228,52 @@ export interface ClusterKeys {
   watch(clientId: string): string;
 }
 
+/** Redis Cluster's CRC16 (XMODEM) of an ASCII string: a key's hash slot is this modulo 16384. */
+function crc16(text: string): number {
+  let crc = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    crc ^= text.charCodeAt(i) << 8;
+    for (let bit = 0; bit < 8; bit += 1) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+/** The Redis Cluster hash slot of a key (its `{tag}`'s when it has a non-empty one). */
+export function keySlot(key: string): number {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return crc16(key.slice(open + 1, close)) % 16384;
+  }
+  return crc16(key) % 16384;
+}
+
 /**
- * The keys of a cluster under `prefix` (each one in {@link KEY_TABLE}): with `partition`, those of
- * that partition of a partitioned layout (tag `{prefix:p<i>}`), else the global ones (`{prefix}`,
- * which in layout 2 hold everything).
+ * The hash tag of partition i of P (layout 3): `{prefix:p<i>}`, or `{prefix:p<i>.<n>}` with the
+ * first n that puts it in the i-th of P equal ranges of Redis Cluster's 16,384 slots. So the
+ * partitions are spread evenly over the masters of a cluster whose slots are split in equal
+ * ranges (what `redis-cli --cluster create` does), instead of as their names happen to hash: with
+ * P = 256 over 3 masters, 85 or 86 each rather than, say, 95/78/83. Expected tries: P.
  */
-export function clusterKeys(prefix: string, partition?: number): ClusterKeys {
-  const tag = partition === undefined ? `{${prefix}}` : `{${prefix}:p${partition}}`;
+export function partitionTag(prefix: string, partition: number, partitions: number): string {
+  const low = Math.floor((partition * 16384) / partitions);
+  const high = Math.floor(((partition + 1) * 16384) / partitions);
+  for (let n = 0; n < 1_000_000; n += 1) {
+    const inner = n === 0 ? `${prefix}:p${partition}` : `${prefix}:p${partition}.${n}`;
+    const slot = crc16(inner) % 16384;
+    if (slot >= low && slot < high) return `{${inner}}`;
+  }
+  return `{${prefix}:p${partition}}`;
+}
+
+/**
+ * The keys of a cluster under `prefix` (each one in {@link KEY_TABLE}): with `partition` (of
+ * `partitions`), those of that partition of the partitioned layout (tag {@link partitionTag}),
+ * else the global ones (`{prefix}`, which in layout 2 hold everything).
+ */
+export function clusterKeys(prefix: string, partition?: number, partitions?: number): ClusterKeys {
+  if (partition !== undefined && partitions === undefined) throw new TypeError('clusterKeys: the partition count');
+  const tag = partition === undefined ? `{${prefix}}` : partitionTag(prefix, partition, partitions as number);
   const state = (name: string) => `${tag}:state:${name}`;
   return {
     tag,
@@ -323,7 +363,7 @@ export function scriptKeys(k: ClusterKeys) {
       k.state('disconnected'),
       k.meta,
     ],
-    hookRan: (ids: readonly string[]) => [k.meta, ...ids.map(k.client)],
+    hookRan: (ids: readonly string[]) => ids.slice(0, 1).map(k.client),
     /** Also emit's (an overflow deletes). */
     delete: (id: string, deletionId: string, node: string, inc: string) => [
       ...clientKeys(id),

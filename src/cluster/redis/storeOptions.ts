@@ -120,8 +120,8 @@ export function resolveStoreOptions(options: RedisClusterStoreOptions): Resolved
   for (const name of ['tombstoneTtl', 'nodeTtl', 'heartbeatInterval', 'outageGap', 'commandTimeout'] as const) {
     checkDuration(name, merged[name], { allowZero: false });
   }
-  if (!Number.isSafeInteger(merged.partitions) || merged.partitions < 1 || merged.partitions > 16384) {
-    throw option(`\`partitions\` must be a whole number from 1 to 16384, got ${String(merged.partitions)}`);
+  if (!Number.isSafeInteger(merged.partitions) || merged.partitions < 1 || merged.partitions > 1024) {
+    throw option(`\`partitions\` must be a whole number from 1 to 1024, got ${String(merged.partitions)}`);
   }
   checkCount('batchSize', merged.batchSize);
   if (merged.batchSize < 1 || !Number.isFinite(merged.batchSize)) {

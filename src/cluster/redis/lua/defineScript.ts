@@ -25,6 +25,17 @@ export interface ScriptSpec {
    * what its body returns (the store unwraps it, and remembers the highest counter it saw).
    */
   readOnly?: boolean;
+  /**
+   * A script that writes without raising the write counter (nor answering it): one whose writes a
+   * rollback may undo harmlessly (`hookRan`: a due mark cleared again at worst).
+   */
+  uncounted?: boolean;
+  /**
+   * Its keys may be in several slots of one Redis Cluster master (`#!lua
+   * flags=allow-cross-slot-keys`, Redis 7): several partitions' keys in one call. The store groups
+   * them by master; a slot that moved meanwhile fails the call, which is then not run.
+   */
+  crossSlot?: boolean;
 }
 
 /** One Lua script as Redis runs it: its name, full source and SHA1 (for EVALSHA), the fragments its source holds. */
@@ -141,13 +152,17 @@ end)(redis)`;
  * here, as Redis would.
  */
 export function defineScript(spec: ScriptSpec): LuaScript {
-  const writes = spec.readOnly !== true;
+  const writes = spec.readOnly !== true && spec.uncounted !== true;
   const included = resolveFragments(writes ? [...spec.uses, 'writes'] : spec.uses);
   const body = spec.body.trim();
   const locals = included.flatMap((name) => fragments[name].provides);
   const build = (checked: boolean): BuiltScript => {
     const source = [
-      writes ? '#!lua' : '#!lua flags=no-writes',
+      spec.readOnly === true
+        ? '#!lua flags=no-writes'
+        : spec.crossSlot === true
+          ? '#!lua flags=allow-cross-slot-keys'
+          : '#!lua',
       header(spec, included),
       ...(checked ? [keyCheck(spec.name)] : []),
       `local ${locals.join(', ')}`,

@@ -26,7 +26,7 @@ the partition runs starts it there (its settling gate and drop step run per part
     "... triples: nodeId, inc, 'alive' | 'dead'",
   ],
   reply: 'how many incarnations it ended',
-  uses: ['decimal', 'discover', 'incarnationKeys', 'endIncarnation'],
+  uses: ['discover', 'incarnationKeys', 'endIncarnation'],
   body: `
 local epoch, recovery, recoveryAt = ARGV[1], ARGV[2], ARGV[3]
 -- every key this call may touch, read before its first write: what ending each incarnation touches
