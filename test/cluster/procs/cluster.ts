@@ -243,6 +243,9 @@ export interface LogEntry {
   message?: string;
 }
 
+/** The partition count of the nodes a cluster started with `redisCluster` runs (key layout 3). */
+export const CLUSTER_PARTITIONS = 16;
+
 export async function startCluster(
   count: number,
   options: {
@@ -283,7 +286,9 @@ export async function startCluster(
   const sockets: ClientSocket[] = [];
   const proxies = new Map<string, FaultProxy>();
   const extras: NodeProcess[] = [];
-  const nodeOptions = { ...FAST, ...options.node };
+  // on a Redis Cluster the nodes spread their clients over partitions (key layout 3), so the
+  // multi-process cases run on both layouts: one hash tag on one redis-server, 16 on the cluster
+  const nodeOptions = { ...FAST, ...(redisCluster ? { partitions: CLUSTER_PARTITIONS } : {}), ...options.node };
   // the nodes of a Redis Cluster get its masters (redisCluster in their config), not this URL
   const redisUrl = () => server?.url ?? (redisCluster?.urls[0] as string);
   /** Per proxied node on a Redis Cluster: each master's `host:port` → its proxy. */
