@@ -181,13 +181,38 @@ describe('partitions (key layout 3)', () => {
       return marks;
     };
     expect(await due()).toBe(30);
-    const before = a.roundTrips;
-    clients.forEach(({ clientId }, i) => a.connectHookRan(clientId, `sa-${i}`));
     // a mark of another socket's connect stays
     a.connectHookRan(clients[0]!.clientId, 'not-its-socket');
+    await sleep(50);
+    expect(await due()).toBe(30);
+    const before = a.roundTrips;
+    for (const [i, { clientId }] of clients.entries()) a.connectHookRan(clientId, `sa-${i}`);
     for (let i = 0; i < 100 && (await due()) > 0; i++) await sleep(10);
     expect(await due()).toBe(0);
     expect(a.roundTrips - before).toBeLessThanOrEqual(3);
+  });
+
+  it("should answer an ownership version that moves when a partition's ownership does, read in one call per master", async () => {
+    const a = await node('a', quiet);
+    const b = await node('b', quiet);
+    const clients: Array<Awaited<ReturnType<typeof connectedClient>>> = [];
+    for (let i = 0; i < 12; i++) clients.push(await connectedClient(a, `sa-${i}`));
+    const version = async () => {
+      const beat = await a.heartbeat();
+      if (beat.outcome !== 'ok') throw new Error(beat.outcome);
+      return beat.ownershipVersion;
+    };
+    const first = await version();
+    // nothing moved: the same
+    expect(await version()).toBe(first);
+    const before = a.roundTrips;
+    await version();
+    // the heartbeat and at most one read per master
+    expect(a.roundTrips - before).toBeLessThanOrEqual(4);
+    // a swap to b takes a client from its owner: its partition's version moves
+    const { clientId, token } = clients[5]!;
+    claimed(await b.claim({ clientId, token, socketId: 'sb' }));
+    expect(await version()).toBeGreaterThan(first);
   });
 
   it('should sweep each partition by the node rendezvous hashing picks, every due client deleted exactly once', async () => {

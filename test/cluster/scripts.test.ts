@@ -40,7 +40,7 @@ describe('the Lua scripts', () => {
   });
 
   it('should hold in each script exactly the fragments its body and those fragments call', () => {
-    expect(Object.keys(SCRIPTS).length).toBe(23);
+    expect(Object.keys(SCRIPTS).length).toBe(24);
     for (const script of Object.values(SCRIPTS)) {
       // a script that writes raises the write counter (`bump()`, added after its body)
       const needed = new Set<string>(script.writes ? ['key', 'writes'] : ['key']);
@@ -68,7 +68,9 @@ describe('the Lua scripts', () => {
         ? '#!lua'
         : script.name === 'hookRan'
           ? '#!lua flags=allow-cross-slot-keys'
-          : '#!lua flags=no-writes';
+          : script.name === 'partitions'
+            ? '#!lua flags=no-writes,allow-cross-slot-keys'
+            : '#!lua flags=no-writes';
       expect(
         script.source.startsWith(`${shebang}\n--[[ socket.io-supervisor cluster: ${script.name}\n`),
         script.name,
@@ -187,6 +189,7 @@ describe('the key table', () => {
       reap: keys.reap('N', '1'),
       leave: keys.leave('N', '1'),
       member: keys.member([]),
+      partitions: keys.partitions(),
       register: keys.register('C', 'N', '1'),
       claim: keys.claim('C', 'N', '1'),
       disconnect: keys.disconnect('C', 'N'),

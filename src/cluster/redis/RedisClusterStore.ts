@@ -327,6 +327,32 @@ export class RedisClusterStore<TData = unknown> {
     );
   }
 
+  /**
+   * Reads the same thing from every partition, one call per Redis (the `partitions` script: on a
+   * Redis Cluster one per master, its partitions together): one entry per partition, in order.
+   */
+  private async acrossParts(what: 'versions' | 'counts' | 'owned', extra: readonly string[] = []): Promise<unknown[]> {
+    const groups = new Map<unknown, Part[]>();
+    for (const part of this.parts) {
+      const server = serverOfSlot(this.client, keySlot(part.keys.meta)) ?? part;
+      const group = groups.get(server);
+      if (group === undefined) groups.set(server, [part]);
+      else group.push(part);
+    }
+    const out = new Array<unknown>(this.parts.length);
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        const first = group[0] as Part;
+        const args = [what, String(group.length), ...group.map((part) => part.keys.tag), ...extra];
+        const reply = asArray(await this.run(this.scripts.partitions, first.script.partitions(), args, first), what);
+        group.forEach((part, i) => {
+          out[part.index] = reply[i];
+        });
+      }),
+    );
+    return out;
+  }
+
   /** Runs `task` on every partition at once (each a round-trip, pipelined per shard by node-redis). */
   private eachPart<T>(task: (part: Part) => Promise<T>, parts: readonly Part[] = this.parts): Promise<T[]> {
     return Promise.all(parts.map(task));
@@ -472,9 +498,11 @@ export class RedisClusterStore<TData = unknown> {
     this.outageAt = reply[5] ?? '';
     this.liveNodes = raw[6] === undefined ? [] : asArray(raw[6], 'heartbeat').map(asString);
     if (this.unanswered.size > 0) await this.unanswered.releaseAll();
-    // layout 3: the ownership versions are per partition, not read here yet: the written counter
-    // moves at every heartbeat, so what this node holds is re-checked as before the version
-    const ownershipVersion = Number((this.partitioned ? reply[3] : reply[4]) ?? 0);
+    // layout 3: each partition has its own ownership version, read one call per master; their
+    // sum moves when any of them does
+    const ownershipVersion = this.partitioned
+      ? (await this.acrossParts('versions')).reduce<number>((sum, ver) => sum + Number(asString(ver) || 0), 0)
+      : Number(reply[4] ?? 0);
     return { outcome: 'ok', at: Number(reply[1]), outage: reply[2] === '1', ownershipVersion };
   }
 
@@ -1126,14 +1154,15 @@ export class RedisClusterStore<TData = unknown> {
       asArray(await this.run(this.scripts.counts, part.script.counts(), [], part), 'counts').map((v) =>
         Number(asString(v)),
       );
-    const [membership, ...parts] = await Promise.all([
+    const [membership, parts] = await Promise.all([
       read(this.global),
-      ...(this.partitioned ? this.parts.map(read) : []),
+      this.partitioned ? this.acrossParts('counts') : Promise.resolve([]),
     ]);
+    const rows = parts.map((row) => asArray(row, 'counts').map((v) => Number(asString(v))));
     const sum = (i: number) =>
-      parts.length === 0 ? (membership?.[i] ?? 0) : parts.reduce((n, row) => n + (row[i] ?? 0), 0);
+      rows.length === 0 ? (membership[i] ?? 0) : rows.reduce((n, row) => n + (row[i] ?? 0), 0);
     const [handshaking, connected, disconnected] = [sum(0), sum(1), sum(2)];
-    const nodes = membership?.[3] ?? 0;
+    const nodes = membership[3] ?? 0;
     return { handshaking, connected, disconnected, total: handshaking + connected + disconnected, nodes };
   }
 
@@ -1143,15 +1172,17 @@ export class RedisClusterStore<TData = unknown> {
       asArray(await this.run(this.scripts.nodes, part.script.nodes(), [], part), 'nodes').map((row) =>
         asArray(row, 'nodes').map(asString),
       );
-    const [membership = [], ...parts] = await Promise.all([
-      read(this.global),
-      ...(this.partitioned ? this.parts.map(read) : []),
-    ]);
-    // layout 3: each partition counts the clients an incarnation owns there
+    const membership = await read(this.global);
+    // layout 3: each partition counts the clients each incarnation owns there
     const owned = new Map<string, number>();
-    for (const [node, inc, , , , clients] of parts.flat()) {
-      const key = `${node}:${inc}`;
-      owned.set(key, (owned.get(key) ?? 0) + Number(clients));
+    if (this.partitioned && membership.length > 0) {
+      const incarnations = membership.map(([node, inc]) => `${node}:${inc}`);
+      for (const row of await this.acrossParts('owned', incarnations)) {
+        asArray(row, 'nodes').forEach((count, k) => {
+          const key = incarnations[k] as string;
+          owned.set(key, (owned.get(key) ?? 0) + Number(asString(count)));
+        });
+      }
     }
     return membership.map(([node = '', inc, state, heartbeatAt, joinedAt, clients]) => ({
       node,

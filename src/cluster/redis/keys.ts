@@ -405,6 +405,7 @@ export function scriptKeys(k: ClusterKeys) {
       ...k.states,
       ...deletions.flatMap(({ clientId, deletionId }) => [...clientKeys(clientId), k.deletion(deletionId)]),
     ],
+    partitions: () => [k.meta],
     member: (nodes: readonly string[]) => [k.meta, k.nodes, k.reaping, k.orphans, k.unheld, ...nodes.map(k.node)],
     get: (id: string) => [k.client(id), k.data(id)],
     list: (node: string) => [...k.states, ...(node === '' ? [] : [k.node(node)])],

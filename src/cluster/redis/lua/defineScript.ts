@@ -141,6 +141,15 @@ local redis = (function(R)
 end)(redis)`;
 }
 
+/** `#!lua` and the script's flags: `no-writes` for a read, `allow-cross-slot-keys` for one that spans partitions. */
+function shebang(spec: ScriptSpec): string {
+  const flags = [
+    ...(spec.readOnly === true ? ['no-writes'] : []),
+    ...(spec.crossSlot === true ? ['allow-cross-slot-keys'] : []),
+  ];
+  return flags.length === 0 ? '#!lua' : `#!lua flags=${flags.join(',')}`;
+}
+
 /**
  * A script's source: `#!lua` (Redis 7: a key of another slot fails at once; `flags=no-writes` for
  * a read, which a replica may run); its header (the first comment); in the test build only, the
@@ -158,11 +167,7 @@ export function defineScript(spec: ScriptSpec): LuaScript {
   const locals = included.flatMap((name) => fragments[name].provides);
   const build = (checked: boolean): BuiltScript => {
     const source = [
-      spec.readOnly === true
-        ? '#!lua flags=no-writes'
-        : spec.crossSlot === true
-          ? '#!lua flags=allow-cross-slot-keys'
-          : '#!lua',
+      shebang(spec),
       header(spec, included),
       ...(checked ? [keyCheck(spec.name)] : []),
       `local ${locals.join(', ')}`,

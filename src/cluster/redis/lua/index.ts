@@ -15,6 +15,7 @@ import { listScript } from './list.js';
 import { memberScript } from './member.js';
 import { nodesScript } from './nodes.js';
 import { outboxScript } from './outbox.js';
+import { partitionsScript } from './partitions.js';
 import { ownedScript } from './owned.js';
 import { pendingDeletionsScript } from './pendingDeletions.js';
 import { reapScript } from './reap.js';
@@ -52,6 +53,7 @@ export const SCRIPTS = {
   emit: emitScript,
   ack: ackScript,
   outbox: outboxScript,
+  partitions: partitionsScript,
 } as const satisfies Record<string, LuaScript>;
 
 /** The scripts' type: each one, by name. */

@@ -1,0 +1,43 @@
+import { defineScript } from './defineScript.js';
+
+/** What several partitions of one master hold, read in one call. A read. */
+export const partitionsScript = defineScript({
+  name: 'partitions',
+  does: `Reads, in one call, the same thing from several partitions of the partitioned layout (3) that
+one Redis serves (on a Redis Cluster, one master: allow-cross-slot-keys lets a script reach keys of
+its other slots): 'versions', each partition's ownership version (the heartbeat's re-check runs only
+when one moved); 'counts', each one's handshaking, connected and disconnected clients; 'owned', how
+many clients each of the given incarnations owns there.`,
+  keys: [
+    "the first partition's meta hash ({P}:meta): where the call goes; every key read is discovered from the tags in ARGV",
+  ],
+  argv: [
+    "what: 'versions' | 'counts' | 'owned'",
+    'n: how many partition tags follow',
+    '... the partition tags (each partition's hash tag, braces included)',
+    "... with 'owned': the incarnations, '<node>:<inc>'",
+  ],
+  reply: `'versions': {ver...}; 'counts': {{handshaking, connected, disconnected}...}; 'owned': {{count per
+incarnation}...}: one entry per tag, in their order`,
+  uses: ['discover'],
+  readOnly: true,
+  crossSlot: true,
+  body: `
+local what, n = ARGV[1], tonumber(ARGV[2])
+local out = {}
+for i = 3, n + 2 do
+  local tag = ARGV[i]
+  if what == 'versions' then
+    table.insert(out, redis.call('HGET', found(tag .. ':meta'), 'ver') or '0')
+  elseif what == 'counts' then
+    table.insert(out, {redis.call('SCARD', found(tag .. ':state:handshaking')),
+      redis.call('SCARD', found(tag .. ':state:connected')), redis.call('SCARD', found(tag .. ':state:disconnected'))})
+  else
+    local counts = {}
+    for j = n + 3, #ARGV do table.insert(counts, redis.call('SCARD', found(tag .. ':owned:' .. ARGV[j]))) end
+    table.insert(out, counts)
+  end
+end
+return out
+`,
+});
