@@ -14,7 +14,7 @@ many clients each of the given incarnations owns there.`,
   argv: [
     "what: 'versions' | 'counts' | 'owned'",
     'n: how many partition tags follow',
-    '... the partition tags (each partition's hash tag, braces included)',
+    "... the partition tags (each partition's hash tag, braces included)",
     "... with 'owned': the incarnations, '<node>:<inc>'",
   ],
   reply: `'versions': {ver...}; 'counts': {{handshaking, connected, disconnected}...}; 'owned': {{count per
