@@ -1,6 +1,7 @@
 import { createClient, createCluster, type RedisClusterType } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clusterClientOptions } from '../../src/cluster/redis/connection.js';
+import { partitionOf, partitionTag } from '../../src/cluster/redis/keys.js';
 import { CHECKED_SCRIPTS, KEY_CHECK_ENV, SCRIPTS } from '../../src/cluster/redis/lua/index.js';
 import { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import { isUnavailable } from '../../src/cluster/redis/retry.js';
@@ -363,6 +364,101 @@ describe('the store on a Redis Cluster whose master fails over to its replica', 
       } finally {
         admin.destroy();
       }
+    } finally {
+      await Promise.all(opened.map((store) => store.close()));
+      await Promise.all(clients.map((client) => client.close().catch(() => {})));
+      await replicated.stop();
+    }
+  }, 90_000);
+});
+
+describe('the store with 16 partitions on a Redis Cluster whose master fails over to its replica', () => {
+  it("should keep serving the partitions of the other masters while one fails over, then run that one's on the promoted replica, fences monotonic", async () => {
+    const P = 16;
+    // with Redis's default (full coverage required) every slot answers CLUSTERDOWN while one master's
+    // are uncovered: the partitions of the others keep serving only without it (docs/cluster.md)
+    const replicated = await startRedisCluster({ masters: 3, replicas: 1, fullCoverage: false });
+    const clients: RedisClusterType[] = [];
+    const opened: RedisClusterStore[] = [];
+    try {
+      const open = async (nodeId: string) => {
+        const { url: _url, ...defaults } = clusterClientOptions(replicated.urls[0] as string, 1_000);
+        const client = createCluster({ rootNodes: replicated.urls.map((url) => ({ url })), defaults });
+        client.on('error', () => {});
+        await client.connect();
+        clients.push(client);
+        const created = await RedisClusterStore.connect({
+          redis: client,
+          nodeId,
+          keyPrefix: 'fp',
+          commandTimeout: 1_000,
+          partitions: P,
+        });
+        opened.push(created);
+        await created.join();
+        return created;
+      };
+      const a = await open('a');
+      const b = await open('b');
+      const connectedClients = await Promise.all(Array.from({ length: 24 }, () => connectedClient(a)));
+      const last = new Map(connectedClients.map((client) => [client.clientId, client.fence]));
+      // a master that serves partitions but not the membership (whose loss every node would feel)
+      const membership = await replicated.ownerOf(replicated.slotOf('{fp}'));
+      const masterOf = async (clientId: string) =>
+        replicated.ownerOf(replicated.slotOf(partitionTag('fp', partitionOf(clientId, P), P)));
+      const owners = await Promise.all(connectedClients.map(({ clientId }) => masterOf(clientId)));
+      const victim = owners.find((owner) => owner.id !== membership.id)!;
+      const onVictim = connectedClients.filter((_, i) => owners[i]!.id === victim.id);
+      const elsewhere = connectedClients.filter((_, i) => owners[i]!.id !== victim.id);
+      expect(onVictim.length).toBeGreaterThan(0);
+      expect(elsewhere.length).toBeGreaterThan(0);
+      for (const master of await replicated.masters()) await replicated.replicated(master);
+
+      const traffic = claimTraffic([a, b], onVictim, {
+        minRounds: 2,
+        pauseMs: 20,
+        onClaim: (clientId, _store, fence) => last.set(clientId, Math.max(last.get(clientId) as number, fence)),
+      });
+      // while the victim fails over, the other masters' partitions answer every call
+      let elsewhereUnavailable = 0;
+      let elsewhereAnswered = 0;
+      let stopOthers = false;
+      const others = (async () => {
+        for (let round = 0; round < 200 && !stopOthers; round++) {
+          for (const { clientId, token } of elsewhere) {
+            try {
+              const store = round % 2 === 0 ? a : b;
+              const claim = claimed(await store.claim({ clientId, token, socketId: `o${round}` }));
+              last.set(clientId, Math.max(last.get(clientId) as number, claim.client.fence));
+              elsewhereAnswered += 1;
+            } catch (error) {
+              if (!isUnavailable(error)) throw error;
+              elsewhereUnavailable += 1;
+            }
+          }
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const promoted = await replicated.killMaster(victim);
+      const victimCounts = await traffic.stop();
+      stopOthers = true;
+      await others;
+      expect(victimCounts.unavailable).toBeGreaterThan(0);
+      expect(elsewhereAnswered).toBeGreaterThan(elsewhere.length * 5);
+      expect(elsewhereUnavailable).toBe(0);
+      expect(
+        (await replicated.ownerOf(replicated.slotOf(partitionTag('fp', partitionOf(onVictim[0]!.clientId, P), P)))).id,
+      ).toBe(promoted.id);
+      // the membership never noticed: both incarnations alive
+      expect(await a.heartbeat()).toMatchObject({ outcome: 'ok' });
+      expect(await b.heartbeat()).toMatchObject({ outcome: 'ok' });
+      const c = await open('c');
+      for (const { clientId, token } of connectedClients) {
+        const claim = claimed(await c.claim({ clientId, token, socketId: `after-${clientId}` }));
+        expect(claim.client.fence).toBeGreaterThan(last.get(clientId) as number);
+      }
+      expect(await c.counts()).toMatchObject({ connected: 24, nodes: 3 });
     } finally {
       await Promise.all(opened.map((store) => store.close()));
       await Promise.all(clients.map((client) => client.close().catch(() => {})));

@@ -83,6 +83,12 @@ export interface RedisClusterOptions {
   replicas?: 0 | 1;
   /** `cluster-node-timeout` (ms): how soon a dead master is failed over. @default 1000 */
   nodeTimeout?: number;
+  /**
+   * `cluster-require-full-coverage`: `false` lets the masters that still have their slots answer
+   * while another's are uncovered (a master failing over); Redis's default refuses every slot then
+   * (`CLUSTERDOWN`). @default true
+   */
+  fullCoverage?: boolean;
 }
 
 const running = new Set<ChildProcess>();
@@ -173,6 +179,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       const args = ['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1'];
       args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'));
       args.push('--cluster-node-timeout', String(nodeTimeout), '--dir', dir, '--save', '', '--appendonly', 'no');
+      if (options.fullCoverage === false) args.push('--cluster-require-full-coverage', 'no');
       // replicas sync at once, and one whose master died may always take over
       args.push('--repl-diskless-sync-delay', '0', '--cluster-replica-validity-factor', '0');
       args.push('--maxmemory-policy', 'noeviction', '--loglevel', 'warning', '--logfile', join(dir, 'redis.log'));

@@ -353,6 +353,26 @@ export class RedisClusterStore<TData = unknown> {
     return out;
   }
 
+  /** The last sum of the partitions' ownership versions, and how many reads of them failed. */
+  private versions = { sum: 0, failed: 0 };
+
+  /**
+   * The sum of every partition's ownership version (layout 3). A master failing over must not fail
+   * the heartbeat (the lease hangs on it): a read that fails answers a version that never came
+   * before, so the node re-checks what it holds, as it would have when a version moved.
+   */
+  private async partitionVersions(): Promise<number> {
+    try {
+      const versions = await this.acrossParts('versions');
+      this.versions.sum = versions.reduce<number>((sum, ver) => sum + Number(asString(ver) || 0), 0);
+      return this.versions.sum;
+    } catch (error) {
+      if (!(error instanceof SupervisorError) || error.code !== 'UNAVAILABLE') throw error;
+      this.versions.failed += 1;
+      return -this.versions.failed;
+    }
+  }
+
   /** Runs `task` on every partition at once (each a round-trip, pipelined per shard by node-redis). */
   private eachPart<T>(task: (part: Part) => Promise<T>, parts: readonly Part[] = this.parts): Promise<T[]> {
     return Promise.all(parts.map(task));
@@ -500,9 +520,7 @@ export class RedisClusterStore<TData = unknown> {
     if (this.unanswered.size > 0) await this.unanswered.releaseAll();
     // layout 3: each partition has its own ownership version, read one call per master; their
     // sum moves when any of them does
-    const ownershipVersion = this.partitioned
-      ? (await this.acrossParts('versions')).reduce<number>((sum, ver) => sum + Number(asString(ver) || 0), 0)
-      : Number(reply[4] ?? 0);
+    const ownershipVersion = this.partitioned ? await this.partitionVersions() : Number(reply[4] ?? 0);
     return { outcome: 'ok', at: Number(reply[1]), outage: reply[2] === '1', ownershipVersion };
   }
 

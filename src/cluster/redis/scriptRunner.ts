@@ -100,14 +100,17 @@ export class ScriptRunner {
  * Redis did not run the command: a reply of {@link NOT_RUN}, a script stopped on a key it
  * discovered mid-migration before its first write ({@link STOPPED_BEFORE_WRITING}), or a cluster
  * client that stopped following redirects (the slot bounced between two masters for a moment,
- * mid-move).
+ * mid-move), or a command node-redis refused to send while its connection to that node is down (a
+ * master failing over: sent again once node-redis reaches the node that serves the slot).
  */
 function notRun(error: unknown): error is Error {
   if (!(error instanceof Error)) return false;
   return (
     NOT_RUN.test(error.message) ||
     STOPPED_BEFORE_WRITING.test(error.message) ||
-    (error.constructor?.name ?? error.name) === 'MaxCommandRedirectionsError'
+    (error.constructor?.name ?? error.name) === 'MaxCommandRedirectionsError' ||
+    // node-redis refused to queue it: the connection to that node is down (no offline queue)
+    (error.constructor?.name ?? error.name) === 'ClientOfflineError'
   );
 }
 

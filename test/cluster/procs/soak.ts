@@ -3,6 +3,7 @@ import { createClient } from 'redis';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { prng } from '../../helpers/prng.js';
 import {
+  CLUSTER_PARTITIONS,
   type Credentials,
   connected,
   FAST,
@@ -11,6 +12,7 @@ import {
   type TestCluster,
   waitFor,
 } from './cluster.js';
+import { partitionTag } from '../../../src/cluster/redis/keys.js';
 import { prefixInSlot } from '../redisCluster.js';
 import { checkInvariants, type InvariantReport } from './invariants.js';
 
@@ -117,6 +119,16 @@ export async function runClusterSoak(options: {
     ...(onRedisCluster ? { redisCluster: true, prefix: prefixInSlot(0) } : {}),
   });
   const tag = `{${cluster.prefix}}`;
+  /**
+   * On the Redis Cluster the nodes run CLUSTER_PARTITIONS partitions (key layout 3): the tags of
+   * every key, the membership's first; one redis-server holds every key under `tag`.
+   */
+  const tags = onRedisCluster
+    ? [
+        tag,
+        ...Array.from({ length: CLUSTER_PARTITIONS }, (_, i) => partitionTag(cluster.prefix, i, CLUSTER_PARTITIONS)),
+      ]
+    : [tag];
   const faults: Record<string, number> = {};
   const timeline: string[] = [];
   const count = (name: string) => {
@@ -405,7 +417,7 @@ export async function runClusterSoak(options: {
     async function mover(until: number): Promise<void> {
       const redisCluster = cluster.redisCluster!;
       const random = prng(seed + 1);
-      const slot = redisCluster.slotOf(tag);
+      const slots = tags.map((t) => redisCluster.slotOf(t));
       while (Date.now() < until) {
         await sleep(300 + random() * 1500);
         if (Date.now() >= until) break;
@@ -421,6 +433,8 @@ export async function runClusterSoak(options: {
       }
 
       async function moveOnce(): Promise<void> {
+        // the membership's slot a third of the time, else one partition's
+        const slot = random() < 1 / 3 ? slots[0]! : slots[1 + Math.floor(random() * (slots.length - 1))]!;
         const from = await redisCluster.ownerOf(slot);
         const others = (await redisCluster.masters()).filter((master) => master.id !== from.id);
         const to = others[Math.floor(random() * others.length)]!;
@@ -539,25 +553,27 @@ export async function runClusterSoak(options: {
     phase = 'checking';
     const done = completedOnce();
     const report = checkInvariants(cluster.log(), { quiescent: true, lease: networkFaults });
-    const admin = createClient({ url: await cluster.adminUrl() });
-    admin.on('error', () => {});
-    await admin.connect();
-    const outboxesLeft = (await admin.keys(`${tag}:o:*`)).length + (await admin.keys(`${tag}:e:*`)).length;
-    admin.destroy();
-    // nothing left behind on a master a move took the slot from
+    // every master's outbox keys of every tag
+    let outboxesLeft = 0;
+    const urls = cluster.redisCluster ? cluster.redisCluster.urls : [await cluster.adminUrl()];
+    for (const url of urls) {
+      const admin = createClient({ url });
+      admin.on('error', () => {});
+      await admin.connect();
+      for (const t of tags)
+        outboxesLeft += (await admin.keys(`${t}:o:*`)).length + (await admin.keys(`${t}:e:*`)).length;
+      admin.destroy();
+    }
+    // nothing left behind on a master a move took a slot from
     let keysElsewhere = 0;
     if (cluster.redisCluster) {
-      const owner = await cluster.redisCluster.ownerOf(cluster.redisCluster.slotOf(tag));
-      for (const master of await cluster.redisCluster.masters()) {
-        if (master.id === owner.id) continue;
-        keysElsewhere += Number(
-          await cluster.redisCluster.cli(
-            master,
-            'CLUSTER',
-            'COUNTKEYSINSLOT',
-            String(cluster.redisCluster.slotOf(tag)),
-          ),
-        );
+      for (const t of tags) {
+        const slot = String(cluster.redisCluster.slotOf(t));
+        const owner = await cluster.redisCluster.ownerOf(Number(slot));
+        for (const master of await cluster.redisCluster.masters()) {
+          if (master.id === owner.id) continue;
+          keysElsewhere += Number(await cluster.redisCluster.cli(master, 'CLUSTER', 'COUNTKEYSINSLOT', slot));
+        }
       }
     }
     const undeleted = registered.filter((c) => !done.has(c.clientId));
