@@ -55,7 +55,10 @@ describe('migrate:partitions (key layout 2 → 3)', () => {
     };
     const connect = async (owner: RedisClusterStore, data: unknown, socketId: string) => {
       const clientId = await register(owner, data);
-      return { clientId, fence: claimed(await owner.claim({ clientId, token: tokens.get(clientId)!, socketId })).client.fence };
+      return {
+        clientId,
+        fence: claimed(await owner.claim({ clientId, token: tokens.get(clientId)!, socketId })).client.fence,
+      };
     };
     // the dead node first: its heartbeat gets old while the others work
     const d = await node('d', quiet);
@@ -214,7 +217,8 @@ describe('migrate:partitions (key layout 2 → 3)', () => {
     ]);
     expect(await n.completeDeletion(built.pending.deletionId, built.pending.clientId)).toBe('completed');
     const owned = [...built.records.values()].filter(
-      (record) => record.node !== null && ![built.handshaking, built.disconnected, built.connected].includes(record.clientId),
+      (record) =>
+        record.node !== null && ![built.handshaking, built.disconnected, built.connected].includes(record.clientId),
     );
     expect(released).toHaveLength(owned.length);
     for (const record of owned) {
@@ -280,7 +284,9 @@ describe('migrate:partitions (key layout 2 → 3)', () => {
       (error: unknown) => error,
     );
     expect(refusal).toMatchObject({ code: 'KEY_LAYOUT_MISMATCH' });
-    expect((refusal as Error).message).toMatch(/node "a" is alive .*heartbeat \d+ ms ago, nodeTtl 10000 ms.*stop every node first/);
+    expect((refusal as Error).message).toMatch(
+      /node "a" is alive .*heartbeat \d+ ms ago, nodeTtl 10000 ms.*stop every node first/,
+    );
     expect((await admin.keys(`{${context.prefix}}:*`)).sort()).toEqual(before);
     expect(await admin.hGetAll(`{${context.prefix}}:schema`)).toEqual({ layout: '2', partitions: '1' });
     // stopped: a dry run counts what it would move and end, and writes nothing either
@@ -305,9 +311,15 @@ describe('migrate:partitions (key layout 2 → 3)', () => {
     const run = (partitions = P) =>
       migrateToPartitions({ redis: redis(), keyPrefix: context.prefix, partitions }).catch((error: unknown) => error);
     await admin.hSet(schema, { layout: '4', partitions: '1' });
-    expect(await run()).toMatchObject({ code: 'KEY_LAYOUT_MISMATCH', message: expect.stringContaining('key layout 4') });
+    expect(await run()).toMatchObject({
+      code: 'KEY_LAYOUT_MISMATCH',
+      message: expect.stringContaining('key layout 4'),
+    });
     await admin.hSet(schema, { layout: '2', partitions: '16' });
-    expect(await run()).toMatchObject({ code: 'KEY_LAYOUT_MISMATCH', message: expect.stringContaining('layout 2 with 16') });
+    expect(await run()).toMatchObject({
+      code: 'KEY_LAYOUT_MISMATCH',
+      message: expect.stringContaining('layout 2 with 16'),
+    });
     await admin.hSet(schema, { layout: 'migrating', partitions: '16', from: '2' });
     expect(await run()).toMatchObject({ message: expect.stringContaining('finish it with --partitions 16') });
     await expect(run(1)).resolves.toBeInstanceOf(TypeError);
@@ -373,7 +385,12 @@ describe('migrate:partitions (key layout 2 → 3)', () => {
     await admin.hSet(`${tag}:c:${clientId}`, 'data', data!);
     await admin.del([`${tag}:x:${clientId}`, `${tag}:schema`]);
     await sleep(60);
-    const summary = await migrateToPartitions({ redis: redis(), keyPrefix: context.prefix, partitions: P, nodeTtl: 50 });
+    const summary = await migrateToPartitions({
+      redis: redis(),
+      keyPrefix: context.prefix,
+      partitions: P,
+      nodeTtl: 50,
+    });
     expect(summary).toMatchObject({ from: 1, clients: 1, records: 1, complete: true });
     const { admin: partAdmin, keys } = await part(partitionOf(clientId, P));
     expect(await partAdmin.hExists(keys.client(clientId), 'data')).toBeFalsy();
@@ -383,45 +400,41 @@ describe('migrate:partitions (key layout 2 → 3)', () => {
     expect(await n.get(clientId)).toMatchObject({ data: long('old'), state: 'connected' });
   });
 
-  it(
-    'should run as `npm run migrate:partitions`: the summary on stdout, progress on stderr, exit code 1 when refused',
-    async () => {
-      const run = promisify(execFile);
-      const cli = (extra: string[]) =>
-        run(
-          process.execPath,
-          [
-            '--import',
-            'tsx',
-            'scripts/migrate-partitions.ts',
-            '--redis',
-            context.server.url,
-            '--prefix',
-            context.prefix,
-            '--partitions',
-            String(P),
-            // on a Redis Cluster: the URL of one master, from which createCluster() finds the others
-            ...(onRedisCluster() ? ['--cluster'] : []),
-            ...extra,
-          ],
-          { env: { ...process.env, NODE_ENV: 'production' } },
-        );
-      const a = await node('a', quiet);
-      const { clientId, token } = registered(await a.register());
-      claimed(await a.claim({ clientId, token, socketId: 's1' }));
-      const refused = await cli([]).catch((error: { code: number; stderr: string }) => error);
-      expect(refused).toMatchObject({ code: 1, stderr: expect.stringContaining('node "a" is alive') });
-      await a.close();
-      await sleep(60);
-      const { stdout, stderr } = await cli(['--node-ttl', '50', '--progress-every', '1']);
-      expect(JSON.parse(stdout)).toMatchObject({ clients: 1, records: 1, complete: true, endedIncarnations: ['a:1'] });
-      expect(stderr).toContain('migrate:partitions: 1 clients');
-      expect(stderr).toContain(`done, moved 1 clients`);
-      const usage = await run(process.execPath, ['--import', 'tsx', 'scripts/migrate-partitions.ts']).catch(
-        (error: { code: number; stderr: string }) => error,
+  it('should run as `npm run migrate:partitions`: the summary on stdout, progress on stderr, exit code 1 when refused', async () => {
+    const run = promisify(execFile);
+    const cli = (extra: string[]) =>
+      run(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'scripts/migrate-partitions.ts',
+          '--redis',
+          context.server.url,
+          '--prefix',
+          context.prefix,
+          '--partitions',
+          String(P),
+          // on a Redis Cluster: the URL of one master, from which createCluster() finds the others
+          ...(onRedisCluster() ? ['--cluster'] : []),
+          ...extra,
+        ],
+        { env: { ...process.env, NODE_ENV: 'production' } },
       );
-      expect(usage).toMatchObject({ code: 2, stderr: expect.stringContaining('--redis and --partitions are required') });
-    },
-    60_000,
-  );
+    const a = await node('a', quiet);
+    const { clientId, token } = registered(await a.register());
+    claimed(await a.claim({ clientId, token, socketId: 's1' }));
+    const refused = await cli([]).catch((error: { code: number; stderr: string }) => error);
+    expect(refused).toMatchObject({ code: 1, stderr: expect.stringContaining('node "a" is alive') });
+    await a.close();
+    await sleep(60);
+    const { stdout, stderr } = await cli(['--node-ttl', '50', '--progress-every', '1']);
+    expect(JSON.parse(stdout)).toMatchObject({ clients: 1, records: 1, complete: true, endedIncarnations: ['a:1'] });
+    expect(stderr).toContain('migrate:partitions: 1 clients');
+    expect(stderr).toContain(`done, moved 1 clients`);
+    const usage = await run(process.execPath, ['--import', 'tsx', 'scripts/migrate-partitions.ts']).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(usage).toMatchObject({ code: 2, stderr: expect.stringContaining('--redis and --partitions are required') });
+  }, 60_000);
 });

@@ -378,7 +378,10 @@ class Migration {
   private async moveStrays(name: string): Promise<void> {
     const key = `${this.global.tag}:${name}`;
     if (name === 'deadlines') {
-      const entries = asArray(await this.runner.command(['ZRANGE', key, '0', '-1', 'WITHSCORES'], 'migrate'), 'migrate');
+      const entries = asArray(
+        await this.runner.command(['ZRANGE', key, '0', '-1', 'WITHSCORES'], 'migrate'),
+        'migrate',
+      );
       for (let i = 0; i + 1 < entries.length; i += 2) {
         const id = asString(entries[i]);
         const target = this.parts[partitionOf(id, this.partitions)] as ClusterKeys;
