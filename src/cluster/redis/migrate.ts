@@ -11,14 +11,14 @@ import {
 import { type ClusterKeys, clusterKeys, partitionOf } from './keys.js';
 import { DATA_INLINE_MAX } from './lua/fields.js';
 import {
-  dropClientScript,
+  dropClientsScript,
   dropDeletionScript,
   finishScript,
   lockScript,
   MIGRATE_SCRIPTS,
-  readClientScript,
+  readClientsScript,
   readDeletionScript,
-  writeClientScript,
+  writeClientsScript,
   writeDeletionScript,
 } from './migrateScripts.js';
 import { asArray, asString } from './parse.js';
@@ -102,6 +102,16 @@ const DELETION_SETS = /^(dels:.+|orphans)$/;
 
 function refused(message: string): SupervisorError {
   return new SupervisorError('KEY_LAYOUT_MISMATCH', `socket.io-supervisor/cluster migrate:partitions: ${message}`);
+}
+
+/** Clients per read, write and delete script: a script runs alone in Redis, so not too long. */
+const CLIENTS_PER_SCRIPT = 100;
+
+/** `list` in slices of {@link CLIENTS_PER_SCRIPT}. */
+function chunked<T>(list: readonly T[]): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < list.length; i += CLIENTS_PER_SCRIPT) chunks.push(list.slice(i, i + CLIENTS_PER_SCRIPT));
+  return chunks;
 }
 
 /** Field-value pairs (HGETALL) as a map. */
@@ -243,6 +253,10 @@ class Migration {
     };
     const sets = new Set<string>();
     const nodes = new Set<string>();
+    // the clients of several pages are moved together, so that each partition's write holds a few
+    // (with 256 partitions a page's clients would be one per write)
+    const flushAt = Math.min(10_000, Math.max(this.batchSize, 8 * this.partitions));
+    const pending = new Set<string>();
     let cursor = '0';
     do {
       const page = asArray(
@@ -250,27 +264,27 @@ class Migration {
         'migrate',
       );
       cursor = asString(page[0]);
-      const clients = new Set<string>();
       const deletions = new Set<string>();
       for (const key of asArray(page[1], 'migrate').map(asString)) {
         const name = key.slice(this.global.tag.length + 1);
         const perClient = /^([cxtoe]):(.+)$/.exec(name);
-        if (perClient) clients.add(perClient[2] as string);
+        if (perClient) pending.add(perClient[2] as string);
         else if (name.startsWith('d:')) deletions.add(name.slice(2));
         else if (name.startsWith('node:')) nodes.add(name.slice(5));
         else if (CLIENT_SETS.test(name) || DELETION_SETS.test(name) || name === 'deadlines') sets.add(name);
       }
       await Promise.all([...deletions].map((did) => this.moveDeletion(did)));
-      if (this.options.limit === undefined) await Promise.all([...clients].map((id) => this.moveClient(id)));
+      if (pending.size < flushAt && cursor !== '0') continue;
+      if (this.options.limit === undefined) await this.moveClients([...pending]);
       else {
         // one at a time: the one that reaches the limit is copied, and its old keys kept
-        for (const id of clients) {
-          await this.moveClient(id);
-          if (this.stopped) break;
+        for (const id of pending) {
+          await this.moveClients([id]);
+          if (this.stopped) return this.summary;
         }
       }
+      pending.clear();
       this.options.onProgress?.(this.summary);
-      if (this.stopped) return this.summary;
     } while (cursor !== '0');
     if (!this.dryRun) {
       for (const name of sets) await this.moveStrays(name);
@@ -290,64 +304,103 @@ class Migration {
     }
   }
 
-  private clientKeys(keys: ClusterKeys, id: string): string[] {
+  /** The keys of the client scripts under one tag (`SHARED_KEYS`, then five per client). */
+  private clientKeys(keys: ClusterKeys, ids: readonly string[]): string[] {
     return [
-      keys.client(id),
-      keys.data(id),
-      keys.tombstone(id),
-      keys.outbox(id),
-      keys.emitIds(id),
       keys.deadlines,
       ...keys.states,
       keys.unheld,
+      keys.reaping,
+      ...ids.flatMap((id) => [keys.client(id), keys.data(id), keys.tombstone(id), keys.outbox(id), keys.emitIds(id)]),
     ];
   }
 
-  /** Copies a client into its partition, then deletes its old keys (both idempotent). */
-  private async moveClient(id: string): Promise<void> {
-    const source = this.clientKeys(this.global, id);
-    const reply = asArray(await this.runner.run(readClientScript, source, [id]), 'migrate');
-    const list = (i: number) => asArray(reply[i], 'migrate').map(asString);
-    const copy: ClientCopy = {
-      id,
-      record: list(0),
-      data: list(1),
-      tomb: list(2),
-      outbox: scoreFirst(list(3)),
-      emitIds: scoreFirst(list(4)),
-      deadline: list(5),
-      states: list(6),
-      unheld: Number(reply[7]) === 1,
-      owner: asString(reply[8]),
-    };
-    const empty =
-      copy.record.length === 0 &&
-      copy.data.length === 0 &&
-      copy.tomb.length === 0 &&
-      copy.outbox.length === 0 &&
-      copy.emitIds.length === 0;
-    // moved by an earlier page of this run (SCAN may name a key again)
-    if (empty) return;
-    // a record of layout 1 may hold a long `data` in its hash: it goes to its data key, as layout 2 writes it
-    const fields = pairs(copy.record);
-    const inline = fields.get('data');
-    if (inline !== undefined && Buffer.byteLength(inline) > DATA_INLINE_MAX) {
-      fields.delete('data');
-      copy.record = [...fields].flat();
-      if (copy.data.length === 0) copy.data = [inline];
+  /**
+   * Copies clients into their partitions, then deletes their old keys: three scripts for them all
+   * (a read under `{prefix}`, a write per partition, a delete under `{prefix}`), each atomic, each
+   * idempotent: a run stopped anywhere leaves every client in its old place, its new one, or both
+   * with the same values.
+   */
+  private async moveClients(ids: readonly string[]): Promise<void> {
+    const copies = (await Promise.all(chunked(ids).map((chunk) => this.readClients(chunk)))).flat();
+    if (this.dryRun || copies.length === 0) return;
+    const byPart = new Map<number, ClientCopy[]>();
+    for (const copy of copies) {
+      const p = partitionOf(copy.id, this.partitions);
+      const group = byPart.get(p);
+      if (group) group.push(copy);
+      else byPart.set(p, [copy]);
     }
-    this.summary.clients += 1;
-    if (copy.record.length > 0) this.summary.records += 1;
-    if (copy.tomb.length > 0) this.summary.tombstones += 1;
-    this.summary.messages += copy.outbox.length / 2;
-    if (this.dryRun) return;
-    const target = this.parts[partitionOf(id, this.partitions)] as ClusterKeys;
-    await this.runner.run(writeClientScript, [...this.clientKeys(target, id), target.reaping], [JSON.stringify(copy)]);
+    await Promise.all(
+      [...byPart].flatMap(([p, group]) =>
+        chunked(group).map((chunk) =>
+          this.runner.run(
+            writeClientsScript,
+            this.clientKeys(
+              this.parts[p] as ClusterKeys,
+              chunk.map(({ id }) => id),
+            ),
+            [JSON.stringify(chunk)],
+          ),
+        ),
+      ),
+    );
     if (this.options.limit !== undefined && this.summary.clients >= this.options.limit) {
       this.stopped = true;
       return;
     }
-    await this.runner.run(dropClientScript, source, [id, copy.owner]);
+    await Promise.all(
+      chunked(copies).map((chunk) =>
+        this.runner.run(
+          dropClientsScript,
+          this.clientKeys(
+            this.global,
+            chunk.map(({ id }) => id),
+          ),
+          chunk.flatMap(({ id, owner }) => [id, owner]),
+        ),
+      ),
+    );
+  }
+
+  /** Clients' keys under `{prefix}` (one script), counted; those with none left out (moved by an earlier page). */
+  private async readClients(ids: readonly string[]): Promise<ClientCopy[]> {
+    const replies = asArray(
+      await this.runner.run(readClientsScript, this.clientKeys(this.global, ids), ids),
+      'migrate',
+    );
+    const copies: ClientCopy[] = [];
+    replies.forEach((raw, index) => {
+      const reply = asArray(raw, 'migrate');
+      const list = (i: number) => asArray(reply[i], 'migrate').map(asString);
+      const copy: ClientCopy = {
+        id: ids[index] as string,
+        record: list(0),
+        data: list(1),
+        tomb: list(2),
+        outbox: scoreFirst(list(3)),
+        emitIds: scoreFirst(list(4)),
+        deadline: list(5),
+        states: list(6),
+        unheld: Number(reply[7]) === 1,
+        owner: asString(reply[8]),
+      };
+      if ([copy.record, copy.data, copy.tomb, copy.outbox, copy.emitIds].every((part) => part.length === 0)) return;
+      // a record of layout 1 may hold a long `data` in its hash: it goes to its data key, as layout 2 writes it
+      const fields = pairs(copy.record);
+      const inline = fields.get('data');
+      if (inline !== undefined && Buffer.byteLength(inline) > DATA_INLINE_MAX) {
+        fields.delete('data');
+        copy.record = [...fields].flat();
+        if (copy.data.length === 0) copy.data = [inline];
+      }
+      this.summary.clients += 1;
+      if (copy.record.length > 0) this.summary.records += 1;
+      if (copy.tomb.length > 0) this.summary.tombstones += 1;
+      this.summary.messages += copy.outbox.length / 2;
+      copies.push(copy);
+    });
+    return copies;
   }
 
   /** Moves a deletion journal entry into its client's partition, with its memberships. */

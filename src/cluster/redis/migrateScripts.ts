@@ -82,60 +82,68 @@ return {'OK', from, ended}
 );
 
 /**
- * A client's keys and index entries under `{prefix}`, read (`KEYS`: record, data key, tombstone,
- * outbox, emit ids, deadlines, the three state sets, unheld). ARGV: clientId. Reply: {record
- * (HGETALL), {data} | {}, {tombstone, pttl} | {}, outbox (WITHSCORES), emit ids (WITHSCORES),
- * {deadline} | {}, {state...}, unheld (0 | 1), owner ('<node>:<inc>' whose owned set holds it, or '')}.
+ * The `KEYS` of the client scripts, under one tag: the indexes every client shares (deadlines, the
+ * three state sets, unheld, reaping), then per client its record, data key, tombstone, outbox and
+ * emit ids. An owned set (named by the record's owner) is in the same slot, not declared.
  */
-export const readClientScript = build(
-  'read-client',
+export const SHARED_KEYS = 6;
+
+/**
+ * Clients' keys and index entries under `{prefix}`, read (`KEYS`: see {@link SHARED_KEYS}). ARGV:
+ * the clientIds, in the order of their keys. Reply, per client: {record (HGETALL), {data} | {},
+ * {tombstone, pttl} | {}, outbox (WITHSCORES), emit ids (WITHSCORES), {deadline} | {}, {state...},
+ * unheld (0 | 1), owner ('<node>:<inc>' whose owned set holds it, or '')}.
+ */
+export const readClientsScript = build(
+  'read-clients',
   `
-local id = ARGV[1]
-local record = redis.call('HGETALL', KEYS[1])
-local data = redis.call('GET', KEYS[2])
-local tomb = redis.call('GET', KEYS[3])
-local pttl = redis.call('PTTL', KEYS[3])
-local deadline = redis.call('ZSCORE', KEYS[6], id)
-local states = {}
-for i = 7, 9 do
-  if redis.call('SISMEMBER', KEYS[i], id) == 1 then table.insert(states, string.match(KEYS[i], ':state:(.*)$')) end
+local out = {}
+for i, id in ipairs(ARGV) do
+  local b = 6 + (i - 1) * 5
+  local c, x, t = KEYS[b + 1], KEYS[b + 2], KEYS[b + 3]
+  local data = redis.call('GET', x)
+  local tomb = redis.call('GET', t)
+  local pttl = redis.call('PTTL', t)
+  local deadline = redis.call('ZSCORE', KEYS[1], id)
+  local states = {}
+  for j = 2, 4 do
+    if redis.call('SISMEMBER', KEYS[j], id) == 1 then table.insert(states, string.match(KEYS[j], ':state:(.*)$')) end
+  end
+  local owner = ''
+  local o = redis.call('HMGET', c, 'node', 'inc')
+  if o[1] and o[1] ~= '' and redis.call('SISMEMBER', k('owned', o[1], o[2] or ''), id) == 1 then
+    owner = o[1] .. ':' .. (o[2] or '')
+  end
+  out[i] = {
+    redis.call('HGETALL', c),
+    data and {data} or {},
+    tomb and {tomb, string.format('%.0f', pttl)} or {},
+    redis.call('ZRANGE', KEYS[b + 4], 0, -1, 'WITHSCORES'),
+    redis.call('ZRANGE', KEYS[b + 5], 0, -1, 'WITHSCORES'),
+    deadline and {deadline} or {},
+    states,
+    redis.call('SISMEMBER', KEYS[5], id),
+    owner,
+  }
 end
-local owner = ''
-local o = redis.call('HMGET', KEYS[1], 'node', 'inc')
-if o[1] and o[1] ~= '' and redis.call('SISMEMBER', k('owned', o[1], o[2] or ''), id) == 1 then
-  owner = o[1] .. ':' .. (o[2] or '')
-end
-return {
-  record,
-  data and {data} or {},
-  tomb and {tomb, string.format('%.0f', pttl)} or {},
-  redis.call('ZRANGE', KEYS[4], 0, -1, 'WITHSCORES'),
-  redis.call('ZRANGE', KEYS[5], 0, -1, 'WITHSCORES'),
-  deadline and {deadline} or {},
-  states,
-  redis.call('SISMEMBER', KEYS[10], id),
-  owner,
-}
+return out
 `,
   [],
   true,
 );
 
 /**
- * A client written into its partition, over whatever an earlier, interrupted run wrote there
- * (`KEYS`: the same keys as {@link readClientScript} under the partition's tag, then its
- * `reaping`). ARGV: the client as JSON (`{id, record, data, tomb, pttl, outbox, emitIds, deadline,
- * states, unheld, owner}`; optional values as lists of zero or one). An owned client's owner is
- * queued in the partition's `reaping`: every incarnation of the old layout was ended before
- * (`lockScript`), so the partition reap of a node of layout 3 releases it, as it would have
- * released the clients of an incarnation that ended in layout 3.
+ * Clients of one partition written into it, each over whatever an earlier, interrupted run wrote
+ * there (`KEYS` as {@link readClientsScript}, under the partition's tag). ARGV[1]: the clients as
+ * JSON, in the order of their keys (`{id, record, data, tomb, outbox, emitIds, deadline, states,
+ * unheld, owner}`; optional values as lists of zero or one, sorted sets as score, member). An owned
+ * client's owner is queued in the partition's `reaping`: every incarnation of the old layout was
+ * ended before (`lockScript`), so the partition reap of a node of layout 3 releases it, as it
+ * releases the clients of an incarnation that ended in layout 3.
  */
-export const writeClientScript = build(
-  'write-client',
+export const writeClientsScript = build(
+  'write-clients',
   `
-local a = cjson.decode(ARGV[1])
-local id = a.id
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 local function chunked(cmd, key, list)
   for i = 1, #list, 400 do
     local part = {}
@@ -143,26 +151,32 @@ local function chunked(cmd, key, list)
     redis.call(cmd, key, unpack(part))
   end
 end
-if #a.record > 0 then chunked('HSET', KEYS[1], a.record) end
-if #a.data > 0 then redis.call('SET', KEYS[2], a.data[1]) end
-if #a.tomb > 0 then
-  local pttl = tonumber(a.tomb[2])
-  if pttl > 0 then redis.call('SET', KEYS[3], a.tomb[1], 'PX', a.tomb[2])
-  elseif pttl == -1 then redis.call('SET', KEYS[3], a.tomb[1]) end
-end
-if #a.outbox > 0 then chunked('ZADD', KEYS[4], a.outbox) end
-if #a.emitIds > 0 then chunked('ZADD', KEYS[5], a.emitIds) end
-if #a.deadline > 0 then redis.call('ZADD', KEYS[6], a.deadline[1], id) else redis.call('ZREM', KEYS[6], id) end
-local in_state = {}
-for _, state in ipairs(a.states) do in_state[state] = true end
-for i = 7, 9 do
-  if in_state[string.match(KEYS[i], ':state:(.*)$')] then redis.call('SADD', KEYS[i], id)
-  else redis.call('SREM', KEYS[i], id) end
-end
-if a.unheld then redis.call('SADD', KEYS[10], id) else redis.call('SREM', KEYS[10], id) end
-if a.owner ~= '' then
-  redis.call('SADD', k('owned', a.owner), id)
-  redis.call('SADD', KEYS[11], a.owner)
+for i, a in ipairs(cjson.decode(ARGV[1])) do
+  local id = a.id
+  local b = 6 + (i - 1) * 5
+  local c, x, t, o, e = KEYS[b + 1], KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], KEYS[b + 5]
+  redis.call('DEL', c, x, t, o, e)
+  if #a.record > 0 then chunked('HSET', c, a.record) end
+  if #a.data > 0 then redis.call('SET', x, a.data[1]) end
+  if #a.tomb > 0 then
+    local pttl = tonumber(a.tomb[2])
+    if pttl > 0 then redis.call('SET', t, a.tomb[1], 'PX', a.tomb[2])
+    elseif pttl == -1 then redis.call('SET', t, a.tomb[1]) end
+  end
+  if #a.outbox > 0 then chunked('ZADD', o, a.outbox) end
+  if #a.emitIds > 0 then chunked('ZADD', e, a.emitIds) end
+  if #a.deadline > 0 then redis.call('ZADD', KEYS[1], a.deadline[1], id) else redis.call('ZREM', KEYS[1], id) end
+  local in_state = {}
+  for _, state in ipairs(a.states) do in_state[state] = true end
+  for j = 2, 4 do
+    if in_state[string.match(KEYS[j], ':state:(.*)$')] then redis.call('SADD', KEYS[j], id)
+    else redis.call('SREM', KEYS[j], id) end
+  end
+  if a.unheld then redis.call('SADD', KEYS[5], id) else redis.call('SREM', KEYS[5], id) end
+  if a.owner ~= '' then
+    redis.call('SADD', k('owned', a.owner), id)
+    redis.call('SADD', KEYS[6], a.owner)
+  end
 end
 return 1
 `,
@@ -171,17 +185,20 @@ return 1
 );
 
 /**
- * A client's old keys and index entries deleted, in one step (`KEYS` as {@link readClientScript}).
- * ARGV: clientId, owner ('<node>:<inc>' or '').
+ * Clients' old keys and index entries deleted, each in one step with the others (`KEYS` as
+ * {@link readClientsScript}). ARGV: per client, its id and owner ('<node>:<inc>' or '').
  */
-export const dropClientScript = build(
-  'drop-client',
+export const dropClientsScript = build(
+  'drop-clients',
   `
-local id, owner = ARGV[1], ARGV[2]
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
-redis.call('ZREM', KEYS[6], id)
-for i = 7, 10 do redis.call('SREM', KEYS[i], id) end
-if owner ~= '' then redis.call('SREM', k('owned', owner), id) end
+for i = 1, #ARGV, 2 do
+  local id, owner = ARGV[i], ARGV[i + 1]
+  local b = 6 + (i - 1) / 2 * 5
+  redis.call('DEL', KEYS[b + 1], KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], KEYS[b + 5])
+  redis.call('ZREM', KEYS[1], id)
+  for j = 2, 5 do redis.call('SREM', KEYS[j], id) end
+  if owner ~= '' then redis.call('SREM', k('owned', owner), id) end
+end
 return 1
 `,
   [],
@@ -264,9 +281,9 @@ return 1
 /** Every script of the migration (loaded once before it runs). */
 export const MIGRATE_SCRIPTS: readonly BuiltScript[] = [
   lockScript,
-  readClientScript,
-  writeClientScript,
-  dropClientScript,
+  readClientsScript,
+  writeClientsScript,
+  dropClientsScript,
   readDeletionScript,
   writeDeletionScript,
   dropDeletionScript,
