@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { clusterKeys, partitionOf } from '../../src/cluster/redis/keys.js';
@@ -399,6 +399,77 @@ describe('migrate:partitions (key layout 2 → 3)', () => {
     const n = await node('n', { ...quiet, partitions: P });
     expect(await n.get(clientId)).toMatchObject({ data: long('old'), state: 'connected' });
   });
+
+  it('should complete a run killed mid-way (SIGKILL) when run again, every client moved once with its keys intact', async () => {
+    const a = await node('a', quiet);
+    const ids: string[] = [];
+    for (let i = 0; i < 3000; i += 250) {
+      await Promise.all(
+        Array.from({ length: 250 }, async (_, j) => {
+          const { clientId, token } = registered(
+            await a.register({ data: (i + j) % 3 === 0 ? long(`${i + j}`) : i + j }),
+          );
+          ids.push(clientId);
+          if ((i + j) % 2 === 0) claimed(await a.claim({ clientId, token, socketId: `s${i + j}` }));
+        }),
+      );
+    }
+    const before = new Map<string, ClusterClientRecord>();
+    for (const id of ids) before.set(id, (await a.get(id))!);
+    await a.close();
+    await sleep(60);
+    const args = [
+      '--import',
+      'tsx',
+      'scripts/migrate-partitions.ts',
+      '--redis',
+      context.server.url,
+      '--prefix',
+      context.prefix,
+      '--partitions',
+      String(P),
+      '--node-ttl',
+      '50',
+      '--batch',
+      '50',
+      '--progress-every',
+      '1',
+      ...(onRedisCluster() ? ['--cluster'] : []),
+    ];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // killed at its first progress line: some clients moved, most not, one batch perhaps half-way
+    const exit = await new Promise<NodeJS.Signals | number | null>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes(' clients, ')) child.kill('SIGKILL');
+      });
+      child.on('exit', (code, signal) => resolve(signal ?? code));
+    });
+    expect(exit).toBe('SIGKILL');
+    const admin = await membership();
+    expect(await admin.hGet(`{${context.prefix}}:schema`, 'layout')).toBe('migrating');
+    const left = await admin.keys(`{${context.prefix}}:c:*`);
+    expect(left.length).toBeGreaterThan(0);
+    expect(left.length).toBeLessThan(ids.length);
+    const summary = await migrateToPartitions({
+      redis: redis(),
+      keyPrefix: context.prefix,
+      partitions: P,
+      nodeTtl: 50,
+    });
+    expect(summary).toMatchObject({ complete: true, clients: left.length, endedIncarnations: [] });
+    // only the membership is left under the old tag
+    const old = (await admin.keys(`{${context.prefix}}:*`)).map((key) => key.split(':')[1]).sort();
+    expect(old).toEqual(['meta', 'node', 'reaping', 'schema']);
+    let records = 0;
+    for (let i = 0; i < P; i++) {
+      const { admin: partAdmin, keys } = await part(i);
+      records += (await partAdmin.keys(`${keys.tag}:c:*`)).length;
+      await expectConsistent(partAdmin, `${context.prefix}:p${i}`);
+    }
+    expect(records).toBe(ids.length);
+    const n = await node('n', { ...quiet, partitions: P });
+    for (const id of ids) expect(await n.get(id)).toEqual(before.get(id));
+  }, 60_000);
 
   it('should run as `npm run migrate:partitions`: the summary on stdout, progress on stderr, exit code 1 when refused', async () => {
     const run = promisify(execFile);
