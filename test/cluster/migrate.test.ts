@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { clusterKeys, partitionOf } from '../../src/cluster/redis/keys.js';
-import { migrateToPartitions, type MigrationSummary } from '../../src/cluster/redis/migrate.js';
+import { type MigrationSummary, migrateToPartitions, migrateUpTo } from '../../src/cluster/redis/migrate.js';
 import type { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import type { ClusterClientRecord, Deletion } from '../../src/cluster/redis/records.js';
 import { claimed, registered } from './fixtures.js';
@@ -330,13 +330,7 @@ describe('migrate:partitions (key layout 2 → 3)', () => {
     const admin = await membership();
     const runs: MigrationSummary[] = [];
     for (let i = 0; i < 40; i++) {
-      const summary = await migrateToPartitions({
-        redis: redis(),
-        keyPrefix: context.prefix,
-        partitions: P,
-        nodeTtl: 250,
-        limit: 2,
-      });
+      const summary = await migrateUpTo({ redis: redis(), keyPrefix: context.prefix, partitions: P, nodeTtl: 250 }, 2);
       runs.push(summary);
       if (summary.complete) break;
       // mid-way: the schema locks out nodes of either layout, and the last client copied is in both places

@@ -47,14 +47,8 @@ export interface MigrateToPartitionsOptions {
   batchSize?: number;
   /** A command unanswered this long fails the run (`UNAVAILABLE`; run it again). @default 2000 */
   commandTimeout?: number;
-  /** Called after each page and at the end, with the totals so far. */
+  /** Called after each batch of clients moved and at the end, with the totals so far. */
   onProgress?: (progress: MigrationSummary) => void;
-  /**
-   * For tests of an interrupted run: stop once this many clients were copied, leaving the last
-   * one's old keys in place, as a kill between its copy and its delete would.
-   * @internal
-   */
-  limit?: number;
 }
 
 /** What a migration did (or, in a dry run, would do). */
@@ -66,20 +60,22 @@ export interface MigrationSummary {
   /** Incarnations still alive or leaving but silent past `nodeTtl`, ended as dead first (`<node>:<inc>`). */
   readonly endedIncarnations: readonly string[];
   /** Clients moved (any of their keys: a record, a tombstone, ...). */
-  clients: number;
+  readonly clients: number;
   /** Of them, those with a record. */
-  records: number;
+  readonly records: number;
   /** Tombstones moved (each with its remaining time to live). */
-  tombstones: number;
+  readonly tombstones: number;
   /** Outbox messages moved. */
-  messages: number;
+  readonly messages: number;
   /** Deletion journal entries moved. */
-  deletions: number;
+  readonly deletions: number;
   /** Index entries naming no client or deletion (moved for clients, dropped for deletions). */
-  strays: number;
-  /** Whether every key was moved and the schema says layout 3 (false for a dry run, or a run stopped by `limit`). */
-  complete: boolean;
+  readonly strays: number;
+  /** Whether every key was moved and the schema says layout 3 (false for a dry run). */
+  readonly complete: boolean;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** A client's keys and index entries, as read from `{prefix}`. */
 interface ClientCopy {
@@ -141,7 +137,19 @@ function scoreFirst(list: readonly string[]): string[] {
  * const summary = await migrateToPartitions({ redis: 'redis://127.0.0.1:6379', partitions: 256 });
  * ```
  */
-export async function migrateToPartitions(options: MigrateToPartitionsOptions): Promise<MigrationSummary> {
+export function migrateToPartitions(options: MigrateToPartitionsOptions): Promise<MigrationSummary> {
+  return runMigration(options);
+}
+
+/**
+ * For tests of an interrupted run: {@link migrateToPartitions} stopped once `limit` clients were
+ * copied, the last one's old keys left in place, as a kill between its copy and its delete would.
+ */
+export function migrateUpTo(options: MigrateToPartitionsOptions, limit: number): Promise<MigrationSummary> {
+  return runMigration(options, limit);
+}
+
+async function runMigration(options: MigrateToPartitionsOptions, limit?: number): Promise<MigrationSummary> {
   const keyPrefix = options.keyPrefix ?? defaultClusterOptions.keyPrefix;
   const { partitions } = options;
   const nodeTtl = options.nodeTtl ?? defaultClusterOptions.nodeTtl;
@@ -173,7 +181,7 @@ export async function migrateToPartitions(options: MigrateToPartitionsOptions): 
     await connectWithin(client, commandTimeout);
   } else client = options.redis;
   try {
-    return await new Migration(client, keyPrefix, partitions, nodeTtl, batchSize, commandTimeout, options).run();
+    return await new Migration(client, keyPrefix, partitions, nodeTtl, batchSize, commandTimeout, options, limit).run();
   } finally {
     if (owned) await closeClient(client);
   }
@@ -186,7 +194,7 @@ class Migration {
   private readonly global: ClusterKeys;
   private readonly parts: ClusterKeys[];
   private readonly dryRun: boolean;
-  private summary!: MigrationSummary;
+  private summary!: Mutable<MigrationSummary>;
   private stopped = false;
 
   constructor(
@@ -197,6 +205,7 @@ class Migration {
     private readonly batchSize: number,
     commandTimeout: number,
     private readonly options: MigrateToPartitionsOptions,
+    private readonly limit: number | undefined,
   ) {
     this.runner = new ScriptRunner(client, commandTimeout);
     this.sender = commandSender(client);
@@ -275,7 +284,7 @@ class Migration {
       }
       await Promise.all([...deletions].map((did) => this.moveDeletion(did)));
       if (pending.size < flushAt && cursor !== '0') continue;
-      if (this.options.limit === undefined) await this.moveClients([...pending]);
+      if (this.limit === undefined) await this.moveClients([...pending]);
       else {
         // one at a time: the one that reaches the limit is copied, and its old keys kept
         for (const id of pending) {
@@ -345,7 +354,7 @@ class Migration {
         ),
       ),
     );
-    if (this.options.limit !== undefined && this.summary.clients >= this.options.limit) {
+    if (this.limit !== undefined && this.summary.clients >= this.limit) {
       this.stopped = true;
       return;
     }
