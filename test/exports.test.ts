@@ -187,6 +187,7 @@ describe('the entries’ export lists', () => {
       'clusterClientOptions',
       'createClusterSupervisor',
       'defaultClusterOptions',
+      'migrateToPartitions',
     ]);
     expect(found['./cluster'].types).toEqual([
       'ClusterChannel',
@@ -204,6 +205,8 @@ describe('the entries’ export lists', () => {
       'ClusterSupervisor',
       'ClusterSupervisorOptions',
       'LostWhy',
+      'MigrateToPartitionsOptions',
+      'MigrationSummary',
       'NodeRedisClient',
     ]);
     expect(Object.keys(await import('../src/cluster/index.js')).sort()).toEqual(found['./cluster'].values);

@@ -14,3 +14,8 @@ export { clusterClientOptions, type NodeRedisClient } from './redis/connection.j
 export type { ClusterCounts, ClusterNode } from './redis/records.js';
 export type { ClusterClientView, ClusterListFilter, ClusterListOptions, ClusterListPage } from './redis/records.js';
 export { defaultClusterOptions } from './redis/storeOptions.js';
+export {
+  type MigrateToPartitionsOptions,
+  type MigrationSummary,
+  migrateToPartitions,
+} from './redis/migrate.js';
