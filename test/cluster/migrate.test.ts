@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { clusterKeys, partitionOf } from '../../src/cluster/redis/keys.js';
+import { clusterKeys, partitionOf, partitionTag } from '../../src/cluster/redis/keys.js';
 import { type MigrationSummary, migrateToPartitions, migrateUpTo } from '../../src/cluster/redis/migrate.js';
 import type { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import type { ClusterClientRecord, Deletion } from '../../src/cluster/redis/records.js';
@@ -135,9 +135,12 @@ describe('migrate:partitions (key layout 2 → 3)', () => {
     };
   }
 
+  /** A partition's tag without its braces (what `adminFor` and `expectConsistent` take). */
+  const inner = (i: number) => partitionTag(context.prefix, i, P).slice(1, -1);
+
   /** The admin client of a partition's master, and its tag. */
   async function part(i: number) {
-    return { admin: await adminFor(`${context.prefix}:p${i}`), keys: clusterKeys(context.prefix, i) };
+    return { admin: await adminFor(inner(i)), keys: clusterKeys(context.prefix, i, P) };
   }
 
   /** What must hold right after a complete migration, before any node of layout 3 joins. */
@@ -151,7 +154,7 @@ describe('migrate:partitions (key layout 2 → 3)', () => {
     expect(left).toContain('schema');
     for (let i = 0; i < P; i++) {
       const { admin: partAdmin } = await part(i);
-      await expectConsistent(partAdmin, `${context.prefix}:p${i}`);
+      await expectConsistent(partAdmin, inner(i));
     }
     // each client's keys are in its partition, byte for byte
     for (const [clientId, record] of built.records) {
@@ -231,7 +234,7 @@ describe('migrate:partitions (key layout 2 → 3)', () => {
     }
     for (let i = 0; i < P; i++) {
       const { admin: partAdmin } = await part(i);
-      await expectConsistent(partAdmin, `${context.prefix}:p${i}`);
+      await expectConsistent(partAdmin, inner(i));
     }
   }
 
@@ -389,7 +392,7 @@ describe('migrate:partitions (key layout 2 → 3)', () => {
     const { admin: partAdmin, keys } = await part(partitionOf(clientId, P));
     expect(await partAdmin.hExists(keys.client(clientId), 'data')).toBeFalsy();
     expect(await partAdmin.get(keys.data(clientId))).toBe(data);
-    await expectConsistent(partAdmin, `${context.prefix}:p${partitionOf(clientId, P)}`);
+    await expectConsistent(partAdmin, inner(partitionOf(clientId, P)));
     const n = await node('n', { ...quiet, partitions: P });
     expect(await n.get(clientId)).toMatchObject({ data: long('old'), state: 'connected' });
   });
@@ -458,7 +461,7 @@ describe('migrate:partitions (key layout 2 → 3)', () => {
     for (let i = 0; i < P; i++) {
       const { admin: partAdmin, keys } = await part(i);
       records += (await partAdmin.keys(`${keys.tag}:c:*`)).length;
-      await expectConsistent(partAdmin, `${context.prefix}:p${i}`);
+      await expectConsistent(partAdmin, inner(i));
     }
     expect(records).toBe(ids.length);
     const n = await node('n', { ...quiet, partitions: P });

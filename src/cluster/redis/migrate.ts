@@ -210,7 +210,7 @@ class Migration {
     this.runner = new ScriptRunner(client, commandTimeout);
     this.sender = commandSender(client);
     this.global = clusterKeys(prefix);
-    this.parts = Array.from({ length: partitions }, (_, i) => clusterKeys(prefix, i));
+    this.parts = Array.from({ length: partitions }, (_, i) => clusterKeys(prefix, i, partitions));
     this.dryRun = options.dryRun === true;
   }
 
