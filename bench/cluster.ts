@@ -26,7 +26,7 @@ import {
   type Load,
   loadOver,
   type PrefixMemory,
-  prefixMemory,
+  prefixMemoryOn,
   type RedisClient,
   redisClient,
   usedMemory,
@@ -204,6 +204,8 @@ interface RedisTarget {
   masters: readonly string[];
   /** The URL of the master holding the keys of `prefix` (its `{prefix}` slot's). */
   ownerOf(prefix: string): Promise<string>;
+  /** The node's partitions (key layout 3): a prefix's keys are then on every master, summed. */
+  partitions?: number;
 }
 
 /** {@link loadOver} on every master at once, summed: a topology's whole load. */
@@ -229,8 +231,15 @@ async function redisReport(topology: string, target: RedisTarget): Promise<Redis
     for (const { state, data } of MEMORY_CASES) {
       const prefix = data === 0 ? `mem-${state}` : `mem-${state}-data`;
       // every key of a prefix is in one slot: its bytes are read on the master that owns it
-      const probe = probes[target.masters.indexOf(await target.ownerOf(prefix))]!;
-      const server = await startServer([target.mode, target.masters.join(','), `bench-${state}`, prefix]);
+      const owner = probes[target.masters.indexOf(await target.ownerOf(prefix))]!;
+      const held = target.partitions === undefined ? [owner] : probes;
+      const server = await startServer([
+        target.mode,
+        target.masters.join(','),
+        `bench-${state}`,
+        prefix,
+        ...(target.partitions === undefined ? [] : [String(target.partitions)]),
+      ]);
       let sockets: Socket[] = [];
       try {
         let idleNode: Load | null = null;
@@ -239,7 +248,8 @@ async function redisReport(topology: string, target: RedisTarget): Promise<Redis
           idleNode = await loadOverAll(probes, WINDOW);
           console.log(`    ${fmtLoad(idleNode)}`);
         }
-        const before = await usedMemory(probe);
+        const memoryNow = async () => (await Promise.all(held.map(usedMemory))).reduce((a, b) => a + b, 0);
+        const before = await memoryNow();
         console.log(
           `  ${topology}: ${POPULATION.toLocaleString('en')} clients ${state}${data === 0 ? '' : `, data of ${data} B`}…`,
         );
@@ -263,9 +273,9 @@ async function redisReport(topology: string, target: RedisTarget): Promise<Redis
             return stats.stored?.disconnected === POPULATION;
           });
         }
-        const grown = (await usedMemory(probe)) - before;
+        const grown = (await memoryNow()) - before;
         const ids = new Set(credentials.map((c) => c.clientId));
-        const measured = await prefixMemory(probe, prefix, ids);
+        const measured = await prefixMemoryOn(held, prefix, ids);
         memory.push({ state, data, ...measured, usedMemoryPerClient: grown / POPULATION });
         console.log(
           `    ${Math.round(measured.ownPerClient)} B own keys + ${Math.round(measured.sharedPerClient)} B shared keys per client (used_memory: ${Math.round(grown / POPULATION)} B per client)`,
@@ -556,6 +566,14 @@ try {
           mode: 'redis-cluster',
           masters: cluster.urls,
           ownerOf: async (prefix) => (await cluster.ownerOf(cluster.slotOf(`{${prefix}}`))).url,
+        }),
+      );
+      redisReports.push(
+        await redisReport(`3-master Redis Cluster, ${PARTITIONS} partitions (all masters)`, {
+          mode: 'redis-cluster',
+          masters: cluster.urls,
+          ownerOf: async (prefix) => (await cluster.ownerOf(cluster.slotOf(`{${prefix}}`))).url,
+          partitions: PARTITIONS,
         }),
       );
     }

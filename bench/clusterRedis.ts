@@ -74,6 +74,28 @@ export async function prefixMemory(
   };
 }
 
+/** {@link prefixMemory} on several Redis servers (every master of a cluster whose keys are partitioned), summed. */
+export async function prefixMemoryOn(
+  clients: readonly RedisClient[],
+  prefix: string,
+  ids: ReadonlySet<string>,
+): Promise<PrefixMemory> {
+  const parts = await Promise.all(clients.map((client) => prefixMemory(client, prefix, ids)));
+  const add = (buckets: Array<Record<string, number>>) => {
+    const out: Record<string, number> = {};
+    for (const bucket of buckets)
+      for (const [kind, bytes] of Object.entries(bucket)) out[kind] = (out[kind] ?? 0) + bytes;
+    return out;
+  };
+  return {
+    keys: parts.reduce((n, part) => n + part.keys, 0),
+    own: add(parts.map((part) => part.own)),
+    shared: add(parts.map((part) => part.shared)),
+    ownPerClient: parts.reduce((n, part) => n + part.ownPerClient, 0),
+    sharedPerClient: parts.reduce((n, part) => n + part.sharedPerClient, 0),
+  };
+}
+
 /** `used_memory` of INFO memory, in bytes. */
 export async function usedMemory(client: RedisClient): Promise<number> {
   const info = await client.info('memory');
