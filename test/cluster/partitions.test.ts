@@ -235,6 +235,24 @@ describe('partitions (key layout 3)', () => {
     expect(await a.counts()).toMatchObject({ total: 0 });
   });
 
+  it('should sweep only the partitions with a deadline due: a quiet cluster runs no sweep script, one read per master', async () => {
+    const a = await node('a', { ...quiet, handshakeTimeout: 60_000 });
+    await a.heartbeat();
+    for (let i = 0; i < 16; i++) registered(await a.register());
+    let before = a.roundTrips;
+    expect(await a.sweep()).toEqual({ outcome: 'swept', deletions: [], more: false });
+    // the due read only: at most one call per master
+    expect(a.roundTrips - before).toBeLessThanOrEqual(3);
+    const b = await node('b', { ...quiet, handshakeTimeout: 0 });
+    const { clientId } = registered(await b.register());
+    await sleep(5);
+    before = a.roundTrips;
+    const swept = await sweepAll(a);
+    expect(swept.map((deletion) => deletion.clientId)).toEqual([clientId]);
+    // the read, then that one partition's sweep
+    expect(a.roundTrips - before).toBeLessThanOrEqual(4);
+  });
+
   it("should end a dead node's incarnation in every partition: its clients released, its late writes fenced, its deletions redelivered", async () => {
     const a = await node('a', quiet);
     const b = await node('b', quiet);

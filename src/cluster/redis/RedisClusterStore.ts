@@ -331,9 +331,13 @@ export class RedisClusterStore<TData = unknown> {
    * Reads the same thing from every partition, one call per Redis (the `partitions` script: on a
    * Redis Cluster one per master, its partitions together): one entry per partition, in order.
    */
-  private async acrossParts(what: 'versions' | 'counts' | 'owned', extra: readonly string[] = []): Promise<unknown[]> {
+  private async acrossParts(
+    what: 'versions' | 'counts' | 'owned' | 'due',
+    extra: readonly string[] = [],
+    parts: readonly Part[] = this.parts,
+  ): Promise<unknown[]> {
     const groups = new Map<unknown, Part[]>();
-    for (const part of this.parts) {
+    for (const part of parts) {
       const server = serverOfSlot(this.client, keySlot(part.keys.meta)) ?? part;
       const group = groups.get(server);
       if (group === undefined) groups.set(server, [part]);
@@ -874,7 +878,7 @@ export class RedisClusterStore<TData = unknown> {
   private async sweepPartitioned(args: readonly string[]): Promise<SweepResult<TData>> {
     const [node, inc] = this.self();
     const parts =
-      this.sweepMore.size > 0 ? this.parts.filter((part) => this.sweepMore.has(part.index)) : this.ownParts();
+      this.sweepMore.size > 0 ? this.parts.filter((part) => this.sweepMore.has(part.index)) : await this.dueParts();
     this.sweepMore.clear();
     let fenced = false;
     const deletions: Array<Deletion<TData>> = [];
@@ -896,6 +900,30 @@ export class RedisClusterStore<TData = unknown> {
     }, parts);
     if (fenced) return { outcome: 'node-fenced' };
     return { outcome: 'swept', deletions, more: this.sweepMore.size > 0 };
+  }
+
+  /**
+   * Of the partitions this node sweeps, those with work: a deadline due, or deadlines and an outage
+   * they have not had their grace period for. One read per master, so a quiet cluster costs no
+   * sweep script at all; a partition whose read failed is swept.
+   */
+  private async dueParts(): Promise<Part[]> {
+    const mine = this.ownParts();
+    if (mine.length === 0) return mine;
+    let rows: unknown[];
+    try {
+      rows = await this.acrossParts('due', [], mine);
+    } catch (error) {
+      if (error instanceof SupervisorError && error.code === 'UNAVAILABLE') return mine;
+      throw error;
+    }
+    const outage = Number(this.outageAt || 0);
+    return mine.filter((part) => {
+      const row = rows[part.index];
+      if (row === undefined) return true;
+      const [due, any, graceSeen] = asArray(row, 'due').map(asString);
+      return due === '1' || (any === '1' && outage > Number(graceSeen || 0));
+    });
   }
 
   /**

@@ -7,19 +7,21 @@ export const partitionsScript = defineScript({
 one Redis serves (on a Redis Cluster, one master: allow-cross-slot-keys lets a script reach keys of
 its other slots): 'versions', each partition's ownership version (the heartbeat's re-check runs only
 when one moved); 'counts', each one's handshaking, connected and disconnected clients; 'owned', how
-many clients each of the given incarnations owns there.`,
+many clients each of the given incarnations owns there; 'due', whether a deadline is due by now
+(Redis TIME), whether it has any, and the last outage its sweep pushed deadlines for (graceSeen):
+a node sweeps only the partitions that have work.`,
   keys: [
     "the first partition's meta hash ({P}:meta): where the call goes; every key read is discovered from the tags in ARGV",
   ],
   argv: [
-    "what: 'versions' | 'counts' | 'owned'",
+    "what: 'versions' | 'counts' | 'owned' | 'due'",
     'n: how many partition tags follow',
     "... the partition tags (each partition's hash tag, braces included)",
     "... with 'owned': the incarnations, '<node>:<inc>'",
   ],
   reply: `'versions': {ver...}; 'counts': {{handshaking, connected, disconnected}...}; 'owned': {{count per
-incarnation}...}: one entry per tag, in their order`,
-  uses: ['discover'],
+incarnation}...}; 'due': {{due ('1'/'0'), any ('1'/'0'), graceSeen}...}: one entry per tag, in their order`,
+  uses: ['discover', 'time'],
   readOnly: true,
   crossSlot: true,
   body: `
@@ -32,6 +34,10 @@ for i = 3, n + 2 do
   elseif what == 'counts' then
     table.insert(out, {redis.call('SCARD', found(tag .. ':state:handshaking')),
       redis.call('SCARD', found(tag .. ':state:connected')), redis.call('SCARD', found(tag .. ':state:disconnected'))})
+  elseif what == 'due' then
+    local first = redis.call('ZRANGE', found(tag .. ':deadlines'), 0, 0, 'WITHSCORES')
+    local due = first[2] and tonumber(first[2]) <= nowMs
+    table.insert(out, {due and '1' or '0', first[2] and '1' or '0', redis.call('HGET', found(tag .. ':meta'), 'graceSeen') or '0'})
   else
     local counts = {}
     for j = n + 3, #ARGV do table.insert(counts, redis.call('SCARD', found(tag .. ':owned:' .. ARGV[j]))) end
