@@ -229,7 +229,9 @@ async function redisReport(topology: string, target: RedisTarget): Promise<Redis
   let rest: RestLoad | null = null;
   try {
     for (const { state, data } of MEMORY_CASES) {
-      const prefix = data === 0 ? `mem-${state}` : `mem-${state}-data`;
+      // a prefix of its own per topology (a Redis Cluster keeps the layout each prefix was written with)
+      const base = target.partitions === undefined ? 'mem' : `mem${target.partitions}`;
+      const prefix = data === 0 ? `${base}-${state}` : `${base}-${state}-data`;
       // every key of a prefix is in one slot: its bytes are read on the master that owns it
       const owner = probes[target.masters.indexOf(await target.ownerOf(prefix))]!;
       const held = target.partitions === undefined ? [owner] : probes;
