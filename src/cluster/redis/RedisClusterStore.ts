@@ -312,14 +312,15 @@ export class RedisClusterStore<TData = unknown> {
    * before this node's join. That is reported as a rollback at the next heartbeat (every node
    * rejoins and writes back what it holds, see docs/partitions.md) and answered `UNAVAILABLE`.
    */
-  private async fencedIn(part: Part): Promise<'node-fenced'> {
-    if (part.index < 0 || this.leaving) return 'node-fenced';
-    const [node, inc] = this.self();
+  private async fencedIn(part: Part, inc: string): Promise<'node-fenced'> {
+    // the call's incarnation ended since (a rejoin): fenced, whatever the partition knows
+    if (part.index < 0 || this.leaving || inc !== this.inc) return 'node-fenced';
+    const node = this.nodeId;
     const status = asArray(
       await this.runner.command(['HMGET', this.keys.node(node), 'inc', 'state'], 'fenced'),
       'fenced',
     ).map(asString);
-    if (status[0] !== inc || status[1] !== 'alive') return 'node-fenced';
+    if (status[0] !== inc || status[1] !== 'alive' || inc !== this.inc) return 'node-fenced';
     this.wentBack = true;
     throw new SupervisorError(
       'UNAVAILABLE',
@@ -580,7 +581,7 @@ export class RedisClusterStore<TData = unknown> {
         if (outcome === 'STALE' || outcome === 'NODE_FENCED') {
           told = false;
           if (outcome === 'STALE') this.wentBack = true;
-          else fenced = (await this.fencedIn(part)) === 'node-fenced';
+          else fenced = (await this.fencedIn(part, inc)) === 'node-fenced';
           return;
         }
         result.released += Number(asString(answer[2]));
@@ -647,7 +648,7 @@ export class RedisClusterStore<TData = unknown> {
       'register',
     );
     const outcome = asString(reply[0]);
-    if (outcome === 'NODE_FENCED') return { outcome: await this.fencedIn(part) };
+    if (outcome === 'NODE_FENCED') return { outcome: await this.fencedIn(part, inc) };
     if (outcome === 'ID_TAKEN') return { outcome: 'id-taken' };
     return {
       outcome: outcome as 'registered' | 'replay',
@@ -679,7 +680,7 @@ export class RedisClusterStore<TData = unknown> {
     try {
       const args = [clientId, hashToken(token), socketId, tabId, node, inc];
       reply = asArray(await this.run(this.scripts.claim, part.script.claim(clientId, node, inc), args, part), 'claim');
-      if (asString(reply[0]) === 'NODE_FENCED') await this.fencedIn(part);
+      if (asString(reply[0]) === 'NODE_FENCED') await this.fencedIn(part, inc);
     } catch (error) {
       if (error instanceof SupervisorError && error.code === 'UNAVAILABLE') {
         this.unanswered.remember(clientId, socketId);
@@ -782,7 +783,7 @@ export class RedisClusterStore<TData = unknown> {
       'disconnect',
     );
     const outcome = asString(reply[0]);
-    if (outcome === 'NODE_FENCED') return { outcome: await this.fencedIn(part) };
+    if (outcome === 'NODE_FENCED') return { outcome: await this.fencedIn(part, inc) };
     if (outcome === 'already-deleted' || outcome === 'unknown-client') return { outcome };
     const before = parseRecord<TData>(clientId, reply[1]);
     if (outcome === 'disconnected') {
@@ -808,7 +809,7 @@ export class RedisClusterStore<TData = unknown> {
       'delete',
     );
     const outcome = asString(reply[0]);
-    if (outcome === 'NODE_FENCED') return { outcome: await this.fencedIn(part) };
+    if (outcome === 'NODE_FENCED') return { outcome: await this.fencedIn(part, inc) };
     if (outcome === 'deleted') return { outcome, deletion: parseDeletion<TData>(reply[1]) };
     if (outcome === 'replay') {
       return reply[1] === undefined ? { outcome } : { outcome, deletion: parseDeletion<TData>(reply[1]) };
@@ -891,7 +892,7 @@ export class RedisClusterStore<TData = unknown> {
         return;
       }
       if (outcome === 'NODE_FENCED') {
-        fenced = (await this.fencedIn(part)) === 'node-fenced';
+        fenced = (await this.fencedIn(part, inc)) === 'node-fenced';
         return;
       }
       if (asString(reply[2]) === '1') this.sweepMore.add(part.index);
@@ -950,7 +951,7 @@ export class RedisClusterStore<TData = unknown> {
         const reply = asString(
           await this.run(this.scripts.restore, part.script.restore(clientId, node, inc), args, part),
         );
-        return reply === 'NODE_FENCED' ? this.fencedIn(part) : (reply as RestoreOutcome);
+        return reply === 'NODE_FENCED' ? this.fencedIn(part, inc) : (reply as RestoreOutcome);
       }),
     );
   }
@@ -980,7 +981,7 @@ export class RedisClusterStore<TData = unknown> {
         await this.run(this.scripts.writeBack, part.script.writeBack(node, batch), args, part),
         'writeBack',
       ).map(asString);
-      return reply[0] === 'NODE_FENCED' ? this.fencedIn(part) : Number(reply[1]);
+      return reply[0] === 'NODE_FENCED' ? this.fencedIn(part, inc) : Number(reply[1]);
     };
     if (!this.partitioned) return writeIn(this.global, deletions);
     // layout 3: each partition gets its deletions; the last call marks every partition written
@@ -1062,7 +1063,7 @@ export class RedisClusterStore<TData = unknown> {
     const keys = part.script.delete(clientId, deletionId, node, inc);
     const reply = asArray(await this.run(this.scripts.emit, keys, args, part), 'emit');
     const outcome = asString(reply[0]);
-    if (outcome === 'NODE_FENCED') return { outcome: await this.fencedIn(part) };
+    if (outcome === 'NODE_FENCED') return { outcome: await this.fencedIn(part, inc) };
     if (outcome === 'overflow') return { outcome, deletion: parseDeletion<TData>(reply[1]) };
     if (outcome === 'queued' || outcome === 'replay') {
       const seq = asString(reply[1]);
