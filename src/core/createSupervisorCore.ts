@@ -165,6 +165,7 @@ export function createSupervisorCore<TData = unknown>(
     relay,
     onIdle,
     saturated: createSaturationProbe(),
+    ...(seams.hostedActors === undefined ? {} : { hosted: seams.hostedActors }),
   });
 
   const ports: SupervisorPorts = {

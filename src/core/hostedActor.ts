@@ -1,0 +1,290 @@
+import { Actor, type AnyActorLogic, createActor, emit as emitEvent, setup } from 'xstate';
+
+/**
+ * The parts of XState 5's `Actor` a hosted actor reaches into. None is in XState's public types;
+ * {@link hostedActorsFit} checks each of them on the installed XState before the host uses them,
+ * and the host falls back to a plain `createActor` when one differs.
+ */
+interface ActorInternals {
+  id: string;
+  _parent?: unknown;
+  _snapshot: unknown;
+  _deferred: Array<() => void>;
+  _actorScope: ActorScope;
+  observers: Set<unknown>;
+  eventListeners: Map<string, Set<(event: unknown) => void>>;
+  update(snapshot: unknown, event: unknown): void;
+  subscribe(...args: unknown[]): unknown;
+  on(type: string, handler: (event: unknown) => void): unknown;
+  _stop(): unknown;
+}
+
+/** What XState passes its logic and actions: `self` is the actor, the rest its per-actor closures. */
+interface ActorScope {
+  self: unknown;
+  defer: (fn: () => void) => void;
+  emit: (event: { type: string }) => void;
+  stopChild: (child: ActorInternals) => void;
+}
+
+/** The fields of a machine snapshot that XState creates anew on each transition and never writes to afterwards. */
+interface MachineSnapshotInternals {
+  _nodes?: readonly object[];
+  tags?: Set<string>;
+  children?: object;
+  historyValue?: object;
+}
+
+/** Receives every event a hosted actor emits (the lifecycle relay), with the record it was given. */
+export type EmitTarget<TRecord> = (record: TRecord, event: never) => void;
+
+/**
+ * A `Set` shared by every hosted actor while it has nothing in it. Writing to it throws: a hosted
+ * actor replaces it with a `Set` of its own before adding (`subscribe`), so a write here would be a
+ * path of XState's this module does not know, caught by {@link hostedActorsFit} and the tests
+ * rather than shared between clients.
+ */
+class SharedEmptySet<T> extends Set<T> {
+  override add(): this {
+    throw new TypeError('socket.io-supervisor: a shared empty set was written to');
+  }
+}
+
+/** The `Map` counterpart of {@link SharedEmptySet}. */
+class SharedEmptyMap<K, V> extends Map<K, V> {
+  override set(): this {
+    throw new TypeError('socket.io-supervisor: a shared empty map was written to');
+  }
+}
+
+const NO_OBSERVERS = new SharedEmptySet<unknown>();
+const NO_LISTENERS = new SharedEmptyMap<string, Set<(event: unknown) => void>>();
+const NO_TAGS = new SharedEmptySet<string>();
+const NO_CHILDREN = Object.freeze({});
+const NO_HISTORY = Object.freeze({});
+/** One frozen `_nodes` array per configuration seen, keyed by its last state node. */
+const sharedNodes = new WeakMap<object, readonly object[]>();
+
+function isEmpty(object: object): boolean {
+  for (const _ in object) return false;
+  return true;
+}
+
+/** XState's own way of reporting a listener's error: thrown on its own, not into the transition. */
+function reportUnhandledError(error: unknown): void {
+  setTimeout(() => {
+    throw error;
+  });
+}
+
+function call(handler: (event: unknown) => void, event: unknown): void {
+  try {
+    handler(event);
+  } catch (error) {
+    reportUnhandledError(error);
+  }
+}
+
+/**
+ * A client actor with the per-actor objects XState makes for every actor, and which a client's
+ * actor leaves empty, shared instead (issue 21: about 1.1 KB of a live client's 2.5 KB). It is
+ * XState's `Actor` (a subclass, created as `createActor` creates one) with:
+ *
+ * - no `eventListeners` map, `'*'` listener set and bound wrapper: the actor scope's `emit` hands
+ *   each emitted event straight to the host's relay, between the listeners of the event's type and
+ *   the `'*'` listeners that `actor.on()` adds (where XState would have called a `'*'` listener
+ *   added first); the map is made by the first `on()`;
+ * - no `observers` set until the first `subscribe()`;
+ * - one `defer`, `emit` and `stopChild` for every actor's scope instead of three closures each
+ *   (XState calls them as methods of the scope, whose `self` is the actor);
+ * - the snapshot's empty `tags` set, empty `children` and `historyValue` and its `_nodes` array
+ *   shared by every snapshot alike, swapped in as each snapshot is committed (`update`), and the
+ *   deferred-action array's backing store released once it is drained.
+ */
+class HostedActor<TRecord> extends (Actor as unknown as new (logic: AnyActorLogic, options: object) => ActorInternals) {
+  readonly #record: TRecord;
+  readonly #relay: EmitTarget<TRecord>;
+
+  constructor(logic: AnyActorLogic, options: object, record: TRecord, relay: EmitTarget<TRecord>) {
+    super(logic, options);
+    this.#record = record;
+    this.#relay = relay;
+    this.observers = NO_OBSERVERS;
+    this.eventListeners = NO_LISTENERS;
+    const scope = this._actorScope;
+    scope.defer = defer;
+    scope.emit = emit;
+    scope.stopChild = stopChild;
+  }
+
+  /** What the scope's `emit` does for this actor: as XState's, with the relay as the first `'*'` listener. */
+  emitted(event: { type: string }): void {
+    const listeners = this.eventListeners;
+    if (listeners === NO_LISTENERS) {
+      try {
+        this.#relay(this.#record, event as never);
+      } catch (error) {
+        reportUnhandledError(error);
+      }
+      return;
+    }
+    // XState takes the listeners before it calls any (one added meanwhile waits for the next event)
+    const typed = [...(listeners.get(event.type) ?? [])];
+    const wildcard = [...(listeners.get('*') ?? [])];
+    for (const handler of typed) call(handler, event);
+    try {
+      this.#relay(this.#record, event as never);
+    } catch (error) {
+      reportUnhandledError(error);
+    }
+    for (const handler of wildcard) call(handler, event);
+  }
+
+  override update(snapshot: unknown, event: unknown): void {
+    shareEmpty(snapshot as MachineSnapshotInternals);
+    super.update(snapshot, event);
+    // V8 grows the array to 17 slots at the first push and keeps them once it is emptied (152 B)
+    if (this._deferred.length === 0) this._deferred.length = 0;
+  }
+
+  override subscribe(...args: unknown[]): unknown {
+    if (this.observers === NO_OBSERVERS) this.observers = new Set();
+    return super.subscribe(...args);
+  }
+
+  override on(type: string, handler: (event: unknown) => void): unknown {
+    if (this.eventListeners === NO_LISTENERS) this.eventListeners = new Map();
+    return super.on(type, handler);
+  }
+}
+
+function defer(this: ActorScope, fn: () => void): void {
+  (this.self as ActorInternals)._deferred.push(fn);
+}
+
+function emit(this: ActorScope, event: { type: string }): void {
+  (this.self as HostedActor<unknown>).emitted(event);
+}
+
+function stopChild(this: ActorScope, child: ActorInternals): void {
+  const self = this.self as ActorInternals;
+  if (child._parent !== self) {
+    throw new Error(`Cannot stop child actor ${child.id} of ${self.id} because it is not a child`);
+  }
+  child._stop();
+}
+
+/** Swaps a snapshot's empty per-snapshot objects for shared ones (XState copies them before any change). */
+function shareEmpty(snapshot: MachineSnapshotInternals): void {
+  const { _nodes: nodes, tags, children, historyValue } = snapshot;
+  if (nodes === undefined) return; // not a machine snapshot (an error)
+  if (tags !== undefined && tags !== NO_TAGS && tags.size === 0) snapshot.tags = NO_TAGS;
+  if (children !== undefined && children !== NO_CHILDREN && isEmpty(children)) snapshot.children = NO_CHILDREN;
+  if (historyValue !== undefined && historyValue !== NO_HISTORY && isEmpty(historyValue)) {
+    snapshot.historyValue = NO_HISTORY;
+  }
+  const last = nodes[nodes.length - 1];
+  if (last === undefined) return;
+  const shared = sharedNodes.get(last);
+  if (shared === nodes) return;
+  if (shared !== undefined && sameNodes(shared, nodes)) snapshot._nodes = shared;
+  else if (shared === undefined) {
+    const frozen = Object.freeze([...nodes]);
+    sharedNodes.set(last, frozen);
+    snapshot._nodes = frozen;
+  }
+}
+
+function sameNodes(a: readonly object[], b: readonly object[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Creates a hosted actor of `logic` (a machine), as `createActor(logic, options)` would, whose
+ * emitted events go to `relay(record, event)`. Only when {@link hostedActorsFit} says so.
+ */
+export function createHostedActor<TRecord>(
+  logic: AnyActorLogic,
+  options: object,
+  record: TRecord,
+  relay: EmitTarget<TRecord>,
+): unknown {
+  return new HostedActor(logic, options, record, relay);
+}
+
+let fit: boolean | undefined;
+
+/**
+ * Whether the installed XState has every internal {@link HostedActor} relies on, as 5.x has it:
+ * checked once per process on a plain actor (the fields, the scope's functions and its `self`, a
+ * snapshot's per-snapshot objects), then a hosted actor run through an emitting transition and a
+ * final state (the relay gets the event, the snapshot's objects are the shared ones, nothing was
+ * written to a shared set or map). If anything differs the host creates plain actors and listens
+ * with `on('*')`, as before: more heap per live client, the same lifecycle.
+ */
+export function hostedActorsFit(): boolean {
+  fit ??= probe();
+  return fit;
+}
+
+function probe(): boolean {
+  try {
+    const machine = setup({
+      types: { events: {} as { type: 'go' } | { type: 'end' }, emitted: {} as { type: 'went' } },
+    }).createMachine({
+      initial: 'a',
+      states: {
+        a: { on: { go: { target: 'b', actions: emitEvent({ type: 'went' }) } } },
+        b: { on: { end: 'c' } },
+        c: { type: 'final' },
+      },
+    });
+    const plain = createActor(machine) as unknown as Partial<ActorInternals>;
+    const scope = plain._actorScope;
+    const snapshot = plain._snapshot as MachineSnapshotInternals | undefined;
+    const prototype = Actor.prototype as unknown as Record<string, unknown>;
+    const shaped =
+      plain.observers instanceof Set &&
+      plain.eventListeners instanceof Map &&
+      Array.isArray(plain._deferred) &&
+      scope?.self === plain &&
+      typeof scope.defer === 'function' &&
+      typeof scope.emit === 'function' &&
+      typeof scope.stopChild === 'function' &&
+      ['update', 'subscribe', 'on', '_stop'].every((name) => typeof prototype[name] === 'function') &&
+      Array.isArray(snapshot?._nodes) &&
+      snapshot.tags instanceof Set &&
+      typeof snapshot.children === 'object' &&
+      typeof snapshot.historyValue === 'object';
+    if (!shaped) return false;
+    const seen: Array<{ type: string }> = [];
+    const hosted = new HostedActor(machine, {}, seen, (record: typeof seen, event: { type: string }) => {
+      record.push(event);
+    }) as unknown as ReturnType<typeof createActor<typeof machine>>;
+    hosted.start();
+    hosted.send({ type: 'go' });
+    const after = (hosted as unknown as ActorInternals)._snapshot as MachineSnapshotInternals;
+    const shared =
+      after.tags === NO_TAGS &&
+      after.children === NO_CHILDREN &&
+      after.historyValue === NO_HISTORY &&
+      Object.isFrozen(after._nodes);
+    hosted.send({ type: 'end' });
+    return (
+      shared &&
+      seen.length === 1 &&
+      seen[0]?.type === 'went' &&
+      hosted.getSnapshot().status === 'done' &&
+      NO_OBSERVERS.size === 0 &&
+      NO_LISTENERS.size === 0 &&
+      NO_TAGS.size === 0
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** The shared objects, for the tests that check nothing was written to them. */
+export const sharedEmpties = { observers: NO_OBSERVERS, listeners: NO_LISTENERS, tags: NO_TAGS } as const;
