@@ -11,6 +11,8 @@ interface ActorInternals {
   _snapshot: unknown;
   _deferred: Array<() => void>;
   _actorScope: ActorScope;
+  mailbox: object;
+  _process(event: unknown): void;
   observers: Set<unknown>;
   eventListeners: Map<string, Set<(event: unknown) => void>>;
   update(snapshot: unknown, event: unknown): void;
@@ -57,7 +59,15 @@ class SharedEmptyMap<K, V> extends Map<K, V> {
   }
 }
 
+/** The `Array` counterpart of {@link SharedEmptySet}: XState drains it with `shift()`, which leaves it as it is. */
+class SharedEmptyArray<T> extends Array<T> {
+  override push(): number {
+    throw new TypeError('socket.io-supervisor: a shared empty array was written to');
+  }
+}
+
 const NO_OBSERVERS = new SharedEmptySet<unknown>();
+const NO_DEFERRED = new SharedEmptyArray<() => void>();
 const NO_LISTENERS = new SharedEmptyMap<string, Set<(event: unknown) => void>>();
 const NO_TAGS = new SharedEmptySet<string>();
 const NO_CHILDREN = Object.freeze({});
@@ -111,6 +121,8 @@ class HostedActor<TRecord> extends (Actor as unknown as new (logic: AnyActorLogi
     this.#relay = relay;
     this.observers = NO_OBSERVERS;
     this.eventListeners = NO_LISTENERS;
+    if (this._deferred.length === 0) this._deferred = NO_DEFERRED;
+    if (HostedMailbox !== undefined) this.mailbox = new HostedMailbox(this);
     const scope = this._actorScope;
     scope.defer = defer;
     scope.emit = emit;
@@ -143,8 +155,8 @@ class HostedActor<TRecord> extends (Actor as unknown as new (logic: AnyActorLogi
   override update(snapshot: unknown, event: unknown): void {
     shareEmpty(snapshot as MachineSnapshotInternals);
     super.update(snapshot, event);
-    // V8 grows the array to 17 slots at the first push and keeps them once it is emptied (152 B)
-    if (this._deferred.length === 0) this._deferred.length = 0;
+    // the array `defer` made for this step's actions, drained by XState (V8 would keep its 17 slots)
+    if (this._deferred.length === 0) this._deferred = NO_DEFERRED;
   }
 
   override subscribe(...args: unknown[]): unknown {
@@ -158,8 +170,33 @@ class HostedActor<TRecord> extends (Actor as unknown as new (logic: AnyActorLogi
   }
 }
 
+/** A mailbox that reaches its actor through a field instead of a bound function (see {@link mailboxFor}). */
+let HostedMailbox: (new (actor: ActorInternals) => object) | undefined;
+
+/**
+ * XState's `Mailbox` (not exported: taken from a plain actor's) with its actor in a field, and one
+ * `_process` for all: XState gives each mailbox `actor._process.bind(actor)`, which the mailbox
+ * calls as its own method (`this._process(event)`). A bound function is 48 B, the field 8.
+ */
+function mailboxFor(Base: new (process: (event: unknown) => void) => object) {
+  return class HostedMailbox extends Base {
+    readonly actor: ActorInternals;
+    constructor(actor: ActorInternals) {
+      super(processInActor);
+      this.actor = actor;
+    }
+  };
+}
+
+function processInActor(this: { actor: ActorInternals }, event: unknown): void {
+  this.actor._process(event);
+}
+
+/** Pushes onto the actor's deferred actions, making the array the first time in a step (the shared empty one between steps). */
 function defer(this: ActorScope, fn: () => void): void {
-  (this.self as ActorInternals)._deferred.push(fn);
+  const self = this.self as ActorInternals;
+  if (self._deferred === NO_DEFERRED) self._deferred = [fn];
+  else self._deferred.push(fn);
 }
 
 function emit(this: ActorScope, event: { type: string }): void {
@@ -245,7 +282,13 @@ function probe(): boolean {
     const scope = plain._actorScope;
     const snapshot = plain._snapshot as MachineSnapshotInternals | undefined;
     const prototype = Actor.prototype as unknown as Record<string, unknown>;
+    const mailbox = plain.mailbox as { _process?: unknown } | undefined;
+    const mailboxPrototype = (mailbox === undefined ? {} : Object.getPrototypeOf(mailbox)) as Record<string, unknown>;
     const shaped =
+      typeof mailbox?._process === 'function' &&
+      ['start', 'clear', 'enqueue', 'flush'].every((name) => typeof mailboxPrototype[name] === 'function') &&
+      typeof mailboxPrototype.constructor === 'function' &&
+      typeof prototype._process === 'function' &&
       plain.observers instanceof Set &&
       plain.eventListeners instanceof Map &&
       Array.isArray(plain._deferred) &&
@@ -259,6 +302,7 @@ function probe(): boolean {
       typeof snapshot.children === 'object' &&
       typeof snapshot.historyValue === 'object';
     if (!shaped) return false;
+    HostedMailbox = mailboxFor(mailboxPrototype.constructor as new (process: (event: unknown) => void) => object);
     const seen: Array<{ type: string }> = [];
     const hosted = new HostedActor(machine, {}, seen, (record: typeof seen, event: { type: string }) => {
       record.push(event);
@@ -267,24 +311,34 @@ function probe(): boolean {
     hosted.send({ type: 'go' });
     const after = (hosted as unknown as ActorInternals)._snapshot as MachineSnapshotInternals;
     const shared =
+      (hosted as unknown as ActorInternals).mailbox instanceof HostedMailbox &&
       after.tags === NO_TAGS &&
       after.children === NO_CHILDREN &&
       after.historyValue === NO_HISTORY &&
       Object.isFrozen(after._nodes);
     hosted.send({ type: 'end' });
-    return (
+    // (a stopped actor gets a plain mailbox back: XState makes a new one at its stop)
+    const ok =
       shared &&
       seen.length === 1 &&
       seen[0]?.type === 'went' &&
       hosted.getSnapshot().status === 'done' &&
       NO_OBSERVERS.size === 0 &&
       NO_LISTENERS.size === 0 &&
-      NO_TAGS.size === 0
-    );
+      NO_TAGS.size === 0 &&
+      NO_DEFERRED.length === 0;
+    if (!ok) HostedMailbox = undefined;
+    return ok;
   } catch {
+    HostedMailbox = undefined;
     return false;
   }
 }
 
 /** The shared objects, for the tests that check nothing was written to them. */
-export const sharedEmpties = { observers: NO_OBSERVERS, listeners: NO_LISTENERS, tags: NO_TAGS } as const;
+export const sharedEmpties = {
+  observers: NO_OBSERVERS,
+  listeners: NO_LISTENERS,
+  tags: NO_TAGS,
+  deferred: NO_DEFERRED,
+} as const;
