@@ -129,6 +129,31 @@ describe.each([
     expect(states).toHaveLength(2);
     expect(events.map((event) => event.type)).toEqual(['registered', 'connected', 'ignored', 'disconnected']);
     expect(supervisor.get(clientId)?.state).toBe('disconnected');
+    // the snapshot a user reads: its methods, its JSON and its persisted form
+    const snapshot = actor.getSnapshot();
+    expect(snapshot.matches('disconnected')).toBe(true);
+    expect(snapshot.hasTag('any')).toBe(false);
+    expect(snapshot.can({ type: 'client.delete', reason: 'kicked', at: 0 })).toBe(true);
+    expect(snapshot.context.socketId).toBeNull();
+    expect(JSON.parse(JSON.stringify(snapshot))).toMatchObject({
+      status: 'active',
+      value: 'disconnected',
+      tags: [],
+      children: {},
+      historyValue: {},
+      context: { clientId, socketId: null },
+    });
+    const persisted = actor.getPersistedSnapshot() as Record<string, unknown>;
+    expect(Object.keys(persisted).sort()).toEqual([
+      'children',
+      'context',
+      'error',
+      'historyValue',
+      'output',
+      'status',
+      'value',
+    ]);
+    expect(persisted).toMatchObject({ status: 'active', value: 'disconnected', children: {}, historyValue: {} });
     expectSharedEmpty();
   });
 

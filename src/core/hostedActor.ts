@@ -75,6 +75,56 @@ const NO_HISTORY = Object.freeze({});
 /** One frozen `_nodes` array per configuration seen, keyed by its last state node. */
 const sharedNodes = new WeakMap<object, readonly object[]>();
 
+/** A machine snapshot's own data fields, in XState 5's order; its methods are {@link SNAPSHOT_METHODS}. */
+const SNAPSHOT_FIELDS = [
+  'status',
+  'output',
+  'error',
+  'machine',
+  'context',
+  '_nodes',
+  'value',
+  'tags',
+  'children',
+  'historyValue',
+] as const;
+/** The methods XState puts on every machine snapshot as own properties (the same functions on each). */
+const SNAPSHOT_METHODS = ['matches', 'hasTag', 'can', 'getMeta', 'toJSON'] as const;
+
+/**
+ * A committed snapshot of a hosted actor: XState's machine snapshot with its five methods on a
+ * prototype rather than in five fields of each snapshot (40 B). XState copies a snapshot by
+ * spreading its own fields and adds the methods itself (`cloneMachineSnapshot`), and reads the
+ * methods by name (`toJSON`, `getPersistedSnapshot`), so either place serves it; the prototype gets
+ * XState's own functions, taken from a plain snapshot by {@link hostedActorsFit}.
+ */
+class HostedSnapshot {
+  status: unknown;
+  output: unknown;
+  error: unknown;
+  machine: unknown;
+  context: unknown;
+  _nodes: readonly object[];
+  value: unknown;
+  tags: Set<string>;
+  children: object;
+  historyValue: object;
+  constructor(snapshot: Required<MachineSnapshotInternals> & Record<string, unknown>) {
+    this.status = snapshot.status;
+    this.output = snapshot.output;
+    this.error = snapshot.error;
+    this.machine = snapshot.machine;
+    this.context = snapshot.context;
+    this._nodes = snapshot._nodes;
+    this.value = snapshot.value;
+    this.tags = snapshot.tags;
+    this.children = snapshot.children;
+    this.historyValue = snapshot.historyValue;
+  }
+}
+/** Whether {@link HostedSnapshot}'s prototype has XState's methods (set by the probe). */
+let snapshotsHosted = false;
+
 function isEmpty(object: object): boolean {
   for (const _ in object) return false;
   return true;
@@ -153,8 +203,7 @@ class HostedActor<TRecord> extends (Actor as unknown as new (logic: AnyActorLogi
   }
 
   override update(snapshot: unknown, event: unknown): void {
-    shareEmpty(snapshot as MachineSnapshotInternals);
-    super.update(snapshot, event);
+    super.update(compact(snapshot as MachineSnapshotInternals), event);
     // the array `defer` made for this step's actions, drained by XState (V8 would keep its 17 slots)
     if (this._deferred.length === 0) this._deferred = NO_DEFERRED;
   }
@@ -209,6 +258,17 @@ function stopChild(this: ActorScope, child: ActorInternals): void {
     throw new Error(`Cannot stop child actor ${child.id} of ${self.id} because it is not a child`);
   }
   child._stop();
+}
+
+/**
+ * The snapshot to commit: a {@link HostedSnapshot} of a machine snapshot XState made (one it
+ * returned again, for a step that changed nothing, already is one), with its empty objects shared.
+ */
+function compact(snapshot: MachineSnapshotInternals): unknown {
+  if (snapshot instanceof HostedSnapshot || snapshot._nodes === undefined) return snapshot;
+  shareEmpty(snapshot);
+  if (!snapshotsHosted) return snapshot;
+  return new HostedSnapshot(snapshot as Required<MachineSnapshotInternals> & Record<string, unknown>);
 }
 
 /** Swaps a snapshot's empty per-snapshot objects for shared ones (XState copies them before any change). */
@@ -302,6 +362,20 @@ function probe(): boolean {
       typeof snapshot.children === 'object' &&
       typeof snapshot.historyValue === 'object';
     if (!shaped) return false;
+    const keys = Object.keys(snapshot);
+    const methods = SNAPSHOT_METHODS.map((name) => (snapshot as Record<string, unknown>)[name]);
+    snapshotsHosted =
+      keys.length === SNAPSHOT_FIELDS.length + SNAPSHOT_METHODS.length &&
+      SNAPSHOT_FIELDS.every((name, i) => keys[i] === name) &&
+      SNAPSHOT_METHODS.every((name, i) => keys[SNAPSHOT_FIELDS.length + i] === name) &&
+      methods.every((method) => typeof method === 'function') &&
+      // the same functions on every snapshot, so one prototype serves them all
+      methods.every((method, i) => createActor(machine).getSnapshot()[SNAPSHOT_METHODS[i]!] === method);
+    if (snapshotsHosted) {
+      SNAPSHOT_METHODS.forEach((name, i) => {
+        (HostedSnapshot.prototype as unknown as Record<string, unknown>)[name] = methods[i];
+      });
+    }
     HostedMailbox = mailboxFor(mailboxPrototype.constructor as new (process: (event: unknown) => void) => object);
     const seen: Array<{ type: string }> = [];
     const hosted = new HostedActor(machine, {}, seen, (record: typeof seen, event: { type: string }) => {
@@ -312,6 +386,7 @@ function probe(): boolean {
     const after = (hosted as unknown as ActorInternals)._snapshot as MachineSnapshotInternals;
     const shared =
       (hosted as unknown as ActorInternals).mailbox instanceof HostedMailbox &&
+      (!snapshotsHosted || (after instanceof HostedSnapshot && hosted.getSnapshot().matches('b'))) &&
       after.tags === NO_TAGS &&
       after.children === NO_CHILDREN &&
       after.historyValue === NO_HISTORY &&
@@ -327,10 +402,14 @@ function probe(): boolean {
       NO_LISTENERS.size === 0 &&
       NO_TAGS.size === 0 &&
       NO_DEFERRED.length === 0;
-    if (!ok) HostedMailbox = undefined;
+    if (!ok) {
+      HostedMailbox = undefined;
+      snapshotsHosted = false;
+    }
     return ok;
   } catch {
     HostedMailbox = undefined;
+    snapshotsHosted = false;
     return false;
   }
 }
