@@ -58,7 +58,7 @@ export const SATURATED_RECHECK = 1000;
  * to compact snapshots; a busy one keeps the actors it is using. While the event loop is
  * saturated (a burst in progress), nothing is passivated above the cap either: the check is made
  * again every {@link SATURATED_RECHECK} ms, and the quiet rule still settles everything once the
- * burst is over. A loop saturated for good so keeps its actors live (about 2.3 KB each) until it
+ * burst is over. A loop saturated for good so keeps its actors live (about 1 KB each) until it
  * gets a breath or the heap reaches half of V8's limit (`HEAP_PRESSURE`), when passivation above
  * the cap resumes: the price of never re-creating, mid-burst, an actor the burst is about to use,
  * bounded by memory.

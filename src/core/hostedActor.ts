@@ -147,7 +147,7 @@ function call(handler: (event: unknown) => void, event: unknown): void {
 
 /**
  * A client actor with the per-actor objects XState makes for every actor, and which a client's
- * actor leaves empty, shared instead (issue 21: about 1.1 KB of a live client's 2.5 KB). It is
+ * actor leaves empty, shared instead (issue 21: about 1.2 KB of a live client's 2.5 KB). It is
  * XState's `Actor` (a subclass, created as `createActor` creates one) with:
  *
  * - no `eventListeners` map, `'*'` listener set and bound wrapper: the actor scope's `emit` hands
@@ -156,10 +156,15 @@ function call(handler: (event: unknown) => void, event: unknown): void {
  *   added first); the map is made by the first `on()`;
  * - no `observers` set until the first `subscribe()`;
  * - one `defer`, `emit` and `stopChild` for every actor's scope instead of three closures each
- *   (XState calls them as methods of the scope, whose `self` is the actor);
- * - the snapshot's empty `tags` set, empty `children` and `historyValue` and its `_nodes` array
- *   shared by every snapshot alike, swapped in as each snapshot is committed (`update`), and the
- *   deferred-action array's backing store released once it is drained.
+ *   (XState calls them as methods of the scope, whose `self` is the actor), and a mailbox that
+ *   reaches its actor through a field ({@link mailboxFor});
+ * - one empty deferred-action array between steps (`defer` makes the actor one for a step);
+ * - each committed snapshot a {@link HostedSnapshot} (`update`): XState's methods on a prototype,
+ *   its empty `tags` set, empty `children` and `historyValue` and its `_nodes` array shared by
+ *   every snapshot alike.
+ *
+ * The lifecycle is XState's own: every transition is still `logic.transition` in XState's
+ * `_process`, every emitted event is still delivered by XState's deferred `emit` action.
  */
 class HostedActor<TRecord> extends (Actor as unknown as new (logic: AnyActorLogic, options: object) => ActorInternals) {
   readonly #record: TRecord;
