@@ -68,6 +68,20 @@ describe('the XState internals a hosted client actor relies on', () => {
     expect(hostedActorsFit(), 'the host would fall back to plain actors').toBe(true);
   });
 
+  it('should refuse a write to an object the client actors share, and be what it claims to be', () => {
+    expect(() => sharedEmpties.observers.add(1)).toThrow(TypeError);
+    expect(() => sharedEmpties.listeners.set('*', new Set())).toThrow(TypeError);
+    expect(() => sharedEmpties.tags.add('tag')).toThrow(TypeError);
+    expect(() => sharedEmpties.deferred.push(() => {})).toThrow(TypeError);
+    expect(() => Array.prototype.push.call(sharedEmpties.deferred, () => {})).toThrow(TypeError);
+    expect(sharedEmpties.deferred.shift()).toBeUndefined();
+    // plain instances (an inspector walking prototypes meets no subclass that claims to be a Set)
+    expect(Object.getPrototypeOf(sharedEmpties.observers)).toBe(Set.prototype);
+    expect(Object.getPrototypeOf(sharedEmpties.listeners)).toBe(Map.prototype);
+    expect([...sharedEmpties.tags]).toEqual([]);
+    expectSharedEmpty();
+  });
+
   it('should share the empty per-actor objects between client actors', () => {
     const { supervisor } = supervisorWith();
     const ids = [supervisor.register().clientId, supervisor.register().clientId];

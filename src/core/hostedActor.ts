@@ -40,36 +40,34 @@ interface MachineSnapshotInternals {
 /** Receives every event a hosted actor emits (the lifecycle relay), with the record it was given. */
 export type EmitTarget<TRecord> = (record: TRecord, event: never) => void;
 
+function refuseWrite(): never {
+  throw new TypeError('socket.io-supervisor: an empty object shared by client actors was written to');
+}
+
 /**
- * A `Set` shared by every hosted actor while it has nothing in it. Writing to it throws: a hosted
+ * A `Set` shared by every hosted actor while it has nothing in it. Adding to it throws: a hosted
  * actor replaces it with a `Set` of its own before adding (`subscribe`), so a write here would be a
  * path of XState's this module does not know, caught by {@link hostedActorsFit} and the tests
- * rather than shared between clients.
+ * rather than shared between clients. A plain `Set` with an own `add`, not a subclass: code that
+ * walks objects and their prototypes (an inspector) meets nothing that claims to be a set and is not.
  */
-class SharedEmptySet<T> extends Set<T> {
-  override add(): this {
-    throw new TypeError('socket.io-supervisor: a shared empty set was written to');
-  }
+function sharedEmptySet<T>(): Set<T> {
+  return Object.freeze(Object.defineProperty(new Set<T>(), 'add', { value: refuseWrite }));
 }
 
-/** The `Map` counterpart of {@link SharedEmptySet}. */
-class SharedEmptyMap<K, V> extends Map<K, V> {
-  override set(): this {
-    throw new TypeError('socket.io-supervisor: a shared empty map was written to');
-  }
-}
-
-/** The `Array` counterpart of {@link SharedEmptySet}: XState drains it with `shift()`, which leaves it as it is. */
-class SharedEmptyArray<T> extends Array<T> {
-  override push(): number {
-    throw new TypeError('socket.io-supervisor: a shared empty array was written to');
-  }
-}
-
-const NO_OBSERVERS = new SharedEmptySet<unknown>();
-const NO_DEFERRED = new SharedEmptyArray<() => void>();
-const NO_LISTENERS = new SharedEmptyMap<string, Set<(event: unknown) => void>>();
-const NO_TAGS = new SharedEmptySet<string>();
+const NO_OBSERVERS = sharedEmptySet<unknown>();
+/** The `Map` counterpart of {@link sharedEmptySet}. */
+const NO_LISTENERS = Object.freeze(
+  Object.defineProperty(new Map<string, Set<(event: unknown) => void>>(), 'set', { value: refuseWrite }),
+);
+/**
+ * The array counterpart: XState drains it with `shift()`, which leaves an empty array as it is;
+ * nothing can be added to it (`push` throws, and it is not extensible).
+ */
+const NO_DEFERRED: Array<() => void> = Object.preventExtensions(
+  Object.defineProperty([] as Array<() => void>, 'push', { value: refuseWrite }),
+);
+const NO_TAGS = sharedEmptySet<string>();
 const NO_CHILDREN = Object.freeze({});
 const NO_HISTORY = Object.freeze({});
 /** One frozen `_nodes` array per configuration seen, keyed by its last state node. */
