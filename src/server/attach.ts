@@ -4,7 +4,7 @@ import type { SupervisorInternals } from '../core/internals.js';
 import type { DisconnectReason, RejectCode } from '../core/types.js';
 import { CLIENT_EVENTS, SERVER_EVENTS } from '../protocol.js';
 import { type Admission, createAdmission, type Verdict } from './admission.js';
-import { type Binding, createSocketRegistry, deletedMessage, type SocketRegistry } from './bridge.js';
+import { type Binding, boundClient, createSocketRegistry, deletedMessage, type SocketRegistry } from './bridge.js';
 
 /** A socket.io `Server` or `Namespace` the supervisor can be attached to. */
 export type AttachTarget = Server | Namespace;
@@ -155,23 +155,25 @@ function addNamespace<TData>(nsp: Namespace, adapter: Adapter, internals: Superv
     onConnection: (socket) => onConnection(socket, adapter, state, internals),
     onDisconnect(this: Socket, reason: DisconnectReason) {
       registry.forget(this);
-      const binding = registry.bindings.get(this);
+      const bound = registry.bindings.get(this);
+      if (bound === undefined) return;
+      const binding = typeof bound === 'string' ? null : bound;
       // the server closed it because its client was deleted: the client is gone by the server's
       // own decision, so there is no race to report
-      if (binding === undefined || binding.released) return;
+      if (binding?.released) return;
       // a swap's old socket is reported with reason `replaced`, not socket.io's generic
       // `server namespace disconnect`, so its (stale-socket) disconnect says why it went
       internals.dispatch({
         type: 'socket.disconnect',
-        clientId: binding.clientId,
+        clientId: boundClient(bound),
         socketId: this.id,
-        reason: binding.replaced ? 'replaced' : reason,
+        reason: binding?.replaced ? 'replaced' : reason,
       });
     },
     // a socket acknowledges its own client's messages only: the binding, not the payload, says whose
     onAck(this: Socket, seq: unknown) {
-      const binding = registry.bindings.get(this);
-      if (binding !== undefined) internals.acknowledge(binding.clientId, seq);
+      const bound = registry.bindings.get(this);
+      if (bound !== undefined) internals.acknowledge(boundClient(bound), seq);
     },
   };
 
@@ -278,8 +280,10 @@ function onConnection<TData>(
 ): void {
   if (state.mode !== 'attached') return;
   const { registry } = adapter;
-  const binding = registry.bindings.get(socket) ?? (socket.recovered ? recover(socket, adapter, internals) : null);
-  if (!binding) return;
+  const bound = registry.bindings.get(socket) ?? (socket.recovered ? recover(socket, adapter, internals) : null);
+  // a string: this socket is already connected and watched
+  if (!bound || typeof bound === 'string') return;
+  const binding = bound;
   // written only where it was set: adding the property to every binding cost each socket a
   // properties array (40 B) beside the binding (issue 21)
   if (binding.abandon !== undefined) {
@@ -314,7 +318,11 @@ function onConnection<TData>(
     binding.released = true;
     socket.emit(SERVER_EVENTS.deleted, { clientId, reason: 'deleted', message: deletedMessage(clientId, 'deleted') });
     socket.disconnect();
+    return;
   }
+  // connected: from now on its listeners need only its client's id (unless the server is already
+  // closing it, whose binding says why)
+  if (!binding.replaced && !binding.released) registry.bindings.set(socket, clientId);
 }
 
 /** Stops watching a socket that stays open (detach): its client learns it as a disconnect. */
@@ -328,8 +336,8 @@ function unwatch<TData>(
   socket.off('disconnect', state.onDisconnect);
   socket.off(CLIENT_EVENTS.ack, state.onAck);
   adapter.registry.forget(socket);
-  const binding = adapter.registry.bindings.get(socket);
-  if (binding && !binding.released) {
-    internals.dispatch({ type: 'socket.disconnect', clientId: binding.clientId, socketId: socket.id, reason });
+  const bound = adapter.registry.bindings.get(socket);
+  if (bound !== undefined && (typeof bound === 'string' || !bound.released)) {
+    internals.dispatch({ type: 'socket.disconnect', clientId: boundClient(bound), socketId: socket.id, reason });
   }
 }
