@@ -104,6 +104,31 @@ describe('the XState internals a hosted client actor relies on', () => {
     expect(supervisor.get(ids[0]!)?.state).toBe('connected');
   });
 
+  it("should keep XState's own snapshot objects while an inspect observer may copy them by spreading", () => {
+    const inspected = createSupervisorOn({ pruneInterval: 0, inspect: () => {} }, realClock);
+    const plain = supervisorWith().supervisor;
+    open.push(inspected);
+    for (const supervisor of [inspected, plain]) {
+      const { clientId } = supervisor.register();
+      supervisor.actor.send({ type: 'socket.handshake', clientId, socketId: 's0' });
+      const snapshot = supervisor.actorOf(clientId)!.getSnapshot();
+      // @statelyai/inspect's sanitizeContext: `{ ...snapshot, context }`, then serialized through toJSON
+      const spread = { ...snapshot } as Record<string, unknown>;
+      if (supervisor === inspected) {
+        expect(Object.keys(snapshot)).toContain('toJSON');
+        expect(JSON.parse(JSON.stringify(spread))).not.toHaveProperty('machine');
+      } else {
+        // without one, the methods are on the snapshot's prototype: a spread copy has none
+        expect(Object.keys(snapshot)).not.toContain('toJSON');
+        expect(typeof snapshot.toJSON).toBe('function');
+        expect(spread.toJSON).toBeUndefined();
+      }
+      // either way the snapshot's empties are the shared ones
+      expect(internals(supervisor.actorOf(clientId))._snapshot.tags).toBe(sharedEmpties.tags);
+      expect(JSON.parse(JSON.stringify(snapshot))).toMatchObject({ status: 'active', value: 'connected', tags: [] });
+    }
+  });
+
   it('should not share them with the fallback (plain XState actors)', () => {
     const { supervisor } = supervisorWith(false);
     const ids = [supervisor.register().clientId, supervisor.register().clientId];

@@ -3,7 +3,7 @@ import { type ClientActor, type ClientEvent, clientMachine, registeredEvent } fr
 import { type ClientSnapshot, type ClientTimeouts, persistedSnapshot } from '../machines/clientSnapshot.js';
 import { CLIENT_ACTOR_ID, toClientEvent } from '../machines/supervisor.machine.js';
 import type { ClientRecord, ClientStore } from '../store/clientStore.js';
-import { createHostedActor, hostedActorsFit } from './hostedActor.js';
+import { type ActorHost, createHostedActor, hostedActorsFit } from './hostedActor.js';
 import { IdleQueue } from './idleQueue.js';
 import type { LifecycleEvent, SupervisorEvent } from './types.js';
 
@@ -36,6 +36,8 @@ export interface ClientHostOptions<TData> {
    * `false` (the tests of the fallback): plain actors listened to with `on('*')`.
    */
   hosted?: boolean;
+  /** Whether hosted client actors commit XState's own snapshot objects ({@link ActorHost.plainSnapshots}): with an `inspect` observer. */
+  plainSnapshots?: boolean;
 }
 
 /** While the loop is saturated, how long passivation above `passivateAbove` waits before it looks again (ms, at most `passivateAfter`). */
@@ -85,6 +87,8 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
   let startedOptions: object | undefined;
   /** Whether client actors are {@link createHostedActor}'s (XState's internals as this module knows them). */
   const hosted = options.hosted ?? hostedActorsFit();
+  /** What every hosted client actor of this host shares. */
+  const actorHost: ActorHost<ClientRecord<TData>> = { relay, plainSnapshots: options.plainSnapshots ?? false };
 
   /**
    * Starts a new actor bound to its record. Once started, the actor's options are swapped for one
@@ -159,7 +163,7 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
       // unused when restoring a snapshot; XState's types want it for a machine with input
       input: undefined as never,
     };
-    if (hosted) return bind(record, createHostedActor(clientMachine, actorOptions, record, relay) as ClientActor);
+    if (hosted) return bind(record, createHostedActor(clientMachine, actorOptions, record, actorHost) as ClientActor);
     return bind(record, listened(record, createActor(clientMachine, actorOptions)));
   }
 

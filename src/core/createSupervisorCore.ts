@@ -166,6 +166,8 @@ export function createSupervisorCore<TData = unknown>(
     onIdle,
     saturated: createSaturationProbe(),
     ...(seams.hostedActors === undefined ? {} : { hosted: seams.hostedActors }),
+    // an inspector may copy snapshots by spreading them (@statelyai/inspect's sanitizeContext)
+    plainSnapshots: resolved.inspect !== undefined,
   });
 
   const ports: SupervisorPorts = {

@@ -40,6 +40,18 @@ interface MachineSnapshotInternals {
 /** Receives every event a hosted actor emits (the lifecycle relay), with the record it was given. */
 export type EmitTarget<TRecord> = (record: TRecord, event: never) => void;
 
+/** What every hosted actor of one host shares: where its events go, and what its snapshots are. */
+export interface ActorHost<TRecord> {
+  relay: EmitTarget<TRecord>;
+  /**
+   * Commit XState's own snapshot objects (its methods in fields of each) rather than
+   * {@link HostedSnapshot}s: for a supervisor with an `inspect` observer, as `@statelyai/inspect`
+   * copies a snapshot by spreading it (`sanitizeContext`), which keeps its own fields only, and
+   * serializes the copy through its `toJSON`.
+   */
+  plainSnapshots: boolean;
+}
+
 function refuseWrite(): never {
   throw new TypeError('socket.io-supervisor: an empty object shared by client actors was written to');
 }
@@ -157,21 +169,21 @@ function call(handler: (event: unknown) => void, event: unknown): void {
  *   (XState calls them as methods of the scope, whose `self` is the actor), and a mailbox that
  *   reaches its actor through a field ({@link mailboxFor});
  * - one empty deferred-action array between steps (`defer` makes the actor one for a step);
- * - each committed snapshot a {@link HostedSnapshot} (`update`): XState's methods on a prototype,
- *   its empty `tags` set, empty `children` and `historyValue` and its `_nodes` array shared by
- *   every snapshot alike.
+ * - each committed snapshot's empty `tags` set, empty `children` and `historyValue` and its
+ *   `_nodes` array shared by every snapshot alike, and the snapshot a {@link HostedSnapshot}, with
+ *   XState's methods on a prototype (`update`; unless {@link ActorHost.plainSnapshots}).
  *
  * The lifecycle is XState's own: every transition is still `logic.transition` in XState's
  * `_process`, every emitted event is still delivered by XState's deferred `emit` action.
  */
 class HostedActor<TRecord> extends (Actor as unknown as new (logic: AnyActorLogic, options: object) => ActorInternals) {
   readonly #record: TRecord;
-  readonly #relay: EmitTarget<TRecord>;
+  readonly #host: ActorHost<TRecord>;
 
-  constructor(logic: AnyActorLogic, options: object, record: TRecord, relay: EmitTarget<TRecord>) {
+  constructor(logic: AnyActorLogic, options: object, record: TRecord, host: ActorHost<TRecord>) {
     super(logic, options);
     this.#record = record;
-    this.#relay = relay;
+    this.#host = host;
     this.observers = NO_OBSERVERS;
     this.eventListeners = NO_LISTENERS;
     if (this._deferred.length === 0) this._deferred = NO_DEFERRED;
@@ -187,7 +199,7 @@ class HostedActor<TRecord> extends (Actor as unknown as new (logic: AnyActorLogi
     const listeners = this.eventListeners;
     if (listeners === NO_LISTENERS) {
       try {
-        this.#relay(this.#record, event as never);
+        this.#host.relay(this.#record, event as never);
       } catch (error) {
         reportUnhandledError(error);
       }
@@ -198,7 +210,7 @@ class HostedActor<TRecord> extends (Actor as unknown as new (logic: AnyActorLogi
     const wildcard = [...(listeners.get('*') ?? [])];
     for (const handler of typed) call(handler, event);
     try {
-      this.#relay(this.#record, event as never);
+      this.#host.relay(this.#record, event as never);
     } catch (error) {
       reportUnhandledError(error);
     }
@@ -206,7 +218,7 @@ class HostedActor<TRecord> extends (Actor as unknown as new (logic: AnyActorLogi
   }
 
   override update(snapshot: unknown, event: unknown): void {
-    super.update(compact(snapshot as MachineSnapshotInternals), event);
+    super.update(compact(snapshot as MachineSnapshotInternals, !this.#host.plainSnapshots), event);
     // the array `defer` made for this step's actions, drained by XState (V8 would keep its 17 slots)
     if (this._deferred.length === 0) this._deferred = NO_DEFERRED;
   }
@@ -267,10 +279,10 @@ function stopChild(this: ActorScope, child: ActorInternals): void {
  * The snapshot to commit: a {@link HostedSnapshot} of a machine snapshot XState made (one it
  * returned again, for a step that changed nothing, already is one), with its empty objects shared.
  */
-function compact(snapshot: MachineSnapshotInternals): unknown {
+function compact(snapshot: MachineSnapshotInternals, hosted: boolean): unknown {
   if (snapshot instanceof HostedSnapshot || snapshot._nodes === undefined) return snapshot;
   shareEmpty(snapshot);
-  if (!snapshotsHosted) return snapshot;
+  if (!hosted || !snapshotsHosted) return snapshot;
   return new HostedSnapshot(snapshot as Required<MachineSnapshotInternals> & Record<string, unknown>);
 }
 
@@ -309,9 +321,9 @@ export function createHostedActor<TRecord>(
   logic: AnyActorLogic,
   options: object,
   record: TRecord,
-  relay: EmitTarget<TRecord>,
+  host: ActorHost<TRecord>,
 ): unknown {
-  return new HostedActor(logic, options, record, relay);
+  return new HostedActor(logic, options, record, host);
 }
 
 let fit: boolean | undefined;
@@ -381,9 +393,15 @@ function probe(): boolean {
     }
     HostedMailbox = mailboxFor(mailboxPrototype.constructor as new (process: (event: unknown) => void) => object);
     const seen: Array<{ type: string }> = [];
-    const hosted = new HostedActor(machine, {}, seen, (record: typeof seen, event: { type: string }) => {
-      record.push(event);
-    }) as unknown as ReturnType<typeof createActor<typeof machine>>;
+    const host: ActorHost<typeof seen> = {
+      relay: (record: typeof seen, event: { type: string }) => {
+        record.push(event);
+      },
+      plainSnapshots: false,
+    };
+    const hosted = new HostedActor(machine, {}, seen, host) as unknown as ReturnType<
+      typeof createActor<typeof machine>
+    >;
     hosted.start();
     hosted.send({ type: 'go' });
     const after = (hosted as unknown as ActorInternals)._snapshot as MachineSnapshotInternals;
