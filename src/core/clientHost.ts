@@ -3,6 +3,7 @@ import { type ClientActor, type ClientEvent, clientMachine, registeredEvent } fr
 import { type ClientSnapshot, type ClientTimeouts, persistedSnapshot } from '../machines/clientSnapshot.js';
 import { CLIENT_ACTOR_ID, toClientEvent } from '../machines/supervisor.machine.js';
 import type { ClientRecord, ClientStore } from '../store/clientStore.js';
+import { type ActorHost, createHostedActor, hostedActorsFit } from './hostedActor.js';
 import { IdleQueue } from './idleQueue.js';
 import type { LifecycleEvent, SupervisorEvent } from './types.js';
 
@@ -29,6 +30,14 @@ export interface ClientHostOptions<TData> {
    * when idle actors are due while events keep arriving. Default: never.
    */
   saturated?: () => boolean;
+  /**
+   * Whether client actors share the per-actor objects XState makes empty ({@link createHostedActor});
+   * default: whenever the installed XState has the internals that relies on ({@link hostedActorsFit}).
+   * `false` (the tests of the fallback): plain actors listened to with `on('*')`.
+   */
+  hosted?: boolean;
+  /** Whether hosted client actors commit XState's own snapshot objects ({@link ActorHost.plainSnapshots}): with an `inspect` observer. */
+  plainSnapshots?: boolean;
 }
 
 /** While the loop is saturated, how long passivation above `passivateAbove` waits before it looks again (ms, at most `passivateAfter`). */
@@ -51,7 +60,7 @@ export const SATURATED_RECHECK = 1000;
  * to compact snapshots; a busy one keeps the actors it is using. While the event loop is
  * saturated (a burst in progress), nothing is passivated above the cap either: the check is made
  * again every {@link SATURATED_RECHECK} ms, and the quiet rule still settles everything once the
- * burst is over. A loop saturated for good so keeps its actors live (about 2.3 KB each) until it
+ * burst is over. A loop saturated for good so keeps its actors live (about 1 KB each) until it
  * gets a breath or the heap reaches half of V8's limit (`HEAP_PRESSURE`), when passivation above
  * the cap resumes: the price of never re-creating, mid-burst, an actor the burst is about to use,
  * bounded by memory.
@@ -76,19 +85,35 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
 
   /** What every started client actor of this host keeps as its options ({@link bind}). */
   let startedOptions: object | undefined;
+  /** Whether client actors are {@link createHostedActor}'s (XState's internals as this module knows them). */
+  const hosted = options.hosted ?? hostedActorsFit();
+  /** What every hosted client actor of this host shares. */
+  const actorHost: ActorHost<ClientRecord<TData>> = { relay, plainSnapshots: options.plainSnapshots ?? false };
 
   /**
-   * Binds a new actor to its record and starts it. Once started, the actor's options are swapped
-   * for one object shared by every client actor of this host. XState reads an actor's options
-   * only while it creates and starts it (5.x: the snapshot to restore, the input, `devTools`);
-   * the object it builds from them (`{ ...defaults, ...options }`) gets a hidden class of its own
-   * in V8 for every actor, and holds the restored snapshot, with the context the actor started
-   * from, for the actor's whole life: about 550 B of each live client's heap (issue 21,
-   * docs/performance.md). The shared object keeps what is the same for every client (the
-   * parent, the id, XState's clock and logger); a client's own `systemId` stays on the actor.
+   * Starts a new actor bound to its record. Once started, the actor's options are swapped for one
+   * object shared by every client actor of this host. XState reads an actor's options only while
+   * it creates and starts it (5.x: the snapshot to restore, the input, `devTools`); the object it
+   * builds from them (`{ ...defaults, ...options }`) gets a hidden class of its own in V8 for every
+   * actor, and holds the restored snapshot, with the context the actor started from, for the
+   * actor's whole life: about 550 B of each live client's heap (issue 21, docs/performance.md).
+   * The shared object keeps what is the same for every client (the parent, the id, XState's clock
+   * and logger); a client's own `systemId` stays on the actor.
    */
   function bind(record: ClientRecord<TData>, actor: ClientActor): ClientActor {
     record.actor = actor;
+    actor.start();
+    const own = actor as unknown as { options: { systemId?: unknown; snapshot?: unknown; input?: unknown } };
+    if (startedOptions === undefined) {
+      const { systemId: _systemId, snapshot: _snapshot, input: _input, ...shared } = own.options;
+      startedOptions = Object.freeze(shared);
+    }
+    own.options = startedOptions;
+    return actor;
+  }
+
+  /** A plain XState actor listened to with `on('*')`: what a client actor is when {@link hosted} is false. */
+  function listened(record: ClientRecord<TData>, actor: ClientActor): ClientActor {
     const deferred = (actor as unknown as { _deferred?: unknown[] })._deferred;
     actor.on('*', (event) => {
       relay(record, event);
@@ -98,13 +123,6 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
       // before this listener ran; emptying the array when nothing else waits on it gives them back.
       if (deferred?.length === 0) deferred.length = 0;
     });
-    actor.start();
-    const own = actor as unknown as { options: { systemId?: unknown; snapshot?: unknown; input?: unknown } };
-    if (startedOptions === undefined) {
-      const { systemId: _systemId, snapshot: _snapshot, input: _input, ...shared } = own.options;
-      startedOptions = Object.freeze(shared);
-    }
-    own.options = startedOptions;
     return actor;
   }
 
@@ -133,21 +151,20 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
 
   /** The client's actor, from its record's snapshot, started and bound to the record. */
   function create(record: ClientRecord<TData>): ClientActor {
-    return bind(
-      record,
-      createActor(clientMachine, {
-        parent: parent(),
-        // One id for every client, unique systemId each. XState names the done event after the
-        // child's id (`xstate.done.actor.<id>`) and memoises transition candidates per event type
-        // on the parent's state nodes, forever: a per-client id leaked ~400 B per client ever
-        // deleted. The clientId travels in the actor's output and its systemId instead.
-        id: CLIENT_ACTOR_ID,
-        systemId: record.clientId,
-        snapshot: persistedSnapshot(record.clientId, record as ClientRecord<TData> & ClientSnapshot, timeouts),
-        // unused when restoring a snapshot; XState's types want it for a machine with input
-        input: undefined as never,
-      }),
-    );
+    const actorOptions = {
+      parent: parent(),
+      // One id for every client, unique systemId each. XState names the done event after the
+      // child's id (`xstate.done.actor.<id>`) and memoises transition candidates per event type
+      // on the parent's state nodes, forever: a per-client id leaked ~400 B per client ever
+      // deleted. The clientId travels in the actor's output and its systemId instead.
+      id: CLIENT_ACTOR_ID,
+      systemId: record.clientId,
+      snapshot: persistedSnapshot(record.clientId, record as ClientRecord<TData> & ClientSnapshot, timeouts),
+      // unused when restoring a snapshot; XState's types want it for a machine with input
+      input: undefined as never,
+    };
+    if (hosted) return bind(record, createHostedActor(clientMachine, actorOptions, record, actorHost) as ClientActor);
+    return bind(record, listened(record, createActor(clientMachine, actorOptions)));
   }
 
   /** A client's actor did something: it may be passivated once idle for `passivateAfter`. */

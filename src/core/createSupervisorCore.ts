@@ -165,6 +165,9 @@ export function createSupervisorCore<TData = unknown>(
     relay,
     onIdle,
     saturated: createSaturationProbe(),
+    ...(seams.hostedActors === undefined ? {} : { hosted: seams.hostedActors }),
+    // an inspector may copy snapshots by spreading them (@statelyai/inspect's sanitizeContext)
+    plainSnapshots: resolved.inspect !== undefined,
   });
 
   const ports: SupervisorPorts = {

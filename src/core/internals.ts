@@ -58,6 +58,12 @@ export interface SupervisorSeams<TData = unknown> {
    * that arrives outside it is dropped. @default absent: every event passes, with no check
    */
   serving?: () => boolean;
+  /**
+   * Whether client actors share the per-actor objects XState leaves empty (`hostedActor.ts`).
+   * `false`: plain XState actors, as when the installed XState lacks an internal it relies on
+   * (the tests of that fallback). @default whenever the installed XState has them
+   */
+  hostedActors?: boolean;
 }
 
 /**

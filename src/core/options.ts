@@ -122,8 +122,8 @@ export interface SupervisorOptions<TData = unknown, TSocket = unknown> {
    * actors it is about to use, and the server settles once the burst is over (a loop saturated
    * for good keeps its actors live until it gets a breath, or until half of V8's heap limit is in
    * use, when passivation above this resumes).
-   * @remarks A live actor costs about 2.3 KB more than its snapshot, so the default bounds the
-   * extra heap of a busy server at about 23 MB once its loop is not saturated; re-creating a passivated actor costs about
+   * @remarks A live actor costs about 1.05 KB more than its snapshot, so the default bounds the
+   * extra heap of a busy server at about 11 MB once its loop is not saturated; re-creating a passivated actor costs about
    * 35–40 µs of CPU, three times the event it is re-created for (`npm run bench:passivation`).
    * @example createSupervisor({ passivateAbove: 50_000 }) // a big server: keep more actors live
    * @default 10000

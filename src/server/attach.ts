@@ -4,7 +4,7 @@ import type { SupervisorInternals } from '../core/internals.js';
 import type { DisconnectReason, RejectCode } from '../core/types.js';
 import { CLIENT_EVENTS, SERVER_EVENTS } from '../protocol.js';
 import { type Admission, createAdmission, type Verdict } from './admission.js';
-import { type Binding, createSocketRegistry, deletedMessage, type SocketRegistry } from './bridge.js';
+import { type Binding, boundClient, createSocketRegistry, deletedMessage, type SocketRegistry } from './bridge.js';
 
 /** A socket.io `Server` or `Namespace` the supervisor can be attached to. */
 export type AttachTarget = Server | Namespace;
@@ -47,8 +47,6 @@ interface NamespaceState {
    * middleware stays and follows this mode; attaching again reuses it.
    */
   mode: 'attached' | 'refusing' | 'admitting';
-  /** The sockets of this namespace the supervisor watches. */
-  sockets: Set<Socket>;
   onConnection: (socket: Socket) => void;
   /**
    * The `disconnect` and acknowledgement listeners of every socket of this namespace: one pair
@@ -127,7 +125,8 @@ export function attach<TData>(
     nsp.off('connection', state.onConnection);
     // sockets of this namespace are no longer watched: report them disconnected so their
     // clients get their grace period instead of staying `connected` forever
-    for (const socket of [...state.sockets]) unwatch(socket, adapter, state, internals, 'supervisor detached');
+    for (const socket of watched(nsp, adapter.registry))
+      unwatch(socket, adapter, state, internals, 'supervisor detached');
   }
   // close() leaves every namespace refusing, whatever afterDetach says: a closed supervisor must
   // not let sockets through to handlers that expect supervised clients
@@ -138,32 +137,43 @@ export function attach<TData>(
   };
 }
 
+/**
+ * The sockets of `nsp` the supervisor watches: those of socket.io's own map of the namespace's
+ * sockets that the registry holds (a watched socket is in the registry from its `connection` until
+ * its `disconnect` or `unwatch`). Not a set of its own per namespace: 27 B a socket (issue 21).
+ */
+function watched(nsp: Namespace, registry: SocketRegistry): Socket[] {
+  const sockets: Socket[] = [];
+  for (const socket of nsp.sockets.values()) if (registry.resolve(socket.id) === socket) sockets.push(socket);
+  return sockets;
+}
+
 function addNamespace<TData>(nsp: Namespace, adapter: Adapter, internals: SupervisorInternals<TData>): NamespaceState {
   const { registry, admission } = adapter;
   const state: NamespaceState = {
     mode: 'attached',
-    sockets: new Set(),
     onConnection: (socket) => onConnection(socket, adapter, state, internals),
     onDisconnect(this: Socket, reason: DisconnectReason) {
       registry.forget(this);
-      state.sockets.delete(this);
-      const binding = registry.bindings.get(this);
+      const bound = registry.bindings.get(this);
+      if (bound === undefined) return;
+      const binding = typeof bound === 'string' ? null : bound;
       // the server closed it because its client was deleted: the client is gone by the server's
       // own decision, so there is no race to report
-      if (binding === undefined || binding.released) return;
+      if (binding?.released) return;
       // a swap's old socket is reported with reason `replaced`, not socket.io's generic
       // `server namespace disconnect`, so its (stale-socket) disconnect says why it went
       internals.dispatch({
         type: 'socket.disconnect',
-        clientId: binding.clientId,
+        clientId: boundClient(bound),
         socketId: this.id,
-        reason: binding.replaced ? 'replaced' : reason,
+        reason: binding?.replaced ? 'replaced' : reason,
       });
     },
     // a socket acknowledges its own client's messages only: the binding, not the payload, says whose
     onAck(this: Socket, seq: unknown) {
-      const binding = registry.bindings.get(this);
-      if (binding !== undefined) internals.acknowledge(binding.clientId, seq);
+      const bound = registry.bindings.get(this);
+      if (bound !== undefined) internals.acknowledge(boundClient(bound), seq);
     },
   };
 
@@ -270,14 +280,19 @@ function onConnection<TData>(
 ): void {
   if (state.mode !== 'attached') return;
   const { registry } = adapter;
-  const binding = registry.bindings.get(socket) ?? (socket.recovered ? recover(socket, adapter, internals) : null);
-  if (!binding) return;
-  binding.abandon?.();
-  binding.abandon = undefined;
+  const bound = registry.bindings.get(socket) ?? (socket.recovered ? recover(socket, adapter, internals) : null);
+  // a string: this socket is already connected and watched
+  if (!bound || typeof bound === 'string') return;
+  const binding = bound;
+  // written only where it was set: adding the property to every binding cost each socket a
+  // properties array (40 B) beside the binding (issue 21)
+  if (binding.abandon !== undefined) {
+    binding.abandon();
+    binding.abandon = undefined;
+  }
   const { clientId } = binding;
   const socketId = socket.id;
   registry.add(socket);
-  state.sockets.add(socket);
   const { serving } = internals;
   // cluster mode: nothing reaches the app's handlers once this node's lease has ended
   if (serving) socket.use((_packet, next) => void (serving() && next()));
@@ -303,7 +318,11 @@ function onConnection<TData>(
     binding.released = true;
     socket.emit(SERVER_EVENTS.deleted, { clientId, reason: 'deleted', message: deletedMessage(clientId, 'deleted') });
     socket.disconnect();
+    return;
   }
+  // connected: from now on its listeners need only its client's id (unless the server is already
+  // closing it, whose binding says why)
+  if (!binding.replaced && !binding.released) registry.bindings.set(socket, clientId);
 }
 
 /** Stops watching a socket that stays open (detach): its client learns it as a disconnect. */
@@ -317,9 +336,8 @@ function unwatch<TData>(
   socket.off('disconnect', state.onDisconnect);
   socket.off(CLIENT_EVENTS.ack, state.onAck);
   adapter.registry.forget(socket);
-  state.sockets.delete(socket);
-  const binding = adapter.registry.bindings.get(socket);
-  if (binding && !binding.released) {
-    internals.dispatch({ type: 'socket.disconnect', clientId: binding.clientId, socketId: socket.id, reason });
+  const bound = adapter.registry.bindings.get(socket);
+  if (bound !== undefined && (typeof bound === 'string' || !bound.released)) {
+    internals.dispatch({ type: 'socket.disconnect', clientId: boundClient(bound), socketId: socket.id, reason });
   }
 }
