@@ -29,6 +29,7 @@ import {
   prefixMemoryOn,
   type RedisClient,
   redisClient,
+  scriptCalls,
   usedMemory,
 } from './clusterRedis.js';
 
@@ -412,17 +413,22 @@ async function lifecycleCpu(topology: string, masters: readonly string[], server
     const idleSeconds = (performance.now() - idleStarted) / 1000;
     const idleRate = idleTo.map((cpu, i) => (cpu - idleFrom[i]!) / idleSeconds);
     const perMaster = masters.map(() => ({}) as Record<Phase, number>);
+    const scripts = async () => (await Promise.all(probes.map(scriptCalls))).reduce((a, b) => a + b, 0);
     const phase = async (name: Phase, work: () => Promise<void>) => {
       console.log(`  ${topology}: ${name} × ${LIFECYCLE.toLocaleString('en')}…`);
+      const scriptsFrom = await scripts();
       const from = await cpus();
       const started = performance.now();
       await work();
       const to = await cpus();
+      const ran = (await scripts()) - scriptsFrom;
       const seconds = (performance.now() - started) / 1000;
       to.forEach((cpu, i) => {
         perMaster[i]![name] = Math.max(0, ((cpu - from[i]! - idleRate[i]! * seconds) * 1e6) / LIFECYCLE);
       });
-      console.log(`    ${perMaster.map((m) => `${m[name].toFixed(1)} µs`).join(' · ')} of Redis CPU per client`);
+      console.log(
+        `    ${perMaster.map((m) => `${m[name].toFixed(1)} µs`).join(' · ')} of Redis CPU per client; ${(ran / LIFECYCLE).toFixed(2)} scripts per client`,
+      );
     };
     let credentials: Array<{ clientId: string; token: string }> = [];
     await phase('register', async () => {

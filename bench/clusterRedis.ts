@@ -124,6 +124,14 @@ async function work(client: RedisClient): Promise<Work> {
 }
 
 /** The Redis process's CPU so far (INFO cpu: used_cpu_sys + used_cpu_user), in seconds. */
+/** Scripts run so far (EVALSHA and EVAL calls, INFO commandstats). */
+export async function scriptCalls(client: RedisClient): Promise<number> {
+  const stats = await client.info('commandstats');
+  let calls = 0;
+  for (const match of stats.matchAll(/^cmdstat_(evalsha|eval):calls=(\d+)/gm)) calls += Number(match[2]);
+  return calls;
+}
+
 export async function cpuSeconds(client: RedisClient): Promise<number> {
   return (await work(client)).cpuSeconds;
 }

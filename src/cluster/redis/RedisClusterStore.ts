@@ -58,6 +58,11 @@ import { UnansweredClaims } from './unansweredClaims.js';
 
 /** The most due marks one `hookRan` call clears. */
 const RAN_BATCH = 500;
+/**
+ * With partitions, how long a cleared `onConnect` mark waits for others bound for the same master
+ * (one `hookRan` call each): a mark left behind only matters if its owner dies before it is sent.
+ */
+const RAN_WINDOW_MS = 10;
 
 const STATES: readonly string[] = LIVE_STATES;
 const PRINTABLE = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
@@ -728,7 +733,8 @@ export class RedisClusterStore<TData = unknown> {
 
   /**
    * The owner ran `onConnect` for the connect of `socketId`: clears the client's due mark (see
-   * `lua/hookRan.ts`). Fire and forget, batched: the marks of one tick go in one round-trip. A mark
+   * `lua/hookRan.ts`). Fire and forget, batched: the marks of one tick (with partitions: of 10 ms)
+   * go in one round-trip per master. A mark
    * left behind (Redis unreachable) matters only if its owner dies while the client is still
    * connected on it: the client's next owner runs that `onConnect` again.
    */
@@ -736,7 +742,10 @@ export class RedisClusterStore<TData = unknown> {
     this.ranConnects.set(`${checkId('clientId', clientId)} ${checkText('socketId', socketId)}`, [clientId, socketId]);
     if (this.ranScheduled) return;
     this.ranScheduled = true;
-    setImmediate(() => {
+    // with partitions the marks go in one call per master: they wait up to RAN_WINDOW_MS to share it
+    const later = (send: () => void) =>
+      this.partitioned ? setTimeout(send, RAN_WINDOW_MS).unref() : setImmediate(send);
+    later(() => {
       this.ranScheduled = false;
       const batch = [...this.ranConnects.values()];
       this.ranConnects.clear();
