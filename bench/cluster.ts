@@ -11,6 +11,9 @@
 // 3. Redis CPU per client lifecycle (register, handshake, disconnect, delete) with L clients through
 //    one node, on one Redis and on a 3-master Redis Cluster (createCluster()), from each master's
 //    INFO cpu: the handshake and lifecycle ceilings of each topology, the cluster's over one Redis's.
+// 4. the handshake ceiling on the store alone (register and claim driven by the bench process, no
+//    sockets): 1 Redis, and the 3-master cluster with 1 and with 256 partitions, in turn, R rounds
+//    (bench/clusterCeiling.ts: why the lifecycle's cluster figures swing on a 2-core machine).
 // Parts 2 and 3 run on one Redis and on a 3-master Redis Cluster it starts (the cluster's load is
 // every master's, summed; its bytes are read on the master of the prefix's slot). Writes
 // bench/results/cluster.json and cluster.md (--quick: cluster-quick.*; with --only, which runs those
@@ -20,6 +23,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { startRedisCluster } from '../test/cluster/redisCluster.js';
 import { startRedisServer } from '../test/cluster/redisServer.js';
+import { type CeilingReport, ceilingMarkdown, storeCeiling } from './clusterCeiling.js';
 import { connectSocket } from './sockets.js';
 import {
   cpuSeconds,
@@ -56,7 +60,10 @@ const ONLY = (() => {
   const i = process.argv.indexOf('--only');
   return i > 0 ? new Set(process.argv[i + 1]!.split(',')) : null;
 })();
-const runs = (part: 'handshakes' | 'redis' | 'lifecycle') => ONLY === null || ONLY.has(part);
+const runs = (part: 'handshakes' | 'redis' | 'lifecycle' | 'ceiling') => ONLY === null || ONLY.has(part);
+/** The ceiling part: rounds of CEILING_CLIENTS new pages through the store alone. */
+const CEILING_ROUNDS = arg('ceiling-rounds', QUICK ? 3 : 5);
+const CEILING_CLIENTS = arg('ceiling-clients', QUICK ? 3000 : 6000);
 const IN_FLIGHT = 500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -608,6 +615,19 @@ try {
 } finally {
   await redis.dispose();
 }
+let storeCeilingReport: CeilingReport | null = null;
+if (runs('ceiling')) {
+  console.log(
+    `The handshake ceiling on the store alone: ${CEILING_ROUNDS} rounds of ${CEILING_CLIENTS.toLocaleString('en')} new pages, 1 Redis and a 3-master cluster with 1 and ${PARTITIONS} partitions in turn…`,
+  );
+  storeCeilingReport = await storeCeiling({
+    clients: CEILING_CLIENTS,
+    inFlight: 200,
+    rounds: CEILING_ROUNDS,
+    partitions: PARTITIONS,
+    progress: (line) => console.log(line),
+  });
+}
 /** The handshake part as markdown (when it ran). */
 function handshakeMarkdown(): { lines: string[]; summary: Record<string, Measurement & { min: number; max: number }> } {
   const summary = Object.fromEntries(
@@ -649,6 +669,7 @@ const markdown = [
   ...(handshakes?.lines ?? []),
   ...(redisReports.length > 0 ? redisMarkdown(redisReports) : []),
   ...(lifecycles ? lifecycleMarkdown(lifecycles.one, lifecycles.cluster, lifecycles.partitioned) : []),
+  ...(storeCeilingReport ? ceilingMarkdown(storeCeilingReport) : []),
 ].join('\n');
 console.log(`\n${markdown}`);
 if (ONLY === null) {
@@ -660,7 +681,17 @@ if (ONLY === null) {
   writeFileSync(
     new URL(`./results/${name}.json`, import.meta.url),
     JSON.stringify(
-      { clients: CLIENTS, runs: RUNS, results, summary, redisVsMemory, threeVsOne, redis: redisReports, lifecycles },
+      {
+        clients: CLIENTS,
+        runs: RUNS,
+        results,
+        summary,
+        redisVsMemory,
+        threeVsOne,
+        redis: redisReports,
+        lifecycles,
+        ceiling: storeCeilingReport,
+      },
       null,
       2,
     ),
