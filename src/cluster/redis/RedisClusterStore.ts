@@ -594,7 +594,7 @@ export class RedisClusterStore<TData = unknown> {
         for (const entry of asArray(answer[4], 'reap')) result.redelivered.push(parseDeletion<TData>(entry));
         result.dropped += Number(asString(answer[5]) || 0);
       },
-      ended.length > 0 ? this.parts : this.ownParts(),
+      ended.length > 0 ? this.parts : await this.dueParts('reap'),
     );
     if (fenced) return { outcome: 'node-fenced' };
     if (ended.length > 0 && told) await this.runner.command(['SREM', this.keys.reaping, ...ended], 'reap');
@@ -913,11 +913,12 @@ export class RedisClusterStore<TData = unknown> {
   }
 
   /**
-   * Of the partitions this node sweeps, those with work: a deadline due, or deadlines and an outage
-   * they have not had their grace period for. One read per master, so a quiet cluster costs no
-   * sweep script at all; a partition whose read failed is swept.
+   * Of the partitions this node sweeps, those with work: for the sweep a deadline due, or deadlines
+   * and an outage they have not had their grace period for; for the reap incarnations to reap,
+   * orphaned deletions or a recovery. One read per master, so a quiet cluster costs no sweep or
+   * reap script at all; a partition whose read failed is swept.
    */
-  private async dueParts(): Promise<Part[]> {
+  private async dueParts(kind: 'sweep' | 'reap' = 'sweep'): Promise<Part[]> {
     const mine = this.ownParts();
     if (mine.length === 0) return mine;
     let rows: unknown[];
@@ -931,7 +932,8 @@ export class RedisClusterStore<TData = unknown> {
     return mine.filter((part) => {
       const row = rows[part.index];
       if (row === undefined) return true;
-      const [due, any, graceSeen] = asArray(row, 'due').map(asString);
+      const [due, any, graceSeen, reap] = asArray(row, 'due').map(asString);
+      if (kind === 'reap') return reap !== '0';
       return due === '1' || (any === '1' && outage > Number(graceSeen || 0));
     });
   }

@@ -8,8 +8,9 @@ one Redis serves (on a Redis Cluster, one master: allow-cross-slot-keys lets a s
 its other slots): 'versions', each partition's ownership version (the heartbeat's re-check runs only
 when one moved); 'counts', each one's handshaking, connected and disconnected clients; 'owned', how
 many clients each of the given incarnations owns there; 'due', whether a deadline is due by now
-(Redis TIME), whether it has any, and the last outage its sweep pushed deadlines for (graceSeen):
-a node sweeps only the partitions that have work.`,
+(Redis TIME), whether it has any, the last outage its sweep pushed deadlines for (graceSeen), and
+whether its reap has work (incarnations to reap, orphaned deletions, a recovery): a node sweeps and
+reaps only the partitions that have work.`,
   keys: [
     "the first partition's meta hash ({P}:meta): where the call goes; every key read is discovered from the tags in ARGV",
   ],
@@ -20,7 +21,8 @@ a node sweeps only the partitions that have work.`,
     "... with 'owned': the incarnations, '<node>:<inc>'",
   ],
   reply: `'versions': {ver...}; 'counts': {{handshaking, connected, disconnected}...}; 'owned': {{count per
-incarnation}...}; 'due': {{due ('1'/'0'), any ('1'/'0'), graceSeen}...}: one entry per tag, in their order`,
+incarnation}...}; 'due': {{due ('1'/'0'), any ('1'/'0'), graceSeen, reap ('1'/'0')}...}: one entry per tag, in
+their order`,
   uses: ['discover', 'time'],
   readOnly: true,
   crossSlot: true,
@@ -37,7 +39,9 @@ for i = 3, n + 2 do
   elseif what == 'due' then
     local first = redis.call('ZRANGE', found(tag .. ':deadlines'), 0, 0, 'WITHSCORES')
     local due = first[2] and tonumber(first[2]) <= nowMs
-    table.insert(out, {due and '1' or '0', first[2] and '1' or '0', redis.call('HGET', found(tag .. ':meta'), 'graceSeen') or '0'})
+    local meta = redis.call('HMGET', found(tag .. ':meta'), 'graceSeen', 'recovery')
+    local reap = meta[2] or redis.call('SCARD', found(tag .. ':reaping')) > 0 or redis.call('SCARD', found(tag .. ':orphans')) > 0
+    table.insert(out, {due and '1' or '0', first[2] and '1' or '0', meta[1] or '0', reap and '1' or '0'})
   else
     local counts = {}
     for j = n + 3, #ARGV do table.insert(counts, redis.call('SCARD', found(tag .. ':owned:' .. ARGV[j]))) end
