@@ -138,6 +138,22 @@ describe('migrate:partitions (key layout 2 → 3)', () => {
   /** A partition's tag without its braces (what `adminFor` and `expectConsistent` take). */
   const inner = (i: number) => partitionTag(context.prefix, i, P).slice(1, -1);
 
+  /** The command line of `npm run migrate:partitions` on this test's prefix, to P partitions, then `extra`. */
+  const cliArgs = (extra: readonly string[]) => [
+    '--import',
+    'tsx',
+    'scripts/migrate-partitions.ts',
+    '--redis',
+    context.server.url,
+    '--prefix',
+    context.prefix,
+    '--partitions',
+    String(P),
+    // on a Redis Cluster: the URL of one master, from which createCluster() finds the others
+    ...(onRedisCluster() ? ['--cluster'] : []),
+    ...extra,
+  ];
+
   /** The admin client of a partition's master, and its tag. */
   async function part(i: number) {
     return { admin: await adminFor(inner(i)), keys: clusterKeys(context.prefix, i, P) };
@@ -415,24 +431,7 @@ describe('migrate:partitions (key layout 2 → 3)', () => {
     for (const id of ids) before.set(id, (await a.get(id))!);
     await a.close();
     await sleep(60);
-    const args = [
-      '--import',
-      'tsx',
-      'scripts/migrate-partitions.ts',
-      '--redis',
-      context.server.url,
-      '--prefix',
-      context.prefix,
-      '--partitions',
-      String(P),
-      '--node-ttl',
-      '50',
-      '--batch',
-      '50',
-      '--progress-every',
-      '1',
-      ...(onRedisCluster() ? ['--cluster'] : []),
-    ];
+    const args = cliArgs(['--node-ttl', '50', '--batch', '50', '--progress-every', '1']);
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     // killed at its first progress line: some clients moved, most not, one batch perhaps half-way
     const exit = await new Promise<NodeJS.Signals | number | null>((resolve) => {
@@ -471,24 +470,7 @@ describe('migrate:partitions (key layout 2 → 3)', () => {
   it('should run as `npm run migrate:partitions`: the summary on stdout, progress on stderr, exit code 1 when refused', async () => {
     const run = promisify(execFile);
     const cli = (extra: string[]) =>
-      run(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          'scripts/migrate-partitions.ts',
-          '--redis',
-          context.server.url,
-          '--prefix',
-          context.prefix,
-          '--partitions',
-          String(P),
-          // on a Redis Cluster: the URL of one master, from which createCluster() finds the others
-          ...(onRedisCluster() ? ['--cluster'] : []),
-          ...extra,
-        ],
-        { env: { ...process.env, NODE_ENV: 'production' } },
-      );
+      run(process.execPath, cliArgs(extra), { env: { ...process.env, NODE_ENV: 'production' } });
     const a = await node('a', quiet);
     const { clientId, token } = registered(await a.register());
     claimed(await a.claim({ clientId, token, socketId: 's1' }));
