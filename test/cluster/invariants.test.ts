@@ -154,3 +154,47 @@ describe('cluster invariants: nothing served outside a lease', () => {
     ]);
   });
 });
+
+describe('cluster invariants: onDelete run twice', () => {
+  // a deletion's run on n1 whose completion Redis never recorded, then the same deletion
+  // redelivered to n2, which completed it
+  const runs = (between: () => LogEntry[]) => {
+    const hook = (node: string, pid: number, phase: 'start' | 'end', redelivered: boolean) =>
+      line(node, pid, 1, {
+        kind: 'hook',
+        hook: 'onDelete',
+        clientId: 'a',
+        deletionId: 'd1',
+        fence: 5,
+        phase,
+        redelivered,
+      });
+    return [
+      started('n1', 1),
+      started('n2', 2),
+      hook('n1', 1, 'start', false),
+      hook('n1', 1, 'end', false),
+      ...between(),
+      hook('n2', 2, 'start', true),
+      hook('n2', 2, 'end', true),
+      line('n2', 2, 1, { type: 'deletion-completed', clientId: 'a', deletionId: 'd1', outcome: 'completed' }),
+    ];
+  };
+
+  it('should accept the first run on an incarnation that was fenced, or lost its lease, after it', () => {
+    for (const end of ['fenced', 'lease-lost']) {
+      const log = runs(() => [line('n1', 1, 1, { type: end, incarnation: 1 })]);
+      expect(checkInvariants(log).violations, end).toEqual([]);
+    }
+  });
+
+  it('should name a first run on an incarnation that kept its lease, or lost it before the run', () => {
+    expect(checkInvariants(runs(() => [])).violations).toEqual([
+      'client a: onDelete finished twice, n1 was never fenced',
+    ]);
+    const before = line('n1', 1, 1, { type: 'lease-lost', incarnation: 1 });
+    expect(checkInvariants([before, ...runs(() => [])]).violations).toEqual([
+      'client a: onDelete finished twice, n1 was never fenced',
+    ]);
+  });
+});

@@ -102,7 +102,8 @@ export function checkInvariants(entries: readonly LogEntry[], options: Invariant
     if (completed.length > 1) violations.push(`${tag}: ${completed.length} completed onDelete`);
     const finished = ends.filter((e) => e.clientId === clientId && e.hook === 'onDelete');
     if (finished.length > 1) {
-      // every finished run but the recorded one must be on an incarnation that was fenced or killed
+      // every finished run but the recorded one must be on an incarnation that was fenced, killed,
+      // or lost its lease after the run
       const recorded = completed[0];
       for (const run of finished) {
         if (recorded && run.node === recorded.node && run.inc === recorded.inc) continue;
@@ -110,7 +111,17 @@ export function checkInvariants(entries: readonly LogEntry[], options: Invariant
           (e) => e.kind === 'cluster' && e.type === 'fenced' && e.node === run.node && e.incarnation === run.inc,
         );
         const replacedProcess = entries.some((e) => e.node === run.node && e.pid !== run.pid && e.t > run.t);
-        if (!fenced && !replacedProcess)
+        // or that lost its lease after the run finished (Redis unreachable, so its completion was
+        // not recorded): its rejoin ends the incarnation, and its deletions are redelivered
+        const leaseLost = entries.some(
+          (e) =>
+            e.kind === 'cluster' &&
+            e.type === 'lease-lost' &&
+            e.node === run.node &&
+            e.incarnation === run.inc &&
+            e.t >= run.t,
+        );
+        if (!fenced && !replacedProcess && !leaseLost)
           violations.push(`${tag}: onDelete finished twice, ${run.node} was never fenced`);
       }
     }
