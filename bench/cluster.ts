@@ -29,6 +29,7 @@ import {
   cpuSeconds,
   type Load,
   loadOver,
+  median,
   type PrefixMemory,
   prefixMemoryOn,
   type RedisClient,
@@ -101,7 +102,6 @@ interface Measurement {
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** N handshakes spread over the servers, at most IN_FLIGHT at once; the latency of each, and the total rate. */
 async function measure(servers: Server[], withRedis: boolean): Promise<Measurement> {

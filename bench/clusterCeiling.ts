@@ -13,7 +13,7 @@ import { keySlot, partitionOf, partitionTag } from '../dist/cluster/redis/keys.j
 import { RedisClusterStore } from '../dist/cluster/redis/RedisClusterStore.js';
 import { startRedisCluster } from '../test/cluster/redisCluster.js';
 import { startRedisServer } from '../test/cluster/redisServer.js';
-import { cpuSeconds, type RedisClient, redisClient } from './clusterRedis.js';
+import { cpuSeconds, median, type RedisClient, redisClient } from './clusterRedis.js';
 
 export interface CeilingRound {
   topology: string;
@@ -29,12 +29,6 @@ export interface CeilingReport {
   /** Every round of every topology, in the order they ran. */
   runs: CeilingRound[];
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 /**
  * Register then claim `clients` clients through one store, `inFlight` at a time (ids drawn by

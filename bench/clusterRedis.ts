@@ -96,6 +96,10 @@ export async function prefixMemoryOn(
   };
 }
 
+/** The median of some samples (of an even number, the upper of the two middle ones). */
+export const median = (values: readonly number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
 /** `used_memory` of INFO memory, in bytes. */
 export async function usedMemory(client: RedisClient): Promise<number> {
   const info = await client.info('memory');

@@ -87,6 +87,18 @@ interface Part {
   readonly script: ScriptKeys;
 }
 
+/** `items` grouped by `keyOf`, each group in their order, the groups in order of first appearance. */
+function groupBy<K, T>(items: Iterable<T>, keyOf: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [item]);
+    else group.push(item);
+  }
+  return groups;
+}
+
 function checkText(name: string, value: unknown): string {
   if (typeof value !== 'string' || !PRINTABLE.test(value))
     throw invalid(`\`${name}\` must be 1-64 printable characters`);
@@ -342,13 +354,7 @@ export class RedisClusterStore<TData = unknown> {
     extra: readonly string[] = [],
     parts: readonly Part[] = this.parts,
   ): Promise<unknown[]> {
-    const groups = new Map<unknown, Part[]>();
-    for (const part of parts) {
-      const server = serverOfSlot(this.client, keySlot(part.keys.meta)) ?? part;
-      const group = groups.get(server);
-      if (group === undefined) groups.set(server, [part]);
-      else group.push(part);
-    }
+    const groups = groupBy(parts, (part) => serverOfSlot(this.client, keySlot(part.keys.meta)) ?? part);
     const out = new Array<unknown>(this.parts.length);
     await Promise.all(
       [...groups.values()].map(async (group) => {
@@ -363,8 +369,8 @@ export class RedisClusterStore<TData = unknown> {
     return out;
   }
 
-  /** The last sum of the partitions' ownership versions, and how many reads of them failed. */
-  private versions = { sum: 0, failed: 0 };
+  /** How many reads of the partitions' ownership versions failed (each answers a version of its own). */
+  private versionReadsFailed = 0;
 
   /**
    * The sum of every partition's ownership version (layout 3). A master failing over must not fail
@@ -374,12 +380,11 @@ export class RedisClusterStore<TData = unknown> {
   private async partitionVersions(): Promise<number> {
     try {
       const versions = await this.acrossParts('versions');
-      this.versions.sum = versions.reduce<number>((sum, ver) => sum + Number(asString(ver) || 0), 0);
-      return this.versions.sum;
+      return versions.reduce<number>((sum, ver) => sum + Number(asString(ver) || 0), 0);
     } catch (error) {
       if (!(error instanceof SupervisorError) || error.code !== 'UNAVAILABLE') throw error;
-      this.versions.failed += 1;
-      return -this.versions.failed;
+      this.versionReadsFailed += 1;
+      return -this.versionReadsFailed;
     }
   }
 
@@ -717,14 +722,7 @@ export class RedisClusterStore<TData = unknown> {
 
   /** `items` grouped by the partition of each one's client, in their order. */
   private byPart<T>(items: readonly T[], clientOf: (item: T) => string): Map<Part, T[]> {
-    const groups = new Map<Part, T[]>();
-    for (const item of items) {
-      const part = this.partOf(clientOf(item));
-      const group = groups.get(part);
-      if (group === undefined) groups.set(part, [item]);
-      else group.push(item);
-    }
-    return groups;
+    return groupBy(items, (item) => this.partOf(clientOf(item)));
   }
 
   /** Due marks to clear (`connectHookRan`), sent together on the next tick. */
@@ -750,20 +748,17 @@ export class RedisClusterStore<TData = unknown> {
       const batch = [...this.ranConnects.values()];
       this.ranConnects.clear();
       // one call per Redis: on a Redis Cluster, the partitions a master serves together
-      const groups = new Map<unknown, Array<[key: string, clientId: string, socketId: string]>>();
-      for (const [clientId, socketId] of batch) {
-        const part = this.partOf(clientId);
-        const key = part.keys.client(clientId);
-        const server = this.partitioned ? (serverOfSlot(this.client, keySlot(key)) ?? part) : this.global;
-        const group = groups.get(server);
-        if (group === undefined) groups.set(server, [[key, clientId, socketId]]);
-        else group.push([key, clientId, socketId]);
-      }
+      const marks = batch.map(([clientId, socketId]) => ({ part: this.partOf(clientId), clientId, socketId }));
+      const groups = groupBy(marks, ({ part, clientId }) =>
+        this.partitioned ? (serverOfSlot(this.client, keySlot(part.keys.client(clientId))) ?? part) : this.global,
+      );
       for (const group of groups.values()) {
         for (let i = 0; i < group.length; i += RAN_BATCH) {
-          const slice = group.slice(i, i + RAN_BATCH);
-          const args = slice.flatMap(([key, , socketId]) => [key, socketId]);
-          this.run(this.scripts.hookRan, [slice[0]![0]], args).catch((error: unknown) =>
+          const slice = group
+            .slice(i, i + RAN_BATCH)
+            .map((mark) => [mark.part.keys.client(mark.clientId), mark.socketId]);
+          const args = slice.flat();
+          this.run(this.scripts.hookRan, [args[0] as string], args).catch((error: unknown) =>
             this.options.logger.debug({ err: error }, 'socket.io-supervisor/cluster: could not clear due hooks'),
           );
         }
@@ -1232,23 +1227,22 @@ export class RedisClusterStore<TData = unknown> {
       );
     const membership = await read(this.global);
     // layout 3: each partition counts the clients each incarnation owns there
-    const owned = new Map<string, number>();
+    const owned = membership.map(() => 0);
     if (this.partitioned && membership.length > 0) {
       const incarnations = membership.map(([node, inc]) => `${node}:${inc}`);
       for (const row of await this.acrossParts('owned', incarnations)) {
         asArray(row, 'nodes').forEach((count, k) => {
-          const key = incarnations[k] as string;
-          owned.set(key, (owned.get(key) ?? 0) + Number(asString(count)));
+          owned[k] = (owned[k] ?? 0) + Number(asString(count));
         });
       }
     }
-    return membership.map(([node = '', inc, state, heartbeatAt, joinedAt, clients]) => ({
+    return membership.map(([node = '', inc, state, heartbeatAt, joinedAt, clients], k) => ({
       node,
       incarnation: Number(inc),
       state: state as ClusterNode['state'],
       heartbeatAt: Number(heartbeatAt),
       joinedAt: Number(joinedAt),
-      clients: this.partitioned ? (owned.get(`${node}:${inc}`) ?? 0) : Number(clients),
+      clients: this.partitioned ? (owned[k] ?? 0) : Number(clients),
     }));
   }
 

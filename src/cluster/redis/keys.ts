@@ -142,13 +142,17 @@ export function keyLayout(partitions: number): { layout: number; partitions: num
  * base64url), modulo P. Any node computes it from the id alone.
  */
 export function partitionOf(clientId: string, partitions: number): number {
-  if (partitions === 1) return 0;
+  return partitions === 1 ? 0 : fnv1a(clientId) % partitions;
+}
+
+/** The 32-bit FNV-1a of an ASCII string. */
+function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
-  for (let i = 0; i < clientId.length; i += 1) {
-    hash ^= clientId.charCodeAt(i);
+  for (let i = 0; i < text.length; i += 1) {
+    hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return hash % partitions;
+  return hash;
 }
 
 /** A 32-bit finaliser (each input bit moves every output bit): ids that differ in one character score apart. */
@@ -170,7 +174,7 @@ export function rendezvous(nodes: readonly string[], partition: number): string 
   let best: string | undefined;
   let bestScore = -1;
   for (const node of nodes) {
-    const score = mix(partitionOf(`${node}:${partition}`, 0x100000000));
+    const score = mix(fnv1a(`${node}:${partition}`));
     if (score > bestScore || (score === bestScore && best !== undefined && node < best)) {
       best = node;
       bestScore = score;
