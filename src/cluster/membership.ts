@@ -189,6 +189,8 @@ export function createMembership<TData>(
   let beats = 0;
   let checkedVersion: number | null = null;
   let joinsChecked = -1;
+  /** With partitions the version costs a read: looked at every reconcileEvery-th heartbeat only. */
+  const lazyVersion = store.options.partitions > 1;
   /** One heartbeat at a time; a call while one is on its way waits for that one. */
   function heartbeat(): Promise<void> {
     if (!state.ready) return Promise.resolve();
@@ -201,7 +203,9 @@ export function createMembership<TData>(
   async function beat(): Promise<void> {
     const incarnation = store.incarnation ?? 0;
     const sentAt = monotonic();
-    const result = await store.heartbeat();
+    // with partitions the ownership version is a read of its own (one call per master): read only
+    // on the heartbeats that look at it (below); with one partition the heartbeat answers it
+    const result = await store.heartbeat({ ownershipVersion: !lazyVersion || beats + 1 >= intervals.reconcileEvery });
     if (result.outcome === 'node-fenced') {
       actor?.send({ type: 'heartbeat.fenced', incarnation });
       return;
@@ -220,11 +224,16 @@ export function createMembership<TData>(
     // no notice was sent, so none was missed
     beats += 1;
     const version = result.ownershipVersion;
-    if (beats >= intervals.reconcileEvery && state.ready && (version !== checkedVersion || joinsChecked !== joins)) {
-      beats = 0;
-      joinsChecked = joins;
-      await parts.reconcile(store.options.batchSize);
-      checkedVersion = version;
+    if (beats >= intervals.reconcileEvery && state.ready) {
+      if (version !== checkedVersion || joinsChecked !== joins) {
+        beats = 0;
+        joinsChecked = joins;
+        await parts.reconcile(store.options.batchSize);
+        checkedVersion = version;
+      } else if (lazyVersion) {
+        // unchanged: the next look in reconcileEvery heartbeats (with one partition, at the next)
+        beats = 0;
+      }
     }
   }
 

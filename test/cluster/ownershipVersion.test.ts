@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { partitionOf, partitionTag } from '../../src/cluster/redis/keys.js';
 import { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import { claimed, connectedClient } from './fixtures.js';
 import { useRedis } from './helpers.js';
@@ -49,7 +50,7 @@ describe('the ownership version', () => {
 });
 
 describe('the re-check of what a node holds', () => {
-  const { context, redis, node } = useRedis();
+  const { context, redis, node, adminFor } = useRedis();
   const nodes: TestNode[] = [];
   afterEach(async () => {
     vi.restoreAllMocks();
@@ -57,27 +58,44 @@ describe('the re-check of what a node holds', () => {
     await Promise.all(nodes.splice(0).map((n) => n.close()));
   });
 
-  it('should run only when the ownership version moved since the last one', async () => {
-    const checks = vi.spyOn(RedisClusterStore.prototype, 'ownedWithSeq');
-    const beats = vi.spyOn(RedisClusterStore.prototype, 'heartbeat');
-    const calls: HookCall[] = [];
-    const n1 = await startNode('n1', calls, { redis: redis(), keyPrefix: context.prefix });
-    nodes.push(n1);
-    const { clientId, token } = await n1.supervisor.register();
-    const socket = connect(n1.url, { clientId, token });
-    await connected(socket);
-    // the first re-check after the join (5 heartbeats)
-    await waitFor('the first re-check', () => checks.mock.calls.length === 1);
-    // then 3 × 5 heartbeats in which nothing changes owner: none
-    const after = beats.mock.calls.length;
-    await waitFor('15 more heartbeats', () => beats.mock.calls.length >= after + 15);
-    expect(checks.mock.calls.length).toBe(1);
-    // the version moves (a notice another node sent, say): the next one re-checks
-    await context.admin.hIncrBy(`{${context.prefix}}:meta`, 'ver', 1);
-    await waitFor('a re-check', () => checks.mock.calls.length === 2);
-    expect(checks.mock.calls[1]?.[0]).toEqual([clientId]);
-    expect(socket.connected).toBe(true);
-  });
+  // with partitions each partition has its own version, read (one call per master) only on the
+  // heartbeats whose version the node looks at: the re-check must still see it move
+  it.each([1, 16])(
+    'should run only when the ownership version moved since the last one (%i partitions)',
+    async (partitions) => {
+      const checks = vi.spyOn(RedisClusterStore.prototype, 'ownedWithSeq');
+      const beats = vi.spyOn(RedisClusterStore.prototype, 'heartbeat');
+      const calls: HookCall[] = [];
+      const n1 = await startNode('n1', calls, { redis: redis(), keyPrefix: context.prefix, partitions });
+      nodes.push(n1);
+      const { clientId, token } = await n1.supervisor.register();
+      const socket = connect(n1.url, { clientId, token });
+      await connected(socket);
+      // the first re-check after the join (5 heartbeats)
+      await waitFor('the first re-check', () => checks.mock.calls.length === 1);
+      // then 3 × 5 heartbeats in which nothing changes owner: none
+      const after = beats.mock.calls.length;
+      await waitFor('15 more heartbeats', () => beats.mock.calls.length >= after + 15);
+      expect(checks.mock.calls.length).toBe(1);
+      // with partitions the version is a read of its own: asked for on every 5th heartbeat only
+      // (with one partition the heartbeat's own reply has it)
+      const asked = beats.mock.calls
+        .slice(after, after + 15)
+        .filter(([options]) => options?.ownershipVersion !== false).length;
+      if (partitions === 1) expect(asked).toBe(15);
+      else expect([3, 4]).toContain(asked);
+      // the version moves (a notice another node sent, say): the next one re-checks
+      // (with partitions, the version of the client's partition)
+      const tag =
+        partitions === 1
+          ? `{${context.prefix}}`
+          : partitionTag(context.prefix, partitionOf(clientId, partitions), partitions);
+      await (await adminFor(tag.slice(1, -1))).hIncrBy(`${tag}:meta`, 'ver', 1);
+      await waitFor('a re-check', () => checks.mock.calls.length === 2);
+      expect(checks.mock.calls[1]?.[0]).toEqual([clientId]);
+      expect(socket.connected).toBe(true);
+    },
+  );
 
   // The soak (seed 84193): a Redis restart dropped n1's notices while its browser went away and came
   // back on another node; the re-check, right after the version moved, called the client deleted

@@ -194,7 +194,7 @@ describe('partitions (key layout 3)', () => {
     expect(a.roundTrips - before).toBeLessThanOrEqual(3);
   });
 
-  it("should answer an ownership version that moves when a partition's ownership does, read in one call per master", async () => {
+  it("should answer an ownership version that moves when a partition's ownership does, read in one call per master, and only when asked", async () => {
     const a = await node('a', quiet);
     const b = await node('b', quiet);
     const clients: Array<Awaited<ReturnType<typeof connectedClient>>> = [];
@@ -211,6 +211,13 @@ describe('partitions (key layout 3)', () => {
     await version();
     // the heartbeat and at most one read per master
     expect(a.roundTrips - before).toBeLessThanOrEqual(4);
+    expect(a.roundTrips - before).toBeGreaterThan(1);
+    // a heartbeat whose caller will not look at the version (the supervisor's, but every
+    // reconcileEvery-th): the heartbeat alone, and no version
+    const lean = a.roundTrips;
+    const beat = await a.heartbeat({ ownershipVersion: false });
+    expect(beat).toMatchObject({ outcome: 'ok', ownershipVersion: Number.NaN });
+    expect(a.roundTrips - lean).toBe(1);
     // a swap to b takes a client from its owner: its partition's version moves
     const { clientId, token } = clients[5]!;
     claimed(await b.claim({ clientId, token, socketId: 'sb' }));

@@ -517,8 +517,10 @@ export class RedisClusterStore<TData = unknown> {
   /**
    * Keeps this incarnation alive; then releases the sockets of claims that got no answer. `reset`:
    * Redis lost its data, or went back to older data (`rolledBack`, found by the write counter).
+   * `ownershipVersion: false`: the caller will not look at the version this time; with partitions
+   * its read (one call per master) is then skipped and the answer's version is `NaN`.
    */
-  async heartbeat(): Promise<HeartbeatResult> {
+  async heartbeat(options: { ownershipVersion?: boolean } = {}): Promise<HeartbeatResult> {
     const [node, inc] = this.self();
     const args = [node, inc, String(this.options.outageGap), ...this.staleArgs()];
     const raw = asArray(await this.run(this.scripts.heartbeat, this.scriptKeys.heartbeat(node), args), 'heartbeat');
@@ -535,7 +537,11 @@ export class RedisClusterStore<TData = unknown> {
     if (this.unanswered.size > 0) await this.unanswered.releaseAll();
     // layout 3: each partition has its own ownership version, read one call per master; their
     // sum moves when any of them does
-    const ownershipVersion = this.partitioned ? await this.partitionVersions() : Number(reply[4] ?? 0);
+    const ownershipVersion = !this.partitioned
+      ? Number(reply[4] ?? 0)
+      : options.ownershipVersion === false
+        ? Number.NaN
+        : await this.partitionVersions();
     return { outcome: 'ok', at: Number(reply[1]), outage: reply[2] === '1', ownershipVersion };
   }
 

@@ -104,7 +104,9 @@ export type HeartbeatResult =
       outage: boolean;
       /**
        * The ownership version: raised by every step that takes a client from its owner or sends
-       * an owner a notice. What this node holds needs a re-check only when it moved.
+       * an owner a notice. What this node holds needs a re-check only when it moved. `NaN` when
+       * the heartbeat was asked not to read it (`{ ownershipVersion: false }`: with partitions it
+       * is a read of its own, one call per master).
        */
       ownershipVersion: number;
     }
