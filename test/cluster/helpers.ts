@@ -61,6 +61,7 @@ export function useRedis(serverOptions: RedisServerOptions = {}, options: UseRed
     partitions: 1,
   };
   const stores: RedisClusterStore[] = [];
+  const ownConnections = options.ownConnections === true;
   let counter = 0;
   let cluster: RedisCluster | undefined;
   let clusterClient: RedisClusterType | undefined;
@@ -89,8 +90,11 @@ export function useRedis(serverOptions: RedisServerOptions = {}, options: UseRed
     context.server = { url: owner.url, port: owner.port } as RedisServer;
     context.admin = await connectAdmin(context.server);
   });
+  /** The clients of their own that stores of `ownConnections` connect through (the cluster). */
+  const ownClients: Array<{ destroy(): void }> = [];
   afterEach(async () => {
     await Promise.all(stores.splice(0).map((store) => store.close()));
+    for (const own of ownClients.splice(0)) own.destroy();
     counter += 1;
     context.prefix = `t${counter}`;
   });
@@ -106,8 +110,14 @@ export function useRedis(serverOptions: RedisServerOptions = {}, options: UseRed
   async function store<TData = unknown>(
     options: Partial<RedisClusterStoreOptions> = {},
   ): Promise<RedisClusterStore<TData>> {
+    let connection = redis();
+    if (cluster && ownConnections) {
+      const own = await applicationClient();
+      ownClients.push(own);
+      connection = own;
+    }
     const created = await RedisClusterStore.connect<TData>({
-      redis: redis(),
+      redis: connection,
       keyPrefix: context.prefix,
       partitions: context.partitions,
       ...options,
@@ -275,6 +285,13 @@ export interface UseRedisOptions {
    * Redis Cluster, 1 on one redis-server). 1 for a file that is about key layout 2 itself.
    */
   partitions?: number;
+  /**
+   * On the Redis Cluster, each store connects through a `createCluster()` client of its own, as
+   * each one has its own connection to the one redis-server (a URL): tests of races between
+   * connections. Without it the stores share one client, whose commands to a master go in the order
+   * they were sent.
+   */
+  ownConnections?: boolean;
 }
 
 export async function connectAdmin(server: RedisServer): Promise<Admin> {

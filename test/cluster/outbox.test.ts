@@ -25,7 +25,7 @@ function seqOf(result: EmitResult): number {
 
 /** The store-level outbox of a client: sequence numbers from any node, bounds, acknowledgements, deletion. */
 describe('the outbox in Redis (emit, ack, outbox)', () => {
-  const { node, keysOf, adminOf, consistent } = useRedis();
+  const { node, keysOf, adminOf, consistent } = useRedis({}, { ownConnections: true });
   /** A key of a client's, in its partition; the admin client of the Redis that holds it. */
   const key = (kind: string, clientId: string) => `${keysOf(clientId).tag}:${kind}:${clientId}`;
   const adminOfClient = (clientId: string) => adminOf(keysOf(clientId).tag);

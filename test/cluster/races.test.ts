@@ -8,7 +8,7 @@ import { sleep, useRedis } from './helpers.js';
  * consistent history.
  */
 describe('races between scripts, each from its own connection', () => {
-  const { context, node, consistent } = useRedis();
+  const { context, node, consistent } = useRedis({}, { ownConnections: true });
 
   it('should give 20 concurrent claims of one client from 20 nodes one consistent chain of owners', async () => {
     const nodes = await Promise.all(Array.from({ length: 20 }, (_, i) => node(`n${i}`)));
@@ -146,13 +146,20 @@ describe('races between scripts, each from its own connection', () => {
     const d = await node('d', { handshakeTimeout: 0, outageGap: 600_000 });
     const clients = await Promise.all(Array.from({ length: 40 }, async () => registered(await a.register())));
     await sleep(2);
-    // claims on two connections, the sweep on a third, issued claims / sweep / claims
-    const claimOn = (n: typeof b, part: typeof clients) =>
+    // claims on two connections, the sweep on a third, issued claims / sweep / claims: the first
+    // twenty at once, the others one after another, so that the sweep (with partitions, a read of
+    // which have a deadline due, then their sweeps) lands among them
+    const claimAtOnce = (n: typeof b, part: typeof clients) =>
       Promise.all(part.map(({ clientId, token }) => n.claim({ clientId, token, socketId: 's' })));
+    const claimInTurn = async (n: typeof b, part: typeof clients) => {
+      const out = [];
+      for (const { clientId, token } of part) out.push(await n.claim({ clientId, token, socketId: 's' }));
+      return out;
+    };
     const [early, sweep, late] = await Promise.all([
-      claimOn(b, clients.slice(0, 20)),
+      claimAtOnce(b, clients.slice(0, 20)),
       a.sweep(),
-      claimOn(d, clients.slice(20)),
+      claimInTurn(d, clients.slice(20)),
     ]);
     const claims = [...early, ...late];
     if (sweep.outcome !== 'swept') throw new Error(sweep.outcome);
