@@ -67,7 +67,7 @@ export default defineConfig({
           // "What runs where"), and the multi-process files (scenarios.test.ts: its nodes on the cluster, one node killed during a
           // reshard; delivery.scenarios.test.ts; ownership.test.ts; faults.test.ts, a node cut off from every master)
           include: [
-            'test/cluster/{claim,disconnect,delete,sweep,races,reads,outbox,nodes,model,schema,records,partitions,migrate,scenarios,delivery.scenarios,ownership,faults}.test.ts',
+            'test/cluster/{claim,disconnect,delete,sweep,races,reads,outbox,nodes,model,schema,records,dueHooks,partitions,migrate,scenarios,delivery.scenarios,ownership,faults}.test.ts',
           ],
           setupFiles: ['test/setup/guards.ts', 'test/setup/passivate-default.ts'],
           // per project (an env variable could outlive its file in a shared worker)
