@@ -6,6 +6,7 @@ import { type ClusterKeys, clusterKeys, keySlot, partitionOf, partitionTag } fro
 import { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import type { RedisClusterStoreOptions } from '../../src/cluster/redis/storeOptions.js';
 import { KEY_CHECK_ENV } from '../../src/cluster/redis/lua/index.js';
+import { CLUSTER_PARTITIONS } from './procs/cluster.js';
 import { type RedisCluster, startRedisCluster } from './redisCluster.js';
 import { type RedisServer, type RedisServerOptions, startRedisServer } from './redisServer.js';
 
@@ -43,10 +44,11 @@ export async function whenAvailable<T>(f: () => Promise<T>): Promise<T> {
 /**
  * One redis-server per test file; each test gets its own key prefix, and every store a test
  * opens is closed after it. In the `redis-cluster` project (or with `REDIS_TOPOLOGY=cluster`), a
- * 3-master Redis Cluster instead
- * (`redisCluster.ts`): stores connect through one `createCluster()` client, and `admin` and
- * `server.url` are the master that owns the slot of this test's `{prefix}` (only `url` and `port`
- * of `server` then: files that restart or pause Redis run on one redis-server only).
+ * 3-master Redis Cluster instead (`redisCluster.ts`): stores connect through one `createCluster()`
+ * client (each its own with `ownConnections`) with 16 partitions unless told otherwise
+ * (`context.partitions`), and `admin` and `server.url` are the master that owns the slot of this
+ * test's `{prefix}`, the membership's (only `url` and `port` of `server` then: files that restart
+ * or pause Redis run on one redis-server only). A client's keys: `keysOf()` on `adminOf()`.
  */
 export function useRedis(serverOptions: RedisServerOptions = {}, options: UseRedisOptions = {}) {
   const context = {
@@ -55,8 +57,8 @@ export function useRedis(serverOptions: RedisServerOptions = {}, options: UseRed
     prefix: 'sup',
     /**
      * The partitions of the stores this file opens unless a test says otherwise: `options.partitions`,
-     * else {@link REDIS_CLUSTER_PARTITIONS} on the Redis Cluster (key layout 3) and 1 on one
-     * redis-server (key layout 2).
+     * else `CLUSTER_PARTITIONS` (16, as the multi-process files' nodes) on the Redis Cluster (key
+     * layout 3: a test's clients spread over the three masters) and 1 on one redis-server (layout 2).
      */
     partitions: 1,
   };
@@ -70,7 +72,7 @@ export function useRedis(serverOptions: RedisServerOptions = {}, options: UseRed
     // every Redis-layer test runs the scripts' test build, which fails on an undeclared key
     if (process.env[KEY_CHECK_ENV] !== '1')
       throw new Error(`useRedis: ${KEY_CHECK_ENV} must be '1' (vitest.config.ts)`);
-    context.partitions = options.partitions ?? (onRedisCluster() ? REDIS_CLUSTER_PARTITIONS : 1);
+    context.partitions = options.partitions ?? (onRedisCluster() ? CLUSTER_PARTITIONS : 1);
     if (onRedisCluster()) {
       cluster = await startRedisCluster({ masters: 3 });
       const { url: _url, ...defaults } = clusterClientOptions(cluster.urls[0] as string, 2_000);
@@ -271,13 +273,6 @@ export function useRedis(serverOptions: RedisServerOptions = {}, options: UseRed
     applicationClient,
   };
 }
-
-/**
- * The partitions of the stores `useRedis()` opens on the Redis Cluster (key layout 3): as the
- * multi-process files' nodes (`CLUSTER_PARTITIONS`), so the clients of a test are spread over the
- * three masters and every per-client script runs in its partition's slot.
- */
-export const REDIS_CLUSTER_PARTITIONS = 16;
 
 export interface UseRedisOptions {
   /**
