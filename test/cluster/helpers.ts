@@ -248,6 +248,7 @@ export function useRedis(serverOptions: RedisServerOptions = {}, options: UseRed
     if (cluster) {
       const { url: _url, ...defaults } = clusterClientOptions(cluster.urls[0] as string, 2_000);
       const own = createCluster({ rootNodes: cluster.urls.map((url) => ({ url })), defaults });
+      own.on('error', () => {});
       await own.connect();
       return own as unknown as NodeRedisClient & { destroy(): void };
     }
