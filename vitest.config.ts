@@ -62,11 +62,12 @@ export default defineConfig({
         // not `extends`: it would add these include patterns to the root's, not replace them
         test: {
           name: 'redis-cluster',
-          // the Redis layer's files once more, on a 3-master Redis Cluster (test/cluster/helpers.ts),
-          // and the multi-process files (scenarios.test.ts: its nodes on the cluster, one node killed during a
+          // the Redis layer's files once more, on a 3-master Redis Cluster with 16 partitions (key
+          // layout 3: useRedis() in test/cluster/helpers.ts; schema.test.ts stays on 1; test/README.md,
+          // "What runs where"), and the multi-process files (scenarios.test.ts: its nodes on the cluster, one node killed during a
           // reshard; delivery.scenarios.test.ts; ownership.test.ts; faults.test.ts, a node cut off from every master)
           include: [
-            'test/cluster/{claim,disconnect,delete,sweep,races,reads,outbox,nodes,model,schema,records,partitions,migrate,scenarios,delivery.scenarios,ownership,faults}.test.ts',
+            'test/cluster/{claim,disconnect,delete,sweep,races,reads,outbox,nodes,model,schema,records,dueHooks,partitions,migrate,scenarios,delivery.scenarios,ownership,faults}.test.ts',
           ],
           setupFiles: ['test/setup/guards.ts', 'test/setup/passivate-default.ts'],
           // per project (an env variable could outlive its file in a shared worker)

@@ -1,14 +1,12 @@
-import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/core/ids.js';
-import { clusterClientOptions, type NodeRedisClient } from '../../src/cluster/redis/connection.js';
 import { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import type { ClusterNotice } from '../../src/cluster/redis/subscriber.js';
 import { claimed, type Registered, registered } from './fixtures.js';
-import { expectConsistent, useRedis } from './helpers.js';
+import { useRedis } from './helpers.js';
 
 describe('register and claim (the handshake column)', () => {
-  const { context, node, store } = useRedis();
+  const { context, node, store, keysOf, adminOf, everyMaster, consistent, applicationClient } = useRedis();
 
   async function client(owner: RedisClusterStore, data: unknown = { user: 7 }): Promise<Registered> {
     return registered(await owner.register({ tabId: 'tab-1', data }));
@@ -27,10 +25,11 @@ describe('register and claim (the handshake column)', () => {
       node: 'a',
     });
     expect(record.expiresAt).toBe(record.createdAt + 5_000);
-    const stored = await context.admin.hGetAll(`{${context.prefix}}:c:${clientId}`);
+    const key = keysOf(clientId).client(clientId);
+    const stored = await (await adminOf(key)).hGetAll(key);
     expect(stored.tokenHash).toBe(hashToken(token));
     expect(Object.values(stored)).not.toContain(token);
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it('should answer a replayed register with the same record and refuse the id with another token', async () => {
@@ -54,8 +53,9 @@ describe('register and claim (the handshake column)', () => {
     expect(result.client).toMatchObject({ state: 'connected', socketId: 'sock-1', node: 'b', expiresAt: null });
     expect(result.client.connectedAt).not.toBeNull();
     expect(result.client.fence).toBeGreaterThan(before.fence);
-    expect(await context.admin.zScore(`{${context.prefix}}:deadlines`, clientId)).toBeNull();
-    await expectConsistent(context.admin, context.prefix);
+    const deadlines = keysOf(clientId).deadlines;
+    expect(await (await adminOf(deadlines)).zScore(deadlines, clientId)).toBeNull();
+    await consistent();
   });
 
   it('should keep the fence when the owner does not change', async () => {
@@ -126,7 +126,7 @@ describe('register and claim (the handshake column)', () => {
     expect(back.previous.state).toBe('disconnected');
     expect(back.client).toMatchObject({ state: 'connected', socketId: 'sock-2', tabId: 'tab-2', expiresAt: null });
     expect(back.client.disconnectedAt).toBe(back.previous.disconnectedAt);
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it('should reject an unknown client, a bad token and a deleted client, changing nothing', async () => {
@@ -153,15 +153,23 @@ describe('register and claim (the handshake column)', () => {
     const a = await node('a');
     const b = await node('b');
     const { clientId, token } = await client(a);
-    const statsBefore = await context.admin.info('commandstats');
+    // every Redis, so that a command sent to another master (partitions) would count too
+    const masters = await everyMaster();
+    const stats = () => Promise.all(masters.map((admin) => admin.info('commandstats')));
+    const calls = (infos: string[], command: string): number =>
+      infos.reduce((sum, info) => sum + Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0), 0);
+    const owner = masters.indexOf(await adminOf(keysOf(clientId).client(clientId)));
+    expect(owner).toBeGreaterThanOrEqual(0);
+    const statsBefore = await stats();
     const sent = b.roundTrips;
     claimed(await b.claim({ clientId, token, socketId: 'sock-1' }));
     expect(b.roundTrips - sent).toBe(1);
-    const statsAfter = await context.admin.info('commandstats');
-    const calls = (info: string, command: string): number =>
-      Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+    const statsAfter = await stats();
     expect(calls(statsAfter, 'evalsha') - calls(statsBefore, 'evalsha')).toBe(1);
     expect(calls(statsAfter, 'eval') - calls(statsBefore, 'eval')).toBe(0);
+    // run by the master of the client's partition
+    const onOwner = (infos: string[]) => calls([infos[owner] as string], 'evalsha');
+    expect(onOwner(statsAfter) - onOwner(statsBefore)).toBe(1);
   });
 
   it('should refuse node-scoped calls before join()', async () => {
@@ -202,19 +210,27 @@ describe('register and claim (the handshake column)', () => {
     expect(a.roundTrips).toBe(sent);
   });
 
+  // a createClient() on the one redis-server, a createCluster() on the cluster
   it("should work on the application's own node-redis client, and leave it open on close()", async () => {
-    const own = createClient(clusterClientOptions(context.server.url, 2_000));
-    await own.connect();
+    const own = await applicationClient();
     try {
       const a = await RedisClusterStore.connect({
-        redis: own as unknown as NodeRedisClient,
+        redis: own,
         keyPrefix: context.prefix,
+        partitions: context.partitions,
       });
       await a.join();
       const { clientId, token } = registered(await a.register());
       expect(claimed(await a.claim({ clientId, token, socketId: 's' })).outcome).toBe('connected');
       await a.close();
-      expect(await own.ping()).toBe('PONG');
+      // still open and answering: another store on it gets its record
+      const again = await RedisClusterStore.connect({
+        redis: own,
+        keyPrefix: context.prefix,
+        partitions: context.partitions,
+      });
+      expect((await again.get(clientId))?.state).toBe('connected');
+      await again.close();
     } finally {
       own.destroy();
     }

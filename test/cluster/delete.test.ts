@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterNotice } from '../../src/cluster/redis/subscriber.js';
 import { connectedClient, registered } from './fixtures.js';
-import { expectConsistent, useRedis } from './helpers.js';
+import { useRedis } from './helpers.js';
 
 describe('delete (kick) and the deletion journal', () => {
-  const { context, node } = useRedis();
+  const { node, keysOf, adminOf, consistent } = useRedis();
 
   it('should delete from any state, leave a tombstone and journal the deletion for the deleting node', async () => {
     const a = await node('a', { tombstoneTtl: 60_000 });
@@ -24,11 +24,11 @@ describe('delete (kick) and the deletion journal', () => {
     expect(deletion.deletionId).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(deletion.fence).toBeGreaterThan(fence);
     expect(await b.get(clientId)).toBeUndefined();
-    const tag = `{${context.prefix}}`;
-    expect(await context.admin.pTTL(`${tag}:t:${clientId}`)).toBeGreaterThan(0);
+    const tombstone = keysOf(clientId).tombstone(clientId);
+    expect(await (await adminOf(tombstone)).pTTL(tombstone)).toBeGreaterThan(0);
     expect(await b.pendingDeletions()).toEqual([deletion]);
     expect(await a.pendingDeletions()).toEqual([]);
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it('should delete handshaking and disconnected clients too', async () => {
@@ -51,7 +51,8 @@ describe('delete (kick) and the deletion journal', () => {
       deletion: first.deletion,
     });
     expect(await a.delete({ clientId, reason: 'kicked' })).toEqual({ outcome: 'already-deleted' });
-    expect(await a.completeDeletion('DDDDDDDDDDDDDDDDDDDDDD')).toBe('completed');
+    // the client's id too: with partitions, its partition holds the journal entry
+    expect(await a.completeDeletion('DDDDDDDDDDDDDDDDDDDDDD', clientId)).toBe('completed');
     expect(await a.delete({ clientId, reason: 'kicked', deletionId: 'DDDDDDDDDDDDDDDDDDDDDD' })).toEqual({
       outcome: 'replay',
     });
@@ -64,9 +65,9 @@ describe('delete (kick) and the deletion journal', () => {
     const result = await a.delete({ clientId, reason: 'kicked' });
     if (result.outcome !== 'deleted') throw new Error(result.outcome);
     const { deletionId } = result.deletion;
-    expect(await b.completeDeletion(deletionId)).toBe('fenced');
-    expect(await a.completeDeletion(deletionId)).toBe('completed');
-    expect(await a.completeDeletion(deletionId)).toBe('gone');
+    expect(await b.completeDeletion(deletionId, clientId)).toBe('fenced');
+    expect(await a.completeDeletion(deletionId, clientId)).toBe('completed');
+    expect(await a.completeDeletion(deletionId, clientId)).toBe('gone');
     expect(await a.pendingDeletions()).toEqual([]);
   });
 
@@ -103,8 +104,9 @@ describe('delete (kick) and the deletion journal', () => {
     const a = await node('a', { tombstoneTtl: 1 });
     const { clientId, token } = registered(await a.register());
     await a.delete({ clientId, reason: 'kicked' });
-    const tombstone = `{${context.prefix}}:t:${clientId}`;
-    while ((await context.admin.exists(tombstone)) === 1) await new Promise((r) => setTimeout(r, 2));
+    const tombstone = keysOf(clientId).tombstone(clientId);
+    const admin = await adminOf(tombstone);
+    while ((await admin.exists(tombstone)) === 1) await new Promise((r) => setTimeout(r, 2));
     expect(await a.claim({ clientId, token, socketId: 's' })).toEqual({ outcome: 'rejected', code: 'UNKNOWN_CLIENT' });
   });
 });

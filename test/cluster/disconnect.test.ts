@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { claimed, connectedClient, registered } from './fixtures.js';
-import { expectConsistent, useRedis } from './helpers.js';
+import { useRedis } from './helpers.js';
 
 describe('disconnect (the disconnect column)', () => {
-  const { context, node } = useRedis();
+  const { node, keysOf, adminOf, consistent } = useRedis();
 
   it('should disconnect the current socket, arming a reconnect deadline and bumping the generation', async () => {
     const a = await node('a', { reconnectTimeout: 3_000 });
@@ -14,8 +14,9 @@ describe('disconnect (the disconnect column)', () => {
     expect(result.client).toMatchObject({ state: 'disconnected', socketId: null, node: 'a', fence });
     expect(result.client.expiresAt).toBe(result.client.disconnectedAt! + 3_000);
     expect(result.client.generation).toBe(client.generation + 1);
-    expect(await context.admin.zScore(`{${context.prefix}}:deadlines`, clientId)).toBe(result.client.expiresAt);
-    await expectConsistent(context.admin, context.prefix);
+    const deadlines = keysOf(clientId).deadlines;
+    expect(await (await adminOf(deadlines)).zScore(deadlines, clientId)).toBe(result.client.expiresAt);
+    await consistent();
   });
 
   it('should answer a repeated disconnect of the same socket with replay and change nothing', async () => {

@@ -38,7 +38,9 @@ interface Built {
 }
 
 describe('migrate:partitions (key layout 2 → 3)', () => {
-  const { context, node, store, adminFor, redis } = useRedis();
+  // the stores that pass no `partitions` are the cluster of layout 2 being migrated: one partition
+  // on the Redis Cluster too (the layout-3 stores pass P)
+  const { context, node, store, adminFor, redis } = useRedis({}, { partitions: 1 });
   const membership = () => adminFor(context.prefix);
 
   /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { claimed, connectedClient, registered } from './fixtures.js';
-import { expectConsistent, sleep, useRedis } from './helpers.js';
+import { sleep, useRedis } from './helpers.js';
 
 /**
  * Nodes never look stale by themselves (a long TTL), and no test sees an outage: a node dies when
@@ -9,11 +9,20 @@ import { expectConsistent, sleep, useRedis } from './helpers.js';
 const fast = { nodeTtl: 60_000, heartbeatInterval: 1_000, outageGap: 600_000 };
 
 describe('node liveness, death, fencing and leave', () => {
-  const { context, node, store } = useRedis();
+  const { context, node, store, adminOf, clientTags, consistent } = useRedis();
 
   /** The node's last heartbeat is now older than any nodeTtl, as after kill -9 or a long pause. */
   async function silence(nodeId: string): Promise<void> {
     await context.admin.zAdd(`{${context.prefix}}:nodes`, { score: 0, value: nodeId }, { condition: 'XX' });
+  }
+
+  /**
+   * The time to live of a node's hash: in the membership (`{prefix}`), then (with partitions) of
+   * each partition's copy.
+   */
+  async function nodeTtls(nodeId: string): Promise<number[]> {
+    const tags = [`{${context.prefix}}`, ...(context.partitions === 1 ? [] : clientTags())];
+    return Promise.all(tags.map(async (tag) => (await adminOf(tag)).pTTL(`${tag}:node:${nodeId}`)));
   }
 
   async function reapAll(reaper: Awaited<ReturnType<typeof node>>) {
@@ -68,11 +77,11 @@ describe('node liveness, death, fencing and leave', () => {
     const disconnected = await dead.disconnect({ clientId: gone.clientId, socketId: 'sock-2', fence: gone.fence });
     if (disconnected.outcome !== 'disconnected') throw new Error(disconnected.outcome);
     await silence('dead');
-    const nodeKey = `{${context.prefix}}:node:dead`;
     const reaped = await reapAll(a);
     expect(reaped).toMatchObject({ declaredDead: ['dead'], released: 3, redelivered: [] });
-    // its node hash expires once its clients are released (a day later)
-    expect(await context.admin.pTTL(nodeKey)).toBeGreaterThan(3_600_000);
+    // its node hash expires once its clients are released (a day later), and so do the
+    // partitions' copies of it
+    for (const ttl of await nodeTtls('dead')) expect(ttl).toBeGreaterThan(3_600_000);
 
     const after = await a.get(connected.clientId);
     expect(after).toMatchObject({ state: 'disconnected', socketId: null, node: null, incarnation: null });
@@ -91,7 +100,7 @@ describe('node liveness, death, fencing and leave', () => {
       generation: disconnected.client.generation,
     });
     expect((await a.nodes()).map((n) => n.node)).toEqual(['a']);
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it("should let a dead node's clients reconnect anywhere, and delete once those that do not", async () => {
@@ -123,8 +132,8 @@ describe('node liveness, death, fencing and leave', () => {
     const { redelivered } = await reapAll(a);
     expect(redelivered).toEqual([{ ...deleted.deletion, redelivered: true, attempts: 2 }]);
     expect(await a.pendingDeletions()).toEqual(redelivered);
-    expect(await dead.completeDeletion(deleted.deletion.deletionId)).toBe('fenced');
-    expect(await a.completeDeletion(deleted.deletion.deletionId)).toBe('completed');
+    expect(await dead.completeDeletion(deleted.deletion.deletionId, clientId)).toBe('fenced');
+    expect(await a.completeDeletion(deleted.deletion.deletionId, clientId)).toBe('completed');
     // redelivered once: the next reap has nothing for anyone
     expect(await reapAll(a)).toMatchObject({ redelivered: [] });
   });
@@ -156,7 +165,7 @@ describe('node liveness, death, fencing and leave', () => {
     expect(await paused.owned([clientId, handshaking.clientId])).toEqual([
       { clientId, fence: back.client.fence, state: 'connected', socketId: 'sock-9' },
     ]);
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it('should refuse a node id whose live incarnation heartbeats, and never end it', async () => {
@@ -172,7 +181,7 @@ describe('node liveness, death, fencing and leave', () => {
     expect(await first.get(clientId)).toMatchObject({ state: 'connected', node: 'web', incarnation: 1 });
     // its own process rejoins (after a fencing or a reset) under the same id: its previous incarnation ends
     expect(await first.join()).toMatchObject({ incarnation: 2, endedIncarnation: 1 });
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it('should end the previous incarnation when a node id joins again after its heartbeat stopped (a crash), before anyone declared it dead', async () => {
@@ -183,12 +192,12 @@ describe('node liveness, death, fencing and leave', () => {
     expect(await restarted.join()).toMatchObject({ incarnation: 2, endedIncarnation: 1 });
     expect(await first.heartbeat()).toEqual({ outcome: 'node-fenced' });
     expect((await reapAll(restarted)).released).toBe(1);
-    // the live incarnation's node hash never expires
-    expect(await context.admin.pTTL(`{${context.prefix}}:node:web`)).toBe(-1);
+    // the live incarnation's node hash never expires, nor do the partitions' copies of it
+    expect(new Set(await nodeTtls('web'))).toEqual(new Set([-1]));
     const after = await restarted.get(clientId);
     expect(after).toMatchObject({ state: 'disconnected', node: null });
     expect(after!.fence).toBeGreaterThan(fence);
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it('should leave (rolling deploy): clients disconnected with a grace period and unowned, nothing deleted', async () => {
@@ -209,11 +218,13 @@ describe('node liveness, death, fencing and leave', () => {
     expect(await a.pendingDeletions()).toEqual([]);
     expect(await leaving.heartbeat()).toEqual({ outcome: 'node-fenced' });
     expect(await leaving.leave()).toEqual({ outcome: 'left', released: 0 });
-    // the node hash of an incarnation that left with its clients released expires (a day later)
-    const ttl = await context.admin.pTTL(`{${context.prefix}}:node:l`);
-    expect(ttl).toBeGreaterThan(3_600_000);
-    expect(ttl).toBeLessThanOrEqual(86_400_000);
-    expect(await context.admin.pTTL(`{${context.prefix}}:node:a`)).toBe(-1);
+    // the node hash of an incarnation that left with its clients released expires (a day later),
+    // in the membership and in every partition
+    for (const ttl of await nodeTtls('l')) {
+      expect(ttl).toBeGreaterThan(3_600_000);
+      expect(ttl).toBeLessThanOrEqual(86_400_000);
+    }
+    expect(new Set(await nodeTtls('a'))).toEqual(new Set([-1]));
     expect(await leaving.claim({ clientId: clients[1]!.clientId, token: clients[1]!.token, socketId: 'x' })).toEqual({
       outcome: 'node-fenced',
     });
@@ -221,7 +232,7 @@ describe('node liveness, death, fencing and leave', () => {
       await a.claim({ clientId: clients[0]!.clientId, token: clients[0]!.token, socketId: 'elsewhere' }),
     );
     expect(resumed.outcome).toBe('reconnected');
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it('should hand a leaving node’s unfinished deletion to another node', async () => {

@@ -4,7 +4,7 @@ import type { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStor
 import type { EmitResult } from '../../src/cluster/redis/results.js';
 import type { ClusterNotice } from '../../src/cluster/redis/subscriber.js';
 import { claimed, connectedClient, registered } from './fixtures.js';
-import { expectConsistent, useRedis } from './helpers.js';
+import { useRedis } from './helpers.js';
 
 const LIMITS = { maxMessages: 1000, maxBytes: 1_048_576 };
 let emits = 0;
@@ -25,8 +25,10 @@ function seqOf(result: EmitResult): number {
 
 /** The store-level outbox of a client: sequence numbers from any node, bounds, acknowledgements, deletion. */
 describe('the outbox in Redis (emit, ack, outbox)', () => {
-  const { context, node } = useRedis();
-  const key = (kind: string, clientId: string) => `{${context.prefix}}:${kind}:${clientId}`;
+  const { node, keysOf, adminOf, consistent } = useRedis({}, { ownConnections: true });
+  /** A key of a client's, in its partition; the admin client of the Redis that holds it. */
+  const key = (kind: string, clientId: string) => `${keysOf(clientId).tag}:${kind}:${clientId}`;
+  const adminOfClient = (clientId: string) => adminOf(keysOf(clientId).tag);
 
   it('should number messages from 1, keep them until acknowledged, and show depth and age in the view', async () => {
     const a = await node('a');
@@ -69,11 +71,11 @@ describe('the outbox in Redis (emit, ack, outbox)', () => {
     });
     expect(await a.ack(clientId, 3)).toEqual({ outcome: 'acked', trimmed: 1, acked: 3, oldestAt: null, bytes: 0 });
     expect(await a.view(clientId)).toMatchObject({ outbox: { depth: 0, oldestAt: null } });
-    expect(await context.admin.hGet(key('c', clientId), 'obytes')).toBe('0');
+    expect(await (await adminOfClient(clientId)).hGet(key('c', clientId), 'obytes')).toBe('0');
     // the list shows it too
     const page = await a.listViews();
     expect(page.clients.find((v) => v.client.clientId === clientId)?.outbox).toEqual({ depth: 0, oldestAt: null });
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it('should give concurrent emits from 3 connections distinct sequence numbers, increasing per connection', async () => {
@@ -108,7 +110,7 @@ describe('the outbox in Redis (emit, ack, outbox)', () => {
     await a.ack(clientId, 1);
     expect(await emit(a, clientId, 1, LIMITS, id)).toEqual({ outcome: 'replay', seq: null, deliver: null });
     expect(seqOf(await emit(a, clientId, 2))).toBe(2);
-    expect(await context.admin.zCard(key('o', clientId))).toBe(1);
+    expect(await (await adminOfClient(clientId)).zCard(key('o', clientId))).toBe(1);
   });
 
   it('should have the owner send its own emits and tell another owner by a notice', async () => {
@@ -148,13 +150,15 @@ describe('the outbox in Redis (emit, ack, outbox)', () => {
     expect(results.filter((r) => r.outcome === 'already-deleted')).toHaveLength(3);
     const { deletion } = overflows[0] as Extract<EmitResult, { outcome: 'overflow' }>;
     expect(deletion).toMatchObject({ clientId, reason: 'outbox-overflow', undelivered: 6, redelivered: false });
-    expect(await context.admin.exists([key('c', clientId), key('o', clientId), key('e', clientId)])).toBe(0);
-    expect(await context.admin.get(key('t', clientId))).toMatch(/ outbox-overflow$/);
+    expect(
+      await (await adminOfClient(clientId)).exists([key('c', clientId), key('o', clientId), key('e', clientId)]),
+    ).toBe(0);
+    expect(await (await adminOfClient(clientId)).get(key('t', clientId))).toMatch(/ outbox-overflow$/);
     // bytes count too
     const { clientId: big } = registered(await a.register());
     expect(seqOf(await emit(a, big, 1, { maxMessages: 100, maxBytes: 200 }))).toBe(1);
     expect((await emit(a, big, 2, { maxMessages: 100, maxBytes: 60 })).outcome).toBe('overflow');
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it('should keep acknowledgements racing emits consistent: the outbox is exactly what is sent and not acknowledged', async () => {
@@ -176,14 +180,14 @@ describe('the outbox in Redis (emit, ack, outbox)', () => {
     // an ack never reaches past what was handed out
     expect(acks.every((outcome) => outcome !== 'gone')).toBe(true);
     const view = await a.view(clientId);
-    const acked = Number(await context.admin.hGet(key('c', clientId), 'acked'));
+    const acked = Number(await (await adminOfClient(clientId)).hGet(key('c', clientId), 'acked'));
     expect(view?.outbox.depth).toBe(200 - acked);
-    const members = await context.admin.zRange(key('o', clientId), 0, -1);
+    const members = await (await adminOfClient(clientId)).zRange(key('o', clientId), 0, -1);
     expect(members.map((m) => Number(m.split('|')[0]))).toEqual(
       Array.from({ length: 200 - acked }, (_, i) => acked + i + 1),
     );
     const bytes = members.reduce((sum, m) => sum + Buffer.byteLength(m), 0);
-    expect(Number(await context.admin.hGet(key('c', clientId), 'obytes'))).toBe(bytes);
+    expect(Number(await (await adminOfClient(clientId)).hGet(key('c', clientId), 'obytes'))).toBe(bytes);
   });
 
   it('should count every message racing a delete either queued (then undelivered with the deletion) or refused, never both', async () => {
@@ -218,12 +222,12 @@ describe('the outbox in Redis (emit, ack, outbox)', () => {
       expect(deletion.deletion.undelivered).toBe(queued);
       queuedTotal += queued;
       refusedTotal += refused;
-      expect(await context.admin.exists([key('o', clientId), key('e', clientId)])).toBe(0);
+      expect(await (await adminOfClient(clientId)).exists([key('o', clientId), key('e', clientId)])).toBe(0);
     }
     // both orders happened
     expect(queuedTotal).toBeGreaterThan(0);
     expect(refusedTotal).toBeGreaterThan(0);
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it('should drop the outbox with a swept client and keep it through a release to the next owner', async () => {
@@ -242,7 +246,7 @@ describe('the outbox in Redis (emit, ack, outbox)', () => {
     const swept = await b.sweep();
     if (swept.outcome !== 'swept') throw new Error(swept.outcome);
     expect(swept.deletions).toMatchObject([{ clientId, reason: 'reconnect-timeout', undelivered: 2 }]);
-    expect(await context.admin.exists(key('o', clientId))).toBe(0);
+    expect(await (await adminOfClient(clientId)).exists(key('o', clientId))).toBe(0);
   });
 
   it('should refuse an emit from a fenced incarnation and answer unknown clients', async () => {

@@ -292,6 +292,9 @@ describe('partitions (key layout 3)', () => {
     expect(await a.claim({ clientId, token, socketId: 'late' })).toEqual({ outcome: 'node-fenced' });
     expect(await a.register()).toEqual({ outcome: 'node-fenced' });
     expect(await a.heartbeat()).toEqual({ outcome: 'node-fenced' });
+    // its sweep and reap too, though no deadline is due anywhere (no partition has a sweep to run)
+    expect(await a.sweep()).toEqual({ outcome: 'node-fenced' });
+    expect(await a.reap()).toEqual({ outcome: 'node-fenced' });
     // a rejoins as incarnation 2 and works again
     await a.join();
     expect(claimed(await a.claim({ clientId, token, socketId: 'again' })).client).toMatchObject({

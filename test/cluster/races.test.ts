@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isClaimed, registered } from './fixtures.js';
-import { expectConsistent, sleep, useRedis } from './helpers.js';
+import { sleep, useRedis } from './helpers.js';
 
 /**
  * Races: many connections (one per node) send scripts at once; Redis runs each atomically in
@@ -8,7 +8,7 @@ import { expectConsistent, sleep, useRedis } from './helpers.js';
  * consistent history.
  */
 describe('races between scripts, each from its own connection', () => {
-  const { context, node } = useRedis();
+  const { context, node, consistent } = useRedis({}, { ownConnections: true });
 
   it('should give 20 concurrent claims of one client from 20 nodes one consistent chain of owners', async () => {
     const nodes = await Promise.all(Array.from({ length: 20 }, (_, i) => node(`n${i}`)));
@@ -29,7 +29,7 @@ describe('races between scripts, each from its own connection', () => {
     const last = chain[chain.length - 1]!;
     expect(await nodes[0]!.get(clientId)).toEqual(last.client);
     expect((await nodes[0]!.counts()).connected).toBe(1);
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it('should answer 10 concurrent claims of the same socket with one connect and nine replays', async () => {
@@ -50,7 +50,7 @@ describe('races between scripts, each from its own connection', () => {
     const results = await Promise.all(nodes.map((n) => n.delete({ clientId, reason: 'kicked' })));
     expect(results.filter((r) => r.outcome === 'deleted')).toHaveLength(1);
     expect(results.filter((r) => r.outcome === 'already-deleted')).toHaveLength(7);
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it('should order a claim and a delete racing on 30 clients: either connected then deleted, or deleted then refused', async () => {
@@ -84,7 +84,7 @@ describe('races between scripts, each from its own connection', () => {
     // both interleavings happened, so both branches above were checked
     expect(new Set(outcomes)).toEqual(new Set(['claim first', 'delete first']));
     expect(await a.counts()).toMatchObject({ total: 0 });
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it("should order a socket's disconnect and another socket's claim: disconnected then reconnected, or swapped then stale", async () => {
@@ -111,7 +111,7 @@ describe('races between scripts, each from its own connection', () => {
       expect(await a.get(clientId)).toMatchObject({ state: 'connected', socketId: 's2', node: 'b' });
     }
     expect(seen).toEqual(new Set(['disconnected', 'stale-socket']));
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it('should delete each due client exactly once when 3 nodes sweep at once', async () => {
@@ -137,7 +137,7 @@ describe('races between scripts, each from its own connection', () => {
     expect(new Set(deletedBy.keys())).toEqual(ids);
     for (const by of deletedBy.values()) expect(by).toHaveLength(1);
     expect(await nodes[0]!.counts()).toMatchObject({ total: 0 });
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it('should let a sweep and a claim race on due clients: each is either connected or deleted, never both', async () => {
@@ -146,13 +146,20 @@ describe('races between scripts, each from its own connection', () => {
     const d = await node('d', { handshakeTimeout: 0, outageGap: 600_000 });
     const clients = await Promise.all(Array.from({ length: 40 }, async () => registered(await a.register())));
     await sleep(2);
-    // claims on two connections, the sweep on a third, issued claims / sweep / claims
-    const claimOn = (n: typeof b, part: typeof clients) =>
+    // claims on two connections, the sweep on a third, issued claims / sweep / claims: the first
+    // twenty at once, the others one after another, so that the sweep (with partitions, a read of
+    // which have a deadline due, then their sweeps) lands among them
+    const claimAtOnce = (n: typeof b, part: typeof clients) =>
       Promise.all(part.map(({ clientId, token }) => n.claim({ clientId, token, socketId: 's' })));
+    const claimInTurn = async (n: typeof b, part: typeof clients) => {
+      const out = [];
+      for (const { clientId, token } of part) out.push(await n.claim({ clientId, token, socketId: 's' }));
+      return out;
+    };
     const [early, sweep, late] = await Promise.all([
-      claimOn(b, clients.slice(0, 20)),
+      claimAtOnce(b, clients.slice(0, 20)),
       a.sweep(),
-      claimOn(d, clients.slice(20)),
+      claimInTurn(d, clients.slice(20)),
     ]);
     const claims = [...early, ...late];
     if (sweep.outcome !== 'swept') throw new Error(sweep.outcome);
@@ -166,7 +173,7 @@ describe('races between scripts, each from its own connection', () => {
     // both outcomes happened, so both branches above were checked
     expect(swept.size).toBeGreaterThan(0);
     expect(swept.size).toBeLessThan(40);
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it('should release a dead node’s clients exactly once when 3 nodes reap at once', async () => {
@@ -191,6 +198,6 @@ describe('races between scripts, each from its own connection', () => {
     expect(declared).toEqual(['dead']);
     expect(released).toBe(50);
     expect(await reapers[0]!.counts()).toMatchObject({ connected: 0, disconnected: 50, nodes: 3 });
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 });

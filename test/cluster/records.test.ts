@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/core/ids.js';
 import { claimed, registered } from './fixtures.js';
-import { expectConsistent, sleep, useRedis } from './helpers.js';
+import { sleep, useRedis } from './helpers.js';
 
 // A client record stays in Redis's compact hash encoding (a listpack) whatever its `data` (issue
 // 20): a `data` of 64 bytes or less in the record, a longer one in its own key (`x:<clientId>`).
@@ -12,13 +12,15 @@ import { expectConsistent, sleep, useRedis } from './helpers.js';
 const dataOf = (bytes: number) => ({ pad: 'x'.repeat(bytes - '{"pad":""}'.length) });
 
 describe('compact client records', () => {
-  const { context, node } = useRedis();
-  const key = (kind: string, id: string) => `{${context.prefix}}:${kind}:${id}`;
-  const encoding = (id: string) => context.admin.sendCommand(['OBJECT', 'ENCODING', key('c', id)]);
+  const { context, node, keysOf, adminOf, consistent, clientKeysMatching, flushAll } = useRedis();
+  /** A key of a client's, in its partition; the admin client of the Redis that holds it. */
+  const key = (kind: string, id: string) => `${keysOf(id).tag}:${kind}:${id}`;
+  const adminOfClient = (id: string) => adminOf(keysOf(id).tag);
+  const encoding = async (id: string) => (await adminOfClient(id)).sendCommand(['OBJECT', 'ENCODING', key('c', id)]);
   /** Where a record's data is: in its hash, in its data key, or neither (no record). */
   const placed = async (id: string) => ({
-    inHash: await context.admin.hGet(key('c', id), 'data'),
-    apart: await context.admin.get(key('x', id)),
+    inHash: await (await adminOfClient(id)).hGet(key('c', id), 'data'),
+    apart: await (await adminOfClient(id)).get(key('x', id)),
   });
 
   it.each([
@@ -71,15 +73,15 @@ describe('compact client records', () => {
       expect(claimed(await a.claim({ clientId, token, socketId: 's3' })).client.data).toEqual(data);
       expect(await encoding(clientId)).toBe('listpack');
       expect(await placed(clientId)).toEqual({ inHash: null, apart: json });
-      await expectConsistent(context.admin, context.prefix);
+      await consistent();
 
       // deleted from the other node: the journal entry has the data, no key of the client is left
       const deleted = await b.delete({ clientId, reason: 'test' });
       expect(deleted).toMatchObject({ outcome: 'deleted', deletion: { client: { data } } });
-      expect(await context.admin.exists([key('c', clientId), key('x', clientId)])).toBe(0);
-      expect(await context.admin.exists(key('t', clientId))).toBe(1);
+      expect(await (await adminOfClient(clientId)).exists([key('c', clientId), key('x', clientId)])).toBe(0);
+      expect(await (await adminOfClient(clientId)).exists(key('t', clientId))).toBe(1);
       expect((await b.pendingDeletions()).map((d) => d.client.data)).toEqual([data]);
-      await expectConsistent(context.admin, context.prefix);
+      await consistent();
     },
   );
 
@@ -103,8 +105,8 @@ describe('compact client records', () => {
     expect(sweep.outcome === 'swept' && sweep.deletions.map((d) => [d.clientId, d.client.data])).toEqual([
       [swept.clientId, data],
     ]);
-    expect(await context.admin.keys(`{${context.prefix}}:x:*`)).toEqual([]);
-    await expectConsistent(context.admin, context.prefix);
+    expect(await clientKeysMatching('x:*')).toEqual([]);
+    await consistent();
   });
 
   it("should keep the data of the clients a leaving or dead node lets go (release), on every side of the data's size", async () => {
@@ -131,7 +133,7 @@ describe('compact client records', () => {
       expect(await c.get(clientId)).toMatchObject({ state: 'disconnected', node: null, data });
       expect(await encoding(clientId)).toBe('listpack');
     }
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it('should restore a record with its data in the right place, over a record that had it in the other', async () => {
@@ -147,15 +149,15 @@ describe('compact client records', () => {
     // and back: a small one in the hash, the data key gone
     expect(await a.restore([{ ...record, fence: record.fence + 2, tokenHash }])).toEqual(['restored']);
     expect(await placed(small.clientId)).toEqual({ inHash: '{"user":1}', apart: null });
-    // after Redis lost its data: a long data restored apart
-    await context.admin.flushAll();
+    // after Redis lost its data (every master): a long data restored apart
+    await flushAll();
     expect(await a.heartbeat()).toEqual({ outcome: 'reset' });
     await a.join();
     expect(await a.restore([{ ...record, data: long, fence: record.fence + 3, tokenHash }])).toEqual(['restored']);
     expect(await placed(small.clientId)).toEqual({ inHash: null, apart: JSON.stringify(long) });
     expect(await encoding(small.clientId)).toBe('listpack');
     expect((await a.view(small.clientId))?.client.data).toEqual(long);
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it('should remove the data key with the record a writeBack removes (Redis went back to a copy before the deletion)', async () => {
@@ -163,18 +165,18 @@ describe('compact client records', () => {
     const data = dataOf(110);
     const { clientId } = registered(await a.register({ data }));
     // the record's keys as they were, then deleted, then Redis back to them without the tombstone
-    const hash = await context.admin.hGetAll(key('c', clientId));
-    const apart = await context.admin.get(key('x', clientId));
+    const hash = await (await adminOfClient(clientId)).hGetAll(key('c', clientId));
+    const apart = await (await adminOfClient(clientId)).get(key('x', clientId));
     const deleted = await a.delete({ clientId, reason: 'test' });
     expect(deleted.outcome).toBe('deleted');
     const deletionId = deleted.outcome === 'deleted' ? deleted.deletion.deletionId : '';
-    await context.admin.del(key('t', clientId));
-    await context.admin.hSet(key('c', clientId), hash);
-    await context.admin.set(key('x', clientId), apart!);
+    await (await adminOfClient(clientId)).del(key('t', clientId));
+    await (await adminOfClient(clientId)).hSet(key('c', clientId), hash);
+    await (await adminOfClient(clientId)).set(key('x', clientId), apart!);
     expect((await a.get(clientId))?.data).toEqual(data);
     expect(await a.writeBack([{ clientId, deletionId, reason: 'test', ttl: 60_000 }], true)).toBe(1);
-    expect(await context.admin.exists([key('c', clientId), key('x', clientId)])).toBe(0);
-    expect(await context.admin.exists(key('t', clientId))).toBe(1);
+    expect(await (await adminOfClient(clientId)).exists([key('c', clientId), key('x', clientId)])).toBe(0);
+    expect(await (await adminOfClient(clientId)).exists(key('t', clientId))).toBe(1);
   });
 
   it('should read a record of key layout 1 (a long data in its hash) as its own: get, list, claim, delete', async () => {
@@ -182,8 +184,8 @@ describe('compact client records', () => {
     const data = dataOf(110);
     const { clientId, token } = registered(await a.register({ data }));
     // as a node of layout 1 wrote it: the data in the hash, no data key
-    await context.admin.hSet(key('c', clientId), 'data', JSON.stringify(data));
-    await context.admin.del(key('x', clientId));
+    await (await adminOfClient(clientId)).hSet(key('c', clientId), 'data', JSON.stringify(data));
+    await (await adminOfClient(clientId)).del(key('x', clientId));
     expect(await encoding(clientId)).toBe('hashtable');
     expect((await a.get(clientId))?.data).toEqual(data);
     expect((await a.list()).clients.map((c) => c.data)).toEqual([data]);
@@ -192,6 +194,6 @@ describe('compact client records', () => {
       outcome: 'deleted',
       deletion: { client: { data } },
     });
-    expect(await context.admin.exists([key('c', clientId), key('x', clientId)])).toBe(0);
+    expect(await (await adminOfClient(clientId)).exists([key('c', clientId), key('x', clientId)])).toBe(0);
   });
 });

@@ -10,7 +10,10 @@ import { useRedis } from './helpers.js';
 // of layout 1 is live there, since a node of layout 1 would read a record without its `data`.
 
 describe('the key layout (schema) at join', () => {
-  const { context, node, store, redis } = useRedis();
+  // one partition on the Redis Cluster too: this file is about key layout 2's own schema (its exact
+  // keys under `{prefix}`, the upgrade from layout 1, which had no partitions); layout 3's schema
+  // and its refusals are partitions.test.ts's and migrate.test.ts's
+  const { context, node, store, redis } = useRedis({}, { partitions: 1 });
   const schema = () => context.admin.hGetAll(`{${context.prefix}}:schema`);
 
   it('should write the layout at the first join of a fresh Redis, and join a Redis of the same layout', async () => {

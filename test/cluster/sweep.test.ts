@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { connectedClient, registered } from './fixtures.js';
-import { expectConsistent, sleep, useRedis } from './helpers.js';
+import { sleep, useRedis } from './helpers.js';
 
 const quiet = { outageGap: 600_000 };
 
 describe('the deadline sweep', () => {
-  const { context, node } = useRedis();
+  const { context, node, consistent, idsInPartition } = useRedis();
 
   it('should delete a handshaking client past its handshake deadline with reason handshake-timeout', async () => {
     const a = await node('a', { ...quiet, handshakeTimeout: 0 });
@@ -17,7 +17,7 @@ describe('the deadline sweep', () => {
     expect(result.deletions[0]).toMatchObject({ clientId, reason: 'handshake-timeout', client, redelivered: false });
     expect(result.more).toBe(false);
     expect(await a.pendingDeletions()).toEqual(result.deletions);
-    await expectConsistent(context.admin, context.prefix);
+    await consistent();
   });
 
   it('should delete a disconnected client past its reconnect deadline with reason reconnect-timeout', async () => {
@@ -52,7 +52,8 @@ describe('the deadline sweep', () => {
 
   it('should work in batches of batchSize, reporting more until done', async () => {
     const a = await node('a', { ...quiet, handshakeTimeout: 0, batchSize: 4 });
-    for (let i = 0; i < 10; i++) registered(await a.register());
+    // batchSize bounds each partition's batch: all ten in one partition
+    for (const clientId of idsInPartition(10)) registered(await a.register({ clientId }));
     await sleep(2);
     const sizes: number[] = [];
     for (;;) {
@@ -64,6 +65,25 @@ describe('the deadline sweep', () => {
     expect(sizes).toEqual([4, 4, 2]);
   });
 
+  it('should sweep a batch of batchSize in each partition at once, and go on only where one left more', async () => {
+    const a = await node('a', { ...quiet, handshakeTimeout: 0, batchSize: 4 });
+    const last = context.partitions - 1;
+    // ten in the first partition, three in the last (with one partition: thirteen in it)
+    for (const clientId of [...idsInPartition(10), ...idsInPartition(3, last)])
+      registered(await a.register({ clientId }));
+    await sleep(2);
+    const sizes: number[] = [];
+    for (;;) {
+      const result = await a.sweep();
+      if (result.outcome !== 'swept') throw new Error(result.outcome);
+      sizes.push(result.deletions.length);
+      if (!result.more) break;
+    }
+    expect(sizes).toEqual(context.partitions === 1 ? [4, 4, 4, 1] : [4 + 3, 4, 2]);
+    expect(await a.counts()).toMatchObject({ total: 0 });
+    await consistent();
+  });
+
   it('should derive distinct deletion ids, so completing one does not complete another', async () => {
     const a = await node('a', { ...quiet, handshakeTimeout: 0 });
     for (let i = 0; i < 5; i++) registered(await a.register());
@@ -73,7 +93,8 @@ describe('the deadline sweep', () => {
     const ids = result.deletions.map((d) => d.deletionId);
     expect(new Set(ids).size).toBe(5);
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{22}$/);
-    expect(await a.completeDeletion(ids[0]!)).toBe('completed');
+    const [first] = result.deletions;
+    expect(await a.completeDeletion(first!.deletionId, first!.clientId)).toBe('completed');
     expect(await a.pendingDeletions()).toHaveLength(4);
   });
 });

@@ -915,16 +915,17 @@ export class RedisClusterStore<TData = unknown> {
 
   /**
    * Of the partitions this node sweeps, those with work: for the sweep a deadline due, or deadlines
-   * and an outage they have not had their grace period for; for the reap incarnations to reap,
-   * orphaned deletions or a recovery. One read per master, so a quiet cluster costs no sweep or
-   * reap script at all; a partition whose read failed is swept.
+   * and an outage they have not had their grace period for, or a copy that holds this incarnation
+   * ended (its sweep script answers fenced, as the sweep of layout 2 does with nothing due); for
+   * the reap incarnations to reap, orphaned deletions or a recovery. One read per master, so a quiet
+   * cluster costs no sweep or reap script at all; a partition whose read failed is swept.
    */
   private async dueParts(kind: 'sweep' | 'reap' = 'sweep'): Promise<Part[]> {
     const mine = this.ownParts();
     if (mine.length === 0) return mine;
     let rows: unknown[];
     try {
-      rows = await this.acrossParts('due', [], mine);
+      rows = await this.acrossParts('due', this.self(), mine);
     } catch (error) {
       if (error instanceof SupervisorError && error.code === 'UNAVAILABLE') return mine;
       throw error;
@@ -933,9 +934,9 @@ export class RedisClusterStore<TData = unknown> {
     return mine.filter((part) => {
       const row = rows[part.index];
       if (row === undefined) return true;
-      const [due, any, graceSeen, reap] = asArray(row, 'due').map(asString);
+      const [due, any, graceSeen, reap, ended] = asArray(row, 'due').map(asString);
       if (kind === 'reap') return reap !== '0';
-      return due === '1' || (any === '1' && outage > Number(graceSeen || 0));
+      return due === '1' || ended === '1' || (any === '1' && outage > Number(graceSeen || 0));
     });
   }
 

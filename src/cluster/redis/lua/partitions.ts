@@ -8,9 +8,11 @@ one Redis serves (on a Redis Cluster, one master: allow-cross-slot-keys lets a s
 its other slots): 'versions', each partition's ownership version (the heartbeat's re-check runs only
 when one moved); 'counts', each one's handshaking, connected and disconnected clients; 'owned', how
 many clients each of the given incarnations owns there; 'due', whether a deadline is due by now
-(Redis TIME), whether it has any, the last outage its sweep pushed deadlines for (graceSeen), and
-whether its reap has work (incarnations to reap, orphaned deletions, a recovery): a node sweeps and
-reaps only the partitions that have work.`,
+(Redis TIME), whether it has any, the last outage its sweep pushed deadlines for (graceSeen),
+whether its reap has work (incarnations to reap, orphaned deletions, a recovery), and whether the
+partition's copy holds the caller's incarnation ended (dead or left, or a later one alive): a node
+sweeps and reaps only the partitions that have work, and sweeps one that holds it ended so that its
+sweep answers fenced even with nothing due.`,
   keys: [
     "the first partition's meta hash ({P}:meta): where the call goes; every key read is discovered from the tags in ARGV",
   ],
@@ -18,11 +20,11 @@ reaps only the partitions that have work.`,
     "what: 'versions' | 'counts' | 'owned' | 'due'",
     'n: how many partition tags follow',
     "... the partition tags (each partition's hash tag, braces included)",
-    "... with 'owned': the incarnations, '<node>:<inc>'",
+    "... with 'owned': the incarnations, '<node>:<inc>'; with 'due': the caller's node id and incarnation",
   ],
   reply: `'versions': {ver...}; 'counts': {{handshaking, connected, disconnected}...}; 'owned': {{count per
-incarnation}...}; 'due': {{due ('1'/'0'), any ('1'/'0'), graceSeen, reap ('1'/'0')}...}: one entry per tag, in
-their order`,
+incarnation}...}; 'due': {{due ('1'/'0'), any ('1'/'0'), graceSeen, reap ('1'/'0'), ended ('1'/'0')}...}: one entry per
+tag, in their order`,
   uses: ['discover', 'time'],
   readOnly: true,
   crossSlot: true,
@@ -41,7 +43,12 @@ for i = 3, n + 2 do
     local due = first[2] and tonumber(first[2]) <= nowMs
     local meta = redis.call('HMGET', found(tag .. ':meta'), 'graceSeen', 'recovery')
     local reap = meta[2] or redis.call('SCARD', found(tag .. ':reaping')) > 0 or redis.call('SCARD', found(tag .. ':orphans')) > 0
-    table.insert(out, {due and '1' or '0', first[2] and '1' or '0', meta[1] or '0', reap and '1' or '0'})
+    -- the copy of the caller's node (a copy that lacks it lost its data: the calls of its clients find that)
+    local copy = redis.call('HMGET', found(tag .. ':node:' .. ARGV[n + 3]), 'inc', 'state')
+    local held = tonumber(copy[1]) or 0
+    local mine = tonumber(ARGV[n + 4]) or 0
+    local ended = held > mine or (held == mine and copy[2] ~= 'alive' and copy[2] ~= 'leaving')
+    table.insert(out, {due and '1' or '0', first[2] and '1' or '0', meta[1] or '0', reap and '1' or '0', ended and '1' or '0'})
   else
     local counts = {}
     for j = n + 3, #ARGV do table.insert(counts, redis.call('SCARD', found(tag .. ':owned:' .. ARGV[j]))) end
