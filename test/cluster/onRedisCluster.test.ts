@@ -467,6 +467,60 @@ describe('the store with 16 partitions on a Redis Cluster whose master fails ove
   }, 90_000);
 });
 
+describe('a master that failed over, with partitions', () => {
+  it('should report a rollback at the next heartbeat that reads the versions (a replica may lag), and not after a slot move', async () => {
+    const P = 16;
+    const replicated = await startRedisCluster({ masters: 3, replicas: 1, fullCoverage: false });
+    const { url: _url, ...defaults } = clusterClientOptions(replicated.urls[0] as string, 1_000);
+    const client = createCluster({ rootNodes: replicated.urls.map((url) => ({ url })), defaults });
+    client.on('error', () => {});
+    let store: RedisClusterStore | undefined;
+    try {
+      await client.connect();
+      store = await RedisClusterStore.connect({
+        redis: client,
+        nodeId: 'a',
+        keyPrefix: 'fo',
+        commandTimeout: 1_000,
+        partitions: P,
+      });
+      await store.join();
+      for (let i = 0; i < 12; i++) await connectedClient(store);
+      // the first read learns who serves each partition
+      expect(await store.heartbeat()).toMatchObject({ outcome: 'ok' });
+      const membership = await replicated.ownerOf(replicated.slotOf('{fo}'));
+      const [from, to] = (await replicated.masters()).filter((master) => master.id !== membership.id);
+      // a slot move to another master (partition 0's among the lowest slots of its owner) is no loss
+      const first = replicated.slotOf(partitionTag('fo', 0, P));
+      const owner = await replicated.ownerOf(first);
+      const target = owner.id === membership.id ? from! : owner.id === from!.id ? to! : from!;
+      await replicated.reshard(owner, target, first + 1);
+      expect((await replicated.ownerOf(first)).id).toBe(target.id);
+      expect(await store.heartbeat()).toMatchObject({ outcome: 'ok' });
+      expect(store.behind).toBe(false);
+      // a master that serves partitions (not the membership, which the move may have taken along)
+      // killed; its replica promoted
+      const holder = await replicated.ownerOf(replicated.slotOf('{fo}'));
+      const victim = (await replicated.masters()).find((master) => master.id !== holder.id)!;
+      await replicated.replicated(victim);
+      await replicated.killMaster(victim);
+      // a heartbeat that skips the read cannot tell; the first that reads the promoted replica's
+      // ids does (the reads before it may still find the slots' old owner gone)
+      expect(await store.heartbeat({ ownershipVersion: false })).toMatchObject({ outcome: 'ok' });
+      let beat = await store.heartbeat();
+      for (let i = 0; i < 50 && beat.outcome === 'ok'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        beat = await store.heartbeat();
+      }
+      expect(beat).toEqual({ outcome: 'reset', rolledBack: true });
+    } finally {
+      await store?.close();
+      await client.close().catch(() => {});
+      await replicated.stop();
+    }
+  }, 90_000);
+});
+
 describe('the store on a Redis Cluster that is down', () => {
   it('should send a call Redis refused CLUSTERDOWN again with backoff, then answer UNAVAILABLE within about commandTimeout', async () => {
     const down = await startRedisCluster({ masters: 3 });

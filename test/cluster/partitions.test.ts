@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { partitionOf, partitionTag, rendezvous } from '../../src/cluster/redis/keys.js';
 import { hashToken } from '../../src/core/ids.js';
-import type { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
+import { mayHaveLostWrites, type RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
 import type { Deletion } from '../../src/cluster/redis/records.js';
 import { claimed, connectedClient, registered } from './fixtures.js';
 import { keySlot } from './redisCluster.js';
@@ -61,6 +61,22 @@ describe('partitions (key layout 3)', () => {
     owners.forEach((owner, p) => {
       if (owner !== 'b') expect(without[p]).toBe(owner);
     });
+  });
+
+  it('should take a restart or a promoted replica for writes maybe lost, and a slot moved to another master or the same process not', () => {
+    const id = (c: string) => c.repeat(40);
+    const master = `${id('a')} ${id('1')} ${id('r')} ${id('0')}`;
+    // the first read: nothing to compare with
+    expect(mayHaveLostWrites(undefined, master)).toBe(false);
+    expect(mayHaveLostWrites(master, master)).toBe(false);
+    // the same cluster node in a new process (a restart: from an older file, or from none)
+    expect(mayHaveLostWrites(master, `${id('a')} ${id('2')} ${id('s')} ${id('0')}`)).toBe(true);
+    // one Redis (no cluster node id) in a new process that kept its replication history
+    expect(mayHaveLostWrites(` ${id('1')} ${id('r')} ${id('0')}`, ` ${id('2')} ${id('r')} ${id('0')}`)).toBe(true);
+    // its replica promoted in its place: master_replid2 is the old master's
+    expect(mayHaveLostWrites(master, `${id('b')} ${id('3')} ${id('t')} ${id('r')}`)).toBe(true);
+    // another master that took the slot by a move: MIGRATE copied the keys
+    expect(mayHaveLostWrites(master, `${id('c')} ${id('4')} ${id('u')} ${id('0')}`)).toBe(false);
   });
 
   it("should put partition i's tag in the i-th of P equal slot ranges: as many partitions on each master of an evenly split cluster", () => {
@@ -366,5 +382,29 @@ describe('partitions (key layout 3)', () => {
     await a.ack(clientId, 0);
     expect(a.behind).toBe(true);
     expect(await a.heartbeat()).toEqual({ outcome: 'reset', rolledBack: true });
+  });
+
+  it('should find a write counter gone back where this node writes no more: the heartbeat that reads the versions reports the rollback', async () => {
+    const a = await node('a', quiet);
+    const b = await node('b', quiet);
+    const { clientId } = await connectedClient(a);
+    const part = partOf(clientId);
+    const admin = await adminFor(tag(part).slice(1, -1));
+    // b's writes elsewhere, then a's partition loses a's last writes (a replica promoted behind its
+    // master); a makes no further call there
+    await connectedClient(b);
+    const writes = Number(await admin.hGet(`${tag(part)}:meta`, 'writes'));
+    await admin.hSet(`${tag(part)}:meta`, 'writes', String(writes - 2));
+    // a heartbeat that skips the read cannot see it
+    expect(await a.heartbeat({ ownershipVersion: false })).toMatchObject({ outcome: 'ok' });
+    expect(a.behind).toBe(false);
+    // b reads the versions too: none of its own writes there went back (its last, the join's copy
+    // of the membership, is below the counter)
+    expect(await b.heartbeat()).toMatchObject({ outcome: 'ok' });
+    expect(b.behind).toBe(false);
+    // a's next heartbeat that reads the versions reports it at once (and the membership then has
+    // every node recover, as after any rollback)
+    expect(await a.heartbeat()).toEqual({ outcome: 'reset', rolledBack: true });
+    expect(await b.heartbeat()).toEqual({ outcome: 'reset', rolledBack: true });
   });
 });

@@ -369,6 +369,12 @@ export class RedisClusterStore<TData = unknown> {
     return out;
   }
 
+  /**
+   * Per partition, who served its last version read (`<myid> <run_id> <master_replid>
+   * <master_replid2>`, see `mayHaveLostWrites`).
+   */
+  private readonly servedBy: Array<string | undefined> = [];
+
   /** How many reads of the partitions' ownership versions failed (each answers a version of its own). */
   private versionReadsFailed = 0;
 
@@ -376,11 +382,26 @@ export class RedisClusterStore<TData = unknown> {
    * The sum of every partition's ownership version (layout 3). A master failing over must not fail
    * the heartbeat (the lease hangs on it): a read that fails answers a version that never came
    * before, so the node re-checks what it holds, as it would have when a version moved.
+   *
+   * The same read has each partition's write counter: one below what this node's own writes there
+   * answered went back to older data (a replica promoted behind its master, a restart from an older
+   * file) though no later call of this node's ran there to show it. The node is then `behind`, and
+   * the heartbeat that follows reports the rollback.
    */
   private async partitionVersions(): Promise<number> {
+    const joins = this.joins;
     try {
-      const versions = await this.acrossParts('versions');
-      return versions.reduce<number>((sum, ver) => sum + Number(asString(ver) || 0), 0);
+      const rows = await this.acrossParts('versions');
+      let sum = 0;
+      rows.forEach((row, index) => {
+        const [ver, writes, server] = asArray(row, 'versions').map(asString);
+        sum += Number(ver || 0);
+        if (joins !== this.joins) return;
+        if (Number(writes || 0) < (this.partitionHighest[index] ?? 0)) this.wentBack = true;
+        if (server !== undefined && mayHaveLostWrites(this.servedBy[index], server)) this.wentBack = true;
+        this.servedBy[index] = server;
+      });
+      return sum;
     } catch (error) {
       if (!(error instanceof SupervisorError) || error.code !== 'UNAVAILABLE') throw error;
       this.versionReadsFailed += 1;
@@ -522,6 +543,10 @@ export class RedisClusterStore<TData = unknown> {
    */
   async heartbeat(options: { ownershipVersion?: boolean } = {}): Promise<HeartbeatResult> {
     const [node, inc] = this.self();
+    // layout 3: the partitions' versions first, so that a write counter gone back among them is
+    // reported by this heartbeat (its `highest` argument)
+    const ownershipVersion =
+      this.partitioned && options.ownershipVersion !== false ? await this.partitionVersions() : Number.NaN;
     const args = [node, inc, String(this.options.outageGap), ...this.staleArgs()];
     const raw = asArray(await this.run(this.scripts.heartbeat, this.scriptKeys.heartbeat(node), args), 'heartbeat');
     const reply = raw.slice(0, 6).map(asString);
@@ -535,14 +560,14 @@ export class RedisClusterStore<TData = unknown> {
     this.outageAt = reply[5] ?? '';
     this.liveNodes = raw[6] === undefined ? [] : asArray(raw[6], 'heartbeat').map(asString);
     if (this.unanswered.size > 0) await this.unanswered.releaseAll();
-    // layout 3: each partition has its own ownership version, read one call per master; their
-    // sum moves when any of them does
-    const ownershipVersion = !this.partitioned
-      ? Number(reply[4] ?? 0)
-      : options.ownershipVersion === false
-        ? Number.NaN
-        : await this.partitionVersions();
-    return { outcome: 'ok', at: Number(reply[1]), outage: reply[2] === '1', ownershipVersion };
+    // layout 3: each partition has its own ownership version, read (above) one call per master;
+    // their sum moves when any of them does
+    return {
+      outcome: 'ok',
+      at: Number(reply[1]),
+      outage: reply[2] === '1',
+      ownershipVersion: this.partitioned ? ownershipVersion : Number(reply[4] ?? 0),
+    };
   }
 
   /**
@@ -1292,4 +1317,22 @@ export class RedisClusterStore<TData = unknown> {
   releaseUnansweredOf(clientId: string): Promise<void> {
     return this.unanswered.releaseOf(clientId);
   }
+}
+
+/**
+ * Whether the Redis that now serves a partition (`now`, as the `partitions` script's 'versions'
+ * read answers it: `<myid> <run_id> <master_replid> <master_replid2>`) may have lost writes the one
+ * before (`before`) acknowledged: the same cluster node, or the same replication history, in a new
+ * process (a restart, from a file older than the last writes or from none), or a replica promoted
+ * in its place (its `master_replid2` is the old master's id; replication is asynchronous). Another
+ * master that took the slot by a move (`MIGRATE` copies the keys) is not one.
+ */
+export function mayHaveLostWrites(before: string | undefined, now: string): boolean {
+  if (before === undefined || before === now) return false;
+  const [myidBefore = '', runBefore = '', replBefore = ''] = before.split(' ');
+  const [myid = '', run = '', repl = '', repl2 = ''] = now.split(' ');
+  if (run === runBefore) return false;
+  if (myid !== '' && myid === myidBefore) return true;
+  if (repl !== '' && repl === replBefore) return true;
+  return replBefore !== '' && repl2 === replBefore;
 }

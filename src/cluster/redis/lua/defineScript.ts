@@ -96,8 +96,8 @@ function header(spec: ScriptSpec, included: readonly FragmentName[]): string {
 /**
  * The prelude of the test build: `redis.call` and `redis.pcall` shadowed by a check that the key
  * arguments of the command (the first; every one of DEL, EXISTS, SDIFF, SUNIONSTORE, SDIFFSTORE; none of
- * TIME, SPUBLISH: a channel is not a key, though on a Redis Cluster a shard channel must be in
- * the script's slot, which Redis itself checks) are in `KEYS` or were `discover`ed, and that nothing was `discover`ed after a
+ * TIME, SPUBLISH, INFO, CLUSTER (MYID only): a channel is not a key, though on a Redis Cluster a
+ * shard channel must be in the script's slot, which Redis itself checks) are in `KEYS` or were `discover`ed, and that nothing was `discover`ed after a
  * write (the write counter's `HINCRBY` excepted). A command it does not know fails too, so a new
  * one is added here with its keys. Errors name the script, the command and the key.
  */
@@ -115,7 +115,7 @@ function keyCheck(name: string): string {
 local redis = (function(R)
   local name, declared, wrote = '${name}', {}, false
   for _, key in ipairs(KEYS) do declared[key] = true end
-  local ALL, NONE = ${words('DEL EXISTS SUNIONSTORE SDIFFSTORE SDIFF')}, ${words('TIME SPUBLISH')}
+  local ALL, NONE = ${words('DEL EXISTS SUNIONSTORE SDIFFSTORE SDIFF')}, ${words('TIME SPUBLISH INFO CLUSTER')}
   local FIRST, WRITES = ${words(first)}, ${words(writes)}
   local function check(cmd, ...)
     local c, args = string.upper(cmd), {...}

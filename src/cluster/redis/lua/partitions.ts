@@ -6,7 +6,10 @@ export const partitionsScript = defineScript({
   does: `Reads, in one call, the same thing from several partitions of the partitioned layout (3) that
 one Redis serves (on a Redis Cluster, one master: allow-cross-slot-keys lets a script reach keys of
 its other slots): 'versions', each partition's ownership version (the heartbeat's re-check runs only
-when one moved); 'counts', each one's handshaking, connected and disconnected clients; 'owned', how
+when one moved), its write counter (below what a node's own writes there answered: the partition
+went back to older data, though no reply of that node's showed it yet) and who served it (the
+cluster node id, the run id, the replication ids: a restart or a promoted replica may have lost
+acknowledged writes); 'counts', each one's handshaking, connected and disconnected clients; 'owned', how
 many clients each of the given incarnations owns there; 'due', whether a deadline is due by now
 (Redis TIME), whether it has any, the last outage its sweep pushed deadlines for (graceSeen),
 whether its reap has work (incarnations to reap, orphaned deletions, a recovery), and whether the
@@ -22,7 +25,7 @@ sweep answers fenced even with nothing due.`,
     "... the partition tags (each partition's hash tag, braces included)",
     "... with 'owned': the incarnations, '<node>:<inc>'; with 'due': the caller's node id and incarnation",
   ],
-  reply: `'versions': {ver...}; 'counts': {{handshaking, connected, disconnected}...}; 'owned': {{count per
+  reply: `'versions': {{ver, writes, '<myid> <run_id> <master_replid> <master_replid2>'}...}; 'counts': {{handshaking, connected, disconnected}...}; 'owned': {{count per
 incarnation}...}; 'due': {{due ('1'/'0'), any ('1'/'0'), graceSeen, reap ('1'/'0'), ended ('1'/'0')}...}: one entry per
 tag, in their order`,
   uses: ['discover', 'time'],
@@ -31,10 +34,20 @@ tag, in their order`,
   body: `
 local what, n = ARGV[1], tonumber(ARGV[2])
 local out = {}
+local server = ''
+if what == 'versions' then
+  -- who answers: the cluster node id (an error without cluster mode), this process's run id, the
+  -- replication ids (a promoted replica has its old master's as master_replid2)
+  local myid = redis.pcall('CLUSTER', 'MYID')
+  local info = redis.call('INFO', 'server') .. redis.call('INFO', 'replication')
+  server = table.concat({type(myid) == 'string' and myid or '', string.match(info, 'run_id:(%x+)') or '',
+    string.match(info, 'master_replid:(%x+)') or '', string.match(info, 'master_replid2:(%x+)') or ''}, ' ')
+end
 for i = 3, n + 2 do
   local tag = ARGV[i]
   if what == 'versions' then
-    table.insert(out, redis.call('HGET', found(tag .. ':meta'), 'ver') or '0')
+    local meta = redis.call('HMGET', found(tag .. ':meta'), 'ver', 'writes')
+    table.insert(out, {meta[1] or '0', meta[2] or '0', server})
   elseif what == 'counts' then
     table.insert(out, {redis.call('SCARD', found(tag .. ':state:handshaking')),
       redis.call('SCARD', found(tag .. ':state:connected')), redis.call('SCARD', found(tag .. ':state:disconnected'))})
