@@ -189,8 +189,13 @@ export function createMembership<TData>(
   let beats = 0;
   let checkedVersion: number | null = null;
   let joinsChecked = -1;
-  /** With partitions the version costs a read: looked at every reconcileEvery-th heartbeat only. */
+  /** With partitions the version costs a read: read every reconcileEvery-th heartbeat only. */
   const lazyVersion = store.options.partitions > 1;
+  /**
+   * With partitions, beside the heartbeats (never holding the lease up): the re-check on its way
+   * (the versions' read, then the reconcile) and the pending deletions' read, if any.
+   */
+  const beside: { checking: Promise<void> | null; pending: Promise<void> | null } = { checking: null, pending: null };
   /** One heartbeat at a time; a call while one is on its way waits for that one. */
   function heartbeat(): Promise<void> {
     if (!state.ready) return Promise.resolve();
@@ -203,9 +208,9 @@ export function createMembership<TData>(
   async function beat(): Promise<void> {
     const incarnation = store.incarnation ?? 0;
     const sentAt = monotonic();
-    // with partitions the ownership version is a read of its own (one call per master): read only
-    // on the heartbeats that look at it (below); with one partition the heartbeat answers it
-    const result = await store.heartbeat({ ownershipVersion: !lazyVersion || beats + 1 >= intervals.reconcileEvery });
+    // with one partition the heartbeat's reply has the ownership version; with partitions it is a
+    // read of its own (checkPartitions), never on the way of the lease
+    const result = await store.heartbeat({ ownershipVersion: !lazyVersion });
     if (result.outcome === 'node-fenced') {
       actor?.send({ type: 'heartbeat.fenced', incarnation });
       return;
@@ -216,25 +221,66 @@ export function createMembership<TData>(
     }
     actor?.send({ type: 'heartbeat.ok', incarnation, sentAt });
     answered(result.outage);
-    if (state.needPending) await deletions.reconcilePending();
+    if (state.needPending) {
+      // with partitions a heartbeat answered does not say every master does: asked beside the
+      // heartbeats, so a master failing over never holds the lease up
+      if (lazyVersion) {
+        beside.pending ??= deletions
+          .reconcilePending()
+          .catch(unreachable)
+          .finally(() => {
+            beside.pending = null;
+          });
+      } else await deletions.reconcilePending();
+    }
     parts.notices.forgetOld();
     // right after a heartbeat that found this incarnation alive: what it holds and no longer owns
     // was lost through a missed notice, not by fencing. At most every reconcileEvery heartbeats,
     // and only when the ownership version moved since the last re-check (or the node joined since):
     // no notice was sent, so none was missed
     beats += 1;
-    const version = result.ownershipVersion;
-    if (beats >= intervals.reconcileEvery && state.ready) {
-      if (version !== checkedVersion || joinsChecked !== joins) {
-        beats = 0;
-        joinsChecked = joins;
-        await parts.reconcile(store.options.batchSize);
-        checkedVersion = version;
-      } else if (lazyVersion) {
-        // unchanged: the next look in reconcileEvery heartbeats (with one partition, at the next)
-        beats = 0;
-      }
+    if (beats < intervals.reconcileEvery || !state.ready) return;
+    if (lazyVersion) {
+      beats = 0;
+      beside.checking ??= checkPartitions()
+        .catch(unreachable)
+        .finally(() => {
+          beside.checking = null;
+        });
+      return;
     }
+    const version = result.ownershipVersion;
+    if (version !== checkedVersion || joinsChecked !== joins) {
+      beats = 0;
+      joinsChecked = joins;
+      await parts.reconcile(store.options.batchSize);
+      checkedVersion = version;
+    }
+  }
+
+  /**
+   * With partitions, every reconcileEvery-th heartbeat and beside the heartbeats (a master failing
+   * over can hold the read for commandTimeout; the lease must not wait for it): reads the
+   * partitions' ownership versions, one call per master. The read may find a partition gone back
+   * (a write counter below this node's own, a restarted master or a promoted replica): a heartbeat
+   * reports the rollback at once. Else, when the version moved, a heartbeat that finds this
+   * incarnation alive, then the reconcile.
+   */
+  async function checkPartitions(): Promise<void> {
+    const incarnation = store.incarnation;
+    const version = await store.ownershipVersion();
+    const current = () => !stopped && state.ready && store.incarnation === incarnation;
+    if (!current()) return;
+    if (store.behind) {
+      await heartbeat();
+      return;
+    }
+    if (version === checkedVersion && joinsChecked === joins) return;
+    await heartbeat();
+    if (!current()) return;
+    joinsChecked = joins;
+    await parts.reconcile(store.options.batchSize);
+    checkedVersion = version;
   }
 
   /** After a `node-fenced` answer to any write: a heartbeat tells a dead incarnation from a reset. */

@@ -521,6 +521,70 @@ describe('a master that failed over, with partitions', () => {
   }, 90_000);
 });
 
+describe('a supervisor whose partitions master fails over', () => {
+  it('should recover as after a reset: every client kept, connected and counted, no hook but the connects, and new pages served', async () => {
+    const P = 16;
+    const replicated = await startRedisCluster({ masters: 3, replicas: 1, fullCoverage: false });
+    const { url: _url, ...defaults } = clusterClientOptions(replicated.urls[0] as string, 1_000);
+    const client = createCluster({ rootNodes: replicated.urls.map((url) => ({ url })), defaults });
+    client.on('error', () => {});
+    let node: TestNode | undefined;
+    try {
+      await client.connect();
+      node = await startNode('n1', calls, { redis: client, keyPrefix: 'sf', partitions: P, commandTimeout: 1_000 });
+      const n1 = node;
+      const pages: Array<{ clientId: string; socket: ReturnType<typeof connect> }> = [];
+      for (let i = 0; i < 12; i++) {
+        const { clientId, token } = await n1.supervisor.register();
+        const socket = connect(n1.url, { clientId, token });
+        await connected(socket);
+        pages.push({ clientId, socket });
+      }
+      // a master that serves some of the pages' partitions, not the membership
+      const holder = await replicated.ownerOf(replicated.slotOf('{sf}'));
+      const owners = await Promise.all(
+        pages.map(({ clientId }) =>
+          replicated.ownerOf(replicated.slotOf(partitionTag('sf', partitionOf(clientId, P), P))),
+        ),
+      );
+      const victim = owners.find((owner) => owner.id !== holder.id);
+      expect(victim).toBeDefined();
+      // the versions' read (every 5th heartbeat of 100 ms) has learnt who serves each partition
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      await replicated.replicated(victim!);
+      await replicated.killMaster(victim!);
+      await waitFor('the write-back of the rollback', () =>
+        n1.cluster.some((event) => event.type === 'written-back' && event.why === 'rollback'),
+      );
+      expect(n1.cluster.some((event) => event.type === 'reset')).toBe(true);
+      // the lease never waited for the failed master's partitions: nothing lost on the way
+      expect(n1.cluster.filter((event) => event.type === 'lease-lost' || event.type === 'client-lost')).toEqual([]);
+      for (const { socket } of pages) expect(socket.connected).toBe(true);
+      await waitFor('every page counted connected', async () => (await n1.supervisor.counts()).connected === 12);
+      expect(calls.filter((call) => call.hook !== 'onConnect')).toEqual([]);
+      // a page of a partition the promoted replica serves, and any other, are served
+      // (UNAVAILABLE, which the browser helper retries, until the client's slot map has the
+      // promoted replica and the recovery settled)
+      const { clientId, token } = await n1.supervisor.register();
+      for (let attempt = 0; ; attempt++) {
+        const error = await connected(connect(n1.url, { clientId, token })).catch((thrown: Error) => thrown);
+        if (error === undefined) break;
+        expect(error.message).toBe('UNAVAILABLE');
+        expect(attempt).toBeLessThan(50);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const again = pages[owners.findIndex((owner) => owner.id === victim!.id)]!;
+      again.socket.disconnect();
+      await waitFor('the disconnect', async () => (await n1.supervisor.counts()).connected === 12);
+    } finally {
+      closeSockets();
+      await node?.close();
+      await client.close().catch(() => {});
+      await replicated.stop();
+    }
+  }, 90_000);
+});
+
 describe('the store on a Redis Cluster that is down', () => {
   it('should send a call Redis refused CLUSTERDOWN again with backoff, then answer UNAVAILABLE within about commandTimeout', async () => {
     const down = await startRedisCluster({ masters: 3 });

@@ -375,6 +375,17 @@ export class RedisClusterStore<TData = unknown> {
    */
   private readonly servedBy: Array<string | undefined> = [];
 
+  /**
+   * The ownership version, read on its own (the heartbeat's reply has it too, with one partition;
+   * with partitions `heartbeat({ ownershipVersion: false })` skips it): see `HeartbeatResult`. With
+   * partitions, one call per master that also finds a partition gone back to older data (`behind`;
+   * the next heartbeat reports the rollback). A read that fails answers a version never seen.
+   */
+  async ownershipVersion(): Promise<number> {
+    if (this.partitioned) return this.partitionVersions();
+    return Number((await this.runner.command(['HGET', this.keys.meta, 'ver'], 'ownershipVersion')) ?? 0);
+  }
+
   /** How many reads of the partitions' ownership versions failed (each answers a version of its own). */
   private versionReadsFailed = 0;
 
