@@ -23,6 +23,11 @@ export function createDeletions<TData>(
   /** Deletion ids this node is running, by client (one deletion per client at a time). */
   const running = new Map<string, string>();
   const byClient = new Map<string, string>();
+  /**
+   * The pending deletions' reads on their way, and the deletions completed meanwhile: a read sent
+   * before a completion ran in Redis may still list it when its reply comes after the completion's.
+   */
+  const pendingReads = { inFlight: 0, completed: new Set<string>() };
 
   function track(deletion: Deletion<TData>): boolean {
     if (running.has(deletion.deletionId)) return false;
@@ -45,6 +50,7 @@ export function createDeletions<TData>(
     const epoch = state.lossEpoch;
     retry(() => store.completeDeletion(deletionId, clientId), { while: () => epoch === state.lossEpoch }).then(
       (outcome) => {
+        if (pendingReads.inFlight > 0) pendingReads.completed.add(deletionId);
         running.delete(deletionId);
         if (byClient.get(clientId) === deletionId) byClient.delete(clientId);
         node.emit({ type: 'deletion-completed', at: node.now(), clientId, deletionId, outcome });
@@ -104,11 +110,17 @@ export function createDeletions<TData>(
   async function reconcilePending(): Promise<void> {
     state.needPending = false;
     const since = state.lossEpoch;
+    pendingReads.inFlight += 1;
     try {
-      for (const deletion of await store.pendingDeletions()) runDeletion(deletion, since);
+      for (const deletion of await store.pendingDeletions()) {
+        if (!pendingReads.completed.has(deletion.deletionId)) runDeletion(deletion, since);
+      }
     } catch (error) {
       state.needPending = true;
       throw error;
+    } finally {
+      pendingReads.inFlight -= 1;
+      if (pendingReads.inFlight === 0) pendingReads.completed.clear();
     }
   }
 

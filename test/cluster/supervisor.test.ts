@@ -1,5 +1,8 @@
 import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RedisClusterStore } from '../../src/cluster/redis/RedisClusterStore.js';
+import type { Deletion } from '../../src/cluster/redis/records.js';
+import { SupervisorError } from '../../src/core/errors.js';
 import { closeSockets, connect, connected, type HookCall, startNodes, type TestNode, waitFor } from './nodes.js';
 import { type RedisServer, startRedisServer } from './redisServer.js';
 
@@ -42,6 +45,59 @@ const hooksOf = (clientId: string) =>
 describe.each([1, 16])('cluster supervisor (%i partitions)', (count) => {
   beforeAll(() => {
     partitions = count;
+  });
+
+  // The reshard soak (seed 4242, network faults): a read of the pending deletions, sent before a
+  // deletion's completion ran in Redis and answered after it, ran its onDelete again on the same
+  // node, not marked redelivered
+  it('should not run a deletion again when a read of the pending deletions straddles its completion', async () => {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const deletes: string[] = [];
+    const [a] = await cluster(1, {
+      hooks: {
+        onDelete: async (client: { clientId: string }) => {
+          deletes.push(client.clientId);
+          await held;
+        },
+      },
+    });
+    try {
+      const { clientId } = await a!.supervisor.register();
+      expect(await a!.supervisor.delete(clientId)).toBe(true);
+      await waitFor('onDelete', () => deletes.length === 1);
+      // the read: its answer (the deletion, not completed yet) held until the completion is done
+      let read = (_list: Deletion[]) => {};
+      const answered = new Promise<Deletion[]>((resolve) => {
+        read = resolve;
+      });
+      const completed = () =>
+        a!.cluster.some((event) => event.type === 'deletion-completed' && event.clientId === clientId);
+      const pendingDeletions = RedisClusterStore.prototype.pendingDeletions;
+      vi.spyOn(RedisClusterStore.prototype, 'pendingDeletions').mockImplementation(async function (
+        this: RedisClusterStore,
+      ) {
+        const list = await pendingDeletions.call(this);
+        read(list);
+        await waitFor('the completion', completed);
+        return list;
+      });
+      // a sweep without an answer: the node asks for its pending deletions after the next heartbeat
+      vi.spyOn(RedisClusterStore.prototype, 'sweep').mockRejectedValueOnce(
+        new SupervisorError('UNAVAILABLE', 'test: a sweep whose reply was lost'),
+      );
+      expect((await answered).map((deletion) => deletion.clientId)).toEqual([clientId]);
+      release();
+      await waitFor('the completion', completed);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(deletes).toEqual([clientId]);
+      expect(a!.cluster.filter((event) => event.type === 'deletion-started')).toHaveLength(1);
+    } finally {
+      release();
+      vi.restoreAllMocks();
+    }
   });
 
   it('should connect a client registered on one node on another, with one onConnect there', async () => {

@@ -401,6 +401,10 @@ export class RedisClusterStore<TData = unknown> {
    */
   private async partitionVersions(): Promise<number> {
     const joins = this.joins;
+    // the counters this node's writes answered before the read was sent: those writes ran before
+    // it (one connection per master keeps the order). A write answered while the reads of the
+    // other masters are still on their way may have run after this master's read.
+    const highest = [...this.partitionHighest];
     try {
       const rows = await this.acrossParts('versions');
       let sum = 0;
@@ -408,7 +412,7 @@ export class RedisClusterStore<TData = unknown> {
         const [ver, writes, server] = asArray(row, 'versions').map(asString);
         sum += Number(ver || 0);
         if (joins !== this.joins) return;
-        if (Number(writes || 0) < (this.partitionHighest[index] ?? 0)) this.wentBack = true;
+        if (Number(writes || 0) < (highest[index] ?? 0)) this.wentBack = true;
         if (server !== undefined && mayHaveLostWrites(this.servedBy[index], server)) this.wentBack = true;
         this.servedBy[index] = server;
       });
