@@ -467,121 +467,129 @@ describe('the store with 16 partitions on a Redis Cluster whose master fails ove
   }, 90_000);
 });
 
+/**
+ * Runs `run` on a 3-master Redis Cluster with a replica each, whose other masters keep serving
+ * while one fails over (`cluster-require-full-coverage no`), through a createCluster() client.
+ */
+async function withReplicatedCluster(run: (replicated: RedisCluster, client: RedisClusterType) => Promise<void>) {
+  const replicated = await startRedisCluster({ masters: 3, replicas: 1, fullCoverage: false });
+  const { url: _url, ...defaults } = clusterClientOptions(replicated.urls[0] as string, 1_000);
+  const client = createCluster({ rootNodes: replicated.urls.map((url) => ({ url })), defaults });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await run(replicated, client);
+  } finally {
+    await client.close().catch(() => {});
+    await replicated.stop();
+  }
+}
+
 describe('a master that failed over, with partitions', () => {
   it('should report a rollback at the next heartbeat that reads the versions (a replica may lag), and not after a slot move', async () => {
     const P = 16;
-    const replicated = await startRedisCluster({ masters: 3, replicas: 1, fullCoverage: false });
-    const { url: _url, ...defaults } = clusterClientOptions(replicated.urls[0] as string, 1_000);
-    const client = createCluster({ rootNodes: replicated.urls.map((url) => ({ url })), defaults });
-    client.on('error', () => {});
-    let store: RedisClusterStore | undefined;
-    try {
-      await client.connect();
-      store = await RedisClusterStore.connect({
-        redis: client,
-        nodeId: 'a',
-        keyPrefix: 'fo',
-        commandTimeout: 1_000,
-        partitions: P,
-      });
-      await store.join();
-      for (let i = 0; i < 12; i++) await connectedClient(store);
-      // the first read learns who serves each partition
-      expect(await store.heartbeat()).toMatchObject({ outcome: 'ok' });
-      const membership = await replicated.ownerOf(replicated.slotOf('{fo}'));
-      const [from, to] = (await replicated.masters()).filter((master) => master.id !== membership.id);
-      // a slot move to another master (partition 0's among the lowest slots of its owner) is no loss
-      const first = replicated.slotOf(partitionTag('fo', 0, P));
-      const owner = await replicated.ownerOf(first);
-      const target = owner.id === membership.id ? from! : owner.id === from!.id ? to! : from!;
-      await replicated.reshard(owner, target, first + 1);
-      expect((await replicated.ownerOf(first)).id).toBe(target.id);
-      expect(await store.heartbeat()).toMatchObject({ outcome: 'ok' });
-      expect(store.behind).toBe(false);
-      // a master that serves partitions (not the membership, which the move may have taken along)
-      // killed; its replica promoted
-      const holder = await replicated.ownerOf(replicated.slotOf('{fo}'));
-      const victim = (await replicated.masters()).find((master) => master.id !== holder.id)!;
-      await replicated.replicated(victim);
-      await replicated.killMaster(victim);
-      // a heartbeat that skips the read cannot tell; the first that reads the promoted replica's
-      // ids does (the reads before it may still find the slots' old owner gone)
-      expect(await store.heartbeat({ ownershipVersion: false })).toMatchObject({ outcome: 'ok' });
-      let beat = await store.heartbeat();
-      for (let i = 0; i < 50 && beat.outcome === 'ok'; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        beat = await store.heartbeat();
+    await withReplicatedCluster(async (replicated, client) => {
+      let store: RedisClusterStore | undefined;
+      try {
+        store = await RedisClusterStore.connect({
+          redis: client,
+          nodeId: 'a',
+          keyPrefix: 'fo',
+          commandTimeout: 1_000,
+          partitions: P,
+        });
+        await store.join();
+        for (let i = 0; i < 12; i++) await connectedClient(store);
+        // the first read learns who serves each partition
+        expect(await store.heartbeat()).toMatchObject({ outcome: 'ok' });
+        const membership = await replicated.ownerOf(replicated.slotOf('{fo}'));
+        const [from, to] = (await replicated.masters()).filter((master) => master.id !== membership.id);
+        // a slot move to another master (partition 0's among the lowest slots of its owner) is no loss
+        const first = replicated.slotOf(partitionTag('fo', 0, P));
+        const owner = await replicated.ownerOf(first);
+        const target = owner.id === membership.id ? from! : owner.id === from!.id ? to! : from!;
+        await replicated.reshard(owner, target, first + 1);
+        expect((await replicated.ownerOf(first)).id).toBe(target.id);
+        expect(await store.heartbeat()).toMatchObject({ outcome: 'ok' });
+        expect(store.behind).toBe(false);
+        // a master that serves partitions (not the membership, which the move may have taken along)
+        // killed; its replica promoted
+        const holder = await replicated.ownerOf(replicated.slotOf('{fo}'));
+        const victim = (await replicated.masters()).find((master) => master.id !== holder.id)!;
+        await replicated.replicated(victim);
+        await replicated.killMaster(victim);
+        // a heartbeat that skips the read cannot tell; the first that reads the promoted replica's
+        // ids does (the reads before it may still find the slots' old owner gone)
+        expect(await store.heartbeat({ ownershipVersion: false })).toMatchObject({ outcome: 'ok' });
+        let beat = await store.heartbeat();
+        for (let i = 0; i < 50 && beat.outcome === 'ok'; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          beat = await store.heartbeat();
+        }
+        expect(beat).toEqual({ outcome: 'reset', rolledBack: true });
+      } finally {
+        await store?.close();
       }
-      expect(beat).toEqual({ outcome: 'reset', rolledBack: true });
-    } finally {
-      await store?.close();
-      await client.close().catch(() => {});
-      await replicated.stop();
-    }
+    });
   }, 90_000);
 });
 
 describe('a supervisor whose partitions master fails over', () => {
   it('should recover as after a reset: every client kept, connected and counted, no hook but the connects, and new pages served', async () => {
     const P = 16;
-    const replicated = await startRedisCluster({ masters: 3, replicas: 1, fullCoverage: false });
-    const { url: _url, ...defaults } = clusterClientOptions(replicated.urls[0] as string, 1_000);
-    const client = createCluster({ rootNodes: replicated.urls.map((url) => ({ url })), defaults });
-    client.on('error', () => {});
-    let node: TestNode | undefined;
-    try {
-      await client.connect();
-      node = await startNode('n1', calls, { redis: client, keyPrefix: 'sf', partitions: P, commandTimeout: 1_000 });
-      const n1 = node;
-      const pages: Array<{ clientId: string; socket: ReturnType<typeof connect> }> = [];
-      for (let i = 0; i < 12; i++) {
+    await withReplicatedCluster(async (replicated, client) => {
+      let node: TestNode | undefined;
+      try {
+        node = await startNode('n1', calls, { redis: client, keyPrefix: 'sf', partitions: P, commandTimeout: 1_000 });
+        const n1 = node;
+        const pages: Array<{ clientId: string; socket: ReturnType<typeof connect> }> = [];
+        for (let i = 0; i < 12; i++) {
+          const { clientId, token } = await n1.supervisor.register();
+          const socket = connect(n1.url, { clientId, token });
+          await connected(socket);
+          pages.push({ clientId, socket });
+        }
+        // a master that serves some of the pages' partitions, not the membership
+        const holder = await replicated.ownerOf(replicated.slotOf('{sf}'));
+        const owners = await Promise.all(
+          pages.map(({ clientId }) =>
+            replicated.ownerOf(replicated.slotOf(partitionTag('sf', partitionOf(clientId, P), P))),
+          ),
+        );
+        const victim = owners.find((owner) => owner.id !== holder.id);
+        expect(victim).toBeDefined();
+        // the versions' read (every 5th heartbeat of 100 ms) has learnt who serves each partition
+        await new Promise((resolve) => setTimeout(resolve, 1_200));
+        await replicated.replicated(victim!);
+        await replicated.killMaster(victim!);
+        await waitFor('the write-back of the rollback', () =>
+          n1.cluster.some((event) => event.type === 'written-back' && event.why === 'rollback'),
+        );
+        expect(n1.cluster.some((event) => event.type === 'reset')).toBe(true);
+        // the lease never waited for the failed master's partitions: nothing lost on the way
+        expect(n1.cluster.filter((event) => event.type === 'lease-lost' || event.type === 'client-lost')).toEqual([]);
+        for (const { socket } of pages) expect(socket.connected).toBe(true);
+        await waitFor('every page counted connected', async () => (await n1.supervisor.counts()).connected === 12);
+        expect(calls.filter((call) => call.hook !== 'onConnect')).toEqual([]);
+        // a page of a partition the promoted replica serves, and any other, are served
+        // (UNAVAILABLE, which the browser helper retries, until the client's slot map has the
+        // promoted replica and the recovery settled)
         const { clientId, token } = await n1.supervisor.register();
-        const socket = connect(n1.url, { clientId, token });
-        await connected(socket);
-        pages.push({ clientId, socket });
+        for (let attempt = 0; ; attempt++) {
+          const error = await connected(connect(n1.url, { clientId, token })).catch((thrown: Error) => thrown);
+          if (error === undefined) break;
+          expect(error.message).toBe('UNAVAILABLE');
+          expect(attempt).toBeLessThan(50);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        const again = pages[owners.findIndex((owner) => owner.id === victim!.id)]!;
+        again.socket.disconnect();
+        await waitFor('the disconnect', async () => (await n1.supervisor.counts()).connected === 12);
+      } finally {
+        closeSockets();
+        await node?.close();
       }
-      // a master that serves some of the pages' partitions, not the membership
-      const holder = await replicated.ownerOf(replicated.slotOf('{sf}'));
-      const owners = await Promise.all(
-        pages.map(({ clientId }) =>
-          replicated.ownerOf(replicated.slotOf(partitionTag('sf', partitionOf(clientId, P), P))),
-        ),
-      );
-      const victim = owners.find((owner) => owner.id !== holder.id);
-      expect(victim).toBeDefined();
-      // the versions' read (every 5th heartbeat of 100 ms) has learnt who serves each partition
-      await new Promise((resolve) => setTimeout(resolve, 1_200));
-      await replicated.replicated(victim!);
-      await replicated.killMaster(victim!);
-      await waitFor('the write-back of the rollback', () =>
-        n1.cluster.some((event) => event.type === 'written-back' && event.why === 'rollback'),
-      );
-      expect(n1.cluster.some((event) => event.type === 'reset')).toBe(true);
-      // the lease never waited for the failed master's partitions: nothing lost on the way
-      expect(n1.cluster.filter((event) => event.type === 'lease-lost' || event.type === 'client-lost')).toEqual([]);
-      for (const { socket } of pages) expect(socket.connected).toBe(true);
-      await waitFor('every page counted connected', async () => (await n1.supervisor.counts()).connected === 12);
-      expect(calls.filter((call) => call.hook !== 'onConnect')).toEqual([]);
-      // a page of a partition the promoted replica serves, and any other, are served
-      // (UNAVAILABLE, which the browser helper retries, until the client's slot map has the
-      // promoted replica and the recovery settled)
-      const { clientId, token } = await n1.supervisor.register();
-      for (let attempt = 0; ; attempt++) {
-        const error = await connected(connect(n1.url, { clientId, token })).catch((thrown: Error) => thrown);
-        if (error === undefined) break;
-        expect(error.message).toBe('UNAVAILABLE');
-        expect(attempt).toBeLessThan(50);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      const again = pages[owners.findIndex((owner) => owner.id === victim!.id)]!;
-      again.socket.disconnect();
-      await waitFor('the disconnect', async () => (await n1.supervisor.counts()).connected === 12);
-    } finally {
-      closeSockets();
-      await node?.close();
-      await client.close().catch(() => {});
-      await replicated.stop();
-    }
+    });
   }, 90_000);
 });
 
