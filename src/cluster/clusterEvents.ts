@@ -33,8 +33,11 @@ export type ClusterEvent =
   | { type: 'redis-unavailable'; at: number; message: string }
   /** Redis answers again; `outage`: nobody could reach it for `outageGap`, deadlines got a fresh grace period. */
   | { type: 'redis-available'; at: number; outage: boolean }
-  /** Other nodes this node declared dead (their clients released, their deletions redelivered). */
-  | { type: 'nodes-dead'; at: number; nodes: string[] }
+  /**
+   * Other nodes this node declared dead (their clients released, their deletions redelivered), and
+   * the incarnation of each that ended (`incarnations`, in the same order).
+   */
+  | { type: 'nodes-dead'; at: number; nodes: string[]; incarnations: number[] }
   /** This node stopped holding a client without any hook: another node took it or deleted it, or this node was fenced or left. */
   | { type: 'client-lost'; at: number; clientId: string; why: LostWhy }
   | {

@@ -328,7 +328,14 @@ export function createMembership<TData>(
     await inBatches(async () => {
       const result = await store.reap();
       if (result.outcome === 'node-fenced') return result;
-      if (result.declaredDead.length > 0) node.emit({ type: 'nodes-dead', at: node.now(), nodes: result.declaredDead });
+      if (result.declaredDead.length > 0) {
+        node.emit({
+          type: 'nodes-dead',
+          at: node.now(),
+          nodes: result.declaredDead,
+          incarnations: result.declaredIncarnations,
+        });
+      }
       return { deletions: result.redelivered, more: result.more };
     });
   }

@@ -118,6 +118,25 @@ describe('cluster invariants: nothing served outside a lease', () => {
     expect(checkInvariants(log).violations).toEqual([]);
   });
 
+  it('should blame the incarnation the reap ended, not a process that restarted under the same id just before the line', () => {
+    // n1's first process (incarnation 1) killed; its restart (pid 3) joins as incarnation 2 a
+    // little before n2's reap of incarnation 1 is written: the restart serves on
+    const log = [started('n1', 1), started('n2', 2), started('n1', 3, 2)];
+    const dead = line('n2', 2, 1, { type: 'nodes-dead', nodes: ['n1'], incarnations: [1] });
+    log.push(dead, { ...echo('n1', 3, 2, 'a'), t: dead.t + 500 });
+    expect(checkInvariants(log).violations).toEqual([]);
+    // a line without the incarnations (an older release) can only guess the last one started
+    const guessed = log.map((entry) => (entry === dead ? { ...dead, incarnations: undefined } : entry));
+    expect(checkInvariants(guessed).violations).toEqual([
+      'n1#3 served app:echo for client a 500 ms after n2 declared incarnation 2 dead',
+    ]);
+    // and the incarnation ended is the one serving: named
+    const own = log.map((entry) => (entry === dead ? { ...dead, incarnations: [2] } : entry));
+    expect(checkInvariants(own).violations).toEqual([
+      'n1#3 served app:echo for client a 500 ms after n2 declared incarnation 2 dead',
+    ]);
+  });
+
   it('should name a process that serves after another process joined under its node id', () => {
     const log = [started('n1', 1), echo('n1', 1, 1, 'a')];
     const replacement = started('n1', 7);

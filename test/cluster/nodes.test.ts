@@ -26,11 +26,17 @@ describe('node liveness, death, fencing and leave', () => {
   }
 
   async function reapAll(reaper: Awaited<ReturnType<typeof node>>) {
-    const all = { declaredDead: [] as string[], released: 0, redelivered: [] as unknown[] };
+    const all = {
+      declaredDead: [] as string[],
+      declaredIncarnations: [] as number[],
+      released: 0,
+      redelivered: [] as unknown[],
+    };
     for (;;) {
       const result = await reaper.reap();
       if (result.outcome !== 'reaped') throw new Error(result.outcome);
       all.declaredDead.push(...result.declaredDead);
+      all.declaredIncarnations.push(...result.declaredIncarnations);
       all.released += result.released;
       all.redelivered.push(...result.redelivered);
       if (!result.more) return { ...all, redelivered: all.redelivered as typeof result.redelivered };
@@ -78,7 +84,12 @@ describe('node liveness, death, fencing and leave', () => {
     if (disconnected.outcome !== 'disconnected') throw new Error(disconnected.outcome);
     await silence('dead');
     const reaped = await reapAll(a);
-    expect(reaped).toMatchObject({ declaredDead: ['dead'], released: 3, redelivered: [] });
+    expect(reaped).toMatchObject({
+      declaredDead: ['dead'],
+      declaredIncarnations: [dead.incarnation],
+      released: 3,
+      redelivered: [],
+    });
     // its node hash expires once its clients are released (a day later), and so do the
     // partitions' copies of it
     for (const ttl of await nodeTtls('dead')) expect(ttl).toBeGreaterThan(3_600_000);

@@ -110,7 +110,7 @@ describe('logClusterEvents', () => {
       { type: 'restored', at, restored: 3, kept: 0, deleted: 0 },
       { type: 'redis-unavailable', at, message: 'timeout' },
       { type: 'redis-available', at, outage: false },
-      { type: 'nodes-dead', at, nodes: ['m'] },
+      { type: 'nodes-dead', at, nodes: ['m'], incarnations: [2] },
       { type: 'client-lost', at, clientId: 'c', why: 'replaced' },
       { type: 'deletion-started', at, clientId: 'c', deletionId: 'd', fence: 1, reason: 'manual', redelivered: false },
       { type: 'deletion-completed', at, clientId: 'c', deletionId: 'd', outcome: 'completed' },

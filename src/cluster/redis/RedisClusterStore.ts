@@ -599,7 +599,7 @@ export class RedisClusterStore<TData = unknown> {
     if (asString(reply[0]) === 'NODE_FENCED') return { outcome: 'node-fenced' };
     return {
       outcome: 'reaped',
-      declaredDead: asArray(reply[1], 'reap').map(asString),
+      ...declared(reply[1]),
       released: Number(asString(reply[2])),
       more: asString(reply[3]) === '1',
       redelivered: asArray(reply[4], 'reap').map((entry) => parseDeletion<TData>(entry)),
@@ -623,7 +623,7 @@ export class RedisClusterStore<TData = unknown> {
     let told = true;
     const result = {
       outcome: 'reaped' as const,
-      declaredDead: asArray(reply[1], 'reap').map(asString),
+      ...declared(reply[1]),
       released: 0,
       more: asString(reply[3]) === '1',
       redelivered: [] as Array<Deletion<TData>>,
@@ -1350,4 +1350,16 @@ export function mayHaveLostWrites(before: string | undefined, now: string): bool
   if (myid !== '' && myid === myidBefore) return true;
   if (repl !== '' && repl === replBefore) return true;
   return replBefore !== '' && repl2 === replBefore;
+}
+
+/** The reap's declared dead incarnations, `'<node>:<inc>'` each: the nodes and their incarnations. */
+function declared(reply: unknown): { declaredDead: string[]; declaredIncarnations: number[] } {
+  const declaredDead: string[] = [];
+  const declaredIncarnations: number[] = [];
+  for (const entry of asArray(reply, 'reap').map(asString)) {
+    const at = entry.lastIndexOf(':');
+    declaredDead.push(entry.slice(0, at));
+    declaredIncarnations.push(Number(entry.slice(at + 1)));
+  }
+  return { declaredDead, declaredIncarnations };
 }

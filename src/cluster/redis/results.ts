@@ -85,6 +85,8 @@ export type ReapResult<TData = unknown> =
       outcome: 'reaped';
       /** Nodes this call declared dead. */
       declaredDead: string[];
+      /** The incarnation of each of them that ended (in `declaredDead`'s order). */
+      declaredIncarnations: number[];
       /** Clients of dead incarnations released by this call. */
       released: number;
       /** Deletions of dead or departed incarnations now assigned to this one (`redelivered: true`). */

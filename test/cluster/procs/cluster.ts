@@ -239,6 +239,8 @@ export interface LogEntry {
   socketId?: string;
   /** `nodes-dead`: the node ids declared dead. */
   nodes?: string[];
+  /** `nodes-dead`: the incarnation of each that ended. */
+  incarnations?: number[];
   code?: string;
   message?: string;
 }

@@ -284,10 +284,25 @@ function checkLease(entries: readonly LogEntry[], options: InvariantOptions, vio
     if (!latest) return null;
     return { pid: latest.pid, inc: latest.type === 'joined' ? latest.incarnation! : latest.inc };
   };
+  /**
+   * The process that served `node`'s incarnation `inc` by time `t`: its last `started` or `joined`
+   * line for it (a Redis that lost its data numbers incarnations from 1 again).
+   */
+  const processOf = (node: string, inc: number, t: number): { pid: number; inc: number } | null => {
+    let latest: LogEntry | null = null;
+    for (const e of starts) {
+      const served = e.type === 'joined' ? e.incarnation : e.inc;
+      if (e.node === node && e.t <= t && served === inc && (!latest || e.t >= latest.t)) latest = e;
+    }
+    return latest ? { pid: latest.pid, inc } : null;
+  };
   for (const dead of entries.filter((e) => e.kind === 'cluster' && e.type === 'nodes-dead')) {
-    for (const node of dead.nodes ?? []) {
+    for (const [i, node] of (dead.nodes ?? []).entries()) {
       if (node === dead.node) continue;
-      const victim = incarnationAt(node, dead.t);
+      // the incarnation the reap ended, when the line says it; else the one that started last
+      // before it (a process restarted under the same id just before would be taken for it)
+      const ended = dead.incarnations?.[i];
+      const victim = ended === undefined ? incarnationAt(node, dead.t) : processOf(node, ended, dead.t);
       if (!victim) continue;
       ends += 1;
       const late = entries.filter(

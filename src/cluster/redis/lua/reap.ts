@@ -35,7 +35,7 @@ stale view (reset or rollback, see stale) answers NODE_FENCED: the node's heartb
     "mode: '' (one hash tag holds every key), 'g' (the membership of the partitioned layout: it declares nodes dead, queues their incarnations in {P}:reaping for the store to tell every partition, and releases nothing) or 'p' (a partition of it: no tick, partitionStale, and",
     "... the incarnations ended ('<node>:<inc>'): those its copies still hold live are ended in it, their clients released and deletions redelivered from it)",
   ],
-  reply: `{'ok', {declared dead node...}, released, more ('1' when work is left), {entry...}, dropped}
+  reply: `{'ok', {declared dead '<node>:<inc>'... (mode 'p': the nodes of the incarnations it ended)}, released, more ('1' when work is left), {entry...}, dropped}
 (mode 'g': then {'<node>:<inc>'...}, the incarnations still to tell the partitions) | {'NODE_FENCED'}
 | {'STALE'} (mode 'p', see partitionStale): entries in DELETION_FIELDS order`,
   uses: [
@@ -127,7 +127,7 @@ else
       local v = redis.call('HMGET', k('node', n), 'inc', 'state')
       if v[1] and (v[2] == 'alive' or v[2] == 'leaving') then
         endIncarnation(n, v[1], 'dead', mode == 'g')
-        table.insert(declared, n)
+        table.insert(declared, n .. ':' .. v[1])
       else
         -- not a live incarnation (should not be listed): just drop it
         redis.call('ZREM', k('nodes'), n)
