@@ -51,6 +51,8 @@ export async function runLoopback(
       'tsx',
       // PROF_DIR=dir: the server writes its CPU profile there (where its time goes)
       ...(process.env.PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF_DIR}`] : []),
+      // SERVER_NODE_ARGS='--trace-gc ...': more options for the server's node (what its collector does)
+      ...(process.env.SERVER_NODE_ARGS ? process.env.SERVER_NODE_ARGS.split(' ') : []),
     ],
     env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createActor } from 'xstate';
 import { realClock } from '../src/core/clock.js';
 import { hostedActorsFit, sharedEmpties } from '../src/core/hostedActor.js';
@@ -126,6 +126,56 @@ describe('the XState internals a hosted client actor relies on', () => {
       // either way the snapshot's empties are the shared ones
       expect(internals(supervisor.actorOf(clientId))._snapshot.tags).toBe(sharedEmpties.tags);
       expect(JSON.parse(JSON.stringify(snapshot))).toMatchObject({ status: 'active', value: 'connected', tags: [] });
+    }
+  });
+
+  it("should re-create a passivated client's actor from the snapshot XState's restore makes, without that restore", async () => {
+    const supervisor = createSupervisorOn({ pruneInterval: 0, passivateAfter: 0 }, realClock);
+    open.push(supervisor);
+    const { store } = internalsOf(supervisor);
+    // passivateAfter 0: every client is passivated once the work of its event is done
+    const passivated = async (clientId: string) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(store.get(clientId)?.actor).toBeNull();
+    };
+    const first = supervisor.register().clientId;
+    const second = supervisor.register().clientId;
+    // the first client takes each state once, through XState's restore
+    supervisor.send({ type: 'socket.handshake', clientId: first, socketId: 's0' });
+    await passivated(first);
+    supervisor.send({ type: 'socket.disconnect', clientId: first, socketId: 's0', reason: 'transport close' });
+    await passivated(first);
+    await passivated(second);
+    const restore = vi.spyOn(clientMachine, 'restoreSnapshot');
+    try {
+      // the second client's actor, re-created in states a client has been in, needs no restore
+      supervisor.send({ type: 'socket.handshake', clientId: second, socketId: 's1' });
+      await passivated(second);
+      supervisor.send({ type: 'socket.disconnect', clientId: second, socketId: 's1', reason: 'transport close' });
+      await passivated(second);
+      const actor = supervisor.actorOf(second)!;
+      expect(restore).not.toHaveBeenCalled();
+      // and starts from what XState's restore makes of its persisted snapshot
+      const byXState = createActor(clientMachine, {
+        snapshot: actor.getPersistedSnapshot(),
+        input: undefined as never,
+      }).getSnapshot();
+      expect(restore).toHaveBeenCalledTimes(1);
+      const snapshot = actor.getSnapshot();
+      expect(snapshot.value).toBe('disconnected');
+      expect(snapshot.context).toEqual(byXState.context);
+      expect([snapshot.status, snapshot.output, snapshot.error]).toEqual([byXState.status, undefined, undefined]);
+      expect([...internals(actor)._snapshot._nodes]).toEqual([
+        ...(byXState as unknown as { _nodes: unknown[] })._nodes,
+      ]);
+      expect(snapshot.matches('disconnected')).toBe(true);
+      expect(snapshot.can({ type: 'socket.handshake', socketId: 's2', at: Date.now() })).toBe(true);
+      expect(snapshot.toJSON()).toEqual(byXState.toJSON());
+      // and decides its next event as any other
+      supervisor.send({ type: 'socket.handshake', clientId: second, socketId: 's2' });
+      expect(supervisor.get(second)).toMatchObject({ state: 'connected', socketId: 's2' });
+    } finally {
+      restore.mockRestore();
     }
   });
 

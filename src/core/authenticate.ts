@@ -11,14 +11,14 @@ export type Authentication = { ok: true } | { ok: false; code: RejectCode; messa
  */
 export function authenticate(
   store: ClientStore<unknown>,
-  now: number,
+  now: () => number,
   clientId: string,
   token: string,
 ): Authentication {
-  // one lookup for a live client (the usual case); the status only for one that is not
+  // one lookup for a live client (the usual case); the status (and the clock) only for one that is not
   const record = store.get(clientId);
   if (record === undefined || record.state === 'deleted') {
-    if (store.status(clientId, now) === 'deleted') {
+    if (store.status(clientId, now()) === 'deleted') {
       return {
         ok: false,
         code: 'CLIENT_DELETED',

@@ -1,9 +1,14 @@
-import { type AnyActorRef, createActor } from 'xstate';
+import { type AnyActorRef, createActor, type Snapshot } from 'xstate';
 import { type ClientActor, type ClientEvent, clientMachine, registeredEvent } from '../machines/client.machine.js';
-import { type ClientSnapshot, type ClientTimeouts, persistedSnapshot } from '../machines/clientSnapshot.js';
+import {
+  type ClientSnapshot,
+  type ClientTimeouts,
+  clientContext,
+  persistedSnapshot,
+} from '../machines/clientSnapshot.js';
 import { CLIENT_ACTOR_ID, toClientEvent } from '../machines/supervisor.machine.js';
 import type { ClientRecord, ClientStore } from '../store/clientStore.js';
-import { type ActorHost, createHostedActor, hostedActorsFit } from './hostedActor.js';
+import { type ActorHost, createHostedActor, hostedActorsFit, restoredSnapshot } from './hostedActor.js';
 import { IdleQueue } from './idleQueue.js';
 import type { LifecycleEvent, SupervisorEvent } from './types.js';
 
@@ -151,6 +156,13 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
 
   /** The client's actor, from its record's snapshot, started and bound to the record. */
   function create(record: ClientRecord<TData>): ClientActor {
+    const compact = record as ClientRecord<TData> & ClientSnapshot;
+    const context = clientContext(record.clientId, compact, timeouts);
+    // a hosted actor starts from its restored snapshot made directly, once a client has been in
+    // this state (XState's restore rebuilt it from the persisted one: 8-10 µs of the 30 µs a
+    // re-creation costs, and its garbage; issue 21, docs/performance.md)
+    const restored =
+      hosted && !actorHost.plainSnapshots ? restoredSnapshot(clientMachine, compact.state, context) : undefined;
     const actorOptions = {
       parent: parent(),
       // One id for every client, unique systemId each. XState names the done event after the
@@ -159,7 +171,7 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
       // deleted. The clientId travels in the actor's output and its systemId instead.
       id: CLIENT_ACTOR_ID,
       systemId: record.clientId,
-      snapshot: persistedSnapshot(record.clientId, record as ClientRecord<TData> & ClientSnapshot, timeouts),
+      snapshot: (restored as Snapshot<unknown> | undefined) ?? persistedSnapshot(compact.state, context),
       // unused when restoring a snapshot; XState's types want it for a machine with input
       input: undefined as never,
     };

@@ -367,7 +367,7 @@ export function createSupervisorCore<TData = unknown>(
     bridge,
     dispatch: host.dispatch,
     send,
-    authenticate: (clientId, token) => authenticate(store, now(), clientId, token),
+    authenticate: (clientId, token) => authenticate(store, now, clientId, token),
     ...(seams.admitRemote ? { admitRemote: seams.admitRemote } : {}),
     ...(seams.serving ? { serving: seams.serving } : {}),
     isClosing: () => closing !== null,
@@ -379,10 +379,6 @@ export function createSupervisorCore<TData = unknown>(
     register,
     get,
     acknowledge: delivery.acknowledge,
-    setAddress: (clientId, address) => {
-      const record = store.get(clientId);
-      if (record) record.address = address;
-    },
     closeHooks: () => cleanups.size,
     eventSubscribers: () => lifecycle.observers.length,
     pendingHooks: () => hookRunner.pending(),

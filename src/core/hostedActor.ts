@@ -16,6 +16,7 @@ interface ActorInternals {
   observers: Set<unknown>;
   eventListeners: Map<string, Set<(event: unknown) => void>>;
   update(snapshot: unknown, event: unknown): void;
+  _initState(persisted: unknown): void;
   subscribe(...args: unknown[]): unknown;
   on(type: string, handler: (event: unknown) => void): unknown;
   _stop(): unknown;
@@ -84,6 +85,12 @@ const NO_CHILDREN = Object.freeze({});
 const NO_HISTORY = Object.freeze({});
 /** One frozen `_nodes` array per configuration seen, keyed by its last state node. */
 const sharedNodes = new WeakMap<object, readonly object[]>();
+/**
+ * The frozen `_nodes` of each atomic state value (a string) a hosted actor of a machine has
+ * committed, so an actor restored into that state later needs no restore of XState's
+ * ({@link restoredSnapshot}).
+ */
+const nodesByValue = new WeakMap<object, Map<string, readonly object[]>>();
 
 /** A machine snapshot's own data fields, in XState 5's order; its methods are {@link SNAPSHOT_METHODS}. */
 const SNAPSHOT_FIELDS = [
@@ -134,6 +141,8 @@ class HostedSnapshot {
 }
 /** Whether {@link HostedSnapshot}'s prototype has XState's methods (set by the probe). */
 let snapshotsHosted = false;
+/** Whether a {@link restoredSnapshot} is what XState's restore makes (set by the probe). */
+let restoresHosted = false;
 
 function isEmpty(object: object): boolean {
   for (const _ in object) return false;
@@ -217,6 +226,17 @@ class HostedActor<TRecord> extends (Actor as unknown as new (logic: AnyActorLogi
     for (const handler of wildcard) call(handler, event);
   }
 
+  /**
+   * A {@link restoredSnapshot} is the restored snapshot itself: XState's `restoreSnapshot` would
+   * rebuild it from a persisted one (its configuration of state nodes, its state value, its tags,
+   * a copy with empty children and history), which a client actor re-created for an event paid
+   * each time. Anything else is restored by XState. Runs inside XState's constructor.
+   */
+  override _initState(persisted: unknown): void {
+    if (persisted instanceof HostedSnapshot) this._snapshot = persisted;
+    else super._initState(persisted);
+  }
+
   override update(snapshot: unknown, event: unknown): void {
     super.update(compact(snapshot as MachineSnapshotInternals, !this.#host.plainSnapshots), event);
     // the array `defer` made for this step's actions, drained by XState (V8 would keep its 17 slots)
@@ -286,6 +306,60 @@ function compact(snapshot: MachineSnapshotInternals, hosted: boolean): unknown {
   return new HostedSnapshot(snapshot as Required<MachineSnapshotInternals> & Record<string, unknown>);
 }
 
+/**
+ * Keeps the configuration of an active snapshot in an atomic state with nothing of its own (no
+ * tags, children or history), by its state value, for {@link restoredSnapshot}: once per
+ * configuration, when its nodes are first shared.
+ */
+function remember(snapshot: MachineSnapshotInternals & { status?: unknown; value?: unknown; machine?: unknown }): void {
+  const { machine, value, _nodes: nodes } = snapshot;
+  if (
+    snapshot.status !== 'active' ||
+    typeof value !== 'string' ||
+    nodes === undefined ||
+    snapshot.tags !== NO_TAGS ||
+    snapshot.children !== NO_CHILDREN ||
+    snapshot.historyValue !== NO_HISTORY ||
+    typeof machine !== 'object' ||
+    machine === null
+  ) {
+    return;
+  }
+  let known = nodesByValue.get(machine);
+  if (known === undefined) {
+    known = new Map();
+    nodesByValue.set(machine, known);
+  }
+  known.set(value, nodes);
+}
+
+/**
+ * The snapshot a hosted actor of `machine` restored into the atomic state `value` with `context`
+ * starts from, as XState's `restoreSnapshot` would make it of a persisted snapshot with no
+ * children and no history, with its empty objects shared: to be passed as the actor's `snapshot`
+ * option. `undefined` (restore the persisted snapshot, as XState does) until a hosted actor of
+ * the machine has committed a snapshot in that state, whose configuration it reuses, or when
+ * the snapshots are not {@link HostedSnapshot}s. The caller vouches that the context holds no
+ * actor (XState's restore would revive one).
+ */
+export function restoredSnapshot(machine: AnyActorLogic, value: string, context: object): unknown {
+  if (!snapshotsHosted || !restoresHosted) return undefined;
+  const nodes = nodesByValue.get(machine)?.get(value);
+  if (nodes === undefined) return undefined;
+  return new HostedSnapshot({
+    status: 'active',
+    output: undefined,
+    error: undefined,
+    machine,
+    context,
+    _nodes: nodes,
+    value,
+    tags: NO_TAGS,
+    children: NO_CHILDREN,
+    historyValue: NO_HISTORY,
+  });
+}
+
 /** Swaps a snapshot's empty per-snapshot objects for shared ones (XState copies them before any change). */
 function shareEmpty(snapshot: MachineSnapshotInternals): void {
   const { _nodes: nodes, tags, children, historyValue } = snapshot;
@@ -304,6 +378,7 @@ function shareEmpty(snapshot: MachineSnapshotInternals): void {
     const frozen = Object.freeze([...nodes]);
     sharedNodes.set(last, frozen);
     snapshot._nodes = frozen;
+    remember(snapshot);
   }
 }
 
@@ -344,8 +419,13 @@ export function hostedActorsFit(): boolean {
 function probe(): boolean {
   try {
     const machine = setup({
-      types: { events: {} as { type: 'go' } | { type: 'end' }, emitted: {} as { type: 'went' } },
+      types: {
+        context: {} as { n: number },
+        events: {} as { type: 'go' } | { type: 'end' },
+        emitted: {} as { type: 'went' },
+      },
     }).createMachine({
+      context: { n: 0 },
       initial: 'a',
       states: {
         a: { on: { go: { target: 'b', actions: emitEvent({ type: 'went' }) } } },
@@ -412,6 +492,7 @@ function probe(): boolean {
       after.children === NO_CHILDREN &&
       after.historyValue === NO_HISTORY &&
       Object.isFrozen(after._nodes);
+    const restores = snapshotsHosted && restoreFits(machine, hosted, host);
     hosted.send({ type: 'end' });
     // (a stopped actor gets a plain mailbox back: XState makes a new one at its stop)
     const ok =
@@ -423,6 +504,7 @@ function probe(): boolean {
       NO_LISTENERS.size === 0 &&
       NO_TAGS.size === 0 &&
       NO_DEFERRED.length === 0;
+    restoresHosted = ok && restores;
     if (!ok) {
       HostedMailbox = undefined;
       snapshotsHosted = false;
@@ -431,8 +513,52 @@ function probe(): boolean {
   } catch {
     HostedMailbox = undefined;
     snapshotsHosted = false;
+    restoresHosted = false;
     return false;
   }
+}
+
+/**
+ * Whether {@link restoredSnapshot} makes, of the state `b` `hosted` has committed, what XState's
+ * restore makes of its persisted snapshot (status, value, the context itself, the configuration,
+ * no output, error, tags, children or history), and a hosted actor started from it runs on to the
+ * final state as one restored by XState.
+ */
+function restoreFits(
+  machine: AnyActorLogic,
+  hosted: { getPersistedSnapshot(): unknown },
+  host: ActorHost<Array<{ type: string }>>,
+): boolean {
+  const persisted = hosted.getPersistedSnapshot() as { context: object };
+  const viaXState = (createActor(machine, { snapshot: persisted as never }) as unknown as ActorInternals)
+    ._snapshot as Required<MachineSnapshotInternals> & Record<string, unknown>;
+  restoresHosted = true;
+  const direct = restoredSnapshot(machine, 'b', persisted.context) as HostedSnapshot | undefined;
+  restoresHosted = false;
+  if (
+    direct === undefined ||
+    viaXState.status !== direct.status ||
+    viaXState.value !== direct.value ||
+    viaXState.context !== direct.context ||
+    viaXState.output !== direct.output ||
+    viaXState.error !== direct.error ||
+    viaXState.machine !== direct.machine ||
+    !sameNodes(viaXState._nodes, direct._nodes) ||
+    viaXState.tags.size !== 0 ||
+    !isEmpty(viaXState.children) ||
+    !isEmpty(viaXState.historyValue)
+  ) {
+    return false;
+  }
+  const restored = new HostedActor(machine, { snapshot: direct }, [], host) as unknown as ActorInternals & {
+    start(): void;
+    send(event: { type: string }): void;
+    getSnapshot(): { status: string };
+  };
+  if (restored._snapshot !== direct) return false;
+  restored.start();
+  restored.send({ type: 'end' });
+  return restored.getSnapshot().status === 'done';
 }
 
 /** The shared objects, for the tests that check nothing was written to them. */

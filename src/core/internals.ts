@@ -93,8 +93,6 @@ export interface SupervisorInternals<TData = unknown> {
   get(clientId: string): ClientView<TData> | undefined;
   /** The page acknowledged every message up to `seq` (from a socket bound to `clientId`). */
   acknowledge(clientId: string, seq: unknown): void;
-  /** Remembers the remote address of the client's latest socket (shown in its view). */
-  setAddress(clientId: string, address: string): void;
   /** How many cleanups run at close (leak checks: an attach/detach cycle must leave none). */
   closeHooks(): number;
   /** How many subscriptions `events$` has right now (leak checks). */

@@ -35,16 +35,16 @@ export function createTimerControl(options: TimerControlOptions) {
     const passivation = passivateAfter === 0 ? undefined : options.nextPassivation();
     const next =
       deadline === undefined ? passivation : passivation === undefined ? deadline : Math.min(deadline, passivation);
-    const timer = options.timer();
     if (next === undefined) {
       // nothing left to wait for: leave no timer behind
-      if (armedAt !== null || fired) timer?.send({ type: 'timer.arm', delay: null });
+      if (armedAt !== null || fired) options.timer()?.send({ type: 'timer.arm', delay: null });
       armedAt = null;
       return;
     }
     if (armedAt !== null && armedAt <= next) return;
     armedAt = next;
-    timer?.send({ type: 'timer.arm', delay: Math.max(0, next - now()) });
+    // the timer actor is looked up only when it is told something (not on every event)
+    options.timer()?.send({ type: 'timer.arm', delay: Math.max(0, next - now()) });
   }
 
   /** A client became idle. */

@@ -89,19 +89,9 @@ export function compactSnapshot(snapshot: ClientMachineSnapshot): ClientSnapshot
 const NO_CHILDREN = Object.freeze({});
 const NO_HISTORY = Object.freeze({});
 
-/**
- * The persisted XState snapshot to re-create a client's actor from
- * (`createActor(clientMachine, { snapshot })`): the same shape `actor.getPersistedSnapshot()`
- * returns for a client, rebuilt from the compact form. Written out for the same reason as
- * {@link compactSnapshot} (every activation of a passivated client); {@link ClientContext}
- * extends the snapshot's fields, so a key it lacks fails to compile.
- */
-export function persistedSnapshot(
-  clientId: string,
-  compact: ClientSnapshot,
-  timeouts: ClientTimeouts,
-): Snapshot<unknown> {
-  const context: ClientContext = {
+/** The client machine's context of a client with these snapshot fields (what {@link persistedSnapshot} restores). */
+export function clientContext(clientId: string, compact: ClientSnapshot, timeouts: ClientTimeouts): ClientContext {
+  return {
     clientId,
     tabId: compact.tabId,
     socketId: compact.socketId,
@@ -113,9 +103,19 @@ export function persistedSnapshot(
     handshakeTimeout: timeouts.handshakeTimeout,
     reconnectTimeout: timeouts.reconnectTimeout,
   };
+}
+
+/**
+ * The persisted XState snapshot to re-create a client's actor from
+ * (`createActor(clientMachine, { snapshot })`): the same shape `actor.getPersistedSnapshot()`
+ * returns for a client, rebuilt from the compact form's state and its {@link clientContext}. Written out for the same reason as
+ * {@link compactSnapshot} (every activation of a passivated client); {@link ClientContext}
+ * extends the snapshot's fields, so a key it lacks fails to compile.
+ */
+export function persistedSnapshot(state: ClientSnapshot['state'], context: ClientContext): Snapshot<unknown> {
   return {
     status: 'active',
-    value: compact.state,
+    value: state,
     context,
     children: NO_CHILDREN,
     historyValue: NO_HISTORY,

@@ -150,6 +150,7 @@ function watched(nsp: Namespace, registry: SocketRegistry): Socket[] {
 
 function addNamespace<TData>(nsp: Namespace, adapter: Adapter, internals: SupervisorInternals<TData>): NamespaceState {
   const { registry, admission } = adapter;
+  const { now } = internals.options;
   const state: NamespaceState = {
     mode: 'attached',
     onConnection: (socket) => onConnection(socket, adapter, state, internals),
@@ -163,12 +164,14 @@ function addNamespace<TData>(nsp: Namespace, adapter: Adapter, internals: Superv
       if (binding?.released) return;
       // a swap's old socket is reported with reason `replaced`, not socket.io's generic
       // `server namespace disconnect`, so its (stale-socket) disconnect says why it went
-      internals.dispatch({
-        type: 'socket.disconnect',
-        clientId: boundClient(bound),
-        socketId: this.id,
-        reason: binding?.replaced ? 'replaced' : reason,
-      });
+      const clientId = boundClient(bound);
+      const why = binding?.replaced ? 'replaced' : reason;
+      // a live client's actor gets the event straight from its record (one look-up, no DESIGN
+      // event to convert); an unknown or deleted one goes to the supervisor, which reports it
+      const record = internals.store.get(clientId);
+      if (record !== undefined && record.state !== 'deleted') {
+        internals.host.deliver(record, { type: 'socket.disconnect', socketId: this.id, reason: why, at: now() });
+      } else internals.dispatch({ type: 'socket.disconnect', clientId, socketId: this.id, reason: why });
     },
     // a socket acknowledges its own client's messages only: the binding, not the payload, says whose
     onAck(this: Socket, seq: unknown) {
@@ -303,8 +306,19 @@ function onConnection<TData>(
     socket.emit(SERVER_EVENTS.client, binding.issued);
     binding.issued = null;
   }
-  internals.setAddress(clientId, binding.address);
-  internals.dispatch({ type: 'socket.handshake', clientId, socketId, tabId: binding.tabId });
+  // one look-up for the address and the event: a live client's actor gets the event straight from
+  // its record (no DESIGN event to convert); an unknown or deleted one goes to the supervisor,
+  // which reports it (issue 21: the same client was looked up three times per connect)
+  const record = internals.store.get(clientId);
+  if (record !== undefined) record.address = binding.address;
+  if (record !== undefined && record.state !== 'deleted') {
+    internals.host.deliver(record, {
+      type: 'socket.handshake',
+      socketId,
+      tabId: binding.tabId,
+      at: internals.options.now(),
+    });
+  } else internals.dispatch({ type: 'socket.handshake', clientId, socketId, tabId: binding.tabId });
   if (!socket.connected) {
     // the socket died before its handshake was processed: report it gone right away, so the
     // client does not stay `connected` on a dead socket (NiceGUI kept such clients forever)
@@ -312,8 +326,8 @@ function onConnection<TData>(
     state.onDisconnect.call(socket, 'transport close');
     return;
   }
-  const record = internals.store.get(clientId);
-  if (record?.state !== 'connected' || record.socketId !== socketId) {
+  const current = internals.store.get(clientId);
+  if (current?.state !== 'connected' || current.socketId !== socketId) {
     // the client was deleted between the middleware and now: this socket speaks for no one
     binding.released = true;
     socket.emit(SERVER_EVENTS.deleted, { clientId, reason: 'deleted', message: deletedMessage(clientId, 'deleted') });
