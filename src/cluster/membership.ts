@@ -196,6 +196,14 @@ export function createMembership<TData>(
    * (the versions' read, then the reconcile) and the pending deletions' read, if any.
    */
   const beside: { checking: Promise<void> | null; pending: Promise<void> | null } = { checking: null, pending: null };
+  /** Runs `task` beside the heartbeats, unless the last one of its kind is still on its way. */
+  function runBeside(kind: keyof typeof beside, task: () => Promise<void>): void {
+    beside[kind] ??= task()
+      .catch(unreachable)
+      .finally(() => {
+        beside[kind] = null;
+      });
+  }
   /** One heartbeat at a time; a call while one is on its way waits for that one. */
   function heartbeat(): Promise<void> {
     if (!state.ready) return Promise.resolve();
@@ -224,14 +232,8 @@ export function createMembership<TData>(
     if (state.needPending) {
       // with partitions a heartbeat answered does not say every master does: asked beside the
       // heartbeats, so a master failing over never holds the lease up
-      if (lazyVersion) {
-        beside.pending ??= deletions
-          .reconcilePending()
-          .catch(unreachable)
-          .finally(() => {
-            beside.pending = null;
-          });
-      } else await deletions.reconcilePending();
+      if (lazyVersion) runBeside('pending', deletions.reconcilePending);
+      else await deletions.reconcilePending();
     }
     parts.notices.forgetOld();
     // right after a heartbeat that found this incarnation alive: what it holds and no longer owns
@@ -242,11 +244,7 @@ export function createMembership<TData>(
     if (beats < intervals.reconcileEvery || !state.ready) return;
     if (lazyVersion) {
       beats = 0;
-      beside.checking ??= checkPartitions()
-        .catch(unreachable)
-        .finally(() => {
-          beside.checking = null;
-        });
+      runBeside('checking', checkPartitions);
       return;
     }
     const version = result.ownershipVersion;

@@ -48,6 +48,11 @@ export interface ClientHostOptions<TData> {
 /** While the loop is saturated, how long passivation above `passivateAbove` waits before it looks again (ms, at most `passivateAfter`). */
 export const SATURATED_RECHECK = 1000;
 
+/** Whether a client's events go to its actor: its record is held and not deleted (else to the supervisor, which reports them). */
+function isLive<TData>(record: ClientRecord<TData> | undefined): record is ClientRecord<TData> {
+  return record !== undefined && record.state !== 'deleted';
+}
+
 /**
  * The virtual client actors of one supervisor. A client is always an XState actor logically,
  * not always in memory: a client idle for `passivateAfter` keeps only its record (whose
@@ -254,17 +259,24 @@ export function createClientHost<TData>(options: ClientHostOptions<TData>) {
   /** Delivers a DESIGN event: to the client's actor if it is live, else to the supervisor. */
   function dispatch(event: SupervisorEvent): void {
     const record = event.clientId === undefined ? undefined : store.get(event.clientId);
-    if (record === undefined || record.state === 'deleted') {
-      const supervisor = parent();
-      if (supervisor.getSnapshot().status === 'active') supervisor.send(event);
+    if (isLive(record)) {
+      activate(record).send(toClientEvent(event, now()));
       return;
     }
-    activate(record).send(toClientEvent(event, now()));
+    const supervisor = parent();
+    if (supervisor.getSnapshot().status === 'active') supervisor.send(event);
   }
 
-  /** Delivers a client-machine event to a live client's actor (the caller looked its record up). */
-  function deliver(record: ClientRecord<TData>, event: ClientEvent): void {
+  /**
+   * Delivers a client-machine event straight to the client's actor, when the client is live (the
+   * caller looked its record up, and has its event in the client machine's form): `false`, and
+   * nothing sent, for an unknown or deleted client, whose events go to the supervisor as DESIGN
+   * events ({@link dispatch}), which reports them.
+   */
+  function deliver(record: ClientRecord<TData> | undefined, event: ClientEvent): boolean {
+    if (!isLive(record)) return false;
     activate(record).send(event);
+    return true;
   }
 
   /** Up to `limit` more live clients to delete at shutdown, in registration order. */

@@ -267,15 +267,11 @@ export function createSupervisorCore<TData = unknown>(
       throw new SupervisorError('INVALID_ARGUMENT', `delete(): reason must be a string, not ${typeof reason}`);
     }
     // one look-up: a record held and not deleted is live (the store's status() says the same)
-    const record = store.get(clientId);
-    if (record === undefined || record.state === 'deleted') {
-      // sent even when the client is gone: the supervisor reports it as ignored (already-deleted
-      // or unknown-client), so a repeated delete is visible rather than silently dropped
-      host.dispatch({ type: 'client.delete', clientId, reason });
-      return false;
-    }
-    host.deliver(record, { type: 'client.delete', reason, at: now() });
-    return true;
+    if (host.deliver(store.get(clientId), { type: 'client.delete', reason, at: now() })) return true;
+    // sent even when the client is gone: the supervisor reports it as ignored (already-deleted
+    // or unknown-client), so a repeated delete is visible rather than silently dropped
+    host.dispatch({ type: 'client.delete', clientId, reason });
+    return false;
   }
 
   /** A sweep straight to the due clients (not a supervisor step, so its count is known on return). */

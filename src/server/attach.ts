@@ -168,10 +168,10 @@ function addNamespace<TData>(nsp: Namespace, adapter: Adapter, internals: Superv
       const why = binding?.replaced ? 'replaced' : reason;
       // a live client's actor gets the event straight from its record (one look-up, no DESIGN
       // event to convert); an unknown or deleted one goes to the supervisor, which reports it
-      const record = internals.store.get(clientId);
-      if (record !== undefined && record.state !== 'deleted') {
-        internals.host.deliver(record, { type: 'socket.disconnect', socketId: this.id, reason: why, at: now() });
-      } else internals.dispatch({ type: 'socket.disconnect', clientId, socketId: this.id, reason: why });
+      const event = { type: 'socket.disconnect', socketId: this.id, reason: why, at: now() } as const;
+      if (!internals.host.deliver(internals.store.get(clientId), event)) {
+        internals.dispatch({ type: 'socket.disconnect', clientId, socketId: this.id, reason: why });
+      }
     },
     // a socket acknowledges its own client's messages only: the binding, not the payload, says whose
     onAck(this: Socket, seq: unknown) {
@@ -311,14 +311,10 @@ function onConnection<TData>(
   // which reports it (issue 21: the same client was looked up three times per connect)
   const record = internals.store.get(clientId);
   if (record !== undefined) record.address = binding.address;
-  if (record !== undefined && record.state !== 'deleted') {
-    internals.host.deliver(record, {
-      type: 'socket.handshake',
-      socketId,
-      tabId: binding.tabId,
-      at: internals.options.now(),
-    });
-  } else internals.dispatch({ type: 'socket.handshake', clientId, socketId, tabId: binding.tabId });
+  const event = { type: 'socket.handshake', socketId, tabId: binding.tabId, at: internals.options.now() } as const;
+  if (!internals.host.deliver(record, event)) {
+    internals.dispatch({ type: 'socket.handshake', clientId, socketId, tabId: binding.tabId });
+  }
   if (!socket.connected) {
     // the socket died before its handshake was processed: report it gone right away, so the
     // client does not stay `connected` on a dead socket (NiceGUI kept such clients forever)
